@@ -1,0 +1,150 @@
+// ingot convert: NDJSON <-> CSV/TSV.
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "ingot/io/input.h"
+#include "ingot/ops/convert.h"
+#include "ingot/util/progress.h"
+#include "ingot/util/units.h"
+
+namespace ingot::cli {
+namespace {
+
+struct ConvertArgs {
+  CommonOptions common;
+  std::string input;
+  std::string from, to, types = "auto", on_error = "skip", delimiter, part;
+  std::optional<std::uint64_t> max_errors;
+  std::vector<std::string> fields;
+  std::string schema, schema_out, rejects;
+  bool no_flatten = false, no_header = false;
+};
+
+std::optional<RecordKind> kind_option(const std::string& v, const char* name) {
+  if (v.empty()) return std::nullopt;
+  auto k = parse_record_kind(v);
+  if (!k || *k == RecordKind::lines) throw usage_error(std::string(name) + " must be ndjson, csv or tsv");
+  return k;
+}
+
+char delimiter_option(const std::string& v) {
+  if (v == "\\t" || v == "tab" || v == "\t") return '\t';
+  if (v.size() != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r') {
+    throw usage_error("--delimiter must be one character other than a quote or line end (or 'tab')");
+  }
+  return v[0];
+}
+
+PartSpec part_option(const std::string& v) {
+  PartSpec p;
+  unsigned long long k = 0, n = 0;
+  char extra;
+  if (std::sscanf(v.c_str(), "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n) {
+    throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
+  }
+  p.k = k;
+  p.n = n;
+  return p;
+}
+
+int run(ConvertArgs& a) {
+  ConvertOptions o;
+  Result<ConvertReport> result = capture([&]() -> ConvertReport {
+    o.input = a.input;
+    o.output = a.common.output;
+    o.from = kind_option(a.from, "--from");
+    o.to = kind_option(a.to, "--to");
+    o.fields = a.fields;
+    o.schema_in = a.schema;
+    o.schema_out = a.schema_out;
+    o.flatten = !a.no_flatten;
+    o.header = !a.no_header;
+    if (!a.delimiter.empty()) o.delimiter = delimiter_option(a.delimiter);
+    o.types = a.types == "string" ? ValueTypes::string : ValueTypes::auto_detect;
+    o.errors.on_error = a.on_error == "fail" ? OnError::fail : OnError::skip;
+    o.errors.max_errors = a.max_errors;
+    o.rejects = a.rejects;
+    if (!a.part.empty()) o.part = part_option(a.part);
+    o.pipeline = pipeline_options(a.common);
+    o.chunker = chunker_options(a.common);
+    return {};
+  });
+  if (!result) return fail("convert", result.error());
+
+  std::uint64_t total = 0;
+  if (o.input != "-") {
+    if (auto in = capture([&] { return InputFile::open(o.input).size(); })) total = in.value();
+  }
+  Progress progress(progress_wanted(a.common), "convert", total);
+  o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
+  result = convert(o);
+  progress.finish();
+  if (!result) {
+    int code = fail("convert", result.error());
+    if (a.common.json) {
+      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
+      std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+    }
+    return code;
+  }
+  const ConvertReport& r = result.value();
+  const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
+  if (a.common.json) {
+    nlohmann::json j = {
+        {"result",
+         {{"status", "ok"},
+          {"input", r.input},
+          {"output", r.output},
+          {"from", r.from},
+          {"to", r.to},
+          {"stats",
+           {{"bytes", r.bytes},
+            {"records",
+             {{"valid", r.records.valid},
+              {"invalid", r.records.invalid},
+              {"blank", r.records.blank},
+              {"total", r.records.total()}}},
+            {"columns", r.columns},
+            {"seconds", r.seconds},
+            {"mb_per_s", mbps}}}}}};
+    std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+  }
+  if (!a.common.quiet) {
+    std::fprintf(stderr, "ingot convert: %s records (%s valid, %s invalid, %s blank lines), %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",
+                 with_commas(r.records.total()).c_str(), with_commas(r.records.valid).c_str(),
+                 with_commas(r.records.invalid).c_str(), with_commas(r.records.blank).c_str(), r.columns,
+                 format_size(r.bytes).c_str(), r.seconds, mbps, r.output.c_str());
+  }
+  return kOk;
+}
+
+}  // namespace
+
+Runner setup_convert(CLI::App& sub) {
+  auto a = std::make_shared<ConvertArgs>();
+  sub.add_option("input", a->input, "Input file ('-' = stdin)")->required();
+  add_common_options(&sub, a->common);
+  sub.add_option("--from", a->from, "Input format: ndjson, csv or tsv (default: from the extension)");
+  sub.add_option("--to", a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
+  sub.add_option("--fields", a->fields, "NDJSON columns in order, comma-separated; dot paths reach into objects")
+      ->delimiter(',');
+  sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)");
+  sub.add_option("--schema-out", a->schema_out, "Write the column list used to FILE");
+  sub.add_flag("--no-flatten", a->no_flatten, "Keep nested objects as JSON text instead of dot-path columns");
+  sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (keys col1, col2, ...)");
+  sub.add_option("--delimiter", a->delimiter, "CSV/TSV input delimiter (one character, or 'tab')");
+  sub.add_option("--types", a->types, "CSV values: auto (numbers, booleans, empty=null) or string")
+      ->check(CLI::IsMember({"auto", "string"}))
+      ->capture_default_str();
+  sub.add_option("--on-error", a->on_error, "Invalid records: skip (count them) or fail (stop at the first)")
+      ->check(CLI::IsMember({"skip", "fail"}))
+      ->capture_default_str();
+  sub.add_option("--max-errors", a->max_errors, "Fail when more than N records are invalid");
+  sub.add_option("--rejects", a->rejects, "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON");
+  sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)");
+  return [a] { return run(*a); };
+}
+
+}  // namespace ingot::cli

@@ -1,0 +1,63 @@
+#include "common.h"
+
+#include <cstdio>
+
+#include "ingot/util/progress.h"
+#include "ingot/util/units.h"
+
+namespace ingot::cli {
+
+void add_common_options(CLI::App* app, CommonOptions& o, unsigned flags) {
+  if (flags & kWithOutput) app->add_option("-o,--output", o.output, "Output file ('-' = stdout)");
+  if (flags & kWithThreads) {
+    app->add_option("-j,--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
+    app->add_option("--chunk-size", o.chunk_size, "Bytes per chunk handed to a worker (K/M/G suffixes)")
+        ->capture_default_str();
+    app->add_option("--max-record-size", o.max_record_size, "Refuse records longer than this")->capture_default_str();
+  }
+  if (flags & kWithReport) {
+    app->add_flag("-q,--quiet", o.quiet, "No summary on stderr");
+    app->add_flag("--json", o.json, "Print a JSON report (stdout, or stderr when data goes to stdout)");
+    app->add_flag("--progress", o.progress, "Show progress even when stderr is not a terminal");
+    app->add_flag("--no-progress", o.no_progress, "Never show progress");
+  }
+}
+
+static std::size_t size_option(const std::string& text, const char* name) {
+  auto v = parse_size(text);
+  if (!v || *v == 0) throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. 4M, 64K, 1G)");
+  return static_cast<std::size_t>(*v);
+}
+
+ChunkerOptions chunker_options(const CommonOptions& o) {
+  ChunkerOptions c;
+  c.chunk_size = size_option(o.chunk_size, "--chunk-size");
+  c.max_record = size_option(o.max_record_size, "--max-record-size");
+  return c;
+}
+
+PipelineOptions pipeline_options(const CommonOptions& o) {
+  PipelineOptions p;
+  p.threads = o.threads;
+  return p;
+}
+
+bool progress_wanted(const CommonOptions& o) {
+  if (o.no_progress || o.quiet) return false;
+  return o.progress || stderr_is_terminal();
+}
+
+int fail(const std::string& cmd, const Error& e) {
+  std::fprintf(stderr, "ingot %s: error: %s\n", cmd.c_str(), e.message().c_str());
+  return exit_code(e.kind());
+}
+
+FILE* report_stream(const CommonOptions& o) { return o.output == "-" ? stderr : stdout; }
+
+std::string with_commas(std::uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+}  // namespace ingot::cli

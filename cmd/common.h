@@ -1,0 +1,59 @@
+// What every subcommand shares: the common options (worded the same everywhere),
+// error printing with the documented exit codes, the --json report channel.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "ingot/chunk/chunker.h"
+#include "ingot/pipeline/pipeline.h"
+#include "ingot/util/error.h"
+
+namespace ingot::cli {
+
+enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2, kRemote = 3, kInterrupted = 130 };
+
+struct CommonOptions {
+  std::string output = "-";
+  unsigned threads = 0;
+  std::string chunk_size = "4M";
+  std::string max_record_size = "256M";
+  bool quiet = false;
+  bool json = false;
+  bool progress = false;
+  bool no_progress = false;
+};
+
+enum CommonFlags : unsigned {
+  kWithOutput = 1,
+  kWithThreads = 2,  // -j, --chunk-size, --max-record-size
+  kWithReport = 4,   // -q, --json, --progress/--no-progress
+  kAllCommon = 7,
+};
+void add_common_options(CLI::App* app, CommonOptions& opts, unsigned flags = kAllCommon);
+
+ChunkerOptions chunker_options(const CommonOptions& opts);
+PipelineOptions pipeline_options(const CommonOptions& opts);
+bool progress_wanted(const CommonOptions& opts);
+
+// Prints "ingot <cmd>: error: <message>" and returns the exit code for the error.
+int fail(const std::string& cmd, const Error& e);
+
+// Where --json goes: stdout, unless data already goes there.
+FILE* report_stream(const CommonOptions& opts);
+
+// "1234567" -> "1,234,567" for human summaries.
+std::string with_commas(std::uint64_t n);
+
+// A subcommand: registers its options on `app` and returns the function that runs it.
+using Runner = std::function<int()>;
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  Runner (*setup)(CLI::App& sub);
+};
+
+}  // namespace ingot::cli

@@ -1,0 +1,51 @@
+// ingot: the command-line shell over the engine. One row per subcommand below.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <map>
+
+#include "common.h"
+#include "ingot/util/cleanup.h"
+
+namespace ingot::cli {
+Runner setup_convert(CLI::App& sub);
+}  // namespace ingot::cli
+
+namespace {
+
+using ingot::cli::Subcommand;
+
+// The subcommand table: adding a command adds a row here and a cmd_<name>.cpp.
+const Subcommand kSubcommands[] = {
+    {"convert", "Convert NDJSON <-> CSV/TSV with exact valid/invalid counts", ingot::cli::setup_convert},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ingot::cleanup::install_signal_handlers();
+  CLI::App app{"ingot: convert, split, index and ship files too big for memory", "ingot"};
+  app.set_version_flag("--version", std::string("ingot ") + INGOT_VERSION);
+  app.require_subcommand(1);
+  std::map<CLI::App*, ingot::cli::Runner> runners;
+  for (const Subcommand& s : kSubcommands) {
+    CLI::App* sub = app.add_subcommand(s.name, s.summary);
+    runners[sub] = s.setup(*sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return ingot::cli::kUsage;
+  }
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const ingot::BrokenPipe&) {
+    return ingot::cli::kOk;  // `ingot ... | head`: the reader has what it wanted
+  }
+  return ingot::cli::kUsage;
+}

@@ -1,0 +1,107 @@
+#include "ingot/io/input.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "ingot/util/error.h"
+
+namespace ingot {
+
+InputFile InputFile::open(const std::string& path) {
+  InputFile f;
+  f.path_ = path;
+  if (path == "-") {
+    f.fd_ = 0;
+    f.display_ = "<stdin>";
+  } else {
+    f.display_ = path;
+    f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f.fd_ < 0) throw sys_error("cannot open", errno).at_path(path);
+    f.owns_fd_ = true;
+  }
+  struct stat st;
+  if (::fstat(f.fd_, &st) != 0) throw sys_error("cannot stat", errno).at_path(f.display_);
+  if (S_ISDIR(st.st_mode)) throw io_error("is a directory, not a file").at_path(f.display_);
+  f.seekable_ = S_ISREG(st.st_mode);
+  if (f.seekable_) {
+    f.size_ = static_cast<std::uint64_t>(st.st_size);
+    f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return f;
+}
+
+InputFile::InputFile(InputFile&& o) noexcept { *this = std::move(o); }
+
+InputFile& InputFile::operator=(InputFile&& o) noexcept {
+  if (this != &o) {
+    if (owns_fd_ && fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+    owns_fd_ = std::exchange(o.owns_fd_, false);
+    seekable_ = o.seekable_;
+    size_ = o.size_;
+    mtime_ns_ = o.mtime_ns_;
+    stream_pos_ = o.stream_pos_;
+    path_ = std::move(o.path_);
+    display_ = std::move(o.display_);
+  }
+  return *this;
+}
+
+InputFile::~InputFile() {
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+}
+
+std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) const {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read failed", errno).at_path(display_).at_offset(offset + done);
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+std::size_t InputFile::read(char* dst, std::size_t n) {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::read(fd_, dst + done, n - done);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read failed", errno).at_path(display_).at_offset(stream_pos_ + done);
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  stream_pos_ += done;
+  return done;
+}
+
+Fingerprint InputFile::fingerprint() const {
+  Fingerprint fp;
+  fp.size = size_;
+  fp.mtime_ns = mtime_ns_;
+  if (!seekable_) return fp;
+  constexpr std::size_t kEdge = 64 * 1024;
+  std::vector<char> buf(2 * kEdge);
+  std::size_t head = read_at(buf.data(), std::min<std::uint64_t>(kEdge, size_), 0);
+  std::size_t tail = 0;
+  if (size_ > kEdge) {
+    std::uint64_t from = size_ > 2 * kEdge ? size_ - kEdge : kEdge;
+    tail = read_at(buf.data() + head, size_ - from, from);
+  }
+  fp.edge_hash = XXH3_64bits(buf.data(), head + tail);
+  return fp;
+}
+
+}  // namespace ingot

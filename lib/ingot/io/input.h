@@ -1,0 +1,58 @@
+// An input: a regular file read with pread at any offset, or a stream (stdin, a pipe)
+// read sequentially. The chunker needs only read_at() on seekable inputs and read()
+// on streams; every error carries the path and the offset.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ingot {
+
+// Identity of a source file, used by indexes, manifests and upload journals to tell
+// "the same file" from "a file that changed".
+struct Fingerprint {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t edge_hash = 0;  // xxh3 of the first and last 64 KiB
+  bool operator==(const Fingerprint&) const = default;
+};
+
+class InputFile {
+ public:
+  // "-" opens stdin. Throws Error (missing file, directory, permission).
+  static InputFile open(const std::string& path);
+
+  InputFile(InputFile&& other) noexcept;
+  InputFile& operator=(InputFile&& other) noexcept;
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile();
+
+  // As given on the command line ("-" for stdin); display_name() says "<stdin>".
+  const std::string& path() const { return path_; }
+  const std::string& display_name() const { return display_; }
+  bool seekable() const { return seekable_; }
+  std::uint64_t size() const { return size_; }  // 0 for streams
+  std::int64_t mtime_ns() const { return mtime_ns_; }
+  int fd() const { return fd_; }
+
+  // Reads up to n bytes at offset (fewer only at end of file). Seekable inputs only.
+  std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) const;
+  // Reads up to n bytes from the current stream position (fewer only at EOF).
+  std::size_t read(char* dst, std::size_t n);
+
+  Fingerprint fingerprint() const;
+
+ private:
+  InputFile() = default;
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  bool seekable_ = false;
+  std::uint64_t size_ = 0;
+  std::int64_t mtime_ns_ = 0;
+  std::uint64_t stream_pos_ = 0;
+  std::string path_;
+  std::string display_;
+};
+
+}  // namespace ingot

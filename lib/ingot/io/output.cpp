@@ -1,0 +1,147 @@
+#include "ingot/io/output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <utility>
+
+#include "ingot/util/cleanup.h"
+#include "ingot/util/error.h"
+
+namespace ingot {
+
+std::string parent_dir(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void write_all(int fd, const char* data, std::size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) throw BrokenPipe();
+      if (errno == ENOSPC) throw io_error("disk full while writing").at_path(path);
+      if (errno == EFBIG) throw io_error("file too large (file size limit reached) while writing").at_path(path);
+      throw sys_error("write failed", errno).at_path(path);
+    }
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
+  OutputFile f;
+  f.opts_ = opts;
+  if (path == "-") {
+    f.fd_ = 1;
+    f.is_stdout_ = true;
+    f.path_ = "<stdout>";
+    return f;
+  }
+  f.path_ = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw io_error("output is a directory").at_path(path);
+    if (!opts.overwrite) throw io_error("output exists (use --force to overwrite)").at_path(path);
+  }
+  std::string dir = parent_dir(path);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw io_error("output directory does not exist: " + dir).at_path(path);
+  }
+  static std::atomic<unsigned> counter{0};
+  auto slash = path.find_last_of('/');
+  std::string dir_prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    f.temp_ = dir_prefix + "." + base + ".ingot-tmp-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter++);
+    // Register before creating, so no instant exists where the file is on disk but unknown
+    // to the signal handler.
+    f.cleanup_slot_ = cleanup::register_path(f.temp_);
+    f.fd_ = ::open(f.temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (f.fd_ >= 0) return f;
+    int err = errno;
+    cleanup::unregister_path(f.cleanup_slot_);
+    f.cleanup_slot_ = -1;
+    if (err != EEXIST) throw sys_error("cannot create output in " + dir, err).at_path(path);
+  }
+  throw io_error("cannot create a temporary output file").at_path(path);
+}
+
+OutputFile::OutputFile(OutputFile&& o) noexcept { *this = std::move(o); }
+
+OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
+  if (this != &o) {
+    discard();
+    fd_ = std::exchange(o.fd_, -1);
+    cleanup_slot_ = std::exchange(o.cleanup_slot_, -1);
+    is_stdout_ = o.is_stdout_;
+    committed_ = std::exchange(o.committed_, true);
+    opts_ = o.opts_;
+    written_ = o.written_;
+    path_ = std::move(o.path_);
+    temp_ = std::move(o.temp_);
+  }
+  return *this;
+}
+
+OutputFile::~OutputFile() { discard(); }
+
+void OutputFile::discard() noexcept {
+  if (committed_ || is_stdout_ || fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temp_.c_str());
+  cleanup::unregister_path(cleanup_slot_);
+  fd_ = -1;
+  cleanup_slot_ = -1;
+}
+
+void OutputFile::write(const char* data, std::size_t n) {
+  write_all(fd_, data, n, path_);
+  written_ += n;
+}
+
+void OutputFile::commit() {
+  if (committed_) return;
+  committed_ = true;
+  if (is_stdout_) return;
+  if (opts_.fsync && ::fsync(fd_) != 0) {
+    int err = errno;
+    committed_ = false;
+    throw sys_error("fsync failed", err).at_path(path_);
+  }
+  // close() can report a deferred write error (NFS, quota): check it before the rename.
+  if (::close(fd_) != 0) {
+    int err = errno;
+    fd_ = -1;
+    ::unlink(temp_.c_str());
+    cleanup::unregister_path(cleanup_slot_);
+    throw sys_error("close failed", err).at_path(path_);
+  }
+  fd_ = -1;
+  if (!opts_.overwrite) {
+    // link() fails with EEXIST instead of replacing, closing the check-then-rename race.
+    if (::link(temp_.c_str(), path_.c_str()) != 0) {
+      int err = errno;
+      ::unlink(temp_.c_str());
+      cleanup::unregister_path(cleanup_slot_);
+      throw sys_error("cannot create output", err).at_path(path_);
+    }
+    ::unlink(temp_.c_str());
+  } else if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp_.c_str());
+    cleanup::unregister_path(cleanup_slot_);
+    throw sys_error("cannot rename output into place", err).at_path(path_);
+  }
+  cleanup::unregister_path(cleanup_slot_);
+  cleanup_slot_ = -1;
+}
+
+}  // namespace ingot

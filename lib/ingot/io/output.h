@@ -1,0 +1,61 @@
+// An output: stdout, or a file written under a temporary name in the target directory
+// and renamed over the final name only by commit(). Until then a crash, an error or a
+// signal leaves nothing under the final name (the temporary is unlinked by the
+// destructor or the signal handler).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ingot {
+
+struct OutputOptions {
+  bool overwrite = true;  // false: refuse when the final name exists (split without --force)
+  bool fsync = false;     // fsync the data before the rename
+};
+
+class OutputFile {
+ public:
+  // "-" is stdout. Throws Error when the directory is missing or not writable.
+  static OutputFile create(const std::string& path, OutputOptions opts = {});
+
+  OutputFile(OutputFile&& other) noexcept;
+  OutputFile& operator=(OutputFile&& other) noexcept;
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile();  // removes the temporary unless committed
+
+  void write(const char* data, std::size_t n);
+  void write(std::string_view s) { write(s.data(), s.size()); }
+  // Moves the temporary to the final name (or flushes stdout). After commit the object is inert.
+  void commit();
+
+  bool is_stdout() const { return is_stdout_; }
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_; }
+  std::uint64_t bytes_written() const { return written_; }
+
+ private:
+  OutputFile() = default;
+  void discard() noexcept;
+
+  int fd_ = -1;
+  int cleanup_slot_ = -1;
+  bool is_stdout_ = false;
+  bool committed_ = false;
+  OutputOptions opts_;
+  std::uint64_t written_ = 0;
+  std::string path_;
+  std::string temp_;
+};
+
+// Writes all of data to fd; throws Error naming `path` (ENOSPC says "disk full"),
+// or BrokenPipe on EPIPE.
+void write_all(int fd, const char* data, std::size_t n, const std::string& path);
+
+// Directory part of a path ("." when none).
+std::string parent_dir(const std::string& path);
+
+}  // namespace ingot

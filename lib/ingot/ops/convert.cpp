@@ -1,0 +1,109 @@
+// The convert driver: resolves formats and the byte range, opens output and rejects,
+// picks the direction, and assembles the report.
+#include "ingot/ops/convert.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/ops/convert_internal.h"
+
+namespace ingot {
+
+std::vector<std::string> read_schema(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw io_error("cannot read schema file").at_path(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  std::vector<std::string> cols;
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) throw data_error("schema is not a JSON array of column names").at_path(path);
+    for (auto& v : j) {
+      if (!v.is_string()) throw data_error("schema holds a non-string column name").at_path(path);
+      cols.push_back(v.get<std::string>());
+    }
+  } else {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) cols.push_back(line);
+    }
+  }
+  return cols;
+}
+
+namespace {
+
+void write_schema(const std::string& path, const std::vector<std::string>& cols) {
+  OutputFile f = OutputFile::create(path);
+  f.write(nlohmann::json(cols).dump(2) + "\n");
+  f.commit();
+}
+
+RecordKind resolve_kind(const std::optional<RecordKind>& given, const std::string& path, const char* what) {
+  if (given) return *given;
+  if (auto k = record_kind_from_path(path)) return *k;
+  throw usage_error(std::string("cannot tell the ") + what + " format from '" + path + "'; pass --" +
+                    (std::string(what) == "input" ? "from" : "to"));
+}
+
+}  // namespace
+
+Result<ConvertReport> convert(const ConvertOptions& opts) {
+  return capture([&]() -> ConvertReport {
+    const auto t0 = std::chrono::steady_clock::now();
+    InputFile in = InputFile::open(opts.input);
+    RecordKind from = resolve_kind(opts.from, opts.input, "input");
+    // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON.
+    RecordKind to = opts.to || opts.output != "-"
+                        ? resolve_kind(opts.to, opts.output, "output")
+                        : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
+    if (from == RecordKind::lines || to == RecordKind::lines) throw usage_error("convert reads and writes ndjson, csv or tsv");
+    if (from == RecordKind::ndjson && to == RecordKind::ndjson) throw usage_error("NDJSON to NDJSON is not a conversion");
+    if (!opts.fields.empty() && !opts.schema_in.empty()) throw usage_error("--fields and --schema exclude each other");
+    if (from != RecordKind::ndjson && (!opts.fields.empty() || !opts.schema_in.empty())) {
+      throw usage_error("--fields and --schema apply to NDJSON input");
+    }
+
+    std::uint64_t begin = 0, end = kToEnd;
+    if (opts.part || opts.range) {
+      if (!in.seekable()) throw usage_error("--part and --piece need a file, not a stream");
+      ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n);
+      begin = r.begin;
+      end = r.end;
+    }
+    std::vector<std::string> columns = opts.fields;
+    if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
+    if (opts.output != "-" && opts.output == opts.input) throw usage_error("output would overwrite the input");
+
+    OutputFile out = OutputFile::create(opts.output);
+    RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
+    detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}};
+    run.columns = std::move(columns);
+    if (from == RecordKind::ndjson) detail::convert_ndjson(run);
+    else detail::convert_delimited(run);
+    if (!opts.schema_out.empty()) write_schema(opts.schema_out, run.columns);
+    ledger.finish();
+    out.commit();
+
+    ConvertReport rep;
+    rep.input = in.display_name();
+    rep.output = out.path();
+    rep.from = record_kind_name(from);
+    rep.to = record_kind_name(to);
+    rep.records = ledger.counts();
+    rep.bytes = run.bytes;
+    rep.columns = run.columns.size();
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+  });
+}
+
+}  // namespace ingot

@@ -1,0 +1,58 @@
+// Shared between convert.cpp and the two converter directions; not public API.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/ops/convert.h"
+#include "ingot/ops/records.h"
+
+namespace ingot::detail {
+
+struct ConvertRun {
+  const ConvertOptions& opts;
+  InputFile& in;
+  RecordKind from;
+  RecordKind to;
+  std::uint64_t begin;  // byte range of the input to convert
+  std::uint64_t end;
+  OutputFile& out;
+  RecordLedger& ledger;
+  std::uint64_t bytes = 0;  // filled by the converter
+  std::vector<std::string> columns;
+};
+
+// NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".
+// simdjson On-Demand fixes its SIMD kernel at compile time, so convert_ndjson.cpp is
+// compiled once per CPU variant and these entry points pick one at run time.
+void convert_ndjson(ConvertRun& run);
+// The exact union of keys of all valid records in first-seen order (flattened unless !flatten).
+std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
+                                          const ConvertOptions& opts);
+// The name of the variant convert_ndjson() uses on this CPU ("x86-64-v3", "generic").
+const char* ndjson_variant();
+
+#define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                          \
+  namespace ns {                                                                                \
+  void convert_ndjson(ConvertRun& run);                                                         \
+  std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end, \
+                                            const ConvertOptions& opts);                        \
+  }
+INGOT_DECLARE_NDJSON_VARIANT(generic)
+#if defined(__x86_64__)
+INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
+#endif
+// CSV/TSV -> NDJSON or CSV/TSV.
+void convert_delimited(ConvertRun& run);
+
+// Strips a UTF-8 byte order mark at the very start of the source.
+inline std::size_t bom_length(const char* p, std::size_t n, std::uint64_t source_offset) {
+  return source_offset == 0 && n >= 3 && static_cast<unsigned char>(p[0]) == 0xEF &&
+                 static_cast<unsigned char>(p[1]) == 0xBB && static_cast<unsigned char>(p[2]) == 0xBF
+             ? 3
+             : 0;
+}
+
+}  // namespace ingot::detail

@@ -1,0 +1,498 @@
+// NDJSON -> CSV/TSV. Each line is parsed with simdjson On-Demand and walked in full, so
+// a line counts as valid only when all of it is valid JSON: values that become columns
+// are converted, the others are still checked (numbers against the JSON grammar,
+// strings with escapes unescaped, containers walked). Numbers are copied byte for byte.
+#include <simdjson.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ingot/format/csv.h"
+#include "ingot/format/json_text.h"
+#include "ingot/ops/convert_internal.h"
+#include "ingot/pipeline/pipeline.h"
+
+#ifndef INGOT_NDJSON_VARIANT
+#error "compiled once per CPU variant, see lib/CMakeLists.txt"
+#endif
+
+namespace ingot::detail::INGOT_NDJSON_VARIANT {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+static_assert(kChunkPadding >= simdjson::SIMDJSON_PADDING);
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameIndex = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
+using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// The columns of the output and the dot-path prefixes that lead to them.
+struct Columns {
+  explicit Columns(const std::vector<std::string>& names) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      index.emplace(names[i], static_cast<int>(i));
+      for (std::size_t dot = names[i].find('.'); dot != std::string::npos; dot = names[i].find('.', dot + 1)) {
+        prefixes.insert(names[i].substr(0, dot));
+      }
+    }
+  }
+  int find(std::string_view name) const {
+    auto it = index.find(name);
+    return it == index.end() ? -1 : it->second;
+  }
+  NameIndex index;
+  NameSet prefixes;
+};
+
+// The body of a string token: without quotes; `escaped` when it holds a backslash.
+std::string_view string_body(std::string_view token, bool& escaped) {
+  token = trim_json_ws(token);
+  std::string_view body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
+  escaped = std::memchr(body.data(), '\\', body.size()) != nullptr;
+  return body;
+}
+
+// A key as written (escaped), from the pointer simdjson gives just after its quote.
+std::string_view raw_key(od::raw_json_string key) {
+  const char* s = key.raw();
+  const char* p = s;
+  while (*p != '"') p += (*p == '\\') ? 2 : 1;
+  return {s, static_cast<std::size_t>(p - s)};
+}
+
+// Walks one JSON value, appending its compact text to `out` (null: only validate).
+error_code write_compact(od::value v, std::string* out) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      if (out) *out += '{';
+      bool first = true;
+      for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return e;
+        if (out) {
+          if (!first) *out += ',';
+          *out += '"';
+          out->append(raw_key(f.key()));
+          *out += "\":";
+        }
+        first = false;
+        if (auto e = write_compact(f.value(), out)) return e;
+      }
+      if (out) *out += '}';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      if (out) *out += '[';
+      bool first = true;
+      for (auto er : arr) {
+        od::value el;
+        if (auto e = std::move(er).get(el)) return e;
+        if (out && !first) *out += ',';
+        first = false;
+        if (auto e = write_compact(el, out)) return e;
+      }
+      if (out) *out += ']';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view tok = trim_json_ws(v.raw_json_token());
+      bool escaped;
+      string_body(tok, escaped);
+      if (escaped) {
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return e;
+      }
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::string_view tok = trim_json_ws(v.raw_json_token());
+      if (!is_json_number(tok)) return simdjson::NUMBER_ERROR;
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      if (auto e = v.get_bool().get(b)) return e;
+      if (out) *out += b ? "true" : "false";
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null;
+      if (auto e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      if (out) *out += "null";
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// Walks one record (a JSON object), reporting leaves to a Sink:
+//   int column(std::string_view path, std::size_t leaf)   -> column index or -1
+//   bool descend(std::string_view path)                    -> flatten into this object?
+//   void leaf(std::string_view path, std::size_t leaf)     -> a key seen (collect mode)
+//   void cell(int col, std::string_view text, bool maybe_quote)
+template <class Sink>
+class Walker {
+ public:
+  Walker(Sink& sink, bool flatten, std::string& scratch) : sink_(sink), flatten_(flatten), scratch_(scratch) {}
+
+  error_code object(od::object obj) {
+    leaf_ = 0;
+    path_.clear();
+    return walk_object(obj);
+  }
+
+ private:
+  error_code walk_object(od::object obj) {
+    for (auto fr : obj) {
+      od::field f;
+      if (auto e = std::move(fr).get(f)) return e;
+      std::string_view key = raw_key(f.key());
+      std::string unescaped;
+      if (std::memchr(key.data(), '\\', key.size())) {
+        std::string_view u;
+        if (auto e = f.unescaped_key().get(u)) return e;
+        unescaped.assign(u);
+        key = unescaped;
+      }
+      const std::size_t saved = path_.size();
+      std::string_view path = key;
+      if (saved > 0) {
+        path_ += '.';
+        path_ += key;
+        path = path_;
+      }
+      if (auto e = value(f.value(), path, saved)) return e;
+      path_.resize(saved);
+    }
+    return simdjson::SUCCESS;
+  }
+
+  error_code value(od::value v, std::string_view path, std::size_t saved) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return e;
+    if (t == od::json_type::object && flatten_ && sink_.descend(path)) {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      if (saved == 0) path_.assign(path);  // nested paths extend the current one
+      return walk_object(obj);
+    }
+    const std::size_t leaf = leaf_++;
+    sink_.leaf(path, leaf);
+    const int col = sink_.column(path, leaf);
+    switch (t) {
+      case od::json_type::string: {
+        std::string_view tok = v.raw_json_token();
+        bool escaped;
+        std::string_view body = string_body(tok, escaped);
+        if (!escaped) {
+          if (col >= 0) sink_.cell(col, body, true);
+          return simdjson::SUCCESS;
+        }
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return e;
+        if (col >= 0) {
+          std::size_t at = scratch_.size();
+          scratch_.append(s);
+          sink_.cell(col, std::string_view(scratch_).substr(at), true);
+        }
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::number: {
+        std::string_view tok = trim_json_ws(v.raw_json_token());
+        if (!is_json_number(tok)) return simdjson::NUMBER_ERROR;
+        if (col >= 0) sink_.cell(col, tok, false);
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = v.get_bool().get(b)) return e;
+        if (col >= 0) sink_.cell(col, b ? "true" : "false", false);
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (auto e = v.is_null().get(is_null)) return e;
+        return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+      }
+      case od::json_type::object:
+      case od::json_type::array: {
+        if (col < 0) return write_compact(v, nullptr);
+        std::size_t at = scratch_.size();
+        if (auto e = write_compact(v, &scratch_)) return e;
+        sink_.cell(col, std::string_view(scratch_).substr(at), true);
+        return simdjson::SUCCESS;
+      }
+    }
+    return simdjson::INCORRECT_TYPE;
+  }
+
+  Sink& sink_;
+  bool flatten_;
+  std::string& scratch_;  // reserved per line so views into it stay valid
+  std::string path_;
+  std::size_t leaf_ = 0;
+};
+
+// A code simdjson never returns, for "valid JSON, but not an object".
+constexpr auto kNotAnObject = static_cast<error_code>(-1);
+
+std::string reason_for(error_code e) {
+  if (e == kNotAnObject) return "not a JSON object";
+  switch (e) {
+    case simdjson::INCORRECT_TYPE: return "invalid JSON: malformed value";
+    case simdjson::UTF8_ERROR: return "invalid UTF-8";
+    case simdjson::TRAILING_CONTENT: return "trailing content after the JSON value";
+    case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string";
+    case simdjson::NUMBER_ERROR: return "invalid JSON: malformed number";
+    default: return std::string("invalid JSON: ") + simdjson::error_message(e);
+  }
+}
+
+bool is_blank(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
+  }
+  return true;
+}
+
+// Parses every line of a chunk and calls on_valid(walker result) / records rejects.
+// Shared by the key-union pass and the conversion; `Handler` supplies the walk.
+template <class Handler>
+void for_each_line(const Chunk& c, od::parser& parser, ChunkTally& tally, Handler&& handle) {
+  const std::size_t bom = bom_length(c.data, c.size, c.offset);
+  const char* p = c.data + bom;
+  const char* end = c.data + c.size;
+  const char* cap_end = end + kChunkPadding;
+  std::uint64_t line = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* le = nl ? nl : end;
+    std::size_t len = static_cast<std::size_t>(le - p);
+    if (len > 0 && p[len - 1] == '\r') --len;
+    if (is_blank(p, len)) {
+      ++tally.counts.blank;
+    } else {
+      od::document doc;
+      error_code err = parser.iterate(p, len, static_cast<std::size_t>(cap_end - p)).get(doc);
+      if (!err) {
+        od::object obj;
+        od::json_type type;
+        err = doc.type().get(type);
+        if (!err && type != od::json_type::object) err = kNotAnObject;
+        if (!err) err = doc.get_object().get(obj);
+        if (!err) err = handle(obj);
+                // Past the object the iterator must be at the end of the line.
+        if (!err && !doc.current_location().error()) err = simdjson::TRAILING_CONTENT;
+      }
+      if (err) {
+        Reject r;
+        r.line = line;
+        r.offset = static_cast<std::uint64_t>(p - c.data);
+        r.raw = std::string_view(p, static_cast<std::size_t>((nl ? nl + 1 : end) - p));
+        r.reason = reason_for(err);
+        tally.rejects.push_back(std::move(r));
+        handle.rejected();
+      } else {
+        ++tally.counts.valid;
+      }
+    }
+    if (!nl) break;
+    ++line;
+    p = nl + 1;
+  }
+  tally.newlines = line;
+}
+
+// ---- key union -------------------------------------------------------------------
+
+struct KeyWork {
+  od::parser parser;
+  ChunkTally tally;
+  std::vector<std::string> keys;  // first-seen order within the chunk
+  NameSet seen;
+  // Collect mode sink: the keys of the current line, committed only if the line is valid.
+  std::vector<std::string> line_keys;
+  std::vector<std::string> hints;  // keys of the previous valid line, by leaf position
+  std::string scratch;
+
+  bool descend(std::string_view) { return true; }
+  int column(std::string_view, std::size_t) { return -1; }
+  void cell(int, std::string_view, bool) {}
+  void leaf(std::string_view path, std::size_t leaf) {
+    if (leaf < hints.size() && hints[leaf] == path) return;  // same shape as the last line
+    line_keys.emplace_back(path);
+    if (leaf < hints.size()) hints[leaf].assign(path);
+    else hints.emplace_back(path);
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
+                                          const ConvertOptions& opts) {
+  Chunker chunker(in, RecordKind::ndjson, begin, end, opts.chunker);
+  std::vector<std::string> keys;
+  NameSet seen;
+  run_pipeline<KeyWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, KeyWork& w) {
+        w.tally.clear();
+        w.keys.clear();
+        w.seen.clear();
+        w.hints.clear();
+        struct Handler {
+          KeyWork& w;
+          bool flatten;
+          error_code operator()(od::object obj) {
+            w.line_keys.clear();
+            Walker<KeyWork> walker(w, flatten, w.scratch);
+            error_code e = walker.object(obj);
+            if (e) return e;
+            for (auto& k : w.line_keys) {
+              if (w.seen.insert(k).second) w.keys.push_back(k);
+            }
+            return e;
+          }
+          // A rejected line may have left partial hints; forget them.
+          void rejected() { w.hints.clear(); }
+        } handler{w, opts.flatten};
+        for_each_line(c, w.parser, w.tally, handler);
+      },
+      [&](const Chunk&, KeyWork& w) {
+        for (auto& k : w.keys) {
+          if (seen.insert(k).second) keys.push_back(k);
+        }
+      });
+  return keys;
+}
+
+namespace {
+
+// ---- conversion ------------------------------------------------------------------
+
+struct Cell {
+  const char* p = nullptr;
+  std::uint32_t n = 0;
+  bool maybe_quote = false;
+  std::uint64_t row = 0;  // the row that set it; older rows' cells count as empty
+};
+
+struct RowWork {
+  od::parser parser;
+  ChunkTally tally;
+  std::string out;
+  std::string scratch;
+  std::vector<Cell> cells;
+  std::vector<std::pair<std::string, int>> hints;  // (path, column) by leaf position
+  std::uint64_t row = 0;
+  const Columns* columns = nullptr;
+
+  bool descend(std::string_view path) { return columns->prefixes.count(path) > 0; }
+  void leaf(std::string_view, std::size_t) {}
+  int column(std::string_view path, std::size_t leaf) {
+    if (leaf < hints.size()) {
+      if (hints[leaf].first == path) return hints[leaf].second;
+      int col = columns->find(path);
+      hints[leaf].first.assign(path);
+      hints[leaf].second = col;
+      return col;
+    }
+    int col = columns->find(path);
+    hints.emplace_back(std::string(path), col);
+    return col;
+  }
+  void cell(int col, std::string_view text, bool maybe_quote) {
+    cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), maybe_quote, row};
+  }
+};
+
+}  // namespace
+
+void convert_ndjson(ConvertRun& run) {
+  const ConvertOptions& opts = run.opts;
+  if (run.columns.empty() && opts.fields.empty()) {
+    if (!run.in.seekable()) {
+      throw usage_error("NDJSON from a stream needs --fields or --schema (the column union takes a pre-pass)");
+    }
+    run.columns = ndjson_key_union(run.in, run.begin, run.end, opts);
+  }
+  const char delim = run.to == RecordKind::tsv ? '\t' : ',';
+  const Columns columns(run.columns);
+  std::string header;
+  for (std::size_t i = 0; i < run.columns.size(); ++i) {
+    if (i) header += delim;
+    append_csv_field(header, run.columns[i], delim);
+  }
+  if (!run.columns.empty()) {
+    header += '\n';
+    run.out.write(header);
+  }
+  const std::size_t ncols = run.columns.size();
+  Chunker chunker(run.in, RecordKind::ndjson, run.begin, run.end, opts.chunker);
+  std::uint64_t done = 0;
+  run_pipeline<RowWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, RowWork& w) {
+        w.tally.clear();
+        w.out.clear();
+        w.columns = &columns;
+        if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
+        struct Handler {
+          RowWork& w;
+          bool flatten;
+          char delim;
+          std::size_t line_cap;
+          error_code operator()(od::object obj) {
+            ++w.row;
+            w.scratch.clear();
+            Walker<RowWork> walker(w, flatten, w.scratch);
+            error_code e = walker.object(obj);
+            if (e) return e;
+            std::string& out = w.out;
+            const std::size_t n = w.cells.size();
+            for (std::size_t i = 0; i < n; ++i) {
+              if (i) out += delim;
+              const Cell& cell = w.cells[i];
+              if (cell.row != w.row) continue;
+              std::string_view text(cell.p, cell.n);
+              if (cell.maybe_quote) append_csv_field(out, text, delim);
+              else out.append(text);
+            }
+            out += '\n';
+            return e;
+          }
+          void rejected() {}
+        } handler{w, opts.flatten, delim, 0};
+        // Unescaped strings and compact JSON are never longer than the line they come
+        // from, so reserving the chunk size keeps views into scratch valid.
+        if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
+        if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+        for_each_line(c, w.parser, w.tally, handler);
+      },
+      [&](const Chunk& c, RowWork& w) {
+        run.ledger.add(c, w.tally);
+        run.out.write(w.out);
+        done += c.size;
+        if (opts.progress) opts.progress(done, run.ledger.counts().total());
+      });
+  run.bytes = done;
+}
+
+}  // namespace ingot::detail::INGOT_NDJSON_VARIANT

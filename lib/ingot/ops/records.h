@@ -1,0 +1,77 @@
+// Per-record bookkeeping shared by every record-processing command: chunk-local
+// tallies filled by the parallel stage, and the serial RecordLedger that turns them
+// into absolute line numbers, applies --on-error / --max-errors, and writes the
+// rejects file (NDJSON: {"line","offset","reason","raw"} per bad record).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingot/chunk/chunker.h"
+#include "ingot/io/output.h"
+
+namespace ingot {
+
+enum class OnError { skip, fail };
+
+struct ErrorPolicy {
+  OnError on_error = OnError::skip;
+  std::optional<std::uint64_t> max_errors;  // fail once more than this many are invalid
+};
+
+using ProgressFn = std::function<void(std::uint64_t bytes_done, std::uint64_t records)>;
+
+struct RecordCounts {
+  std::uint64_t valid = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t blank = 0;
+  std::uint64_t total() const { return valid + invalid; }
+};
+
+struct Reject {
+  std::uint64_t line = 0;    // chunk-local: newlines before the record in its chunk
+  std::uint64_t offset = 0;  // chunk-local byte offset
+  std::string_view raw;      // points into the chunk buffer (alive until consumed)
+  std::string reason;
+};
+
+// Filled by the parallel stage for one chunk.
+struct ChunkTally {
+  RecordCounts counts;
+  std::uint64_t newlines = 0;  // '\n' bytes in the chunk
+  std::vector<Reject> rejects;
+  void clear() {
+    counts = {};
+    newlines = 0;
+    rejects.clear();
+  }
+};
+
+class RecordLedger {
+ public:
+  // first_line: line number of the first byte of the first chunk.
+  RecordLedger(std::string input_name, ErrorPolicy policy, const std::string& rejects_path,
+               std::uint64_t first_line);
+  // Serial, in chunk order. Throws a data Error when the policy says stop.
+  void add(const Chunk& chunk, const ChunkTally& tally);
+  // Lines that precede the first chunk but are not records (a CSV header).
+  void skip_lines(std::uint64_t n) { line_ += n; }
+  // Commits the rejects file.
+  void finish();
+  const RecordCounts& counts() const { return counts_; }
+  std::uint64_t next_line() const { return line_; }
+
+ private:
+  std::string input_;
+  ErrorPolicy policy_;
+  std::optional<OutputFile> rejects_;
+  std::string buf_;
+  RecordCounts counts_;
+  std::uint64_t line_;
+};
+
+}  // namespace ingot
