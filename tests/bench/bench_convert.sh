@@ -136,15 +136,15 @@ fi
 JSON_BYTES=$(fsize "$IN_JSON")
 CSV_BYTES=$(fsize "$IN_CSV")
 
-# The CSV -> NDJSON output is ~2.5x its input (keys are repeated per record).
-need=$((CSV_BYTES * 3))
+# The CSV -> NDJSON output is ~4x its input (keys are repeated per record).
+need=$((CSV_BYTES * 9 / 2))
 avail=$(avail_bytes "$WORK")
 if ((avail < need)); then
     note "WARNING: $WORK has $((avail >> 20)) MiB free, the largest output needs ~$((need >> 20)) MiB"
 fi
 mem=$(mem_bytes)
-if ((mem < (JSON_BYTES + CSV_BYTES) * 2)); then
-    note "WARNING: $((mem >> 20)) MiB RAM; inputs plus outputs may not stay in the page cache"
+if ((mem < (JSON_BYTES + CSV_BYTES) * 3 / 2)); then
+    note "WARNING: $((mem >> 20)) MiB RAM; the inputs may not stay in the page cache"
 fi
 
 warm() { cat -- "$@" >/dev/null; }

@@ -130,19 +130,19 @@ std::uint64_t next_line_start(const InputFile& in, std::uint64_t pos) {
   return in.size();
 }
 
-// Exact: the quote parity of [0, pos) decides whether pos is inside a quoted field.
-std::uint64_t csv_align_exact(const InputFile& in, std::uint64_t pos) {
+// Exact: the quote parity of [0, q) decides whether byte q is inside a quoted field;
+// then walk forward from q to the first '\n' outside quotes.
+std::uint64_t csv_align_exact(const InputFile& in, std::uint64_t q) {
   std::vector<char> buf(std::size_t{4} << 20);
   std::uint64_t off = 0;
   std::size_t parity = 0;
-  while (off < pos) {
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), pos - off));
+  while (off < q) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), q - off));
     n = in.read_at(buf.data(), n, off);
     if (n == 0) break;
     parity ^= count_byte(buf.data(), n, '"') & 1;
     off += n;
   }
-  // Walk forward from pos with the known state to the first '\n' outside quotes.
   bool quoted = parity != 0;
   while (off < in.size()) {
     std::size_t n = in.read_at(buf.data(), buf.size(), off);
@@ -155,16 +155,16 @@ std::uint64_t csv_align_exact(const InputFile& in, std::uint64_t pos) {
   return in.size();
 }
 
-// Speculative: parse forward from pos under both hypotheses (inside / outside quotes)
+// Speculative: parse forward from byte q under both hypotheses (inside / outside quotes)
 // with RFC 4180's grammar: outside, a quote may only open a field; inside, a closing
 // quote must be followed by a delimiter, a line end or another quote. The first
 // hypothesis to break the grammar is false. Returns 0 when the window cannot decide.
-std::uint64_t csv_align_speculative(const InputFile& in, std::uint64_t pos, char delim) {
+std::uint64_t csv_align_speculative(const InputFile& in, std::uint64_t q, char delim) {
   std::vector<char> buf(4 * kAlignWindow);
-  std::uint64_t from = pos > 0 ? pos - 1 : 0;  // one byte of context for "field start"
+  std::uint64_t from = q > 0 ? q - 1 : 0;  // one byte of context for "field start"
   std::size_t n = in.read_at(buf.data(), buf.size(), from);
   const char* p = buf.data();
-  std::size_t start = static_cast<std::size_t>(pos - from);
+  std::size_t start = static_cast<std::size_t>(q - from);
   auto valid_under = [&](bool quoted, std::uint64_t& first_boundary) {
     first_boundary = 0;
     for (std::size_t i = start; i < n; ++i) {
@@ -198,9 +198,10 @@ std::uint64_t csv_align_speculative(const InputFile& in, std::uint64_t pos, char
 
 std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind) {
   if (pos == 0 || pos >= in.size()) return std::min(pos, in.size());
+  // The record starting at pos, if any, ends with the byte at pos - 1: search from there.
   if (!is_delimited(kind)) return next_line_start(in, pos - 1);
-  if (std::uint64_t b = csv_align_speculative(in, pos, default_delimiter(kind))) return b;
-  return csv_align_exact(in, pos);
+  if (std::uint64_t b = csv_align_speculative(in, pos - 1, default_delimiter(kind))) return b;
+  return csv_align_exact(in, pos - 1);
 }
 
 ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n) {

@@ -78,7 +78,7 @@ class Chunker {
 // Record-aligned byte ranges of a seekable input, for --part K/N and split --plan.
 // align_to_record(pos) is the first record start at or after pos (0 and size map to
 // themselves). Lines/NDJSON look only near pos; CSV/TSV must know the quote state at
-// pos, which align_csv resolves by a speculative parse near pos, verified, falling
+// pos, which is resolved by a speculative parse near pos, verified, falling
 // back to an exact quote-parity scan from the start of the file when ambiguous.
 std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind);
 

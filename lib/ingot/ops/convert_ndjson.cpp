@@ -272,8 +272,10 @@ bool is_blank(const char* p, std::size_t n) {
   return true;
 }
 
-// Parses every line of a chunk and calls on_valid(walker result) / records rejects.
-// Shared by the key-union pass and the conversion; `Handler` supplies the walk.
+// Parses every line of a chunk, walking each object with handle(obj); then calls
+// handle.accepted() for a line valid to its end, or records the reject and calls
+// handle.rejected(). Shared by the key-union pass and the conversion. Nothing may be
+// emitted before accepted(): trailing content is found only after the walk.
 template <class Handler>
 void for_each_line(const Chunk& c, od::parser& parser, ChunkTally& tally, Handler&& handle) {
   const std::size_t bom = bom_length(c.data, c.size, c.offset);
@@ -311,6 +313,7 @@ void for_each_line(const Chunk& c, od::parser& parser, ChunkTally& tally, Handle
         handle.rejected();
       } else {
         ++tally.counts.valid;
+        handle.accepted();
       }
     }
     if (!nl) break;
@@ -363,12 +366,12 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
           error_code operator()(od::object obj) {
             w.line_keys.clear();
             Walker<KeyWork> walker(w, flatten, w.scratch);
-            error_code e = walker.object(obj);
-            if (e) return e;
+            return walker.object(obj);
+          }
+          void accepted() {
             for (auto& k : w.line_keys) {
               if (w.seen.insert(k).second) w.keys.push_back(k);
             }
-            return e;
           }
           // A rejected line may have left partial hints; forget them.
           void rejected() { w.hints.clear(); }
@@ -463,8 +466,9 @@ void convert_ndjson(ConvertRun& run) {
             ++w.row;
             w.scratch.clear();
             Walker<RowWork> walker(w, flatten, w.scratch);
-            error_code e = walker.object(obj);
-            if (e) return e;
+            return walker.object(obj);
+          }
+          void accepted() {
             std::string& out = w.out;
             const std::size_t n = w.cells.size();
             for (std::size_t i = 0; i < n; ++i) {
@@ -476,7 +480,6 @@ void convert_ndjson(ConvertRun& run) {
               else out.append(text);
             }
             out += '\n';
-            return e;
           }
           void rejected() {}
         } handler{w, opts.flatten, delim, 0};

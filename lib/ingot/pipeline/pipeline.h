@@ -43,6 +43,9 @@ void run_pipeline(Chunker& chunker, const PipelineOptions& opts, Transform&& tra
   // in-order) stage: at most ntokens tokens are live, and they finish in order.
   std::vector<Slot> slots(ntokens);
   std::uint64_t produced = 0;
+  // -j above the core count is allowed (and silent): lift TBB's cap for this run.
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                            std::max<std::size_t>(threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
   tbb::task_arena arena(static_cast<int>(threads));
   arena.execute([&] {
     tbb::parallel_pipeline(

@@ -1,0 +1,4 @@
+// CLI tests run the real binary; the helpers live in tests/support.h.
+#pragma once
+
+#include "support.h"

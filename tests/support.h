@@ -1,0 +1,103 @@
+// Test helpers: a fresh temporary directory per test (kept on failure, for a look),
+// file helpers, and (in CLI tests) running the real ingot binary.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace ingot_test {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+inline void write_file(const fs::path& p, const std::string& data) {
+  std::ofstream f(p, std::ios::binary);
+  f << data;
+}
+
+inline std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+// A fresh directory per test; removed when the test passes, kept (and named) when it fails.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("ingot-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    if (Catch::getResultCapture().lastAssertionPassed() && !std::uncaught_exceptions()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    } else {
+      std::fprintf(stderr, "kept test directory: %s\n", path_.c_str());
+    }
+  }
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+  std::string str(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+#ifdef INGOT_BINARY
+// Runs `ingot <args>` (a shell command line after "ingot") in dir, with optional stdin text.
+inline RunResult run_ingot(const TempDir& dir, const std::string& args, const std::string& stdin_text = "",
+                           bool use_stdin = false) {
+  fs::path out = dir / ".stdout", err = dir / ".stderr", in = dir / ".stdin";
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && " + shell_quote(INGOT_BINARY) + " " + args;
+  if (use_stdin) {
+    write_file(in, stdin_text);
+    cmd += " < " + shell_quote(in.string());
+  } else {
+    cmd += " < /dev/null";
+  }
+  cmd += " > " + shell_quote(out.string()) + " 2> " + shell_quote(err.string());
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+#endif
+
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream ss(text);
+  for (std::string l; std::getline(ss, l);) v.push_back(l);
+  return v;
+}
+
+}  // namespace ingot_test
