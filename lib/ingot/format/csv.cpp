@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ingot/chunk/boundary.h"
+#include "ingot/util/swar.h"
 
 namespace ingot {
 
@@ -120,10 +121,7 @@ done:
 }
 
 bool csv_needs_quoting(std::string_view field, char delimiter) {
-  for (char c : field) {
-    if (c == delimiter || c == '"' || c == '\n' || c == '\r') return true;
-  }
-  return false;
+  return swar::find4(field.data(), field.size(), delimiter, '"', '\n', '\r') != field.size();
 }
 
 void append_csv_field(std::string& out, std::string_view field, char delimiter) {

@@ -15,6 +15,7 @@
 #include "ingot/format/json_text.h"
 #include "ingot/ops/convert_internal.h"
 #include "ingot/pipeline/pipeline.h"
+#include "ingot/util/swar.h"
 
 #ifndef INGOT_NDJSON_VARIANT
 #error "compiled once per CPU variant, see lib/CMakeLists.txt"
@@ -52,19 +53,27 @@ struct Columns {
   NameSet prefixes;
 };
 
+inline bool has_backslash(std::string_view s) { return swar::find2(s.data(), s.size(), '\\', '\\') != s.size(); }
+
 // The body of a string token: without quotes; `escaped` when it holds a backslash.
 std::string_view string_body(std::string_view token, bool& escaped) {
   token = trim_json_ws(token);
   std::string_view body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
-  escaped = std::memchr(body.data(), '\\', body.size()) != nullptr;
+  escaped = has_backslash(body);
   return body;
 }
 
 // A key as written (escaped), from the pointer simdjson gives just after its quote.
+// Stage 1 proved the closing quote exists, and the chunk buffer is padded, so the
+// word-wide scan may read past it.
 std::string_view raw_key(od::raw_json_string key) {
   const char* s = key.raw();
   const char* p = s;
-  while (*p != '"') p += (*p == '\\') ? 2 : 1;
+  for (;;) {
+    p += swar::find_quote_or_backslash_padded(p);
+    if (*p == '"') break;
+    p += 2;  // an escape: skip the backslash and the escaped byte
+  }
   return {s, static_cast<std::size_t>(p - s)};
 }
 
@@ -142,15 +151,20 @@ error_code write_compact(od::value v, std::string* out) {
   return simdjson::INCORRECT_TYPE;
 }
 
+// How a cell's text must be checked for CSV quoting.
+enum Quoting : std::uint8_t { kNeverQuote, kQuoteIfDelimiter, kQuoteIfNeeded };
+
 // Walks one record (a JSON object), reporting leaves to a Sink:
 //   int column(std::string_view path, std::size_t leaf)   -> column index or -1
 //   bool descend(std::string_view path)                    -> flatten into this object?
 //   void leaf(std::string_view path, std::size_t leaf)     -> a key seen (collect mode)
-//   void cell(int col, std::string_view text, bool maybe_quote)
+//   void cell(int col, std::string_view text, Quoting quoting)
 template <class Sink>
 class Walker {
  public:
-  Walker(Sink& sink, bool flatten, std::string& scratch) : sink_(sink), flatten_(flatten), scratch_(scratch) {}
+  // validate = false: only keys are walked; leaf values are skipped unchecked.
+  Walker(Sink& sink, bool flatten, std::string& scratch, bool validate = true)
+      : sink_(sink), flatten_(flatten), validate_(validate), scratch_(scratch) {}
 
   error_code object(od::object obj) {
     leaf_ = 0;
@@ -165,7 +179,7 @@ class Walker {
       if (auto e = std::move(fr).get(f)) return e;
       std::string_view key = raw_key(f.key());
       std::string unescaped;
-      if (std::memchr(key.data(), '\\', key.size())) {
+      if (has_backslash(key)) {
         std::string_view u;
         if (auto e = f.unescaped_key().get(u)) return e;
         unescaped.assign(u);
@@ -195,6 +209,7 @@ class Walker {
     }
     const std::size_t leaf = leaf_++;
     sink_.leaf(path, leaf);
+    if (!validate_) return simdjson::SUCCESS;
     const int col = sink_.column(path, leaf);
     switch (t) {
       case od::json_type::string: {
@@ -202,7 +217,8 @@ class Walker {
         bool escaped;
         std::string_view body = string_body(tok, escaped);
         if (!escaped) {
-          if (col >= 0) sink_.cell(col, body, true);
+          // Unescaped JSON text holds no quote, CR or LF: only the delimiter forces quoting.
+          if (col >= 0) sink_.cell(col, body, kQuoteIfDelimiter);
           return simdjson::SUCCESS;
         }
         std::string_view s;
@@ -210,20 +226,20 @@ class Walker {
         if (col >= 0) {
           std::size_t at = scratch_.size();
           scratch_.append(s);
-          sink_.cell(col, std::string_view(scratch_).substr(at), true);
+          sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
         }
         return simdjson::SUCCESS;
       }
       case od::json_type::number: {
         std::string_view tok = trim_json_ws(v.raw_json_token());
         if (!is_json_number(tok)) return simdjson::NUMBER_ERROR;
-        if (col >= 0) sink_.cell(col, tok, false);
+        if (col >= 0) sink_.cell(col, tok, kNeverQuote);
         return simdjson::SUCCESS;
       }
       case od::json_type::boolean: {
         bool b;
         if (auto e = v.get_bool().get(b)) return e;
-        if (col >= 0) sink_.cell(col, b ? "true" : "false", false);
+        if (col >= 0) sink_.cell(col, b ? "true" : "false", kNeverQuote);
         return simdjson::SUCCESS;
       }
       case od::json_type::null: {
@@ -236,7 +252,7 @@ class Walker {
         if (col < 0) return write_compact(v, nullptr);
         std::size_t at = scratch_.size();
         if (auto e = write_compact(v, &scratch_)) return e;
-        sink_.cell(col, std::string_view(scratch_).substr(at), true);
+        sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
         return simdjson::SUCCESS;
       }
     }
@@ -245,6 +261,7 @@ class Walker {
 
   Sink& sink_;
   bool flatten_;
+  bool validate_;
   std::string& scratch_;  // reserved per line so views into it stay valid
   std::string path_;
   std::size_t leaf_ = 0;
@@ -272,12 +289,29 @@ bool is_blank(const char* p, std::size_t n) {
   return true;
 }
 
-// Parses every line of a chunk, walking each object with handle(obj); then calls
-// handle.accepted() for a line valid to its end, or records the reject and calls
-// handle.rejected(). Shared by the key-union pass and the conversion. Nothing may be
-// emitted before accepted(): trailing content is found only after the walk.
+// Parses one line as a JSON object and walks it with walk(obj); the whole line must
+// be that one object (trailing content is an error, found only after the walk).
+template <class Walk>
+error_code parse_object_line(od::parser& parser, const char* p, std::size_t len, std::size_t capacity, Walk&& walk) {
+  od::document doc;
+  error_code err = parser.iterate(p, len, capacity).get(doc);
+  if (err) return err;
+  od::json_type type;
+  if ((err = doc.type().get(type))) return err;
+  if (type != od::json_type::object) return kNotAnObject;
+  od::object obj;
+  if ((err = doc.get_object().get(obj))) return err;
+  if ((err = walk(obj))) return err;
+  // Past the object the iterator must be at the end of the line.
+  return doc.current_location().error() ? simdjson::SUCCESS : simdjson::TRAILING_CONTENT;
+}
+
+// Splits a chunk into lines and calls handle.line(p, len, capacity) for each non-blank
+// one; then handle.accepted() for a valid line, or records the reject and calls
+// handle.rejected(). Shared by the key-union pass and the conversion; nothing may be
+// emitted before accepted().
 template <class Handler>
-void for_each_line(const Chunk& c, od::parser& parser, ChunkTally& tally, Handler&& handle) {
+void for_each_line(const Chunk& c, ChunkTally& tally, Handler&& handle) {
   const std::size_t bom = bom_length(c.data, c.size, c.offset);
   const char* p = c.data + bom;
   const char* end = c.data + c.size;
@@ -290,31 +324,17 @@ void for_each_line(const Chunk& c, od::parser& parser, ChunkTally& tally, Handle
     if (len > 0 && p[len - 1] == '\r') --len;
     if (is_blank(p, len)) {
       ++tally.counts.blank;
+    } else if (error_code err = handle.line(p, len, static_cast<std::size_t>(cap_end - p))) {
+      Reject r;
+      r.line = line;
+      r.offset = static_cast<std::uint64_t>(p - c.data);
+      r.raw = std::string_view(p, static_cast<std::size_t>((nl ? nl + 1 : end) - p));
+      r.reason = reason_for(err);
+      tally.rejects.push_back(std::move(r));
+      handle.rejected();
     } else {
-      od::document doc;
-      error_code err = parser.iterate(p, len, static_cast<std::size_t>(cap_end - p)).get(doc);
-      if (!err) {
-        od::object obj;
-        od::json_type type;
-        err = doc.type().get(type);
-        if (!err && type != od::json_type::object) err = kNotAnObject;
-        if (!err) err = doc.get_object().get(obj);
-        if (!err) err = handle(obj);
-                // Past the object the iterator must be at the end of the line.
-        if (!err && !doc.current_location().error()) err = simdjson::TRAILING_CONTENT;
-      }
-      if (err) {
-        Reject r;
-        r.line = line;
-        r.offset = static_cast<std::uint64_t>(p - c.data);
-        r.raw = std::string_view(p, static_cast<std::size_t>((nl ? nl + 1 : end) - p));
-        r.reason = reason_for(err);
-        tally.rejects.push_back(std::move(r));
-        handle.rejected();
-      } else {
-        ++tally.counts.valid;
-        handle.accepted();
-      }
+      ++tally.counts.valid;
+      handle.accepted();
     }
     if (!nl) break;
     ++line;
@@ -337,7 +357,7 @@ struct KeyWork {
 
   bool descend(std::string_view) { return true; }
   int column(std::string_view, std::size_t) { return -1; }
-  void cell(int, std::string_view, bool) {}
+  void cell(int, std::string_view, Quoting) {}
   void leaf(std::string_view path, std::size_t leaf) {
     if (leaf < hints.size() && hints[leaf] == path) return;  // same shape as the last line
     line_keys.emplace_back(path);
@@ -360,13 +380,21 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
         w.keys.clear();
         w.seen.clear();
         w.hints.clear();
+        // Only a line that brings a key not seen on the previous line can change the
+        // union, so only such lines are validated in full (a broken line must never
+        // add a column); the others are walked for their keys alone.
         struct Handler {
           KeyWork& w;
           bool flatten;
-          error_code operator()(od::object obj) {
+          error_code line(const char* p, std::size_t len, std::size_t cap) {
             w.line_keys.clear();
-            Walker<KeyWork> walker(w, flatten, w.scratch);
-            return walker.object(obj);
+            Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
+            error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
+            if (!e && w.line_keys.empty()) return e;
+            w.line_keys.clear();
+            w.hints.clear();
+            Walker<KeyWork> full(w, flatten, w.scratch, true);
+            return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
           }
           void accepted() {
             for (auto& k : w.line_keys) {
@@ -376,7 +404,7 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
           // A rejected line may have left partial hints; forget them.
           void rejected() { w.hints.clear(); }
         } handler{w, opts.flatten};
-        for_each_line(c, w.parser, w.tally, handler);
+        for_each_line(c, w.tally, handler);
       },
       [&](const Chunk&, KeyWork& w) {
         for (auto& k : w.keys) {
@@ -393,7 +421,7 @@ namespace {
 struct Cell {
   const char* p = nullptr;
   std::uint32_t n = 0;
-  bool maybe_quote = false;
+  Quoting quoting = kNeverQuote;
   std::uint64_t row = 0;  // the row that set it; older rows' cells count as empty
 };
 
@@ -421,8 +449,8 @@ struct RowWork {
     hints.emplace_back(std::string(path), col);
     return col;
   }
-  void cell(int col, std::string_view text, bool maybe_quote) {
-    cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), maybe_quote, row};
+  void cell(int col, std::string_view text, Quoting quoting) {
+    cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
   }
 };
 
@@ -461,12 +489,11 @@ void convert_ndjson(ConvertRun& run) {
           RowWork& w;
           bool flatten;
           char delim;
-          std::size_t line_cap;
-          error_code operator()(od::object obj) {
+          error_code line(const char* p, std::size_t len, std::size_t cap) {
             ++w.row;
             w.scratch.clear();
             Walker<RowWork> walker(w, flatten, w.scratch);
-            return walker.object(obj);
+            return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
           }
           void accepted() {
             std::string& out = w.out;
@@ -476,18 +503,22 @@ void convert_ndjson(ConvertRun& run) {
               const Cell& cell = w.cells[i];
               if (cell.row != w.row) continue;
               std::string_view text(cell.p, cell.n);
-              if (cell.maybe_quote) append_csv_field(out, text, delim);
-              else out.append(text);
+              if (cell.quoting == kQuoteIfNeeded ||
+                  (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
+                append_csv_field(out, text, delim);
+              } else {
+                out.append(text);
+              }
             }
             out += '\n';
           }
           void rejected() {}
-        } handler{w, opts.flatten, delim, 0};
+        } handler{w, opts.flatten, delim};
         // Unescaped strings and compact JSON are never longer than the line they come
         // from, so reserving the chunk size keeps views into scratch valid.
         if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
         if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
-        for_each_line(c, w.parser, w.tally, handler);
+        for_each_line(c, w.tally, handler);
       },
       [&](const Chunk& c, RowWork& w) {
         run.ledger.add(c, w.tally);
