@@ -107,9 +107,16 @@ int run(ConvertArgs& a) {
               {"blank", r.records.blank},
               {"total", r.records.total()}}},
             {"columns", r.columns},
+            {"empty_columns", r.empty_columns},
             {"seconds", r.seconds},
             {"mb_per_s", mbps}}}}}};
     std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+  }
+  if (!a.fields.empty() || !a.schema.empty()) {
+    // A named field that never appears is most likely a typo: say so, keep the column.
+    for (const auto& name : r.empty_columns) {
+      std::fprintf(stderr, "ingot convert: warning: field '%s' has no value in any valid record\n", name.c_str());
+    }
   }
   if (!a.common.quiet) {
     std::fprintf(stderr, "ingot convert: %s records (%s valid, %s invalid, %s blank lines), %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",

@@ -9,6 +9,8 @@
 
 namespace ingot::cli {
 Runner setup_convert(CLI::App& sub);
+Runner setup_split(CLI::App& sub);
+Runner setup_merge(CLI::App& sub);
 }  // namespace ingot::cli
 
 namespace {
@@ -18,6 +20,8 @@ using ingot::cli::Subcommand;
 // The subcommand table: adding a command adds a row here and a cmd_<name>.cpp.
 const Subcommand kSubcommands[] = {
     {"convert", "Convert NDJSON <-> CSV/TSV with exact valid/invalid counts", ingot::cli::setup_convert},
+    {"split", "Cut a file into record-aligned pieces (or plan byte ranges) with a manifest", ingot::cli::setup_split},
+    {"merge", "Stitch pieces (or a split manifest) back into one file", ingot::cli::setup_merge},
 };
 
 }  // namespace

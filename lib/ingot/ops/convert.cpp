@@ -85,7 +85,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
 
     OutputFile out = OutputFile::create(opts.output);
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
-    detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}};
+    detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);
     if (from == RecordKind::ndjson) detail::convert_ndjson(run);
     else detail::convert_delimited(run);
@@ -101,6 +101,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     rep.records = ledger.counts();
     rep.bytes = run.bytes;
     rep.columns = run.columns.size();
+    rep.empty_columns = std::move(run.empty_columns);
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
   });

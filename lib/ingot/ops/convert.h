@@ -61,6 +61,7 @@ struct ConvertReport {
   RecordCounts records;
   std::uint64_t bytes = 0;          // input bytes processed
   std::size_t columns = 0;
+  std::vector<std::string> empty_columns;  // NDJSON: columns that never got a value
   double seconds = 0;
 };
 

@@ -22,6 +22,7 @@ struct ConvertRun {
   RecordLedger& ledger;
   std::uint64_t bytes = 0;  // filled by the converter
   std::vector<std::string> columns;
+  std::vector<std::string> empty_columns;  // columns no valid record gave a value
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".

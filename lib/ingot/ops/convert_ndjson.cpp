@@ -433,6 +433,7 @@ struct RowWork {
   std::vector<Cell> cells;
   std::vector<std::pair<std::string, int>> hints;  // (path, column) by leaf position
   std::uint64_t row = 0;
+  std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
 
   bool descend(std::string_view path) { return columns->prefixes.count(path) > 0; }
@@ -451,6 +452,7 @@ struct RowWork {
   }
   void cell(int col, std::string_view text, Quoting quoting) {
     cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
+    filled[static_cast<std::size_t>(col)] = 1;
   }
 };
 
@@ -478,6 +480,7 @@ void convert_ndjson(ConvertRun& run) {
   const std::size_t ncols = run.columns.size();
   Chunker chunker(run.in, RecordKind::ndjson, run.begin, run.end, opts.chunker);
   std::uint64_t done = 0;
+  std::vector<char> filled(ncols, 0);
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
       [&](const Chunk& c, RowWork& w) {
@@ -485,6 +488,7 @@ void convert_ndjson(ConvertRun& run) {
         w.out.clear();
         w.columns = &columns;
         if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
+        w.filled.assign(ncols, 0);
         struct Handler {
           RowWork& w;
           bool flatten;
@@ -521,12 +525,16 @@ void convert_ndjson(ConvertRun& run) {
         for_each_line(c, w.tally, handler);
       },
       [&](const Chunk& c, RowWork& w) {
+        for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);
         run.out.write(w.out);
         done += c.size;
         if (opts.progress) opts.progress(done, run.ledger.counts().total());
       });
   run.bytes = done;
+  for (std::size_t i = 0; i < ncols; ++i) {
+    if (!filled[i]) run.empty_columns.push_back(run.columns[i]);
+  }
 }
 
 }  // namespace ingot::detail::INGOT_NDJSON_VARIANT

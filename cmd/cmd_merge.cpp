@@ -1,0 +1,94 @@
+// ingot merge: pieces (or a split manifest) back into one file.
+#include <csignal>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "ingot/ops/merge.h"
+#include "ingot/util/progress.h"
+#include "ingot/util/units.h"
+
+namespace ingot::cli {
+namespace {
+
+struct MergeArgs {
+  CommonOptions common;
+  std::vector<std::string> inputs;
+  std::string manifest, kind;
+  bool verify = false, no_header = false;
+};
+
+int run(MergeArgs& a) {
+  std::signal(SIGXFSZ, SIG_IGN);  // as in split: a file size limit becomes a clean EFBIG error
+  MergeOptions o;
+  auto parsed = capture([&]() -> Unit {
+    if (!a.manifest.empty() && !a.inputs.empty()) throw usage_error("give pieces or --manifest, not both");
+    if (a.manifest.empty() && a.inputs.empty()) throw usage_error("give the pieces to merge, or a manifest");
+    // One argument that is a split manifest means "its pieces, in its order".
+    if (a.inputs.size() == 1 && is_manifest_file(a.inputs.front())) {
+      o.manifest = a.inputs.front();
+    } else {
+      o.manifest = a.manifest;
+      o.pieces = a.inputs;
+    }
+    if (!a.kind.empty()) {
+      if (!o.manifest.empty()) throw usage_error("--kind is taken from the manifest; drop it");
+      o.kind = parse_record_kind(a.kind);
+      if (!o.kind) throw usage_error("--kind must be lines, ndjson, csv or tsv");
+    }
+    if (a.no_header && !o.manifest.empty()) throw usage_error("--no-header is taken from the manifest; drop it");
+    o.header = !a.no_header;
+    o.verify = a.verify;
+    o.output = a.common.output;
+    o.pipeline = pipeline_options(a.common);
+    return {};
+  });
+  if (!parsed) return fail("merge", parsed.error());
+
+  Progress progress(progress_wanted(a.common), "merge", 0);
+  o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
+  Result<MergeReport> result = merge(o);
+  progress.finish();
+  if (!result) {
+    int code = fail("merge", result.error());
+    if (a.common.json) {
+      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
+      std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+    }
+    return code;
+  }
+  const MergeReport& r = result.value();
+  const std::size_t n = r.layout.pieces.size();
+  if (a.common.json) {
+    nlohmann::json j = {{"result",
+                         {{"status", "ok"},
+                          {"output", r.output},
+                          {"pieces", n},
+                          {"bytes", r.bytes},
+                          {"verified", r.verified},
+                          {"header_bytes", r.layout.header_bytes},
+                          {"seconds", r.seconds}}}};
+    std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+  }
+  if (!a.common.quiet) {
+    std::fprintf(stderr, "ingot merge: %zu piece%s%s, %s in %.2f s -> %s\n", n, n == 1 ? "" : "s",
+                 r.verified ? " (verified)" : "", format_size(r.bytes).c_str(), r.seconds, r.output.c_str());
+  }
+  return kOk;
+}
+
+}  // namespace
+
+Runner setup_merge(CLI::App& sub) {
+  auto a = std::make_shared<MergeArgs>();
+  sub.add_option("pieces", a->inputs, "Piece files in order, or one split manifest (.json)");
+  add_common_options(&sub, a->common, kWithOutput | kWithThreads | kWithReport);
+  sub.add_option("--manifest", a->manifest, "Merge the pieces listed in this split manifest");
+  sub.add_flag("--verify", a->verify, "Check every piece's size and xxh3 against the manifest before writing");
+  sub.add_option("--kind", a->kind, "Record kind of the pieces: lines, ndjson, csv or tsv (default: from the extension)");
+  sub.add_flag("--no-header", a->no_header, "CSV/TSV pieces have no header row (keep every first line)");
+  return [a] { return run(*a); };
+}
+
+}  // namespace ingot::cli
