@@ -119,7 +119,7 @@ int run(ConvertArgs& a) {
     }
   }
   if (!a.common.quiet) {
-    std::fprintf(stderr, "ingot convert: %s records (%s valid, %s invalid, %s blank lines), %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",
+    std::fprintf(stderr, "ingot convert: %s records (%s valid, %s invalid), %s blank, %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",
                  with_commas(r.records.total()).c_str(), with_commas(r.records.valid).c_str(),
                  with_commas(r.records.invalid).c_str(), with_commas(r.records.blank).c_str(), r.columns,
                  format_size(r.bytes).c_str(), r.seconds, mbps, r.output.c_str());
