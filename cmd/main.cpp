@@ -11,6 +11,9 @@ namespace ingot::cli {
 Runner setup_convert(CLI::App& sub);
 Runner setup_split(CLI::App& sub);
 Runner setup_merge(CLI::App& sub);
+Runner setup_index(CLI::App& sub);
+Runner setup_get(CLI::App& sub);
+Runner setup_serve(CLI::App& sub);
 }  // namespace ingot::cli
 
 namespace {
@@ -22,6 +25,9 @@ const Subcommand kSubcommands[] = {
     {"convert", "Convert NDJSON <-> CSV/TSV with exact valid/invalid counts", ingot::cli::setup_convert},
     {"split", "Cut a file into record-aligned pieces (or plan byte ranges) with a manifest", ingot::cli::setup_split},
     {"merge", "Stitch pieces (or a split manifest) back into one file", ingot::cli::setup_merge},
+    {"index", "Build the offset index of every record start of a file (O(1) get/serve)", ingot::cli::setup_index},
+    {"get", "Print records N, N-M, N+COUNT or -K of a file (by its index when fresh)", ingot::cli::setup_get},
+    {"serve", "Serve records over HTTP from a file and its index (GET /lines/N)", ingot::cli::setup_serve},
 };
 
 }  // namespace
