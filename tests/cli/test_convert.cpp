@@ -291,3 +291,24 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   r = run_ingot(dir, "");
   REQUIRE(r.code == 2);
 }
+
+TEST_CASE("convert cli: output to a device or FIFO writes to it and never replaces it", "[cli][convert][bad]") {
+  TempDir dir;
+  write_file(dir / "in.ndjson", "{\"a\":1}\n");
+  struct stat before;
+  REQUIRE(stat("/dev/null", &before) == 0);
+  auto r = run_ingot(dir, "convert in.ndjson -o /dev/null --to csv -q");
+  REQUIRE(r.code == 0);
+  struct stat after;
+  REQUIRE(stat("/dev/null", &after) == 0);
+  REQUIRE(S_ISCHR(after.st_mode));
+  REQUIRE(after.st_ino == before.st_ino);
+  REQUIRE(mkfifo((dir / "fifo.csv").c_str(), 0600) == 0);
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && (cat fifo.csv > got.csv & " +
+                    shell_quote(INGOT_BINARY) + " convert in.ndjson -o fifo.csv -q; wait)";
+  REQUIRE(std::system(("bash -c " + shell_quote(cmd)).c_str()) == 0);
+  REQUIRE(read_file(dir / "got.csv") == "a\n1\n");
+  struct stat fifo;
+  REQUIRE(stat((dir / "fifo.csv").c_str(), &fifo) == 0);
+  REQUIRE(S_ISFIFO(fifo.st_mode));
+}

@@ -48,6 +48,13 @@ OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) throw io_error("output is a directory").at_path(path);
+    if (!S_ISREG(st.st_mode)) {
+      // A device or FIFO (/dev/null, a named pipe): write to it, never rename over it.
+      f.fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (f.fd_ < 0) throw sys_error("cannot open output", errno).at_path(path);
+      f.is_special_ = true;
+      return f;
+    }
     if (!opts.overwrite) throw io_error("output exists (use --force to overwrite)").at_path(path);
   }
   std::string dir = parent_dir(path);
@@ -82,6 +89,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     fd_ = std::exchange(o.fd_, -1);
     cleanup_slot_ = std::exchange(o.cleanup_slot_, -1);
     is_stdout_ = o.is_stdout_;
+    is_special_ = o.is_special_;
     committed_ = std::exchange(o.committed_, true);
     opts_ = o.opts_;
     written_ = o.written_;
@@ -94,6 +102,11 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
 OutputFile::~OutputFile() { discard(); }
 
 void OutputFile::discard() noexcept {
+  if (is_special_ && fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+    return;
+  }
   if (committed_ || is_stdout_ || fd_ < 0) return;
   ::close(fd_);
   ::unlink(temp_.c_str());
@@ -111,6 +124,15 @@ void OutputFile::commit() {
   if (committed_) return;
   committed_ = true;
   if (is_stdout_) return;
+  if (is_special_) {
+    if (::close(fd_) != 0) {
+      int err = errno;
+      fd_ = -1;
+      throw sys_error("close failed", err).at_path(path_);
+    }
+    fd_ = -1;
+    return;
+  }
   if (opts_.fsync && ::fsync(fd_) != 0) {
     int err = errno;
     committed_ = false;

@@ -1,5 +1,6 @@
 // An output: stdout, or a file written under a temporary name in the target directory
-// and renamed over the final name only by commit(). Until then a crash, an error or a
+// and renamed over the final name only by commit(). An existing device or FIFO
+// (/dev/null, a named pipe) is written in place: renaming over it would replace it. Until then a crash, an error or a
 // signal leaves nothing under the final name (the temporary is unlinked by the
 // destructor or the signal handler).
 #pragma once
@@ -44,6 +45,7 @@ class OutputFile {
   int fd_ = -1;
   int cleanup_slot_ = -1;
   bool is_stdout_ = false;
+  bool is_special_ = false;  // an existing non-regular file, written in place
   bool committed_ = false;
   OutputOptions opts_;
   std::uint64_t written_ = 0;
