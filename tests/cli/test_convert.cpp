@@ -31,7 +31,7 @@ TEST_CASE("convert cli: NDJSON to CSV with the key union, flattening and exact v
           "3,\"multi\nline\",,,,,late\n");
 }
 
-TEST_CASE("convert cli: --fields keeps order and reaches into objects; --no-flatten keeps JSON text", "[cli][convert]") {
+TEST_CASE("convert cli: --fields keeps order and reaches into objects, --no-flatten keeps JSON text", "[cli][convert]") {
   TempDir dir;
   write_file(dir / "in.ndjson", kSample);
   auto r = run_ingot(dir, "convert in.ndjson --to csv --fields geo.lat,id,geo -q");
@@ -113,7 +113,7 @@ TEST_CASE("convert cli: --max-errors N fails on the N+1-th invalid record", "[cl
   REQUIRE_FALSE(fs::exists(dir / "o2.csv"));
 }
 
-TEST_CASE("convert cli: CSV to NDJSON types values; --types string keeps strings", "[cli][convert][csv]") {
+TEST_CASE("convert cli: CSV to NDJSON types values, --types string keeps strings", "[cli][convert][csv]") {
   TempDir dir;
   write_file(dir / "in.csv", "\xEF\xBB\xBFid,amount,flag,zip,note\r\n1,2.50,true,00501,\"a \"\"b\"\"\r\nc\"\r\n2,-1e3,false,,\r\n");
   auto r = run_ingot(dir, "convert in.csv -o - -q");
@@ -127,7 +127,7 @@ TEST_CASE("convert cli: CSV to NDJSON types values; --types string keeps strings
           "{\"id\":\"2\",\"amount\":\"-1e3\",\"flag\":\"false\",\"zip\":\"\",\"note\":\"\"}\n");
 }
 
-TEST_CASE("convert cli: --no-header names columns col1..; --delimiter; wrong width is rejected", "[cli][convert][csv]") {
+TEST_CASE("convert cli: --no-header names columns col1.., --delimiter, wrong width is rejected", "[cli][convert][csv]") {
   TempDir dir;
   write_file(dir / "in.txt", "a;b\nc;d;e\nf;g\n");
   auto r = run_ingot(dir, "convert in.txt --from csv --to ndjson --no-header --delimiter ';' --rejects r.ndjson -q");

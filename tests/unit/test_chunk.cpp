@@ -109,7 +109,7 @@ TEST_CASE("chunk: a record over --max-record-size is a clear error", "[chunk]") 
   REQUIRE_THROWS_WITH(chunker.next(buf, c), Catch::Contains("unbalanced quote"));
 }
 
-TEST_CASE("chunk: empty input gives no chunk; no final newline keeps the tail", "[chunk]") {
+TEST_CASE("chunk: empty input gives no chunk, and no final newline keeps the tail", "[chunk]") {
   TempDir dir;
   write_file(dir / "empty", "");
   std::string joined;
