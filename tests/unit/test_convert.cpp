@@ -213,3 +213,29 @@ TEST_CASE("convert: a line rejected for trailing content writes no row", "[conve
   REQUIRE(r.report.records.invalid == 2);
   REQUIRE(lines_of(r.rejects).size() == 2);
 }
+
+TEST_CASE("convert: key shapes that change from line to line map to the right columns", "[convert][schema]") {
+  // Each line reuses a prefix of the previous line's keys and then diverges, so cached
+  // key positions must never carry a path from another line's nesting.
+  TempDir dir;
+  write_file(dir / "in.ndjson",
+             "{\"a\":{\"m\":1},\"b\":{\"k\":1,\"z\":2}}\n"
+             "{\"a\":{\"m\":1},\"c\":{\"k\":3}}\n"
+             "{\"a\":{\"m\":1},\"c\":{\"k\":4,\"z\":5}}\n"
+             "{\"a\":6,\"m\":7}\n"
+             "{\"a\":{\"m\":8},\"new\":\n"
+             "{\"a\":{\"m\":9},\"new\":10}\n"
+             "{\"x\\u0041\":11,\"xA\":12}\n");
+  for (std::size_t chunk : {std::size_t{16}, kDefaultChunkSize}) {
+    Run r = run_convert(dir, "in.ndjson", "o.csv", 1, chunk);
+    REQUIRE(r.out ==
+            "a.m,b.k,b.z,c.k,c.z,a,m,new,xA\n"
+            "1,1,2,,,,,,\n"
+            "1,,,3,,,,,\n"
+            "1,,,4,5,,,,\n"
+            ",,,,,6,7,,\n"
+            "9,,,,,,,10,\n"
+            ",,,,,,,,12\n");
+    REQUIRE(r.report.records.invalid == 1);
+  }
+}

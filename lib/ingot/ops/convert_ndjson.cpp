@@ -4,7 +4,9 @@
 // strings with escapes unescaped, containers walked). Numbers are copied byte for byte.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -154,63 +156,134 @@ error_code write_compact(od::value v, std::string* out) {
 // How a cell's text must be checked for CSV quoting.
 enum Quoting : std::uint8_t { kNeverQuote, kQuoteIfDelimiter, kQuoteIfNeeded };
 
-// Walks one record (a JSON object), reporting leaves to a Sink:
-//   int column(std::string_view path, std::size_t leaf)   -> column index or -1
-//   bool descend(std::string_view path)                    -> flatten into this object?
-//   void leaf(std::string_view path, std::size_t leaf)     -> a key seen (collect mode)
+// What the walker learned about the i-th key of a line (in document order, nested
+// keys included): consecutive lines almost always repeat their keys, so the next line's
+// i-th key is compared with `raw` and, while every key matches, the path, column and
+// flattening decision are reused without scanning, path building or lookups.
+// Invariant: the hints describe one line consistently (a key's path depends on the
+// keys before it), so they are truncated after a line that diverged and cleared after
+// a rejected line.
+struct KeyHint {
+  std::string raw;   // the key as written (escaped); capacity padded for word compares
+  std::string path;  // dot path (unescaped keys)
+  std::uint32_t depth = 0;
+  int column = -1;
+  bool descend = false;  // an object value here is flattened into
+  bool was_leaf = false; // the value here was a leaf (not flattened) on the line that set it
+};
+
+// Hints are held by pointer: nested walks keep views of their parent's path while new
+// hints are appended, so a hint must never move (a vector of values would move short,
+// SSO-stored paths; a deque's indexing costs a quarter of the walk).
+using KeyHints = std::vector<std::unique_ptr<KeyHint>>;
+
+// raw (padded chunk memory) starts with exactly the key `h` followed by its closing quote.
+inline bool key_matches(const char* raw, const std::string& h) {
+  const std::size_t n = h.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (swar::load(raw + i) != swar::load(h.data() + i)) return false;
+  }
+  if (i < n) {
+    const std::uint64_t mask = (std::uint64_t{1} << (8 * (n - i))) - 1;
+    if ((swar::load(raw + i) ^ swar::load(h.data() + i)) & mask) return false;  // h is padded
+  }
+  return raw[n] == '"';
+}
+
+// Walks one record (a JSON object). The Sink provides:
+//   KeyHints& hints()
+//   int column(std::string_view path)      -> column index or -1 (slow path only)
+//   bool descend(std::string_view path)    -> flatten into this object? (slow path only)
+//   void new_leaf(std::string_view path)   -> a leaf key met on the slow path
 //   void cell(int col, std::string_view text, Quoting quoting)
 template <class Sink>
 class Walker {
  public:
   // validate = false: only keys are walked; leaf values are skipped unchecked.
   Walker(Sink& sink, bool flatten, std::string& scratch, bool validate = true)
-      : sink_(sink), flatten_(flatten), validate_(validate), scratch_(scratch) {}
+      : sink_(sink), hints_(sink.hints()), flatten_(flatten), validate_(validate), scratch_(scratch) {}
 
   error_code object(od::object obj) {
-    leaf_ = 0;
-    path_.clear();
-    return walk_object(obj);
+    pos_ = 0;
+    diverged_ = false;
+    error_code e = walk_object(obj, std::string_view(), 0);
+    // Hints past this line's last key came from another shape (also after an error).
+    if (diverged_) hints_.resize(std::min(hints_.size(), pos_));
+    return e;
   }
 
  private:
-  error_code walk_object(od::object obj) {
+  error_code walk_object(od::object obj, std::string_view prefix, std::uint32_t depth) {
     for (auto fr : obj) {
       od::field f;
       if (auto e = std::move(fr).get(f)) return e;
-      std::string_view key = raw_key(f.key());
-      std::string unescaped;
-      if (has_backslash(key)) {
-        std::string_view u;
-        if (auto e = f.unescaped_key().get(u)) return e;
-        unescaped.assign(u);
-        key = unescaped;
+      const char* kp = f.key().raw();
+      const std::size_t pos = pos_++;
+      if (diverged_ || pos >= hints_.size() || hints_[pos]->depth != depth || !key_matches(kp, hints_[pos]->raw)) {
+        if (!diverged_) {
+          diverged_ = true;
+          if (pos < hints_.size()) hints_.resize(pos);  // later hints belong to another shape
+        }
+        if (auto e = learn(f, kp, prefix, depth)) return e;
       }
-      const std::size_t saved = path_.size();
-      std::string_view path = key;
-      if (saved > 0) {
-        path_ += '.';
-        path_ += key;
-        path = path_;
-      }
-      if (auto e = value(f.value(), path, saved)) return e;
-      path_.resize(saved);
+      if (auto e = value(f.value(), pos, depth)) return e;
     }
     return simdjson::SUCCESS;
   }
 
-  error_code value(od::value v, std::string_view path, std::size_t saved) {
+  // The slow path: the key's text, path, column and flattening decision.
+  error_code learn(od::field& f, const char* kp, std::string_view prefix, std::uint32_t depth) {
+    const char* p = kp;
+    bool escaped = false;
+    for (;;) {  // stage 1 proved the closing quote exists; the buffer is padded
+      p += swar::find_quote_or_backslash_padded(p);
+      if (*p == '"') break;
+      escaped = true;
+      p += 2;
+    }
+    auto hint = std::make_unique<KeyHint>();
+    KeyHint& h = *hint;
+    h.raw.reserve(static_cast<std::size_t>(p - kp) + 8);
+    h.raw.assign(kp, static_cast<std::size_t>(p - kp));
+    std::string_view key = h.raw;
+    std::string unescaped;
+    if (escaped) {
+      std::string_view u;
+      if (auto e = f.unescaped_key().get(u)) return e;
+      unescaped.assign(u);
+      key = unescaped;
+    }
+    h.path.reserve(prefix.size() + 1 + key.size());
+    if (!prefix.empty()) {
+      h.path.append(prefix);
+      h.path += '.';
+    }
+    h.path.append(key);
+    h.depth = depth;
+    h.column = sink_.column(h.path);
+    h.descend = flatten_ && sink_.descend(h.path);
+    hints_.push_back(std::move(hint));
+    return simdjson::SUCCESS;
+  }
+
+  error_code value(od::value v, std::size_t pos, std::uint32_t depth) {
     od::json_type t;
     if (auto e = v.type().get(t)) return e;
-    if (t == od::json_type::object && flatten_ && sink_.descend(path)) {
+    KeyHint& hint = *hints_[pos];  // stable: hints are never moved
+    const int col = hint.column;
+    if (t == od::json_type::object && hint.descend) {
+      hint.was_leaf = false;
       od::object obj;
       if (auto e = v.get_object().get(obj)) return e;
-      if (saved == 0) path_.assign(path);  // nested paths extend the current one
-      return walk_object(obj);
+      return walk_object(obj, hint.path, depth + 1);
     }
-    const std::size_t leaf = leaf_++;
-    sink_.leaf(path, leaf);
+    // A key seen before only as an object is a new leaf now, even on the fast path.
+    if (diverged_ || !hint.was_leaf) {
+      sink_.new_leaf(hint.path);
+      hint.was_leaf = true;
+    }
     if (!validate_) return simdjson::SUCCESS;
-    const int col = sink_.column(path, leaf);
     switch (t) {
       case od::json_type::string: {
         std::string_view tok = v.raw_json_token();
@@ -221,11 +294,11 @@ class Walker {
           if (col >= 0) sink_.cell(col, body, kQuoteIfDelimiter);
           return simdjson::SUCCESS;
         }
-        std::string_view s;
-        if (auto e = v.get_string().get(s)) return e;
+        std::string_view str;
+        if (auto e = v.get_string().get(str)) return e;
         if (col >= 0) {
           std::size_t at = scratch_.size();
-          scratch_.append(s);
+          scratch_.append(str);
           sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
         }
         return simdjson::SUCCESS;
@@ -260,11 +333,12 @@ class Walker {
   }
 
   Sink& sink_;
+  KeyHints& hints_;
   bool flatten_;
   bool validate_;
   std::string& scratch_;  // reserved per line so views into it stay valid
-  std::string path_;
-  std::size_t leaf_ = 0;
+  std::size_t pos_ = 0;
+  bool diverged_ = false;
 };
 
 // A code simdjson never returns, for "valid JSON, but not an object".
@@ -350,20 +424,27 @@ struct KeyWork {
   ChunkTally tally;
   std::vector<std::string> keys;  // first-seen order within the chunk
   NameSet seen;
-  // Collect mode sink: the keys of the current line, committed only if the line is valid.
-  std::vector<std::string> line_keys;
-  std::vector<std::string> hints;  // keys of the previous valid line, by leaf position
+  std::vector<std::string> line_keys;  // keys the current line adds; committed if it is valid
+  KeyHints key_hints;
   std::string scratch;
 
+  KeyHints& hints() { return key_hints; }
   bool descend(std::string_view) { return true; }
-  int column(std::string_view, std::size_t) { return -1; }
+  int column(std::string_view) { return -1; }
   void cell(int, std::string_view, Quoting) {}
-  void leaf(std::string_view path, std::size_t leaf) {
-    if (leaf < hints.size() && hints[leaf] == path) return;  // same shape as the last line
-    line_keys.emplace_back(path);
-    if (leaf < hints.size()) hints[leaf].assign(path);
-    else hints.emplace_back(path);
+  void new_leaf(std::string_view path) {
+    if (!seen.count(path)) line_keys.emplace_back(path);
   }
+};
+
+// A sink that only validates: used to re-check a line whose keys are already known.
+struct ValidateOnly {
+  KeyHints& key_hints;
+  KeyHints& hints() { return key_hints; }
+  bool descend(std::string_view) { return true; }
+  int column(std::string_view) { return -1; }
+  void cell(int, std::string_view, Quoting) {}
+  void new_leaf(std::string_view) {}
 };
 
 }  // namespace
@@ -379,10 +460,10 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
         w.tally.clear();
         w.keys.clear();
         w.seen.clear();
-        w.hints.clear();
-        // Only a line that brings a key not seen on the previous line can change the
-        // union, so only such lines are validated in full (a broken line must never
-        // add a column); the others are walked for their keys alone.
+        w.key_hints.clear();
+        // Only a line with a key this chunk has not seen can change the union, so only
+        // such lines are validated in full (a broken line must never add a column);
+        // the others are walked for their keys alone.
         struct Handler {
           KeyWork& w;
           bool flatten;
@@ -391,9 +472,8 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
             Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
             error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
             if (!e && w.line_keys.empty()) return e;
-            w.line_keys.clear();
-            w.hints.clear();
-            Walker<KeyWork> full(w, flatten, w.scratch, true);
+            ValidateOnly check{w.key_hints};
+            Walker<ValidateOnly> full(check, flatten, w.scratch, true);
             return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
           }
           void accepted() {
@@ -401,8 +481,8 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
               if (w.seen.insert(k).second) w.keys.push_back(k);
             }
           }
-          // A rejected line may have left partial hints; forget them.
-          void rejected() { w.hints.clear(); }
+          // The hints may describe keys of a rejected line that were never committed.
+          void rejected() { w.key_hints.clear(); }
         } handler{w, opts.flatten};
         for_each_line(c, w.tally, handler);
       },
@@ -431,25 +511,15 @@ struct RowWork {
   std::string out;
   std::string scratch;
   std::vector<Cell> cells;
-  std::vector<std::pair<std::string, int>> hints;  // (path, column) by leaf position
+  KeyHints key_hints;
   std::uint64_t row = 0;
   std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
 
+  KeyHints& hints() { return key_hints; }
   bool descend(std::string_view path) { return columns->prefixes.count(path) > 0; }
-  void leaf(std::string_view, std::size_t) {}
-  int column(std::string_view path, std::size_t leaf) {
-    if (leaf < hints.size()) {
-      if (hints[leaf].first == path) return hints[leaf].second;
-      int col = columns->find(path);
-      hints[leaf].first.assign(path);
-      hints[leaf].second = col;
-      return col;
-    }
-    int col = columns->find(path);
-    hints.emplace_back(std::string(path), col);
-    return col;
-  }
+  int column(std::string_view path) { return columns->find(path); }
+  void new_leaf(std::string_view) {}
   void cell(int col, std::string_view text, Quoting quoting) {
     cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
     filled[static_cast<std::size_t>(col)] = 1;
