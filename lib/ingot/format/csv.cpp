@@ -7,7 +7,8 @@
 
 namespace ingot {
 
-void CsvTokenizer::reset(const char* data, std::size_t size) {
+void CsvTokenizer::reset(const char* data, std::size_t size, bool padded) {
+  padded_ = padded;
   begin_ = p_ = data;
   end_ = data + size;
   if (scratch_.capacity() < size) scratch_.reserve(size);
@@ -84,12 +85,11 @@ bool CsvTokenizer::next(CsvRecord& rec) {
       skip_malformed(p, false, rec);
       goto done;
     }
-    // Unquoted field.
+    // Unquoted field: up to the delimiter, the line end or a (stray) quote.
     const char* s = p;
-    while (p < end_) {
-      const char c = *p;
-      if (c == d || c == '\n' || c == '"') break;
-      ++p;
+    {
+      const auto left = static_cast<std::size_t>(end_ - p);
+      p += padded_ ? swar::find3_padded(p, left, d, '\n', '"') : swar::find4(p, left, d, '\n', '"', d);
     }
     if (p < end_ && *p == '"') {
       rec.error = "quote inside an unquoted field";
@@ -122,6 +122,20 @@ done:
 
 bool csv_needs_quoting(std::string_view field, char delimiter) {
   return swar::find4(field.data(), field.size(), delimiter, '"', '\n', '\r') != field.size();
+}
+
+char* write_csv_field(char* o, std::string_view field, char delimiter) {
+  if (!csv_needs_quoting(field, delimiter)) {
+    std::memcpy(o, field.data(), field.size());
+    return o + field.size();
+  }
+  *o++ = '"';
+  for (char c : field) {
+    if (c == '"') *o++ = '"';
+    *o++ = c;
+  }
+  *o++ = '"';
+  return o;
 }
 
 void append_csv_field(std::string& out, std::string_view field, char delimiter) {

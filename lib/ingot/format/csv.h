@@ -29,7 +29,9 @@ class CsvTokenizer {
  public:
   explicit CsvTokenizer(char delimiter = ',') : delim_(delimiter) {}
   // Bytes must start on a record boundary; the last record may lack a terminator.
-  void reset(const char* data, std::size_t size);
+  // padded: at least 8 readable bytes follow data[size) (chunk buffers have 64), so
+  // field scans may read whole words past the end.
+  void reset(const char* data, std::size_t size, bool padded = false);
   bool next(CsvRecord& rec);
 
  private:
@@ -41,11 +43,15 @@ class CsvTokenizer {
   const char* p_ = nullptr;
   const char* end_ = nullptr;
   std::string scratch_;  // unescaped quoted fields; capacity >= chunk, so views stay valid
+  bool padded_ = false;
 };
 
 // Appends one field, quoted (with doubled quotes) only when it holds the delimiter, a
 // quote, CR or LF, as RFC 4180 requires.
 void append_csv_field(std::string& out, std::string_view field, char delimiter);
 bool csv_needs_quoting(std::string_view field, char delimiter);
+// The same into raw memory with room for csv_field_max(field.size()); returns the end.
+char* write_csv_field(char* out, std::string_view field, char delimiter);
+inline std::size_t csv_field_max(std::size_t n) { return 2 * n + 2; }
 
 }  // namespace ingot

@@ -1,6 +1,10 @@
 #include "ingot/format/json_text.h"
 
 #include <array>
+#include <cstring>
+
+#include "ingot/util/byte_buffer.h"
+#include "ingot/util/swar.h"
 
 namespace ingot {
 namespace {
@@ -14,9 +18,42 @@ constexpr std::array<bool, 256> make_escape_table() {
 }
 constexpr auto kNeedsEscape = make_escape_table();
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
+
+char* write_json_string(char* o, std::string_view s) {
+  static const char hex[] = "0123456789abcdef";
+  *o++ = '"';
+  const char* p = s.data();
+  std::size_t n = s.size();
+  for (;;) {
+    // Copy the run up to the next byte that needs an escape, 8 bytes at a time.
+    std::size_t run = swar::find_json_escape(p, n);
+    o = copy_short(o, p, run);
+    if (run == n) break;
+    const auto c = static_cast<unsigned char>(p[run]);
+    p += run + 1;
+    n -= run + 1;
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\r': *o++ = 'r'; break;
+      case '\t': *o++ = 't'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
+      default:
+        *o++ = 'u';
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = hex[c >> 4];
+        *o++ = hex[c & 15];
+    }
+  }
+  *o++ = '"';
+  return o;
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   static const char hex[] = "0123456789abcdef";
@@ -43,31 +80,6 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out.append(s.data() + run, s.size() - run);
   out += '"';
-}
-
-bool is_json_number(std::string_view s) {
-  std::size_t i = 0, n = s.size();
-  if (i < n && s[i] == '-') ++i;
-  if (i == n) return false;
-  if (s[i] == '0') {
-    ++i;
-  } else if (s[i] >= '1' && s[i] <= '9') {
-    while (i < n && is_digit(s[i])) ++i;
-  } else {
-    return false;
-  }
-  if (i < n && s[i] == '.') {
-    ++i;
-    if (i == n || !is_digit(s[i])) return false;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i == n || !is_digit(s[i])) return false;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  return i == n;
 }
 
 std::string_view trim_json_ws(std::string_view s) {

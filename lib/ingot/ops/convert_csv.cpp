@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "ingot/format/json_text.h"
 #include "ingot/ops/convert_internal.h"
 #include "ingot/pipeline/pipeline.h"
+#include "ingot/util/byte_buffer.h"
 
 namespace ingot::detail {
 namespace {
@@ -21,23 +23,21 @@ struct CsvWork {
   CsvTokenizer tokenizer;
   CsvRecord rec;
   ChunkTally tally;
-  std::string out;
+  ByteBuffer out;
 };
 
 bool is_blank_record(std::string_view raw) { return raw == "\n" || raw == "\r\n" || raw == "\r" || raw.empty(); }
 
-void append_typed_value(std::string& out, std::string_view v, ValueTypes types) {
+// Writes one value (room for json_string_max(v.size()) bytes); returns the end.
+char* write_typed_value(char* o, std::string_view v, ValueTypes types) {
   if (types == ValueTypes::auto_detect) {
     if (v.empty()) {
-      out += "null";
-      return;
+      std::memcpy(o, "null", 4);
+      return o + 4;
     }
-    if (v == "true" || v == "false" || is_json_number(v)) {
-      out.append(v);
-      return;
-    }
+    if (is_json_number(v) || v == "true" || v == "false") return copy_short(o, v.data(), v.size());
   }
-  append_json_string(out, v);
+  return write_json_string(o, v);
 }
 
 }  // namespace
@@ -110,18 +110,19 @@ void convert_delimited(ConvertRun& run) {
   if (!stream_chunker) file_chunker.emplace(run.in, run.from, run.begin, run.end, opts.chunker);
   Chunker& chunker = stream_chunker ? *stream_chunker : *file_chunker;
   const std::size_t nkeys = keys.size();
+  std::size_t prefix_bytes = 0;
+  for (const auto& p : prefixes) prefix_bytes += p.size();
   const std::string expected = "expected " + std::to_string(nkeys) + " fields, found ";
   std::uint64_t done = 0;
   auto transform = [&](const Chunk& c, CsvWork& w) {
         w.tally.clear();
         w.out.clear();
-        if (w.out.capacity() < 2 * c.size) w.out.reserve(2 * c.size);
         // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
         const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
         w.tokenizer = CsvTokenizer(in_delim);
         const std::size_t skip = bom_length(c.data, c.size, c.offset);
         const char* base = c.data + skip;
-        w.tokenizer.reset(base, c.size - skip);
+        w.tokenizer.reset(base, c.size - skip, /*padded=*/true);
         std::uint64_t line = 0;
         CsvRecord& rec = w.rec;
         while (w.tokenizer.next(rec)) {
@@ -145,20 +146,28 @@ void convert_delimited(ConvertRun& run) {
               w.tally.rejects.push_back(std::move(r));
             } else {
               ++w.tally.counts.valid;
-              std::string& out = w.out;
+              // Reserve the worst case once, then write without per-append checks.
+              const std::size_t raw_len = raw.size();
+              char* o = w.out.reserve(prefix_bytes + json_string_max(raw_len) + 2 * nkeys + 4);
               if (to_json) {
                 for (std::size_t i = 0; i < nkeys; ++i) {
-                  out.append(prefixes[i]);
-                  append_typed_value(out, rec.fields[i], opts.types);
+                  o = copy_short(o, prefixes[i].data(), prefixes[i].size());
+                  o = write_typed_value(o, rec.fields[i], opts.types);
                 }
-                out += nkeys ? "}\n" : "{}\n";
+                if (nkeys) {
+                  *o++ = '}';
+                } else {
+                  *o++ = '{';
+                  *o++ = '}';
+                }
               } else {
                 for (std::size_t i = 0; i < nkeys; ++i) {
-                  if (i) out += out_delim;
-                  append_csv_field(out, rec.fields[i], out_delim);
+                  if (i) *o++ = out_delim;
+                  o = write_csv_field(o, rec.fields[i], out_delim);
                 }
-                out += '\n';
               }
+              *o++ = '\n';
+              w.out.commit(o);
             }
           }
           line += rec.newlines;
@@ -167,7 +176,7 @@ void convert_delimited(ConvertRun& run) {
   };
   auto consume = [&](const Chunk& c, CsvWork& w) {
         run.ledger.add(c, w.tally);
-        run.out.write(w.out);
+        run.out.write(w.out.data(), w.out.size());
         done += c.size;
         if (opts.progress) opts.progress(done, run.ledger.counts().total());
   };
