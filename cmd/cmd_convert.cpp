@@ -18,8 +18,8 @@ struct ConvertArgs {
   std::string from, to, types = "auto", on_error = "skip", delimiter, part;
   std::optional<std::uint64_t> max_errors;
   std::vector<std::string> fields;
-  std::string schema, schema_out, rejects;
-  bool no_flatten = false, no_header = false;
+  std::string schema, schema_out, rejects, compress;
+  bool no_flatten = false, no_header = false, schema_only = false;
 };
 
 std::optional<RecordKind> kind_option(const std::string& v, const char* name) {
@@ -60,6 +60,7 @@ int run(ConvertArgs& a) {
     o.schema_in = a.schema;
     o.schema_out = a.schema_out;
     o.flatten = !a.no_flatten;
+    o.schema_only = a.schema_only;
     o.header = !a.no_header;
     if (!a.delimiter.empty()) o.delimiter = delimiter_option(a.delimiter);
     o.types = a.types == "string" ? ValueTypes::string : ValueTypes::auto_detect;
@@ -67,6 +68,7 @@ int run(ConvertArgs& a) {
     o.errors.max_errors = a.max_errors;
     o.rejects = a.rejects;
     if (!a.part.empty()) o.part = part_option(a.part);
+    if (!a.compress.empty()) o.compress = parse_codec(a.compress);
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
     return {};
@@ -139,6 +141,8 @@ Runner setup_convert(CLI::App& sub) {
       ->delimiter(',');
   sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)");
   sub.add_option("--schema-out", a->schema_out, "Write the column list used to FILE");
+  sub.add_flag("--schema-only", a->schema_only,
+               "Only find the NDJSON columns (the key-union pass) and write them to --schema-out; no output");
   sub.add_flag("--no-flatten", a->no_flatten, "Keep nested objects as JSON text instead of dot-path columns");
   sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (keys col1, col2, ...)");
   sub.add_option("--delimiter", a->delimiter, "CSV/TSV input delimiter (one character, or 'tab')");
@@ -151,6 +155,9 @@ Runner setup_convert(CLI::App& sub) {
   sub.add_option("--max-errors", a->max_errors, "Fail when more than N records are invalid");
   sub.add_option("--rejects", a->rejects, "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON");
   sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)");
+  sub.add_option("--compress", a->compress,
+                 "Compress the output: gz, zst or none (default: by the output's .gz/.zst suffix)")
+      ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
   return [a] { return run(*a); };
 }
 

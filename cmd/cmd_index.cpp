@@ -17,7 +17,7 @@ struct IndexArgs {
   CommonOptions common;
   std::string input, output, kind, part;
   std::optional<std::uint64_t> piece;
-  bool no_header = false, verify = false, chunk_size_given = false;
+  bool no_header = false, verify = false;
 };
 
 PartSpec parse_part(const std::string& v) {
@@ -80,9 +80,7 @@ int run(IndexArgs& a) {
       }
     }
     o.pipeline = pipeline_options(a.common);
-    const std::size_t chunk = o.chunker.chunk_size;
     o.chunker = chunker_options(a.common);
-    if (!a.chunk_size_given) o.chunker.chunk_size = chunk;  // index's own default (see IndexOptions)
     return {};
   });
   if (!parsed) return fail("index", parsed.error());
@@ -112,6 +110,7 @@ Runner setup_index(CLI::App& sub) {
   auto a = std::make_shared<IndexArgs>();
   sub.add_option("input", a->input, "File to index (with --piece: a split manifest)")->required();
   sub.add_option("-o,--output", a->output, "Index file (default: FILE.idx; FILE.part-K-of-N.idx with --part)");
+  a->common.chunk_size = "256K";  // index's own default: see kIndexChunkSize
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   sub.add_option("--kind", a->kind, "Record kind: lines, ndjson, csv or tsv (default: from the extension, else lines)")
       ->check(CLI::IsMember({"lines", "ndjson", "csv", "tsv"}));
@@ -120,11 +119,7 @@ Runner setup_index(CLI::App& sub) {
   sub.add_option("--piece", a->piece, "INPUT is a split manifest: index piece K's byte range of its source");
   sub.add_flag("--verify", a->verify,
                "Check an existing index instead: every checksum, and that it matches the file as it is now");
-  CLI::Option* chunk_size = sub.get_option("--chunk-size");
-  return [a, chunk_size] {
-    a->chunk_size_given = chunk_size->count() > 0;
-    return run(*a);
-  };
+  return [a] { return run(*a); };
 }
 
 }  // namespace ingot::cli

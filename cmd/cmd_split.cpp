@@ -15,7 +15,7 @@ namespace {
 
 struct SplitArgs {
   CommonOptions common;
-  std::string input, bytes, kind, prefix, manifest, filter;
+  std::string input, bytes, kind, prefix, manifest, filter, compress;
   std::optional<std::uint64_t> records, pieces;
   bool no_header = false, force = false, plan = false;
 };
@@ -52,6 +52,7 @@ int run(SplitArgs& a) {
     o.plan = a.plan;
     o.manifest = a.manifest;
     o.filter = a.filter;
+    if (!a.compress.empty()) o.compress = parse_codec(a.compress).value_or(Codec::none);
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
     return {};
@@ -118,6 +119,8 @@ Runner setup_split(CLI::App& sub) {
   sub.add_flag("--plan", a->plan, "Write only the manifest of record-aligned byte ranges; copy nothing");
   sub.add_option("--manifest", a->manifest, "Manifest path (default: PREFIXmanifest.json)");
   sub.add_option("--filter", a->filter, "Pipe each piece to 'sh -c CMD' with $FILE set to the piece name");
+  sub.add_option("--compress", a->compress, "Compress every piece: gz or zst (names get .gz/.zst; merge concatenates them)")
+      ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   return [a] { return run(*a); };
 }

@@ -14,6 +14,9 @@ Runner setup_merge(CLI::App& sub);
 Runner setup_index(CLI::App& sub);
 Runner setup_get(CLI::App& sub);
 Runner setup_serve(CLI::App& sub);
+Runner setup_upload(CLI::App& sub);
+Runner setup_ls(CLI::App& sub);
+Runner setup_generate(CLI::App& sub);  // hidden: man pages and completions
 }  // namespace ingot::cli
 
 namespace {
@@ -28,6 +31,9 @@ const Subcommand kSubcommands[] = {
     {"index", "Build the offset index of every record start of a file (O(1) get/serve)", ingot::cli::setup_index},
     {"get", "Print records N, N-M, N+COUNT or -K of a file (by its index when fresh)", ingot::cli::setup_get},
     {"serve", "Serve records over HTTP from a file and its index (GET /lines/N)", ingot::cli::setup_serve},
+    {"upload", "Upload to S3 (resumable multipart), PostgreSQL (exactly-once COPY) or an HTTP NDJSON endpoint", ingot::cli::setup_upload},
+    {"ls", "List the datasets under s3://bucket/[prefix]", ingot::cli::setup_ls},
+    {"generate", "Write the man pages and shell completions (maintainers)", ingot::cli::setup_generate},
 };
 
 }  // namespace

@@ -312,3 +312,20 @@ TEST_CASE("convert cli: output to a device or FIFO writes to it and never replac
   REQUIRE(stat((dir / "fifo.csv").c_str(), &fifo) == 0);
   REQUIRE(S_ISFIFO(fifo.st_mode));
 }
+
+TEST_CASE("convert cli: NDJSON --part needs one column list, made by --schema-only", "[cli][convert][part]") {
+  TempDir dir;
+  write_file(dir / "in.ndjson", "{\"a\":1}\n{\"a\":2}\n{\"a\":3,\"late\":true}\n");
+  auto r = run_ingot(dir, "convert in.ndjson --part 1/2 -o p1.csv");
+  REQUIRE(r.code == 2);
+  REQUIRE(r.err.find("--schema-only --schema-out") != std::string::npos);
+  r = run_ingot(dir, "convert in.ndjson --schema-only --schema-out cols.json -q");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.empty());
+  REQUIRE(nlohmann::json::parse(read_file(dir / "cols.json")) == nlohmann::json({"a", "late"}));
+  REQUIRE(run_ingot(dir, "convert in.ndjson --part 1/2 --schema cols.json -o p1.csv -q").code == 0);
+  REQUIRE(run_ingot(dir, "convert in.ndjson --part 2/2 --schema cols.json -o p2.csv -q").code == 0);
+  REQUIRE(read_file(dir / "p1.csv").substr(0, 7) == "a,late\n");
+  REQUIRE(read_file(dir / "p2.csv").substr(0, 7) == "a,late\n");
+  REQUIRE(run_ingot(dir, "convert in.ndjson --schema-only -q").code == 2);
+}

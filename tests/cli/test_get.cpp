@@ -64,7 +64,7 @@ TEST_CASE("cli get: a file without a final newline and an empty file", "[cli][ge
   CHECK(last.err == "ingot get: error: e.txt: record -1 is before the start: there are no records\n");
 }
 
-TEST_CASE("cli get: CSV records span lines; --header prints the header first", "[cli][get][csv]") {
+TEST_CASE("cli get: CSV records span lines, --header prints the header first", "[cli][get][csv]") {
   TempDir dir;
   write_file(dir / "in.csv", "id,note\n1,\"a\nb\"\n2,plain\n3,\"x,\"\"y\"\"\"\n");
   REQUIRE(run_ingot(dir, "index in.csv -q").code == 0);
@@ -108,7 +108,7 @@ TEST_CASE("cli get: malformed and out-of-range numbers", "[cli][get][errors]") {
   CHECK(missing.err == "ingot get: error: nope.txt: cannot open: No such file or directory\n");
 }
 
-TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused; --reindex rebuilds", "[cli][get][stale]") {
+TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, --reindex rebuilds", "[cli][get][stale]") {
   TempDir dir;
   write_file(dir / "in.txt", kText);
   write_file(dir / "other.txt", "x\ny\n");
@@ -119,15 +119,20 @@ TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused; -
   CHECK(foreign.code == 1);
   CHECK(foreign.out.empty());
   CHECK(foreign.err ==
-        "ingot get: error: in.txt: index other.txt.idx is stale: it was built for a file of 4 bytes, this one has 20 "
+        "ingot get: error: in.txt: index other.txt.idx is stale: it was built for a file of 4 bytes, this one has 19 "
         "(the file changed, or the index belongs to another file); run 'ingot index in.txt' or pass --reindex\n");
 
   const std::string good = read_file(dir / "in.txt.idx");
-  write_file(dir / "in.txt.idx", good.substr(0, good.size() / 2));
+  write_file(dir / "in.txt.idx", good.substr(0, good.size() - 5));
   RunResult trunc = run_ingot(dir, "get in.txt 1");
   CHECK(trunc.code == 1);
-  CHECK(trunc.err == "ingot get: error: in.txt: index in.txt.idx is truncated (" + std::to_string(good.size() / 2) +
+  CHECK(trunc.out.empty());
+  CHECK(trunc.err == "ingot get: error: in.txt: index in.txt.idx is truncated (" + std::to_string(good.size() - 5) +
                          " of " + std::to_string(good.size()) + " bytes); rebuild it with 'ingot index' or pass --reindex\n");
+  write_file(dir / "in.txt.idx", good.substr(0, 100));
+  CHECK(run_ingot(dir, "get in.txt 1").err ==
+        "ingot get: error: in.txt: index in.txt.idx is truncated (100 bytes, less than a header); rebuild it with "
+        "'ingot index' or pass --reindex\n");
 
   std::string corrupt = good;
   corrupt[good.size() - 1] ^= 1;  // the last block's checksum

@@ -5,7 +5,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -13,7 +15,7 @@
 
 namespace ingot {
 
-InputFile InputFile::open(const std::string& path) {
+InputFile InputFile::open(const std::string& path, Decode decode) {
   InputFile f;
   f.path_ = path;
   if (path == "-") {
@@ -33,6 +35,20 @@ InputFile InputFile::open(const std::string& path) {
     f.size_ = static_cast<std::uint64_t>(st.st_size);
     f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (decode == Decode::auto_detect) {
+      unsigned char magic[4];
+      std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
+      f.codec_ = detect_codec(magic, n);
+      if (f.compressed()) {  // a stream of decoded bytes from here on
+        f.seekable_ = false;
+        f.size_ = 0;
+        f.mtime_ns_ = 0;
+      }
+    }
+  } else {
+    // Reading a stream's magic consumes it: done at the first read(), so that merely
+    // opening stdin (to ask its size, say) takes nothing from it.
+    f.sniffed_ = decode == Decode::raw;
   }
   return f;
 }
@@ -50,6 +66,10 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
     stream_pos_ = o.stream_pos_;
     path_ = std::move(o.path_);
     display_ = std::move(o.display_);
+    codec_ = o.codec_;
+    sniffed_ = o.sniffed_;
+    pending_ = std::move(o.pending_);
+    dec_ = std::move(o.dec_);
   }
   return *this;
 }
@@ -73,7 +93,33 @@ std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) c
 }
 
 std::size_t InputFile::read(char* dst, std::size_t n) {
-  std::size_t done = 0;
+  if (!sniffed_) {
+    sniffed_ = true;
+    pending_.resize(4);
+    std::size_t got = 0;
+    while (got < pending_.size()) {
+      ssize_t r = ::read(fd_, pending_.data() + got, pending_.size() - got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw sys_error("read failed", errno).at_path(display_).at_offset(got);
+      }
+      if (r == 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    pending_.resize(got);
+    codec_ = detect_codec(pending_.data(), got);
+  }
+  if (compressed()) {
+    if (!dec_) dec_ = Decompressor::create(codec_, fd_, display_, std::exchange(pending_, {}));
+    std::size_t got = dec_->read(dst, n);
+    stream_pos_ += got;
+    return got;
+  }
+  std::size_t done = std::min(n, pending_.size());
+  if (done > 0) {
+    std::memcpy(dst, pending_.data(), done);
+    pending_.erase(0, done);
+  }
   while (done < n) {
     ssize_t r = ::read(fd_, dst + done, n - done);
     if (r < 0) {

@@ -1,10 +1,15 @@
 // An input: a regular file read with pread at any offset, or a stream (stdin, a pipe)
 // read sequentially. The chunker needs only read_at() on seekable inputs and read()
 // on streams; every error carries the path and the offset.
+// gzip and zstd data (recognised by magic bytes, in files and streams) is decoded
+// transparently: such an input is a non-seekable stream of the decoded bytes.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "ingot/io/decompress.h"
 
 namespace ingot {
 
@@ -17,10 +22,13 @@ struct Fingerprint {
   bool operator==(const Fingerprint&) const = default;
 };
 
+// raw: the bytes as stored, compressed or not (merge, byte-exact uploads).
+enum class Decode { auto_detect, raw };
+
 class InputFile {
  public:
   // "-" opens stdin. Throws Error (missing file, directory, permission).
-  static InputFile open(const std::string& path);
+  static InputFile open(const std::string& path, Decode decode = Decode::auto_detect);
 
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&& other) noexcept;
@@ -35,6 +43,10 @@ class InputFile {
   std::uint64_t size() const { return size_; }  // 0 for streams
   std::int64_t mtime_ns() const { return mtime_ns_; }
   int fd() const { return fd_; }
+  // The compression of the bytes read from fd(). A regular file knows it at open(); a
+  // stream only after its first read() (none until then).
+  Codec codec() const { return codec_; }
+  bool compressed() const { return codec_ != Codec::none; }
 
   // Reads up to n bytes at offset (fewer only at end of file). Seekable inputs only.
   std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) const;
@@ -53,6 +65,10 @@ class InputFile {
   std::uint64_t stream_pos_ = 0;
   std::string path_;
   std::string display_;
+  Codec codec_ = Codec::none;
+  bool sniffed_ = true;               // false: a stream whose magic is still unread
+  std::string pending_;               // stream bytes read by the sniffing, not yet handed out
+  std::unique_ptr<Decompressor> dec_;  // created at the first read() of compressed input
 };
 
 }  // namespace ingot

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "ingot/io/compress.h"
 #include "ingot/util/cleanup.h"
 #include "ingot/util/error.h"
 
@@ -38,6 +39,7 @@ void write_all(int fd, const char* data, std::size_t n, const std::string& path)
 OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
   OutputFile f;
   f.opts_ = opts;
+  if (opts.compress != Codec::none) f.z_ = Compressor::create(opts.compress, opts.level);
   if (path == "-") {
     f.fd_ = 1;
     f.is_stdout_ = true;
@@ -95,6 +97,8 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     written_ = o.written_;
     path_ = std::move(o.path_);
     temp_ = std::move(o.temp_);
+    z_ = std::move(o.z_);
+    zbuf_ = std::move(o.zbuf_);
   }
   return *this;
 }
@@ -116,12 +120,26 @@ void OutputFile::discard() noexcept {
 }
 
 void OutputFile::write(const char* data, std::size_t n) {
+  if (z_) {
+    z_->update(data, n, zbuf_);
+    if (zbuf_.size() < (std::size_t{1} << 20)) return;
+    data = zbuf_.data();
+    n = zbuf_.size();
+  }
   write_all(fd_, data, n, path_);
   written_ += n;
+  if (z_) zbuf_.clear();
 }
 
 void OutputFile::commit() {
   if (committed_) return;
+  if (z_) {
+    z_->finish(zbuf_);
+    z_.reset();
+    write_all(fd_, zbuf_.data(), zbuf_.size(), path_);
+    written_ += zbuf_.size();
+    zbuf_ = std::string();
+  }
   committed_ = true;
   if (is_stdout_) return;
   if (is_special_) {

@@ -6,14 +6,21 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "ingot/io/decompress.h"
+
 namespace ingot {
+
+class Compressor;
 
 struct OutputOptions {
   bool overwrite = true;  // false: refuse when the final name exists (split without --force)
   bool fsync = false;     // fsync the data before the rename
+  Codec compress = Codec::none;  // --compress: write() takes plain bytes, the file gets them compressed
+  int level = 0;                 // compression level; 0 = the codec's default
 };
 
 class OutputFile {
@@ -36,7 +43,7 @@ class OutputFile {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return temp_; }
-  std::uint64_t bytes_written() const { return written_; }
+  std::uint64_t bytes_written() const { return written_; }  // as stored (compressed, with --compress)
 
  private:
   OutputFile() = default;
@@ -51,6 +58,8 @@ class OutputFile {
   std::uint64_t written_ = 0;
   std::string path_;
   std::string temp_;
+  std::unique_ptr<Compressor> z_;  // with OutputOptions::compress
+  std::string zbuf_;               // compressed bytes not yet written
 };
 
 // Writes all of data to fd; throws Error naming `path` (ENOSPC says "disk full"),

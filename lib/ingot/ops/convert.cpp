@@ -47,6 +47,11 @@ void write_schema(const std::string& path, const std::vector<std::string>& cols)
   f.commit();
 }
 
+Codec detect_codec_by_suffix(const std::string& path) {
+  if (strip_codec_suffix(path) == path) return Codec::none;
+  return path.back() == 'z' ? Codec::gzip : Codec::zstd;  // ".gz" or ".zst"
+}
+
 RecordKind resolve_kind(const std::optional<RecordKind>& given, const std::string& path, const char* what) {
   if (given) return *given;
   if (auto k = record_kind_from_path(path)) return *k;
@@ -74,6 +79,11 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
 
     std::uint64_t begin = 0, end = kToEnd;
     if (opts.part || opts.range) {
+      if (in.compressed()) {
+        throw usage_error(std::string("--part and --piece need random access, which ") + codec_name(in.codec()) +
+                          "-compressed input does not allow; decompress it first")
+            .at_path(in.display_name());
+      }
       if (!in.seekable()) throw usage_error("--part and --piece need a file, not a stream");
       ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n);
       begin = r.begin;
@@ -82,8 +92,40 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     std::vector<std::string> columns = opts.fields;
     if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
     if (opts.output != "-" && opts.output == opts.input) throw usage_error("output would overwrite the input");
+    if (from == RecordKind::ndjson && columns.empty() && in.compressed()) {
+      throw usage_error(std::string("finding the NDJSON columns takes a pre-pass over the input, which ") +
+                        codec_name(in.codec()) + "-compressed input does not allow; pass --fields or --schema, "
+                        "or decompress it first")
+          .at_path(in.display_name());
+    }
 
-    OutputFile out = OutputFile::create(opts.output);
+    if (from == RecordKind::ndjson && columns.empty() && (opts.part || opts.range) && !opts.schema_only) {
+      // Each part would find only its own keys, and the parts could not be merged.
+      throw usage_error("--part and --piece with NDJSON need --fields or --schema, so that every part has the same "
+                        "columns; make the schema once with: ingot convert " + opts.input +
+                        " --schema-only --schema-out cols.json");
+    }
+    if (opts.schema_only) {
+      if (from != RecordKind::ndjson || opts.schema_out.empty()) {
+        throw usage_error("--schema-only finds the columns of NDJSON input and needs --schema-out FILE");
+      }
+      if (!in.seekable()) throw usage_error("--schema-only needs a file, not a stream or compressed input");
+      ConvertReport rep;
+      auto cols = detail::ndjson_key_union(in, begin, end, opts);
+      write_schema(opts.schema_out, cols);
+      rep.input = in.display_name();
+      rep.output = opts.schema_out;
+      rep.from = record_kind_name(from);
+      rep.to = "schema";
+      rep.columns = cols.size();
+      rep.bytes = (end == kToEnd ? in.size() : end) - begin;
+      rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return rep;
+    }
+
+    OutputOptions oo;
+    oo.compress = opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
+    OutputFile out = OutputFile::create(opts.output, oo);
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
     detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);

@@ -11,6 +11,7 @@
 
 #include "ingot/chunk/chunker.h"
 #include "ingot/chunk/record_kind.h"
+#include "ingot/io/decompress.h"
 #include "ingot/ops/records.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/error.h"
@@ -29,12 +30,14 @@ struct ConvertOptions {
   std::string output = "-";
   std::optional<RecordKind> from;  // default: from the input's extension
   std::optional<RecordKind> to;    // default: from the output's extension
+  std::optional<Codec> compress;   // output compression; default: by the output's .gz/.zst suffix
 
   // NDJSON -> CSV
   std::vector<std::string> fields;  // explicit columns; empty = union of keys
   std::string schema_in;            // read the column list from this file
   std::string schema_out;           // write the column list used to this file
   bool flatten = true;              // nested objects -> dot paths; false: JSON text
+  bool schema_only = false;         // only find the columns and write schema_out
 
   // CSV/TSV input
   bool header = true;

@@ -341,8 +341,10 @@ class Walker {
   bool diverged_ = false;
 };
 
-// A code simdjson never returns, for "valid JSON, but not an object".
-constexpr auto kNotAnObject = static_cast<error_code>(-1);
+// A code simdjson never returns, for "valid JSON, but not an object". NUM_ERROR_CODES
+// (the count, not an error) rather than -1: -1 is outside the enum's range, which
+// UBSan reports as undefined behaviour (found by tests/fuzz/fuzz_convert_ndjson).
+constexpr auto kNotAnObject = simdjson::NUM_ERROR_CODES;
 
 std::string reason_for(error_code e) {
   if (e == kNotAnObject) return "not a JSON object";

@@ -140,6 +140,7 @@ std::string manifest_json(const Manifest& m, const std::string& manifest_dir) {
     j["header_hex"] = to_hex(m.header);
   }
   j["filter"] = m.filter.empty() ? ordered(nullptr) : ordered(m.filter);
+  if (!m.compression.empty()) j["compression"] = m.compression;  // absent: pieces are not compressed
   // The prefix is stored like the piece paths (a bare name next to the manifest), so
   // the manifest does not depend on where the split ran.
   std::string prefix = stored_path(m.prefix + "0", manifest_dir);
@@ -188,6 +189,8 @@ Manifest read_manifest(const std::string& path) {
     throw data_error("not a valid split manifest: truncated or not JSON (parse error at byte " +
                      std::to_string(e.byte) + ")")
         .at_path(path);
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (6e666)
+    throw data_error(std::string("not a valid split manifest: ") + e.what()).at_path(path);
   }
   Reader r(path);
   if (!j.is_object() || !j.contains("ingot_manifest")) r.fail("ingot_manifest", "missing (not a manifest written by ingot split)");
@@ -219,6 +222,10 @@ Manifest read_manifest(const std::string& path) {
   if (auto h = r.opt_str(j, "header_hex", "")) m.header = from_hex(*h, r);
   else m.header = r.opt_str(j, "header", "").value_or("");
   m.filter = r.opt_str(j, "filter", "").value_or("");
+  m.compression = r.opt_str(j, "compression", "").value_or("");
+  if (!m.compression.empty() && m.compression != "gzip" && m.compression != "zstd") {
+    r.fail("compression", "'" + m.compression + "' is not gzip or zstd");
+  }
   const json& names = r.get(j, "names", "");
   m.prefix = r.str(names, "prefix", "names.");
   if (!m.prefix.empty() && m.prefix[0] != '/' && m.dir != ".") m.prefix = m.dir + "/" + m.prefix;
@@ -247,7 +254,10 @@ Manifest read_manifest(const std::string& path) {
     if (p.offset + p.length < p.offset) r.fail(where + "length", "out of range");
     if (m.source != "-" && p.offset + p.length > m.fingerprint.size) r.fail(where + "length", "reaches past the end of the source");
     if (p.header_bytes != 0 && p.header_bytes != m.header.size()) r.fail(where + "header_bytes", "does not match the header");
-    if (p.size && *p.size != p.header_bytes + p.length) r.fail(where + "size", "is not header_bytes + length");
+    // Compressed pieces (split --compress): size is what is stored, not header + body.
+    if (p.size && m.compression.empty() && *p.size != p.header_bytes + p.length) {
+      r.fail(where + "size", "is not header_bytes + length");
+    }
     if (p.xxh3 && !parse_xxh3_hex(*p.xxh3)) r.fail(where + "xxh3", "not 16 hex digits");
     end = p.offset + p.length;
     m.pieces.push_back(std::move(p));

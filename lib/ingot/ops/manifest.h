@@ -44,6 +44,7 @@ struct Manifest {
   std::string mode;         // bytes, records or pieces
   std::uint64_t amount = 0; // the --bytes / --records / --pieces argument
   std::string filter;       // --filter command; empty when pieces are local files
+  std::string compression;  // split --compress: "gzip" or "zstd" (size/xxh3 are of the compressed piece); empty: none
   std::string prefix;       // as given, and the name parts of the pieces: prefix + index + extension
   std::string extension;
   unsigned digits = 5;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "ingot/chunk/boundary.h"
+#include "ingot/io/compress.h"
 #include "ingot/io/copy.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
@@ -277,16 +278,18 @@ std::vector<PlannedPiece> plan_any(InputFile& in, RecordKind kind, std::uint64_t
 // Everything written is hashed, header first.
 class PieceSink {
  public:
-  static PieceSink to_file(const std::string& path, bool overwrite) {
+  static PieceSink to_file(const std::string& path, bool overwrite, Codec codec) {
     PieceSink s;
     s.name_ = path;
     s.file_ = std::make_unique<OutputFile>(OutputFile::create(path, {.overwrite = overwrite, .fsync = false}));
+    if (codec != Codec::none) s.z_ = Compressor::create(codec);
     return s;
   }
 
-  static PieceSink to_filter(const std::string& cmd, const std::string& name) {
+  static PieceSink to_filter(const std::string& cmd, const std::string& name, Codec codec) {
     PieceSink s;
     s.name_ = name;
+    if (codec != Codec::none) s.z_ = Compressor::create(codec);
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw sys_error("cannot create a pipe for --filter", errno).at_path(name);
     posix_spawn_file_actions_t fa;
@@ -319,7 +322,9 @@ class PieceSink {
         pipe_(std::exchange(o.pipe_, -1)),
         child_(std::exchange(o.child_, -1)),
         hash_(std::move(o.hash_)),
-        size_(o.size_) {}
+        size_(o.size_),
+        z_(std::move(o.z_)),
+        zbuf_(std::move(o.zbuf_)) {}
   PieceSink& operator=(PieceSink&&) = delete;
 
   ~PieceSink() {
@@ -334,7 +339,15 @@ class PieceSink {
     }
   }
 
+  // Plain piece bytes; with --compress they are compressed first, and the size and
+  // hash are those of the compressed bytes as stored.
   void write(const char* p, std::size_t n) {
+    if (!z_) return emit(p, n);
+    z_->update(p, n, zbuf_);
+    if (zbuf_.size() >= (std::size_t{1} << 20)) flush_compressed();
+  }
+
+  void emit(const char* p, std::size_t n) {
     hash_.update(p, n);
     size_ += n;
     if (file_) {
@@ -359,13 +372,18 @@ class PieceSink {
   // Body bytes that are already in memory (for the hash) and also at src_off in `in`:
   // files get them by copy_file_range, filters through the pipe.
   void body(const InputFile& in, std::uint64_t src_off, const char* p, std::size_t n) {
-    if (!file_) return write(p, n);
+    if (!file_ || z_) return write(p, n);
     hash_.update(p, n);
     size_ += n;
     copy_range(in.fd(), src_off, file_->fd(), std::nullopt, n, in.display_name(), name_);
   }
 
   void finish() {
+    if (z_) {
+      z_->finish(zbuf_);
+      z_.reset();
+      flush_compressed();
+    }
     if (file_) {
       file_->commit();
       return;
@@ -400,12 +418,19 @@ class PieceSink {
     return "status " + std::to_string(status);
   }
 
+  void flush_compressed() {
+    emit(zbuf_.data(), zbuf_.size());
+    zbuf_.clear();
+  }
+
   std::string name_;
   std::unique_ptr<OutputFile> file_;
   int pipe_ = -1;
   pid_t child_ = -1;
   Xxh3 hash_;
   std::uint64_t size_ = 0;
+  std::unique_ptr<Compressor> z_;
+  std::string zbuf_;
 };
 
 // Pieces already renamed into place while the split is still running. Until the
@@ -472,13 +497,15 @@ Setup make_setup(const SplitOptions& o, const InputFile& in) {
     if (o.input == "-") {
       s.prefix = "stdin-";
     } else {
-      std::string b = base_name(o.input);
+      // Pieces hold the decoded records: "taxi.csv.gz" gives taxi-00000.csv.
+      std::string b = strip_codec_suffix(base_name(o.input));
       std::string e = extension_of(b);
       s.prefix = b.substr(0, b.size() - e.size()) + "-";
     }
   }
-  s.ext = o.input == "-" ? extension_for(s.kind) : extension_of(o.input);
+  s.ext = o.input == "-" ? extension_for(s.kind) : extension_of(strip_codec_suffix(o.input));
   if (s.ext.empty()) s.ext = extension_for(s.kind);
+  s.ext += codec_suffix(o.compress);
   s.manifest_path = o.manifest.empty() ? s.prefix + "manifest.json" : o.manifest;
   (void)in;
   return s;
@@ -502,6 +529,7 @@ Manifest base_manifest(const SplitOptions& o, const Setup& s, const InputFile& i
   m.mode = mode_name(o.by);
   m.amount = o.amount;
   m.filter = o.filter;
+  if (o.compress != Codec::none) m.compression = codec_name(o.compress);
   m.prefix = s.prefix;
   m.extension = s.ext;
   return m;
@@ -578,7 +606,7 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
   std::atomic<std::uint64_t> done_bytes{0}, done_records{0};
   auto write_piece = [&](std::size_t k) {
     const ManifestPiece& mp = m.pieces[k];
-    PieceSink sink = o.filter.empty() ? PieceSink::to_file(mp.path, o.force) : PieceSink::to_filter(o.filter, mp.path);
+    PieceSink sink = o.filter.empty() ? PieceSink::to_file(mp.path, o.force, o.compress) : PieceSink::to_filter(o.filter, mp.path, o.compress);
     sink.write(s.header.data(), s.header.size());
     Chunker c(in, s.kind, mp.offset, mp.offset + mp.length, o.chunker);
     Buffer buf;
@@ -595,8 +623,8 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
         o.progress(done_bytes.load(), done_records.load());
       }
     }
+    sink.finish();  // first: it writes the end of a compressed piece
     results[k] = {sink.size(), sink.digest(), records};
-    sink.finish();
     if (sink.is_file()) committed.add(mp.path);
   };
   // Failures are reported for the lowest failing piece, whatever the thread timing, so
@@ -676,15 +704,15 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
     cur_piece.header_bytes = hb;
     cur_piece.records = 0;
     if (o.filter.empty()) check_targets(in, {cur_piece.path}, o.force);
-    cur.emplace(o.filter.empty() ? PieceSink::to_file(cur_piece.path, o.force) : PieceSink::to_filter(o.filter, cur_piece.path));
+    cur.emplace(o.filter.empty() ? PieceSink::to_file(cur_piece.path, o.force, o.compress) : PieceSink::to_filter(o.filter, cur_piece.path, o.compress));
     cur->write(s.header.data(), s.header.size());
   };
   auto close_piece = [&] {
+    cur->finish();  // first: it writes the end of a compressed piece
     if (o.filter.empty()) {
       cur_piece.size = cur->size();
       cur_piece.xxh3 = xxh3_hex(cur->digest());
     }
-    cur->finish();
     if (cur->is_file()) committed.add(cur_piece.path);
     cur.reset();
     m.pieces.push_back(cur_piece);
@@ -793,6 +821,9 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
     close_piece();
   }
   number_records(m);
+  // A compressed file: the ranges are offsets into the decoded bytes, whose size only
+  // the read told; record it so the manifest's ranges check against it.
+  if (in.compressed() && !m.pieces.empty()) m.fingerprint.size = m.pieces.back().offset + m.pieces.back().length;
   committed.release_signal_slots();
   write_manifest(s.manifest_path, m, o.force);
   committed.keep();
@@ -814,7 +845,14 @@ Result<SplitReport> split(const SplitOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     if (o.amount == 0) throw usage_error(std::string("--") + mode_name(o.by) + " must be at least 1");
     if (o.plan && !o.filter.empty()) throw usage_error("--plan writes no pieces; it cannot be combined with --filter");
+    if (o.plan && o.compress != Codec::none) throw usage_error("--plan writes no pieces; it cannot be combined with --compress");
     InputFile in = InputFile::open(o.input);
+    if (in.compressed() && (o.by == SplitBy::pieces || o.plan)) {
+      throw usage_error(std::string(o.plan ? "--plan records byte offsets into the input" : "--pieces needs the input's size") +
+                        ", which " + codec_name(in.codec()) +
+                        "-compressed input does not allow; use --bytes or --records, or decompress it first")
+          .at_path(in.display_name());
+    }
     Setup s = make_setup(o, in);
     check_output_dir(s.manifest_path);
     if (!o.plan && o.filter.empty()) check_output_dir(s.prefix + "0");

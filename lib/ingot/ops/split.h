@@ -12,6 +12,7 @@
 
 #include "ingot/chunk/chunker.h"
 #include "ingot/chunk/record_kind.h"
+#include "ingot/io/decompress.h"
 #include "ingot/ops/manifest.h"
 #include "ingot/ops/records.h"
 #include "ingot/pipeline/pipeline.h"
@@ -32,6 +33,7 @@ struct SplitOptions {
   bool plan = false;                 // write only the manifest of byte ranges
   std::string manifest;              // empty: <prefix>manifest.json
   std::string filter;                // pipe each piece to `sh -c filter` with $FILE set
+  Codec compress = Codec::none;      // compress every piece (one gzip member / zstd frame each)
   PipelineOptions pipeline;
   ChunkerOptions chunker;
   ProgressFn progress;               // bytes of the source done, records counted so far

@@ -1,0 +1,171 @@
+// ingot upload: SOURCE (file, '-', split manifest) -> s3://, postgresql://, http(s)://.
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "ingot/io/input.h"
+#include "ingot/ops/upload.h"
+#include "ingot/util/progress.h"
+#include "ingot/util/units.h"
+
+namespace ingot::cli {
+namespace {
+
+struct UploadArgs {
+  CommonOptions common;
+  UploadOptions o;
+  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from;
+};
+
+std::uint64_t size_arg(const std::string& v, const char* name) {
+  auto s = parse_size(v);
+  if (!s || *s == 0) throw usage_error(std::string("invalid ") + name + ": '" + v + "' (e.g. 8M, 64K, 1G)");
+  return *s;
+}
+
+nlohmann::json report_json(const UploadReport& r) {
+  nlohmann::json j = {{"status", "ok"},
+                      {"target", r.target},
+                      {"source", r.source},
+                      {"dest", r.dest},
+                      {"stats",
+                       {{"bytes", r.bytes_total},
+                        {"bytes_sent", r.bytes_sent},
+                        {"bytes_skipped", r.bytes_skipped},
+                        {"bytes_resent", r.bytes_resent},
+                        {"units", r.units_total},
+                        {"units_sent", r.units_sent},
+                        {"units_skipped", r.units_skipped},
+                        {"records", r.records},
+                        {"records_skipped", r.records_skipped},
+                        {"rejected", r.rejected},
+                        {"seconds", r.seconds},
+                        {"mb_per_s", r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0.0}}}};
+  if (!r.method.empty()) j["method"] = r.method;
+  if (r.part_size) j["part_size"] = r.part_size;
+  if (!r.upload_id.empty()) j["upload_id"] = r.upload_id;
+  if (!r.etag.empty()) j["etag"] = r.etag;
+  if (!r.load_id.empty()) j["load_id"] = r.load_id;
+  if (!r.journal.empty()) j["journal"] = r.journal;
+  if (!r.note.empty()) j["note"] = r.note;
+  j["resumed"] = r.resumed;
+  j["retries"] = r.retries;
+  j["verified"] = r.verified;
+  if (!r.plan.empty()) {
+    nlohmann::json p = nlohmann::json::array();
+    for (const PlanItem& i : r.plan) p.push_back({{"number", i.number}, {"offset", i.offset}, {"length", i.length}});
+    j["plan"] = p;
+  }
+  return j;
+}
+
+int run(UploadArgs& a) {
+  UploadOptions& o = a.o;
+  auto parsed = capture([&]() -> Unit {
+    if (!a.part_size.empty()) o.part_size = size_arg(a.part_size, "--part-size");
+    if (!a.batch_bytes.empty()) o.batch_bytes = size_arg(a.batch_bytes, "--batch-bytes");
+    o.http_batch_bytes = o.batch_bytes;
+    if (a.batch_bytes.empty()) o.http_batch_bytes.reset();
+    o.on_error = a.on_error == "fail" ? OnError::fail : OnError::skip;
+    if (!a.from.empty()) {
+      o.from = parse_record_kind(a.from);
+      if (!o.from || *o.from == RecordKind::lines) throw usage_error("--from must be ndjson, csv or tsv");
+    }
+    if (o.abort && o.resume) throw usage_error("--abort and --resume exclude each other");
+    o.chunker = chunker_options(a.common);
+    o.pipeline = pipeline_options(a.common);
+    return {};
+  });
+  if (!parsed) return fail("upload", parsed.error());
+
+  std::uint64_t total = 0;
+  if (o.source != "-") {
+    if (auto in = capture([&] { return InputFile::open(o.source).size(); })) total = in.value();
+  }
+  Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
+  o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
+  Result<UploadReport> result = upload(o);
+  progress.finish();
+  if (!result) {
+    int code = fail("upload", result.error());
+    if (a.common.json) {
+      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
+      std::fprintf(stdout, "%s\n", j.dump().c_str());
+    }
+    return code;
+  }
+  const UploadReport& r = result.value();
+  if (a.common.json) {
+    std::fprintf(stdout, "%s\n", nlohmann::json({{"result", report_json(r)}}).dump().c_str());
+  } else if (o.dry_run) {
+    std::printf("%s %s -> %s: %s, %s units%s\n", r.target.c_str(), r.source.c_str(), r.dest.c_str(),
+                r.method.empty() ? "batches" : r.method.c_str(), with_commas(r.plan.size()).c_str(),
+                r.part_size ? (", part size " + format_size(r.part_size)).c_str() : "");
+    for (const PlanItem& i : r.plan) {
+      std::printf("%6llu  offset %llu  length %llu\n", static_cast<unsigned long long>(i.number),
+                  static_cast<unsigned long long>(i.offset), static_cast<unsigned long long>(i.length));
+    }
+    if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
+  }
+  if (!a.common.quiet && !o.dry_run) {
+    const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0;
+    std::fprintf(stderr, "ingot upload: %s -> %s: %s sent (%s already there%s), %s/%s %s, %s records, %.2f s (%.0f MB/s)%s\n",
+                 r.source.c_str(), r.dest.c_str(), format_size(r.bytes_sent).c_str(),
+                 format_size(r.bytes_skipped).c_str(), r.resumed ? ", resumed" : "",
+                 with_commas(r.units_sent).c_str(), with_commas(r.units_total).c_str(),
+                 r.target == "s3" ? "parts" : "batches", with_commas(r.records).c_str(), r.seconds, mbps,
+                 r.verified ? ", verified" : "");
+    if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
+  }
+  return kOk;
+}
+
+}  // namespace
+
+Runner setup_upload(CLI::App& sub) {
+  auto a = std::make_shared<UploadArgs>();
+  UploadOptions& o = a->o;
+  sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->required();
+  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://..., http(s)://...")->required();
+  add_common_options(&sub, a->common, kWithThreads | kWithReport);
+  sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->capture_default_str();
+  sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")->capture_default_str();
+  sub.add_option("--retry-base-ms", o.retry_base_ms, "First back-off in ms (doubles per retry)")
+      ->capture_default_str()
+      ->group("");
+  sub.add_option("--list-page-size", o.list_page_size, "Parts per ListParts request when resuming")
+      ->check(CLI::Range(1, 1000))
+      ->group("");
+  sub.add_option("--state", o.state_dir, "Directory for the resume journal (default: next to the source)");
+  sub.add_flag("--resume", o.resume, "Continue an interrupted upload (the same command again does too)");
+  sub.add_flag("--dry-run", o.dry_run, "Print the parts or batches without sending");
+  // S3
+  sub.add_option("--endpoint", o.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)");
+  sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)");
+  sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
+  sub.add_option("--part-size", a->part_size, "S3 part size (default: 8M, or larger to stay within 10,000 parts)");
+  sub.add_flag("--abort", o.abort, "Abort the interrupted S3 upload recorded in the journal");
+  sub.add_flag("--keep-parts", o.keep_parts, "Do not abort the S3 upload on a fatal error");
+  // PostgreSQL
+  sub.add_option("--table", o.table, "PostgreSQL table (schema.table allowed)");
+  sub.add_flag("--create-table", o.create_table, "Create the table from the header (text columns)");
+  sub.add_flag("--infer-types", o.infer_types, "With --create-table: bigint/double precision/boolean/text by content");
+  sub.add_option("--batch-rows", o.batch_rows, "Rows per COPY batch")->capture_default_str();
+  sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)");
+  sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->capture_default_str();
+  sub.add_option("--rejects", o.rejects, "Write rows the server refused (line, server message) to FILE as NDJSON");
+  sub.add_option("--on-error", a->on_error, "Rows the server refuses: skip (to --rejects) or fail")
+      ->check(CLI::IsMember({"skip", "fail"}))
+      ->capture_default_str();
+  sub.add_option("--from", a->from, "Source format: ndjson, csv or tsv (default: from the extension)");
+  // HTTP
+  sub.add_flag("--gzip", o.gzip, "Compress HTTP batches (Content-Encoding: gzip)");
+  // One value per --header, so a header never swallows the positionals after it.
+  sub.add_option("--header", o.headers, "Extra HTTP header 'K: V' (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  return [a] { return run(*a); };
+}
+
+}  // namespace ingot::cli

@@ -1,0 +1,137 @@
+// A small S3 client over libcurl: requests signed by libcurl's own AWS SigV4
+// (CURLOPT_AWS_SIGV4), canonical query strings and key paths built here (curl uses
+// them as given), retries with exponential back-off and full jitter, and the handful
+// of calls upload and ls need (PUT, multipart, ListParts, ListObjectsV2, HEAD, GET).
+// One easy handle per thread (thread_local), so parallel parts reuse connections.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingot/util/error.h"
+
+namespace ingot::s3 {
+
+struct Credentials {
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;
+};
+
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
+// (AWS_PROFILE, else "default") of ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE).
+// Throws a usage Error saying where it looked when neither has a key.
+Credentials find_credentials();
+
+struct Config {
+  std::string endpoint;  // "http://127.0.0.1:9000"; empty: https://s3.<region>.amazonaws.com
+  std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  bool path_style = false;  // forced on when the endpoint host is an IP address or localhost
+  Credentials creds;
+  unsigned retries = 5;           // attempts after the first one, for transient failures
+  unsigned retry_base_ms = 200;   // first back-off; doubles per attempt, capped, full jitter
+};
+
+struct Location {
+  std::string bucket;
+  std::string key;  // may be empty (ls of a whole bucket) or a prefix
+};
+// "s3://bucket/key" -> {bucket, key}. Throws a usage Error otherwise.
+Location parse_url(const std::string& url);
+bool is_s3_url(std::string_view s);
+
+// AWS-style percent-encoding: unreserved A-Za-z0-9-_.~ kept, the rest %XX upper-case;
+// '/' kept when keep_slash (key paths).
+std::string uri_encode(std::string_view s, bool keep_slash);
+
+// Thrown for a failed request. transient: the failure may go away (network, 5xx, 429),
+// which upload treats as "keep the parts for --resume" rather than "abort".
+class S3Error : public Error {
+ public:
+  S3Error(std::string what, long status, std::string code, bool transient)
+      : Error(ErrorKind::remote, std::move(what)), status_(status), code_(std::move(code)), transient_(transient) {}
+  long status() const { return status_; }
+  const std::string& code() const { return code_; }  // S3 error code, e.g. NoSuchUpload
+  bool transient() const { return transient_; }
+
+ private:
+  long status_;
+  std::string code_;
+  bool transient_;
+};
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string header(const std::string& name) const;
+};
+
+struct PartInfo {
+  unsigned number = 0;
+  std::uint64_t size = 0;
+  std::string etag;  // without quotes
+};
+
+struct ObjectInfo {
+  std::string key;
+  std::uint64_t size = 0;
+  std::string etag;      // without quotes
+  std::string modified;  // ISO 8601 as the server sent it
+};
+
+class Client {
+ public:
+  explicit Client(Config cfg);
+
+  // One signed request, retried on transient failures. query is in canonical order
+  // by construction (std::map). Non-2xx after the retries throws S3Error.
+  Response request(const std::string& method, const Location& where, const std::map<std::string, std::string>& query,
+                   std::vector<std::string> headers, std::string_view body = {}, bool no_body = false);
+
+  void put_object(const Location& at, std::string_view data, const std::string& md5_base64);
+  std::string create_multipart(const Location& at);
+  // Returns the part's ETag (without quotes).
+  std::string upload_part(const Location& at, const std::string& upload_id, unsigned part, std::string_view data,
+                          const std::string& md5_base64);
+  // Every part the server holds, following IsTruncated/NextPartNumberMarker.
+  std::vector<PartInfo> list_parts(const Location& at, const std::string& upload_id, unsigned page_size = 1000);
+  // Returns the object's ETag (without quotes).
+  std::string complete_multipart(const Location& at, const std::string& upload_id, const std::vector<PartInfo>& parts);
+  void abort_multipart(const Location& at, const std::string& upload_id);
+  std::optional<ObjectInfo> head(const Location& at);
+  // Every object under at.key (a prefix), following NextContinuationToken.
+  std::vector<ObjectInfo> list_objects(const Location& at, unsigned page_size = 1000);
+  std::string get_object(const Location& at);
+  void create_bucket(const std::string& bucket);  // ok when it exists already
+
+  const Config& config() const { return cfg_; }
+  // Bytes of request bodies handed to the server (retries included).
+  std::uint64_t bytes_sent() const;
+
+ private:
+  std::string url_for(const Location& where, const std::map<std::string, std::string>& query) const;
+  Config cfg_;
+  std::string scheme_host_;
+  std::string sigv4_;
+  struct Counters;
+  std::shared_ptr<Counters> counters_;
+};
+
+// MD5 of data: hex (as S3 ETags of single parts) and base64 (Content-MD5).
+std::string md5_hex(std::string_view data);
+std::string md5_base64(std::string_view data);
+// The ETag S3 gives a completed multipart object: md5 of the concatenated binary part
+// md5s, "-", the number of parts.
+std::string multipart_etag(const std::vector<std::string>& part_md5_hex);
+
+// Minimal XML helpers for S3's flat responses.
+std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag);
+std::string xml_text(std::string_view xml, std::string_view tag);  // first <tag>, entities decoded
+
+}  // namespace ingot::s3

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# ingot upload benchmark against the local test servers (tests/fixtures/servers.sh).
+#
+#   tests/bench/bench_upload.sh [SIZE] [BUILD_DIR]      (defaults: 512M build)
+#
+# One file (a NYC-taxi-shaped CSV from gen_taxi), the same local servers, one timed
+# run per case:
+#   s3-aws     aws s3 cp FILE s3://bench/aws          (awscli defaults: 8 MiB parts, 10 threads)
+#   s3-ingot   ingot upload FILE s3://bench/ingot     (--part-size PART, --concurrency CONC)
+#   pg-copy    psql \copy t FROM FILE (FORMAT csv, HEADER)
+#   pg-w1      ingot upload FILE PG --table ... --workers 1
+#   pg-w2      ingot upload FILE PG --table ... --workers 2
+#   resume     ingot upload to S3 killed (-9) at ~40% of its parts, then rerun:
+#              bytes re-sent (from the --json report) vs concurrency x part size
+# Prints seconds and MB/s (1 MB = 10^6 bytes) per case and the ratios the issue asks for.
+#
+# Environment:
+#   INGOT_BENCH_DIR  work dir (default /tmp/ingot-bench-upload); the input is kept there
+#   S3_ENDPOINT, PG_URL  use running servers instead of starting them (servers.sh up)
+#   PART, CONC       ingot S3 part size and concurrency (default 8M, 8)
+#   SEED             gen_taxi seed (default 42)
+set -euo pipefail
+
+SIZE=${1:-512M}
+BUILD_DIR=${2:-build}
+WORK=${INGOT_BENCH_DIR:-/tmp/ingot-bench-upload}
+PART=${PART:-8M}
+CONC=${CONC:-8}
+SEED=${SEED:-42}
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+die() { echo "bench_upload: $*" >&2; exit 1; }
+note() { echo "bench_upload: $*" >&2; }
+
+if [[ ! -d $BUILD_DIR && $BUILD_DIR != /* && -d $REPO_DIR/$BUILD_DIR ]]; then BUILD_DIR=$REPO_DIR/$BUILD_DIR; fi
+INGOT=${INGOT:-$BUILD_DIR/ingot}
+[[ -x $INGOT ]] || die "ingot not found at '$INGOT'; build it first"
+INGOT=$(cd "$(dirname "$INGOT")" && pwd)/$(basename "$INGOT")
+command -v aws >/dev/null || die "aws not found: scripts/install-test-servers.sh installs awscli"
+command -v psql >/dev/null || die "psql not found: apt-get install postgresql-client-15"
+GEN=${GEN_TAXI:-$BUILD_DIR/tests/bench/gen_taxi}
+[[ -x $GEN ]] || die "gen_taxi not found at '$GEN'; build target ingot-gen-taxi"
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+STARTED=
+cleanup() {
+    [[ -n $STARTED ]] && "$REPO_DIR/tests/fixtures/servers.sh" down "$WORK/servers" >/dev/null 2>&1 || true
+    rm -rf -- "$WORK/home" "$WORK"/.*.ingot-upload "$WORK/state"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ servers
+if [[ -z ${S3_ENDPOINT:-} || -z ${PG_URL:-} ]]; then
+    note "starting Swift + PostgreSQL in $WORK/servers"
+    "$REPO_DIR/tests/fixtures/servers.sh" up "$WORK/servers" >/dev/null
+    STARTED=1
+    set -a; . "$WORK/servers/env"; set +a
+fi
+export HOME=$WORK/home AWS_ACCESS_KEY_ID=${S3_ACCESS_KEY:-test:tester} AWS_SECRET_ACCESS_KEY=${S3_SECRET_KEY:-testing}
+export AWS_DEFAULT_REGION=${S3_REGION:-us-east-1}
+mkdir -p "$HOME"
+aws configure set default.s3.addressing_style path
+
+# ------------------------------------------------------------------ data
+IN=$WORK/taxi-$SIZE.csv
+if [[ ! -f $IN || $(cat "$IN.stamp" 2>/dev/null) != "$("$GEN" --version) $SIZE $SEED" ]]; then
+    note "generating $SIZE of CSV into $IN"
+    "$GEN" --size "$SIZE" --seed "$SEED" --format csv -o "$IN.tmp"
+    mv -- "$IN.tmp" "$IN"
+    echo "$("$GEN" --version) $SIZE $SEED" >"$IN.stamp"
+fi
+BYTES=$(stat -c %s -- "$IN")
+cat -- "$IN" >/dev/null  # warm the page cache: every case reads from memory
+
+now() { date +%s.%N; }
+declare -A SECS
+timed() {  # name cmd...
+    local name=$1 t0 t1; shift
+    # Flush the previous case's writes (Swift and PostgreSQL data) so they do not
+    # slow this one down; the disk here is slow.
+    sync
+    t0=$(now)
+    "$@" >/dev/null
+    t1=$(now)
+    SECS[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    note "$name: ${SECS[$name]} s"
+}
+mbps() { awk -v b="$BYTES" -v s="${SECS[$1]}" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
+
+# ------------------------------------------------------------------ S3
+BUCKET=bench-$$
+aws --endpoint-url "$S3_ENDPOINT" s3 mb "s3://$BUCKET" >/dev/null
+timed s3-aws aws --endpoint-url "$S3_ENDPOINT" s3 cp --no-progress "$IN" "s3://$BUCKET/aws"
+timed s3-ingot "$INGOT" upload "$IN" "s3://$BUCKET/ingot" --endpoint "$S3_ENDPOINT" --part-size "$PART" \
+    --concurrency "$CONC" --state "$WORK/state" -q
+
+# ------------------------------------------------------------------ resume after kill -9
+mkdir -p "$WORK/state"
+"$INGOT" upload "$IN" "s3://$BUCKET/resume" --endpoint "$S3_ENDPOINT" --part-size "$PART" --concurrency "$CONC" \
+    --state "$WORK/state" -q &
+PID=$!
+NPARTS=$(( (BYTES + $(numfmt --from=iec "$PART") - 1) / $(numfmt --from=iec "$PART") ))
+while kill -0 "$PID" 2>/dev/null; do
+    J=$(ls "$WORK"/state/*.ingot-upload 2>/dev/null | head -1 || true)
+    if [[ -n $J ]] && (( $(grep -c '"done"' "$J" || true) * 10 >= NPARTS * 4 )); then break; fi
+    sleep 0.05
+done
+kill -9 "$PID" 2>/dev/null || true
+wait "$PID" 2>/dev/null || true
+DONE_AT_KILL=$(grep -c '"done"' "$WORK"/state/*.ingot-upload || true)
+REPORT=$("$INGOT" upload "$IN" "s3://$BUCKET/resume" --endpoint "$S3_ENDPOINT" --part-size "$PART" \
+    --concurrency "$CONC" --state "$WORK/state" --json -q)
+read -r RESENT SENT SKIPPED < <(echo "$REPORT" | python3 -c \
+    'import json,sys; s=json.load(sys.stdin)["result"]["stats"]; print(s["bytes_resent"], s["bytes_sent"], s["bytes_skipped"])')
+
+# ------------------------------------------------------------------ PostgreSQL
+HEADER=$(head -1 "$IN")
+COLS=$(echo "$HEADER" | tr ',' '\n' | sed 's/.*/"&" text/' | paste -sd,)
+psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS bench_copy, bench_w1, bench_w2" \
+    -c "DELETE FROM ingot_load_ledger WHERE target_table LIKE 'bench_%'" 2>/dev/null || true
+psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE TABLE bench_copy ($COLS)" \
+    -c "CREATE TABLE bench_w1 ($COLS)" -c "CREATE TABLE bench_w2 ($COLS)"
+timed pg-copy psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_copy FROM '$IN' WITH (FORMAT csv, HEADER)"
+timed pg-w1 "$INGOT" upload "$IN" "$PG_URL" --table bench_w1 --workers 1 -q
+timed pg-w2 "$INGOT" upload "$IN" "$PG_URL" --table bench_w2 --workers 2 -q
+ROWS=$(psql "$PG_URL" -qAtX -c "SELECT (SELECT count(*) FROM bench_copy) || '/' || (SELECT count(*) FROM bench_w1) || '/' || (SELECT count(*) FROM bench_w2)")
+psql "$PG_URL" -qX -c "DROP TABLE IF EXISTS bench_copy, bench_w1, bench_w2" \
+    -c "DELETE FROM ingot_load_ledger WHERE target_table LIKE 'bench_%'" >/dev/null
+
+# ------------------------------------------------------------------ report
+echo
+echo "ingot upload benchmark: $IN ($BYTES bytes), one run each, $(nproc) cores"
+printf '%-10s %8s %8s  %s\n' case seconds MB/s command
+printf '%-10s %8s %8s  %s\n' s3-aws "${SECS[s3-aws]}" "$(mbps s3-aws)" "aws s3 cp (8 MiB parts, 10 threads)"
+printf '%-10s %8s %8s  %s\n' s3-ingot "${SECS[s3-ingot]}" "$(mbps s3-ingot)" "ingot upload --part-size $PART --concurrency $CONC"
+printf '%-10s %8s %8s  %s\n' pg-copy "${SECS[pg-copy]}" "$(mbps pg-copy)" "psql \\copy (FORMAT csv, HEADER)"
+printf '%-10s %8s %8s  %s\n' pg-w1 "${SECS[pg-w1]}" "$(mbps pg-w1)" "ingot upload --workers 1"
+printf '%-10s %8s %8s  %s\n' pg-w2 "${SECS[pg-w2]}" "$(mbps pg-w2)" "ingot upload --workers 2"
+echo "S3: ingot is $(ratio s3-aws s3-ingot)x aws s3 cp throughput (target >= 1.5)"
+echo "PostgreSQL: ingot -w1 is $(ratio pg-copy pg-w1)x \\copy, -w2 is $(ratio pg-copy pg-w2)x (targets >= 1.0, > 1.0); rows copy/w1/w2: $ROWS"
+echo "resume: killed with $DONE_AT_KILL of $NPARTS parts journaled; rerun sent $SENT bytes, skipped $SKIPPED, re-sent $RESENT (bound: $CONC x $PART = $(( CONC * $(numfmt --from=iec "$PART") )))"

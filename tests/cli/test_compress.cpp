@@ -1,0 +1,203 @@
+// Compressed input and --compress output through the real binary, checked against
+// gzip(1) and zstd(1): convert, split and get on .gz/.zst files and on compressed
+// stdin, -j1 == -j2, the refusals of operations that need random access (exit 2), and
+// truncated or corrupt input (exit 1, path and compressed offset in the message).
+#include "cli/cli.h"
+
+#include <nlohmann/json.hpp>
+
+using namespace ingot_test;
+
+namespace {
+
+RunResult sh(const TempDir& d, const std::string& script) {
+  std::string cmd = "cd " + shell_quote(d.path().string()) + " && INGOT=" + shell_quote(INGOT_BINARY) + " sh -c " +
+                    shell_quote(script) + " > .stdout 2> .stderr";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(d / ".stdout");
+  r.err = read_file(d / ".stderr");
+  return r;
+}
+
+std::string make_csv(int rows) {
+  std::string s = "id,name,note\n";
+  const char* notes[] = {"plain", "\"two\nlines\"", "\"a \"\"q\"\"\"", "", "\"x,y\""};
+  for (int i = 1; i <= rows; ++i) s += std::to_string(i) + ",n" + std::to_string(i * 7 % 13) + "," + notes[i % 5] + "\n";
+  return s;
+}
+
+std::string make_ndjson(int rows) {
+  std::string s;
+  for (int i = 1; i <= rows; ++i) s += "{\"id\":" + std::to_string(i) + ",\"v\":\"x" + std::to_string(i % 17) + "\"}\n";
+  return s;
+}
+
+// Writes data.csv plus data.csv.gz (two gzip members) and data.csv.zst (two zstd frames).
+void write_inputs(const TempDir& d, const std::string& name, const std::string& text) {
+  write_file(d / name, text);
+  const std::size_t half = text.size() / 2;
+  write_file(d / (name + ".a"), text.substr(0, half));
+  write_file(d / (name + ".b"), text.substr(half));
+  auto r = sh(d, "gzip -c " + name + ".a > " + name + ".gz && gzip -c " + name + ".b >> " + name + ".gz && zstd -q -c " +
+                     name + ".a > " + name + ".zst && zstd -q -c " + name + ".b >> " + name + ".zst && rm " + name + ".a " + name + ".b");
+  REQUIRE(r.code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("cli compress: convert reads .gz and .zst (multi-member) like the plain file, -j1 == -j2", "[cli][compress]") {
+  TempDir d;
+  write_inputs(d, "data.csv", make_csv(3000));
+  REQUIRE(run_ingot(d, "convert data.csv -o expect.ndjson -q").code == 0);
+  const std::string expect = read_file(d / "expect.ndjson");
+  for (const char* in : {"data.csv.gz", "data.csv.zst"}) {
+    for (const char* opts : {"-j1 --chunk-size 64", "-j2 --chunk-size 64", "-j2"}) {
+      auto r = run_ingot(d, std::string("convert ") + in + " -o got.ndjson -q " + opts);
+      CAPTURE(in, opts, r.err);
+      REQUIRE(r.code == 0);
+      REQUIRE(read_file(d / "got.ndjson") == expect);
+    }
+  }
+  // Compressed stdin: the magic is sniffed from the stream.
+  auto r = sh(d, "cat data.csv.zst | $INGOT convert - --from csv -q -j2 --chunk-size 100");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == expect);
+  r = sh(d, "cat data.csv.gz | $INGOT convert - --from csv -q -j1");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == expect);
+}
+
+TEST_CASE("cli compress: convert --compress and a .gz/.zst output name compress the output", "[cli][compress]") {
+  TempDir d;
+  write_file(d / "data.ndjson", make_ndjson(2000));
+  REQUIRE(run_ingot(d, "convert data.ndjson -o expect.csv -q").code == 0);
+  const std::string expect = read_file(d / "expect.csv");
+  REQUIRE(run_ingot(d, "convert data.ndjson -o out.csv.gz -q").code == 0);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o out.csv.zst -q -j2").code == 0);
+  auto to_stdout = run_ingot(d, "convert data.ndjson --to csv --compress zst -q");
+  REQUIRE(to_stdout.code == 0);
+  write_file(d / "stdout.zst", to_stdout.out);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o plain.csv.gz --compress none -q").code == 0);
+  auto r = sh(d, "gzip -dc out.csv.gz");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == expect);
+  r = sh(d, "zstd -dc out.csv.zst");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == expect);
+  r = sh(d, "zstd -dc stdout.zst");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == expect);
+  REQUIRE(read_file(d / "plain.csv.gz") == expect);
+  // And back: the compressed CSV reads like the plain one.
+  REQUIRE(run_ingot(d, "convert out.csv.zst -o back.ndjson -q").code == 0);
+  REQUIRE(run_ingot(d, "convert expect.csv -o back-plain.ndjson -q").code == 0);
+  REQUIRE(read_file(d / "back.ndjson") == read_file(d / "back-plain.ndjson"));
+  REQUIRE(run_ingot(d, "convert data.ndjson -o x.csv --compress bz2").code == 2);
+}
+
+TEST_CASE("cli compress: split --records and --bytes of compressed input, --compress pieces concatenate", "[cli][compress][split]") {
+  TempDir d;
+  write_inputs(d, "data.ndjson", make_ndjson(5000));
+  fs::create_directories(d / "ref");
+  fs::create_directories(d / "z");
+  fs::create_directories(d / "c");
+  for (const char* mode : {"--records 700", "--bytes 20K"}) {
+    CAPTURE(mode);
+    REQUIRE(run_ingot(d, std::string("split data.ndjson -q --force --prefix ref/p- ") + mode).code == 0);
+    for (const char* j : {"-j1", "-j2"}) {
+      auto r = run_ingot(d, std::string("split data.ndjson.zst -q --force --prefix z/p- ") + mode + " " + j);
+      REQUIRE(r.code == 0);
+      for (auto& e : fs::directory_iterator(d / "ref")) {
+        const std::string n = e.path().filename().string();
+        if (n.find("manifest") != std::string::npos) continue;
+        REQUIRE(read_file(d / "z" / n) == read_file(e.path()));
+      }
+    }
+  }
+  // Default names see through the suffix: data.ndjson.gz -> data-00000.ndjson.
+  REQUIRE(run_ingot(d, "split data.ndjson.gz --records 2500 -q").code == 0);
+  REQUIRE(read_file(d / "data-00000.ndjson") == make_ndjson(2500));
+
+  auto r = run_ingot(d, "split data.ndjson --records 1000 --compress zst --prefix c/p- -q -j2");
+  REQUIRE(r.code == 0);
+  REQUIRE(fs::exists(d / "c/p-00004.ndjson.zst"));
+  auto m = nlohmann::json::parse(read_file(d / "c/p-manifest.json"));
+  REQUIRE(m["compression"] == "zstd");
+  REQUIRE(m["names"]["extension"] == ".ndjson.zst");
+  REQUIRE(m["pieces"][0]["size"] == fs::file_size(d / "c/p-00000.ndjson.zst"));
+  r = sh(d, "cat c/p-0000*.ndjson.zst | zstd -dc");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == make_ndjson(5000));
+  r = run_ingot(d, "split data.ndjson --records 1000 --compress gz --prefix c/g- -q");
+  REQUIRE(r.code == 0);
+  r = sh(d, "cat c/g-0000*.ndjson.gz | gzip -dc");
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == make_ndjson(5000));
+}
+
+TEST_CASE("cli compress: get scans compressed input without an index", "[cli][compress][get]") {
+  TempDir d;
+  write_inputs(d, "data.csv", make_csv(100));
+  auto plain = run_ingot(d, "get data.csv 40-45");
+  REQUIRE(plain.code == 0);
+  for (const char* in : {"data.csv.gz", "data.csv.zst"}) {
+    auto r = run_ingot(d, std::string("get ") + in + " 40-45");
+    CAPTURE(in, r.err);
+    REQUIRE(r.code == 0);
+    REQUIRE(r.out == plain.out);
+  }
+}
+
+TEST_CASE("cli compress: operations that need random access refuse compressed input with exit 2", "[cli][compress]") {
+  TempDir d;
+  write_inputs(d, "data.csv", make_csv(50));
+  write_inputs(d, "data.ndjson", make_ndjson(50));
+  struct Case {
+    const char* args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {"convert data.csv.gz --part 1/2 -o x.ndjson", "decompress it first"},
+      {"convert data.ndjson.zst -o x.csv", "--fields"},
+      {"split data.csv.gz --pieces 2", "decompress it first"},
+      {"split data.csv.zst --bytes 1K --plan", "decompress it first"},
+      {"index data.csv.gz", ""},
+  };
+  for (const Case& c : cases) {
+    auto r = run_ingot(d, c.args);
+    CAPTURE(c.args, r.err);
+    REQUIRE(r.code == 2);
+    REQUIRE(r.err.find(c.says) != std::string::npos);
+    REQUIRE(r.err.find("data.") != std::string::npos);  // names the file
+  }
+  REQUIRE_FALSE(fs::exists(d / "x.ndjson"));
+  REQUIRE_FALSE(fs::exists(d / "x.csv"));
+  REQUIRE(run_ingot(d, "convert data.ndjson.zst -o x.csv --fields id,v -q").code == 0);
+}
+
+TEST_CASE("cli compress: truncated and corrupt input fail with the path and the compressed offset", "[cli][compress]") {
+  TempDir d;
+  write_inputs(d, "data.csv", make_csv(4000));
+  for (const char* z : {"gz", "zst"}) {
+    const std::string packed = read_file(d / (std::string("data.csv.") + z));
+    write_file(d / (std::string("cut.csv.") + z), packed.substr(0, packed.size() * 3 / 4));
+    std::string bad = packed;
+    bad[bad.size() / 3] = static_cast<char>(bad[bad.size() / 3] ^ 0x40);
+    write_file(d / (std::string("bad.csv.") + z), bad);
+    for (const char* name : {"cut", "bad"}) {
+      const std::string file = std::string(name) + ".csv." + z;
+      auto r = run_ingot(d, "convert " + file + " -o out.ndjson -j2");
+      CAPTURE(file, r.err);
+      REQUIRE(r.code == 1);
+      REQUIRE(r.err.find("ingot convert: error: " + file) == 0);
+      REQUIRE(r.err.find("compressed byte") != std::string::npos);
+      REQUIRE_FALSE(fs::exists(d / "out.ndjson"));
+    }
+    auto r = run_ingot(d, std::string("split cut.csv.") + z + " --records 100 -q");
+    REQUIRE(r.code == 1);
+    REQUIRE(r.err.find("truncated") != std::string::npos);
+    REQUIRE_FALSE(fs::exists(d / "cut-00000.csv"));
+  }
+}

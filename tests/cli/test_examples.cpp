@@ -1,0 +1,206 @@
+// The examples run for real: examples/parallel.sh (GNU parallel, several jobs) and the
+// script of the Kubernetes Indexed Job, each followed by `ingot merge`, give exactly the
+// bytes of one `ingot convert`; the README tour of index/get/serve prints what it shows.
+#include <cstdlib>
+#include <regex>
+
+#include "cli.h"
+
+using namespace ingot_test;
+
+namespace {
+
+const fs::path kSource = INGOT_SOURCE_DIR;
+const fs::path kBinDir = fs::path(INGOT_BINARY).parent_path();
+
+// Runs a shell command in dir with ingot on PATH (and INGOT set), like a user would.
+RunResult run_sh(const TempDir& dir, const std::string& cmd, const std::string& env = "") {
+  const fs::path out = dir / ".sh-out", err = dir / ".sh-err";
+  std::string line = "cd " + shell_quote(dir.path().string()) + " && PATH=" + shell_quote(kBinDir.string()) +
+                     ":\"$PATH\" INGOT=" + shell_quote(INGOT_BINARY) + " " + env + " sh -c " + shell_quote(cmd) +
+                     " > " + shell_quote(out.string()) + " 2> " + shell_quote(err.string()) + " < /dev/null";
+  int status = std::system(line.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+bool has_parallel() { return std::system("parallel --version >/dev/null 2>&1") == 0; }
+
+// NDJSON whose keys change along the file (so each part alone would see other
+// columns), with nested objects, escapes, a blank line and invalid lines.
+std::string varied_ndjson(int records) {
+  std::string s;
+  std::mt19937 rng(7);
+  for (int i = 1; i <= records; ++i) {
+    if (i % 997 == 0) {
+      s += "{\"id\":" + std::to_string(i) + ", broken\n";
+      continue;
+    }
+    if (i % 1500 == 0) s += "\n";
+    s += "{\"id\":" + std::to_string(i) + ",\"v\":" + std::to_string(rng() % 100000) + ".5";
+    if (i % 3 == 0) s += ",\"name\":\"n\\\"" + std::to_string(i) + ", x\"";
+    if (i > records / 2 && i % 7 == 0) s += ",\"late\":{\"a\":" + std::to_string(i) + ",\"b\":[1,2]}";
+    if (i == records - 3) s += ",\"last_key\":true";
+    s += "}\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("examples: parallel.sh (GNU parallel, several jobs) then merge equals one convert", "[cli][examples]") {
+  if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
+  TempDir dir;
+  write_file(dir / "events.ndjson", varied_ndjson(20000));
+  fs::copy_file(kSource / "examples" / "taxi.ndjson", dir / "taxi.ndjson");
+  const std::string script = shell_quote((kSource / "examples" / "parallel.sh").string());
+
+  struct Case {
+    const char* input;
+    int jobs;
+  };
+  for (Case c : {Case{"taxi.ndjson", 3}, Case{"events.ndjson", 4}, Case{"events.ndjson", 8}}) {
+    INFO(c.input << " with " << c.jobs << " jobs");
+    RunResult single = run_ingot(dir, std::string("convert ") + c.input + " -q -o single.csv");
+    REQUIRE(single.code == 0);
+    RunResult fan = run_sh(dir, script + " " + c.input + " " + std::to_string(c.jobs) + " merged.csv");
+    INFO(fan.err);
+    REQUIRE(fan.code == 0);
+    const std::string whole = read_file(dir / "single.csv");
+    REQUIRE(whole.size() > 1000);
+    CHECK(read_file(dir / "merged.csv") == whole);
+    // The parts and the schema were temporary.
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      CHECK(e.path().filename().string().rfind(".ingot-parts.", 0) != 0);
+    }
+  }
+  // With FIELDS there is no schema pass.
+  RunResult single = run_ingot(dir, "convert events.ndjson --fields id,late.a,name -q -o single.csv");
+  REQUIRE(single.code == 0);
+  RunResult fan = run_sh(dir, script + " events.ndjson 5 merged.csv", "FIELDS=id,late.a,name");
+  INFO(fan.err);
+  REQUIRE(fan.code == 0);
+  CHECK(read_file(dir / "merged.csv") == read_file(dir / "single.csv"));
+}
+
+TEST_CASE("examples: parallel.sh fails when a job fails", "[cli][examples]") {
+  if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
+  TempDir dir;
+  write_file(dir / "events.ndjson", varied_ndjson(2000));
+  RunResult fan = run_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 3 merged.csv",
+                         "SCHEMA=missing-schema.json");
+  INFO(fan.err);
+  CHECK(fan.err.find("missing-schema.json") != std::string::npos);
+  CHECK(fan.code != 0);
+  CHECK(!fs::exists(dir / "merged.csv"));
+}
+
+TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, then merge equals one convert",
+          "[cli][examples]") {
+  TempDir dir;
+  write_file(dir / "events.ndjson", varied_ndjson(12000));
+  // The container's script: the block under "args:" of the job manifest.
+  const std::string yaml = read_file(kSource / "examples" / "k8s-indexed-job.yaml");
+  REQUIRE(yaml.find("completionMode: Indexed") != std::string::npos);
+  std::size_t at = yaml.find("args:\n");
+  REQUIRE(at != std::string::npos);
+  at = yaml.find("- |\n", at);
+  REQUIRE(at != std::string::npos);
+  std::string script;
+  std::istringstream rest(yaml.substr(at + 4));
+  std::size_t indent = std::string::npos;
+  for (std::string line; std::getline(rest, line);) {
+    std::size_t lead = line.find_first_not_of(' ');
+    if (lead == std::string::npos) continue;
+    if (indent == std::string::npos) indent = lead;
+    if (lead < indent) break;
+    script += line.substr(indent) + "\n";
+  }
+  REQUIRE(script.find("JOB_COMPLETION_INDEX") != std::string::npos);
+  write_file(dir / "job.sh", script);
+
+  RunResult schema = run_ingot(dir, "convert events.ndjson --schema-out schema.json -q -o single.csv");
+  REQUIRE(schema.code == 0);
+  const int parts = 5;
+  std::string outs;
+  for (int index = 0; index < parts; ++index) {
+    INFO("JOB_COMPLETION_INDEX=" << index);
+    RunResult pod = run_sh(dir, "sh job.sh",
+                           "JOB_COMPLETION_INDEX=" + std::to_string(index) + " PARTS=" + std::to_string(parts) +
+                               " INPUT=events.ndjson SCHEMA=schema.json OUT_DIR=parts");
+    INFO(pod.err);
+    REQUIRE(pod.code == 0);
+    outs += " parts/out-" + std::to_string(index + 1) + ".csv";
+  }
+  RunResult merge = run_ingot(dir, "merge" + outs + " -q -o merged.csv");
+  INFO(merge.err);
+  REQUIRE(merge.code == 0);
+  CHECK(read_file(dir / "merged.csv") == read_file(dir / "single.csv"));
+}
+
+namespace {
+
+// "in 0.03 s (7 MB/s)" differs from run to run.
+std::string without_timings(std::string s) {
+  static const std::regex timing(R"(in [0-9.]+ s \([0-9.]+ [KMG]?B/s\))");
+  return std::regex_replace(s, timing, "in T");
+}
+
+}  // namespace
+
+TEST_CASE("examples: the README tour of index, get and serve prints what the README shows", "[cli][examples]") {
+  // The console block under "### index, get and serve": "$ command" lines, each
+  // followed by what it prints (stdout and stderr, as on a terminal).
+  const std::string readme = read_file(kSource / "README.md");
+  std::size_t at = readme.find("### index, get and serve");
+  REQUIRE(at != std::string::npos);
+  at = readme.find("```console\n", at);
+  REQUIRE(at != std::string::npos);
+  at += 11;
+  const std::string block = readme.substr(at, readme.find("```", at) - at);
+  std::vector<std::pair<std::string, std::string>> steps;  // command, expected output
+  for (const std::string& line : lines_of(block)) {
+    if (line.rfind("$ ", 0) == 0) steps.push_back({line.substr(2), ""});
+    else if (!steps.empty()) steps.back().second += line + "\n";
+  }
+  REQUIRE(steps.size() >= 6);
+
+  TempDir dir;
+  fs::create_directories(dir / "examples");
+  fs::copy_file(kSource / "examples" / "taxi.ndjson", dir / "examples" / "taxi.ndjson");
+  // One bash session runs the block, as a user would, on a free port instead of 8080;
+  // it waits for the server to be ready and to finish, where a user sees it happen.
+  std::random_device rd;
+  const std::string port = std::to_string(20000 + rd() % 30000);
+  auto on_port = [&](std::string s) {
+    for (std::size_t p = s.find("8080"); p != std::string::npos; p = s.find("8080", p + 1)) s.replace(p, 4, port);
+    return s;
+  };
+  std::string script = "exec > transcript 2>&1\n";
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string& cmd = steps[i].first;
+    script += "echo '@@ " + std::to_string(i) + "' >&2\n" + on_port(cmd) + "\n";
+    if (cmd.back() == '&') {
+      script += "for i in $(seq 100); do grep -q listening transcript && break; sleep 0.1; done\n";
+    }
+    if (cmd.rfind("kill", 0) == 0) script += "wait\n";
+  }
+  write_file(dir / "tour.sh", script);
+  RunResult r = run_sh(dir, "bash tour.sh");
+  const std::string transcript = read_file(dir / "transcript");
+  INFO(transcript);
+  REQUIRE(r.code == 0);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string marker = "@@ " + std::to_string(i) + "\n";
+    std::size_t b = transcript.find(marker);
+    REQUIRE(b != std::string::npos);
+    b += marker.size();
+    std::size_t e = transcript.find("@@ " + std::to_string(i + 1) + "\n", b);
+    const std::string got = transcript.substr(b, e == std::string::npos ? std::string::npos : e - b);
+    INFO("$ " << steps[i].first);
+    CHECK(without_timings(got) == without_timings(on_port(steps[i].second)));
+  }
+}

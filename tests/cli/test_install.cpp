@@ -1,0 +1,103 @@
+// Installing: `cmake --install` puts the binary, man pages and completions where
+// man(1), bash-completion, zsh and fish look; CPack's .deb holds the same files and
+// declares its shared-library dependencies (cmake/Packaging.cmake).
+#include <cstdlib>
+
+#include "cli.h"
+
+using namespace ingot_test;
+
+namespace {
+
+const fs::path kSource = INGOT_SOURCE_DIR;
+// The ingot binary is built at the top of the build tree (RUNTIME_OUTPUT_DIRECTORY).
+const fs::path kBuild = fs::path(INGOT_BINARY).parent_path();
+
+RunResult run_sh(const TempDir& dir, const std::string& cmd) {
+  const fs::path out = dir / ".sh-out", err = dir / ".sh-err";
+  std::string line = "cd " + shell_quote(dir.path().string()) + " && (" + cmd + ") > " + shell_quote(out.string()) +
+                     " 2> " + shell_quote(err.string()) + " < /dev/null";
+  int status = std::system(line.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+// What a package must hold, relative to the prefix: the binary, one man page per
+// committed page, the three completion files.
+std::vector<std::string> expected_files() {
+  std::vector<std::string> files = {"bin/ingot", "share/bash-completion/completions/ingot",
+                                    "share/zsh/vendor-completions/_ingot", "share/fish/vendor_completions.d/ingot.fish"};
+  for (const auto& e : fs::directory_iterator(kSource / "man")) {
+    if (e.path().extension() == ".1") files.push_back("share/man/man1/" + e.path().filename().string());
+  }
+  return files;
+}
+
+}  // namespace
+
+TEST_CASE("install: cmake --install puts the binary, man pages and completions under the prefix", "[cli][install]") {
+  REQUIRE(fs::exists(kBuild / "cmake_install.cmake"));
+  TempDir dir;
+  RunResult r = run_sh(dir, "cmake --install " + shell_quote(kBuild.string()) + " --prefix " + shell_quote(dir.str("usr")));
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  const auto files = expected_files();
+  REQUIRE(files.size() >= 11);  // ingot.1 and a page per subcommand
+  for (const std::string& f : files) {
+    INFO(f);
+    CHECK(fs::is_regular_file(dir / "usr" / f));
+  }
+  CHECK(!fs::exists(dir / "usr" / "share" / "man" / "man1" / "prose"));
+  CHECK(read_file(dir / "usr/share/bash-completion/completions/ingot") == read_file(kSource / "completions/ingot.bash"));
+  RunResult v = run_sh(dir, "usr/bin/ingot --version");
+  CHECK(v.code == 0);
+  CHECK(v.out.rfind("ingot ", 0) == 0);
+  // man finds the installed pages through MANPATH.
+  RunResult m = run_sh(dir, "command -v man >/dev/null || exit 77; MANPATH=usr/share/man MANPAGER=cat man ingot-convert");
+  if (m.code != 77) {
+    CHECK(m.code == 0);
+    CHECK(m.out.find("ingot-convert") != std::string::npos);
+  }
+}
+
+TEST_CASE("install: cpack builds a .deb with its dependencies, the man pages and the completions",
+          "[cli][install][cpack]") {
+  REQUIRE(fs::exists(kBuild / "CPackConfig.cmake"));
+  TempDir dir;
+  if (std::system("command -v dpkg-shlibdeps >/dev/null 2>&1") != 0) {
+    FAIL("dpkg-shlibdeps missing: apt-get install dpkg-dev (scripts/deps.txt)");
+  }
+  RunResult r = run_sh(dir, "cpack -G DEB --config " + shell_quote((kBuild / "CPackConfig.cmake").string()) + " -B pkg");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  std::string deb;
+  for (const auto& e : fs::directory_iterator(dir / "pkg")) {
+    if (e.path().extension() == ".deb") deb = e.path().string();
+  }
+  REQUIRE(!deb.empty());
+  CHECK(fs::path(deb).filename().string().rfind("ingot_", 0) == 0);
+
+  RunResult info = run_sh(dir, "dpkg-deb -I " + shell_quote(deb));
+  INFO(info.out);
+  REQUIRE(info.code == 0);
+  std::string depends;
+  for (const std::string& line : lines_of(info.out)) {
+    if (line.find(" Depends:") == 0) depends = line;
+  }
+  for (const char* lib : {"libtbb12", "libsimdjson", "libcurl", "libpq5", "libxxhash", "libstdc++6", "libc6"}) {
+    INFO("Depends lacks " << lib);
+    CHECK(depends.find(lib) != std::string::npos);
+  }
+  CHECK(info.out.find(" Package: ingot") != std::string::npos);
+  CHECK(info.out.find(" Section: utils") != std::string::npos);
+
+  RunResult contents = run_sh(dir, "dpkg-deb -c " + shell_quote(deb));
+  REQUIRE(contents.code == 0);
+  for (const std::string& f : expected_files()) {
+    INFO(f);
+    CHECK(contents.out.find("./usr/" + f + "\n") != std::string::npos);
+  }
+}

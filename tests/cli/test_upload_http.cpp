@@ -1,0 +1,245 @@
+// ingot upload to an HTTP NDJSON endpoint: a real cpp-httplib server inside the test
+// counts records and misbehaves on purpose (429 with Retry-After, 500, a dropped
+// connection); nothing may be lost or duplicated. A kill -9 midway and a rerun too.
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+
+using namespace ingot_test;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string gunzip(const std::string& in) {
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  std::string out;
+  char buf[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  } while (rc == Z_OK);
+  inflateEnd(&z);
+  return out;
+}
+
+// An ingestion endpoint: keeps batches by Idempotency-Key (as real ones do), answers
+// request number k with `faults[k]` (429, 500, or 0 = drop the connection).
+class Endpoint {
+ public:
+  explicit Endpoint(std::map<int, int> faults, int delay_ms = 0) : faults_(std::move(faults)), delay_ms_(delay_ms) {
+    svr_.Post("/ingest", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
+    port_ = svr_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { svr_.listen_after_bind(); });
+    // stop() before the listen loop runs would leave it running forever.
+    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~Endpoint() {
+    svr_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/ingest"; }
+
+  // id -> times it was stored
+  std::map<long, int> ids() {
+    std::lock_guard lock(mu_);
+    std::map<long, int> out;
+    for (auto& [key, body] : batches_) {
+      for (const std::string& l : lines_of(body)) out[json::parse(l)["id"].get<long>()]++;
+    }
+    return out;
+  }
+  std::vector<double> retry_gaps_after_429() {
+    std::lock_guard lock(mu_);
+    return gaps_;
+  }
+  int requests() const { return requests_; }
+  std::set<std::string> content_types() {
+    std::lock_guard lock(mu_);
+    return types_;
+  }
+
+ private:
+  void handle(const httplib::Request& req, httplib::Response& res) {
+    const int n = ++requests_;
+    const std::string key = req.get_header_value("Idempotency-Key");
+    if (delay_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    {
+      std::lock_guard lock(mu_);
+      types_.insert(req.get_header_value("Content-Type"));
+      if (auto t = last_429_.find(key); t != last_429_.end()) {
+        gaps_.push_back(std::chrono::duration<double>(Clock::now() - t->second).count());
+        last_429_.erase(t);
+      }
+    }
+    if (auto f = faults_.find(n); f != faults_.end()) {
+      if (f->second == 429) {
+        std::lock_guard lock(mu_);
+        last_429_[key] = Clock::now();
+        res.status = 429;
+        res.set_header("Retry-After", "1");
+        return;
+      }
+      if (f->second == 500) {
+        res.status = 500;
+        res.set_content("boom", "text/plain");
+        return;
+      }
+      // Drop the connection mid-response, before the batch is kept.
+      res.set_content_provider(100, "text/plain", [](size_t, size_t, httplib::DataSink&) { return false; });
+      return;
+    }
+    std::string body = req.body;
+    if (req.get_header_value("Content-Encoding") == "gzip" && body.size() > 2 && body[0] == '\x1f') body = gunzip(body);
+    std::lock_guard lock(mu_);
+    batches_.emplace(key, body);  // a repeated key is the same batch again: kept once
+    res.status = 200;
+  }
+
+  httplib::Server svr_;
+  std::map<int, int> faults_;
+  int delay_ms_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::map<std::string, std::string> batches_;
+  std::map<std::string, Clock::time_point> last_429_;
+  std::vector<double> gaps_;
+  std::set<std::string> types_;
+};
+
+std::string make_ndjson(int n) {
+  std::string s;
+  for (int i = 1; i <= n; ++i) s += "{\"id\":" + std::to_string(i) + ",\"v\":\"" + std::string(20, 'a' + i % 26) + "\"}\n";
+  return s;
+}
+
+void check_exactly_once(Endpoint& ep, int n) {
+  auto ids = ep.ids();
+  CHECK(ids.size() == static_cast<std::size_t>(n));
+  int dup = 0;
+  for (auto& [id, times] : ids) dup += times != 1;
+  CHECK(dup == 0);
+  CHECK(ids.begin()->first == 1);
+  CHECK(ids.rbegin()->first == n);
+}
+
+json report(const RunResult& r) {
+  INFO(r.err);
+  auto j = json::parse(r.out, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  return j["result"];
+}
+
+}  // namespace
+
+TEST_CASE("upload http: 429 (Retry-After honoured), 500 and a dropped connection lose and duplicate nothing",
+          "[upload][http]") {
+  TempDir dir;
+  Endpoint ep({{2, 429}, {4, 500}, {6, 0}, {7, 500}});
+  const int n = 3000;  // ~140 KB: 14 batches of 10K
+  write_file(dir / "ev.ndjson", make_ndjson(n));
+  for (const char* gz : {"", " --gzip"}) {
+    RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --concurrency 3 --json "
+                                 "--retry-base-ms 20 --header 'Authorization: Bearer x'" + std::string(gz));
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["stats"]["records"] == n);
+    CHECK(j["stats"]["units_sent"] == j["stats"]["units"]);
+    CHECK(j["stats"]["bytes_sent"] == make_ndjson(n).size());
+    if (std::string(gz).empty()) {
+      CHECK(j["retries"] == 4);
+      auto gaps = ep.retry_gaps_after_429();
+      REQUIRE(gaps.size() == 1);
+      CHECK(gaps[0] >= 0.95);  // Retry-After: 1
+    }
+  }
+  check_exactly_once(ep, n);
+  CHECK(ep.content_types() == std::set<std::string>{"application/x-ndjson"});
+}
+
+TEST_CASE("upload http: a batch refused with 4xx fails with exit 3 and a one-line message", "[upload][http]") {
+  TempDir dir;
+  httplib::Server svr;
+  svr.Post("/x", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 401;
+    res.set_content("bad token", "text/plain");
+  });
+  int port = svr.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { svr.listen_after_bind(); });
+  while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  write_file(dir / "ev.ndjson", make_ndjson(10));
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/x";
+  RunResult r = run_ingot(dir, "upload ev.ndjson " + url);
+  svr.stop();
+  t.join();
+  CHECK(r.code == 3);
+  CHECK(r.err.rfind("ingot upload: error: " + url + ": batch 1 (byte 0): HTTP 401: bad token;", 0) == 0);
+  CHECK(lines_of(r.err).size() == 1);
+}
+
+TEST_CASE("upload http: kill -9 midway, rerun sends only unacknowledged batches", "[upload][http][resume]") {
+  TempDir dir;
+  Endpoint ep({}, 15);
+  const int n = 20000;  // ~900 KB: 90 batches of 10K
+  write_file(dir / "ev.ndjson", make_ndjson(n));
+  const std::string args = "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --concurrency 2 --json";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > /dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  while (ep.requests() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  const int before = ep.requests();
+  RunResult r = run_ingot(dir, args);
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["resumed"] == true);
+  const int skipped = j["stats"]["units_skipped"];
+  CHECK(skipped >= before - 2);  // at most the 2 in flight are sent again
+  CHECK(j["stats"]["units_sent"].get<int>() + skipped == j["stats"]["units"].get<int>());
+  check_exactly_once(ep, n);
+}
+
+TEST_CASE("upload http: --dry-run lists the batches of whole records and sends nothing", "[upload][http]") {
+  TempDir dir;
+  Endpoint ep({});
+  const std::string data = make_ndjson(1000);  // 37,893 bytes
+  write_file(dir / "ev.ndjson", data);
+  RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --dry-run --json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  const auto& plan = j["plan"];
+  REQUIRE(plan.size() == 4);
+  std::uint64_t next = 0;
+  for (const auto& p : plan) {
+    CHECK(p["offset"] == next);
+    next += p["length"].get<std::uint64_t>();
+    CHECK(data[next - 1] == '\n');  // whole records only
+  }
+  CHECK(next == data.size());
+  CHECK(ep.requests() == 0);
+}

@@ -1,0 +1,308 @@
+// ingot upload to S3 and ingot ls, against a real Swift S3 API on loopback
+// (tests/servers.h). Faults are real: kill -9 of the uploader, a wrong secret.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "ingot/ops/s3.h"
+#include "servers.h"
+
+using namespace ingot_test;
+using nlohmann::json;
+
+namespace {
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// A fresh bucket per test, credentials in the environment the ingot child inherits.
+struct S3Env {
+  ingot::s3::Client client;
+  std::string bucket;
+  std::string flags;  // --endpoint ...
+
+  static ingot::s3::Config config() {
+    const ServerEnv& e = servers();
+    ::setenv("AWS_ACCESS_KEY_ID", e.s3_access_key.c_str(), 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", e.s3_secret_key.c_str(), 1);
+    ::unsetenv("AWS_SESSION_TOKEN");
+    ingot::s3::Config c;
+    c.endpoint = e.s3_endpoint;
+    c.region = e.s3_region;
+    c.creds = {e.s3_access_key, e.s3_secret_key, ""};
+    return c;
+  }
+  S3Env() : client(config()) {
+    bucket = "ingot-test-" + std::to_string(std::random_device{}());
+    client.create_bucket(bucket);
+    flags = " --endpoint " + servers().s3_endpoint + " ";
+  }
+  std::string url(const std::string& key) const { return "s3://" + bucket + "/" + key; }
+  // Swift's SLO middleware serves a multipart object at one segment per second after
+  // the first 10 (rate_limit_after_segment), so read it back in ranges of a few parts.
+  std::string get(const std::string& key, std::size_t range = 512 * 1024) {
+    auto head = client.head({bucket, key});
+    REQUIRE(head.has_value());
+    std::string out;
+    for (std::uint64_t off = 0; off < head->size; off += range) {
+      std::uint64_t last = std::min<std::uint64_t>(head->size, off + range) - 1;
+      out += client.request("GET", {bucket, key}, {}, {"Range: bytes=" + std::to_string(off) + "-" + std::to_string(last)}).body;
+    }
+    return out;
+  }
+};
+
+json report(const RunResult& r) {
+  INFO(r.err);
+  auto j = json::parse(r.out, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  return j["result"];
+}
+
+// Starts ingot in the background (exec'd by sh, so the pid is ingot's own).
+pid_t spawn_ingot(const TempDir& dir, const std::string& args) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > .bg.out 2> .bg.err < /dev/null";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+std::vector<json> journal_events(const fs::path& p) {
+  std::vector<json> v;
+  for (const std::string& l : lines_of(read_file(p))) {
+    auto j = json::parse(l, nullptr, false);
+    if (!j.is_discarded()) v.push_back(j);
+  }
+  return v;
+}
+
+fs::path find_journal(const TempDir& dir) {
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    if (e.path().filename().string().ends_with(".ingot-upload")) return e.path();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("upload s3: small file is one PUT, verified, bytes identical", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(100000, 1);
+  write_file(dir / "a.bin", data);
+  RunResult r = run_ingot(dir, "upload a.bin " + s3.url("a.bin") + s3.flags + "--json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["method"] == "put");
+  CHECK(j["verified"] == true);
+  CHECK(j["stats"]["bytes_sent"] == 100000);
+  CHECK(j["etag"] == ingot::s3::md5_hex(data));
+  CHECK(s3.get("a.bin") == data);
+  CHECK(find_journal(dir).empty());  // nothing left behind after success
+}
+
+TEST_CASE("upload s3: multipart with parallel parts equals -concurrency 1, object bytes identical", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(1000000, 2);  // 16 parts of 64 KiB, the last short
+  write_file(dir / "b.bin", data);
+  std::vector<std::string> md5s;
+  for (std::size_t off = 0; off < data.size(); off += 65536) md5s.push_back(ingot::s3::md5_hex(data.substr(off, 65536)));
+  for (const char* conc : {"1", "6"}) {
+    RunResult r = run_ingot(dir, "upload b.bin " + s3.url(std::string("b") + conc) + s3.flags +
+                                     "--part-size 64K --json --concurrency " + conc);
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["method"] == "multipart");
+    CHECK(j["stats"]["units"] == 16);
+    CHECK(j["stats"]["units_sent"] == 16);
+    CHECK(j["verified"] == true);
+    CHECK(j["etag"] == ingot::s3::multipart_etag(md5s));
+    CHECK(s3.get(std::string("b") + conc) == data);
+  }
+}
+
+TEST_CASE("upload s3: stdin is streamed in parts", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(300000, 3);
+  RunResult r = run_ingot(dir, "upload - " + s3.url("in") + s3.flags + "--part-size 100K --json", data, true);
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["method"] == "multipart");
+  CHECK(j["stats"]["units"] == 3);
+  CHECK(j["stats"]["bytes"] == 300000);
+  CHECK(s3.get("in") == data);
+}
+
+TEST_CASE("upload s3: wrong secret is refused with a clear one-line error, exit 3", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  write_file(dir / "a.bin", "hello\n");
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && AWS_SECRET_ACCESS_KEY=wrong " +
+                    shell_quote(INGOT_BINARY) + " upload a.bin " + s3.url("a") + s3.flags + "2> err.txt";
+  int status = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
+  std::string err = read_file(dir / "err.txt");
+  CHECK(err.rfind("ingot upload: error: " + s3.url("a") + ": HTTP 403 SignatureDoesNotMatch", 0) == 0);
+  CHECK(err.find("check the secret key") != std::string::npos);
+  CHECK(lines_of(err).size() == 1);
+}
+
+TEST_CASE("upload s3: --part-size beyond 10,000 parts is a usage error, --dry-run sends nothing", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  write_file(dir / "c.bin", random_bytes(20001, 4));
+  RunResult r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 2");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("10,000") != std::string::npos);
+  r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 8K --dry-run --json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  REQUIRE(j["plan"].size() == 3);
+  CHECK(j["plan"][2]["offset"] == 16384);
+  CHECK(j["plan"][2]["length"] == 20001 - 16384);
+  CHECK(!s3.client.head({s3.bucket, "c"}).has_value());
+}
+
+TEST_CASE("upload s3: kill -9 midway, rerun re-sends at most concurrency x part size", "[upload][s3][resume]") {
+  TempDir dir;
+  S3Env s3;
+  const std::size_t part = 64 * 1024, conc = 3;
+  const std::string data = random_bytes(200 * part + 123, 5);
+  write_file(dir / "big.bin", data);
+  const std::string args = "upload big.bin " + s3.url("big") + s3.flags + "--part-size 64K --concurrency 3 --json";
+  pid_t pid = spawn_ingot(dir, args);
+  // Kill once some parts are journaled as done, i.e. truly midway.
+  fs::path journal;
+  std::size_t done_at_kill = 0;
+  for (int i = 0; i < 4000; ++i) {
+    if (journal.empty()) journal = find_journal(dir);
+    if (!journal.empty()) {
+      done_at_kill = 0;
+      for (const json& e : journal_events(journal)) done_at_kill += e.contains("done");
+      if (done_at_kill >= 20) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(!journal.empty());
+  std::size_t done_after = 0;
+  for (const json& e : journal_events(journal)) done_after += e.contains("done");
+  REQUIRE(done_after >= 20);
+  REQUIRE(done_after < 201);  // really midway
+
+  // Small ListParts pages: the server's part list is read across many pages.
+  RunResult r = run_ingot(dir, args + " --resume --list-page-size 7");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["resumed"] == true);
+  CHECK(j["verified"] == true);
+  const std::uint64_t sent = j["stats"]["bytes_sent"], skipped = j["stats"]["bytes_skipped"],
+                      resent = j["stats"]["bytes_resent"];
+  CHECK(sent + skipped == data.size());
+  CHECK(skipped >= done_after * part);           // nothing journaled as done is sent again
+  CHECK(resent <= conc * part);                  // only the parts in flight at the kill
+  CHECK(s3.get("big") == data);
+  CHECK(!fs::exists(journal));
+}
+
+TEST_CASE("upload s3: a source changed after a crash is refused, --abort cleans up", "[upload][s3][resume]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(400 * 1024, 6);
+  write_file(dir / "d.bin", data);
+  const std::string args = "upload d.bin " + s3.url("d") + s3.flags + "--part-size 16K --concurrency 1";
+  pid_t pid = spawn_ingot(dir, args);
+  fs::path journal;
+  for (int i = 0; i < 4000 && journal.empty(); ++i) {
+    journal = find_journal(dir);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  REQUIRE(!journal.empty());
+  write_file(dir / "d.bin", data + "more");
+  RunResult r = run_ingot(dir, args);
+  CHECK(r.code == 1);
+  CHECK(r.err.find("the source changed since the interrupted upload started") != std::string::npos);
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(!s3.client.head({s3.bucket, "d"}).has_value());
+
+  auto header = json::parse(lines_of(read_file(journal))[0]);
+  r = run_ingot(dir, args + " --abort");
+  CHECK(r.code == 0);
+  CHECK(!fs::exists(journal));
+  // The multipart upload is gone on the server.
+  CHECK_THROWS_AS(s3.client.list_parts({s3.bucket, "d"}, header["upload_id"].get<std::string>()), ingot::s3::S3Error);
+}
+
+TEST_CASE("ls: lists every object under a prefix across pages", "[ls][s3]") {
+  TempDir dir;
+  S3Env s3;
+  for (int i = 0; i < 5; ++i) s3.client.put_object({s3.bucket, "data/p" + std::to_string(i) + ".csv"}, std::string(i + 1, 'x'),
+                                                    ingot::s3::md5_base64(std::string(i + 1, 'x')));
+  s3.client.put_object({s3.bucket, "other.csv"}, "y", ingot::s3::md5_base64("y"));
+  RunResult r = run_ingot(dir, "ls " + s3.url("data/") + s3.flags + "--page-size 2 --json");
+  REQUIRE(r.code == 0);
+  json j = json::parse(r.out);
+  REQUIRE(j.size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(j[i]["name"] == "p" + std::to_string(i) + ".csv");
+    CHECK(j[i]["path"] == s3.url("data/p" + std::to_string(i) + ".csv"));
+    CHECK(j[i]["size"] == i + 1);
+    CHECK(j[i]["modified"].get<std::string>().size() >= 19);
+  }
+  r = run_ingot(dir, "ls " + s3.url("") + s3.flags + "--page-size 1");
+  REQUIRE(r.code == 0);
+  auto rows = lines_of(r.out);
+  REQUIRE(rows.size() == 7);  // header + 6 objects
+  CHECK(rows[6].rfind("other.csv", 0) == 0);
+}
+
+TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows, else re-cut", "[upload][s3][manifest]") {
+  TempDir dir;
+  S3Env s3;
+  std::string csv = "id,text\n";
+  for (int i = 0; csv.size() < 12u << 20; ++i) csv += std::to_string(i) + "," + std::string(40, 'a' + i % 26) + "\n";
+  write_file(dir / "m.csv", csv);
+  REQUIRE(run_ingot(dir, "split m.csv --plan --pieces 2 --manifest two.json -q").code == 0);
+  REQUIRE(run_ingot(dir, "split m.csv --plan --pieces 4 --manifest four.json -q").code == 0);
+  auto pieces = json::parse(read_file(dir / "two.json"))["pieces"];
+
+  RunResult r = run_ingot(dir, "upload two.json " + s3.url("two.csv") + s3.flags + "--json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["stats"]["units"] == 2);  // pieces of ~6 MiB: each is a part (the first with the header)
+  CHECK(j["note"] == "the manifest's 2 pieces are the parts");
+  std::vector<std::string> md5s = {
+      ingot::s3::md5_hex(csv.substr(0, pieces[1]["offset"].get<std::size_t>())),
+      ingot::s3::md5_hex(csv.substr(pieces[1]["offset"].get<std::size_t>()))};
+  CHECK(j["etag"] == ingot::s3::multipart_etag(md5s));
+  CHECK(s3.get("two.csv", 4u << 20) == csv);
+
+  r = run_ingot(dir, "upload four.json " + s3.url("four.csv") + s3.flags + "--part-size 5M --json");
+  REQUIRE(r.code == 0);
+  j = report(r);
+  CHECK(j["stats"]["units"] == 3);  // 3 MiB pieces are below S3's 5 MiB minimum: re-cut at 5 MiB
+  CHECK(j["note"].get<std::string>().find("re-cut at the part size") != std::string::npos);
+  CHECK(s3.get("four.csv", 4u << 20) == csv);
+}
