@@ -91,6 +91,18 @@ inline RunResult run_ingot(const TempDir& dir, const std::string& args, const st
   return r;
 }
 
+// Runs a shell command line in dir, with $INGOT set to the binary (for pipes, ulimit
+// and signals, which run_ingot's single command cannot express).
+inline RunResult run_sh(const TempDir& dir, const std::string& script) {
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && INGOT=" + shell_quote(INGOT_BINARY) + " sh -c " +
+                    shell_quote(script) + " > .stdout 2> .stderr < /dev/null";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(dir / ".stdout");
+  r.err = read_file(dir / ".stderr");
+  return r;
+}
 #endif
 
 inline std::vector<std::string> lines_of(const std::string& text) {

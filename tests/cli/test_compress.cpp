@@ -10,17 +10,6 @@ using namespace ingot_test;
 
 namespace {
 
-RunResult sh(const TempDir& d, const std::string& script) {
-  std::string cmd = "cd " + shell_quote(d.path().string()) + " && INGOT=" + shell_quote(INGOT_BINARY) + " sh -c " +
-                    shell_quote(script) + " > .stdout 2> .stderr";
-  int status = std::system(cmd.c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(d / ".stdout");
-  r.err = read_file(d / ".stderr");
-  return r;
-}
-
 std::string make_csv(int rows) {
   std::string s = "id,name,note\n";
   const char* notes[] = {"plain", "\"two\nlines\"", "\"a \"\"q\"\"\"", "", "\"x,y\""};
@@ -40,7 +29,7 @@ void write_inputs(const TempDir& d, const std::string& name, const std::string& 
   const std::size_t half = text.size() / 2;
   write_file(d / (name + ".a"), text.substr(0, half));
   write_file(d / (name + ".b"), text.substr(half));
-  auto r = sh(d, "gzip -c " + name + ".a > " + name + ".gz && gzip -c " + name + ".b >> " + name + ".gz && zstd -q -c " +
+  auto r = run_sh(d, "gzip -c " + name + ".a > " + name + ".gz && gzip -c " + name + ".b >> " + name + ".gz && zstd -q -c " +
                      name + ".a > " + name + ".zst && zstd -q -c " + name + ".b >> " + name + ".zst && rm " + name + ".a " + name + ".b");
   REQUIRE(r.code == 0);
 }
@@ -61,10 +50,10 @@ TEST_CASE("cli compress: convert reads .gz and .zst (multi-member) like the plai
     }
   }
   // Compressed stdin: the magic is sniffed from the stream.
-  auto r = sh(d, "cat data.csv.zst | $INGOT convert - --from csv -q -j2 --chunk-size 100");
+  auto r = run_sh(d, "cat data.csv.zst | $INGOT convert - --from csv -q -j2 --chunk-size 100");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == expect);
-  r = sh(d, "cat data.csv.gz | $INGOT convert - --from csv -q -j1");
+  r = run_sh(d, "cat data.csv.gz | $INGOT convert - --from csv -q -j1");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == expect);
 }
@@ -80,13 +69,13 @@ TEST_CASE("cli compress: convert --compress and a .gz/.zst output name compress 
   REQUIRE(to_stdout.code == 0);
   write_file(d / "stdout.zst", to_stdout.out);
   REQUIRE(run_ingot(d, "convert data.ndjson -o plain.csv.gz --compress none -q").code == 0);
-  auto r = sh(d, "gzip -dc out.csv.gz");
+  auto r = run_sh(d, "gzip -dc out.csv.gz");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == expect);
-  r = sh(d, "zstd -dc out.csv.zst");
+  r = run_sh(d, "zstd -dc out.csv.zst");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == expect);
-  r = sh(d, "zstd -dc stdout.zst");
+  r = run_sh(d, "zstd -dc stdout.zst");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == expect);
   REQUIRE(read_file(d / "plain.csv.gz") == expect);
@@ -127,12 +116,12 @@ TEST_CASE("cli compress: split --records and --bytes of compressed input, --comp
   REQUIRE(m["compression"] == "zstd");
   REQUIRE(m["names"]["extension"] == ".ndjson.zst");
   REQUIRE(m["pieces"][0]["size"] == fs::file_size(d / "c/p-00000.ndjson.zst"));
-  r = sh(d, "cat c/p-0000*.ndjson.zst | zstd -dc");
+  r = run_sh(d, "cat c/p-0000*.ndjson.zst | zstd -dc");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == make_ndjson(5000));
   r = run_ingot(d, "split data.ndjson --records 1000 --compress gz --prefix c/g- -q");
   REQUIRE(r.code == 0);
-  r = sh(d, "cat c/g-0000*.ndjson.gz | gzip -dc");
+  r = run_sh(d, "cat c/g-0000*.ndjson.gz | gzip -dc");
   REQUIRE(r.code == 0);
   REQUIRE(r.out == make_ndjson(5000));
 }

@@ -20,18 +20,6 @@ bool has_program(const std::string& name) {
 }
 
 // Runs a shell command line in dir; stdout and stderr are captured.
-RunResult run_sh(const TempDir& dir, const std::string& cmd) {
-  const fs::path out = dir / ".sh-out", err = dir / ".sh-err";
-  std::string line = "cd " + shell_quote(dir.path().string()) + " && (" + cmd + ") > " + shell_quote(out.string()) +
-                     " 2> " + shell_quote(err.string()) + " < /dev/null";
-  int status = std::system(line.c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
 // The subcommands `ingot --help` lists (the hidden `generate` is not among them).
 std::vector<std::string> subcommands(const TempDir& dir) {
   RunResult r = run_ingot(dir, "--help");

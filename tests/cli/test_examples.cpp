@@ -14,7 +14,7 @@ const fs::path kSource = INGOT_SOURCE_DIR;
 const fs::path kBinDir = fs::path(INGOT_BINARY).parent_path();
 
 // Runs a shell command in dir with ingot on PATH (and INGOT set), like a user would.
-RunResult run_sh(const TempDir& dir, const std::string& cmd, const std::string& env = "") {
+RunResult run_example_sh(const TempDir& dir, const std::string& cmd, const std::string& env = "") {
   const fs::path out = dir / ".sh-out", err = dir / ".sh-err";
   std::string line = "cd " + shell_quote(dir.path().string()) + " && PATH=" + shell_quote(kBinDir.string()) +
                      ":\"$PATH\" INGOT=" + shell_quote(INGOT_BINARY) + " " + env + " sh -c " + shell_quote(cmd) +
@@ -66,7 +66,7 @@ TEST_CASE("examples: parallel.sh (GNU parallel, several jobs) then merge equals 
     INFO(c.input << " with " << c.jobs << " jobs");
     RunResult single = run_ingot(dir, std::string("convert ") + c.input + " -q -o single.csv");
     REQUIRE(single.code == 0);
-    RunResult fan = run_sh(dir, script + " " + c.input + " " + std::to_string(c.jobs) + " merged.csv");
+    RunResult fan = run_example_sh(dir, script + " " + c.input + " " + std::to_string(c.jobs) + " merged.csv");
     INFO(fan.err);
     REQUIRE(fan.code == 0);
     const std::string whole = read_file(dir / "single.csv");
@@ -80,7 +80,7 @@ TEST_CASE("examples: parallel.sh (GNU parallel, several jobs) then merge equals 
   // With FIELDS there is no schema pass.
   RunResult single = run_ingot(dir, "convert events.ndjson --fields id,late.a,name -q -o single.csv");
   REQUIRE(single.code == 0);
-  RunResult fan = run_sh(dir, script + " events.ndjson 5 merged.csv", "FIELDS=id,late.a,name");
+  RunResult fan = run_example_sh(dir, script + " events.ndjson 5 merged.csv", "FIELDS=id,late.a,name");
   INFO(fan.err);
   REQUIRE(fan.code == 0);
   CHECK(read_file(dir / "merged.csv") == read_file(dir / "single.csv"));
@@ -90,7 +90,7 @@ TEST_CASE("examples: parallel.sh fails when a job fails", "[cli][examples]") {
   if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
   TempDir dir;
   write_file(dir / "events.ndjson", varied_ndjson(2000));
-  RunResult fan = run_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 3 merged.csv",
+  RunResult fan = run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 3 merged.csv",
                          "SCHEMA=missing-schema.json");
   INFO(fan.err);
   CHECK(fan.err.find("missing-schema.json") != std::string::npos);
@@ -128,7 +128,7 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
   std::string outs;
   for (int index = 0; index < parts; ++index) {
     INFO("JOB_COMPLETION_INDEX=" << index);
-    RunResult pod = run_sh(dir, "sh job.sh",
+    RunResult pod = run_example_sh(dir, "sh job.sh",
                            "JOB_COMPLETION_INDEX=" + std::to_string(index) + " PARTS=" + std::to_string(parts) +
                                " INPUT=events.ndjson SCHEMA=schema.json OUT_DIR=parts");
     INFO(pod.err);
@@ -189,7 +189,7 @@ TEST_CASE("examples: the README tour of index, get and serve prints what the REA
     if (cmd.rfind("kill", 0) == 0) script += "wait\n";
   }
   write_file(dir / "tour.sh", script);
-  RunResult r = run_sh(dir, "bash tour.sh");
+  RunResult r = run_example_sh(dir, "bash tour.sh");
   const std::string transcript = read_file(dir / "transcript");
   INFO(transcript);
   REQUIRE(r.code == 0);

@@ -13,18 +13,6 @@ const fs::path kSource = INGOT_SOURCE_DIR;
 // The ingot binary is built at the top of the build tree (RUNTIME_OUTPUT_DIRECTORY).
 const fs::path kBuild = fs::path(INGOT_BINARY).parent_path();
 
-RunResult run_sh(const TempDir& dir, const std::string& cmd) {
-  const fs::path out = dir / ".sh-out", err = dir / ".sh-err";
-  std::string line = "cd " + shell_quote(dir.path().string()) + " && (" + cmd + ") > " + shell_quote(out.string()) +
-                     " 2> " + shell_quote(err.string()) + " < /dev/null";
-  int status = std::system(line.c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
 // What a package must hold, relative to the prefix: the binary, one man page per
 // committed page, the three completion files.
 std::vector<std::string> expected_files() {

@@ -27,18 +27,6 @@ std::vector<std::string> listing(const TempDir& d, const std::string& sub = "") 
   return v;
 }
 
-// Runs a shell command line in dir (for ulimit, pipes and signals).
-RunResult run_sh(const TempDir& d, const std::string& script) {
-  std::string cmd = "cd " + shell_quote(d.path().string()) + " && INGOT=" + shell_quote(INGOT_BINARY) + " sh -c " +
-                    shell_quote(script) + " > .stdout 2> .stderr";
-  int status = std::system(cmd.c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(d / ".stdout");
-  r.err = read_file(d / ".stderr");
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("cli split: CSV pieces carry the header, are named prefix+index+ext, merge back exactly", "[cli][split]") {
