@@ -35,26 +35,6 @@ void global_init() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// One easy handle per thread: curl_easy_reset keeps its connection cache, so the
-// parts a worker sends reuse one keep-alive connection.
-CURL* thread_handle() {
-  struct Holder {
-    CURL* h = nullptr;
-    ~Holder() {
-      if (h) curl_easy_cleanup(h);
-    }
-  };
-  thread_local Holder holder;
-  if (!holder.h) {
-    global_init();
-    holder.h = curl_easy_init();
-    if (!holder.h) throw remote_error("cannot initialise libcurl");
-  } else {
-    curl_easy_reset(holder.h);
-  }
-  return holder.h;
-}
-
 size_t on_body(char* p, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(p, size * n);
   return size * n;
@@ -102,6 +82,27 @@ std::string to_hex(std::string_view bin) {
 }
 
 }  // namespace
+
+// One easy handle per thread: curl_easy_reset keeps its connection cache, so the
+// parts a worker sends reuse one keep-alive connection.
+CURL* curl_thread_handle() {
+  struct Holder {
+    CURL* h = nullptr;
+    ~Holder() {
+      if (h) curl_easy_cleanup(h);
+    }
+  };
+  thread_local Holder holder;
+  if (!holder.h) {
+    global_init();
+    holder.h = curl_easy_init();
+    if (!holder.h) throw remote_error("cannot initialise libcurl");
+  } else {
+    curl_easy_reset(holder.h);
+  }
+  return holder.h;
+}
+
 
 Credentials find_credentials() {
   Credentials c;
@@ -283,7 +284,7 @@ Response Client::request(const std::string& method, const Location& where,
   std::mt19937_64 rng(std::random_device{}());
   std::string where_s = "s3://" + where.bucket + "/" + where.key;
   for (unsigned attempt = 0;; ++attempt) {
-    CURL* h = thread_handle();
+    CURL* h = curl_thread_handle();
     Response r;
     curl_slist* hl = nullptr;
     for (const std::string& s : headers) hl = curl_slist_append(hl, s.c_str());

@@ -15,7 +15,15 @@
 
 #include "ingot/util/error.h"
 
+typedef void CURL;  // as libcurl declares it
+
 namespace ingot::s3 {
+
+// This thread's libcurl easy handle, reset for a new request; its connection cache
+// survives the reset, so one worker's requests reuse a keep-alive connection.
+// curl_global_init runs once. Shared by the S3 client and the HTTP uploader.
+CURL* curl_thread_handle();
+
 
 struct Credentials {
   std::string access_key;

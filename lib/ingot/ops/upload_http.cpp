@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "ingot/io/input.h"
+#include "ingot/ops/s3.h"
 #include "ingot/ops/upload_internal.h"
 #include "ingot/ops/upload_journal.h"
 #include "ingot/util/hash.h"
@@ -57,24 +58,6 @@ size_t on_header(char* p, size_t size, size_t n, void* user) {
     *static_cast<std::string*>(user) = line.substr(12);
   }
   return size * n;
-}
-
-CURL* thread_handle() {
-  struct Holder {
-    CURL* h = nullptr;
-    ~Holder() {
-      if (h) curl_easy_cleanup(h);
-    }
-  };
-  thread_local Holder holder;
-  if (!holder.h) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    holder.h = curl_easy_init();
-  } else {
-    curl_easy_reset(holder.h);
-  }
-  return holder.h;
 }
 
 struct Batch {
@@ -170,7 +153,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
       body = packed;
     }
     for (unsigned attempt = 0;; ++attempt) {
-      CURL* h = thread_handle();
+      CURL* h = s3::curl_thread_handle();
       curl_slist* hl = nullptr;
       hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
       if (o.gzip) hl = curl_slist_append(hl, "Content-Encoding: gzip");
