@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "ingot/ops/net_module.h"
 #include "ingot/ops/upload.h"
 #include "ingot/util/units.h"
 
@@ -17,7 +18,9 @@ struct LsArgs {
 };
 
 int run(LsArgs& a) {
-  Result<std::vector<ListEntry>> r = list_datasets(a.list);
+  Result<const net::EntryPoints*> mod = net::load();
+  if (!mod) return fail("ls", mod.error());
+  Result<std::vector<ListEntry>> r = mod.value()->list_datasets(a.list);
   if (!r) return fail("ls", r.error());
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common.h"
+#include "ingot/ops/net_module.h"
 #include "ingot/ops/serve.h"
 
 namespace ingot::cli {
@@ -23,7 +24,9 @@ int run(ServeArgs& a) {
                  a.o.input.c_str(), with_commas(records).c_str());
     std::fflush(stderr);
   };
-  Result<ServeReport> r = serve(a.o);
+  Result<const net::EntryPoints*> mod = net::load();
+  if (!mod) return fail("serve", mod.error());
+  Result<ServeReport> r = mod.value()->serve(a.o);
   if (!r) return fail("serve", r.error());
   if (!a.quiet) {
     const char* sig = sigabbrev_np(r.value().signal);

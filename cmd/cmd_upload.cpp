@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "ingot/ops/net_module.h"
 #include "ingot/io/input.h"
 #include "ingot/ops/upload.h"
 #include "ingot/util/progress.h"
@@ -85,7 +86,8 @@ int run(UploadArgs& a) {
   }
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
-  Result<UploadReport> result = upload(o);
+  Result<const net::EntryPoints*> mod = net::load();  // libcurl, libpq: only now
+  Result<UploadReport> result = mod ? mod.value()->upload(o) : Result<UploadReport>(mod.error());
   progress.finish();
   if (!result) {
     int code = fail("upload", result.error());
