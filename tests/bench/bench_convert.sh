@@ -36,24 +36,17 @@ CASES=${CASES:-proj4 full csv}
 THREADS=${THREADS:-1 0}
 PROJ_FIELDS=vendorid,tpep_pickup_datetime,trip_distance,total_amount
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH=bench_convert
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() { echo "bench_convert: $*" >&2; exit 1; }
-note() { echo "bench_convert: $*" >&2; }
-
-[[ $SIZE =~ ^[0-9]+([kKmMgGtT](i?[bB])?|[bB])?$ ]] || die "bad SIZE '$SIZE' (e.g. 256M, 1G, 4G)"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "bad RUNS '$RUNS'"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "bad WARMUP '$WARMUP'"
-
-# BUILD_DIR relative to the current directory, else to the repository root.
-if [[ ! -d $BUILD_DIR && $BUILD_DIR != /* && -d $REPO_DIR/$BUILD_DIR ]]; then
-    BUILD_DIR=$REPO_DIR/$BUILD_DIR
-fi
+bench_check_size "$SIZE"
+bench_check_count RUNS
+bench_check_count WARMUP 0
+bench_resolve_build_dir
 
 # ------------------------------------------------------------------ tools
-command -v hyperfine >/dev/null 2>&1 ||
-    die "hyperfine not found; install it with: apt-get install hyperfine"
+bench_need hyperfine "apt-get install hyperfine"
 [[ -x /usr/bin/time ]] ||
     die "/usr/bin/time not found (GNU time, for peak RSS); install it with: apt-get install time"
 PY=
@@ -62,34 +55,9 @@ elif command -v python3 >/dev/null 2>&1; then PY=$(command -v python3)
 elif ! command -v jq >/dev/null 2>&1; then
     die "need python3 or jq to read hyperfine's JSON: apt-get install python3 (or jq)"
 fi
-
-INGOT=${INGOT:-$BUILD_DIR/ingot}
-[[ -x $INGOT ]] || die "ingot binary not found at '$INGOT'; build it first:
-    cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
-INGOT=$(cd "$(dirname "$INGOT")" && pwd)/$(basename "$INGOT")
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-
-find_gen() {
-    local c
-    if [[ -n ${GEN_TAXI:-} ]]; then
-        [[ -x $GEN_TAXI ]] || die "GEN_TAXI='$GEN_TAXI' is not executable"
-        echo "$GEN_TAXI"; return
-    fi
-    for c in "$BUILD_DIR/tests/bench/gen_taxi" "$BUILD_DIR/bin/gen_taxi" "$BUILD_DIR/gen_taxi"; do
-        if [[ -x $c ]]; then echo "$c"; return; fi
-    done
-    # Not built by CMake: compile it into the work dir (only the std library).
-    c=$WORK/gen_taxi
-    if [[ ! -x $c || $SCRIPT_DIR/gen_taxi.cpp -nt $c ]]; then
-        note "compiling gen_taxi into $c"
-        "${CXX:-c++}" -std=c++20 -O2 -o "$c" "$SCRIPT_DIR/gen_taxi.cpp" ||
-            die "could not compile gen_taxi; build target ingot-gen-taxi instead"
-    fi
-    echo "$c"
-}
-GEN=$(find_gen)
+bench_find_ingot
+bench_workdir
+GEN=$(bench_find_gen)
 
 # ------------------------------------------------------------------ cleanup
 OUTPUTS=()

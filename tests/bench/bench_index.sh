@@ -33,25 +33,20 @@ CONNS=${CONNS:-16}
 SEED=${SEED:-42}
 WORK=${INGOT_BENCH_DIR:-/tmp/ingot-bench}
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH=bench_index
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() { echo "bench_index: $*" >&2; exit 1; }
-note() { echo "bench_index: $*" >&2; }
-
-[[ $SIZE =~ ^[0-9]+([kKmMgGtT](i?[bB])?|[bB])?$ ]] || die "bad SIZE '$SIZE' (e.g. 256M, 1G, 4G)"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "bad RUNS '$RUNS'"
-[[ $GETS =~ ^[1-9][0-9]*$ ]] || die "bad GETS '$GETS'"
-[[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "bad CONNS '$CONNS'"
+bench_check_size "$SIZE"
+bench_check_count RUNS
+bench_check_count GETS
+bench_check_count CONNS
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "bad DURATION '$DURATION' (e.g. 10s)"
-
-if [[ ! -d $BUILD_DIR && $BUILD_DIR != /* && -d $REPO_DIR/$BUILD_DIR ]]; then
-    BUILD_DIR=$REPO_DIR/$BUILD_DIR
-fi
+bench_resolve_build_dir
 
 # ------------------------------------------------------------------ tools
-command -v hyperfine >/dev/null 2>&1 || die "hyperfine not found; install it with: apt-get install hyperfine"
-command -v python3 >/dev/null 2>&1 || die "python3 not found; install it with: apt-get install python3"
+bench_need hyperfine "apt-get install hyperfine"
+bench_need python3 "apt-get install python3"
 if ! command -v wrk >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         note "installing wrk (apt-get install -y wrk)"
@@ -60,33 +55,9 @@ if ! command -v wrk >/dev/null 2>&1; then
         die "wrk not found; install it with: sudo apt-get install wrk"
     fi
 fi
-
-INGOT=${INGOT:-$BUILD_DIR/ingot}
-[[ -x $INGOT ]] || die "ingot binary not found at '$INGOT'; build it first:
-    cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
-INGOT=$(cd "$(dirname "$INGOT")" && pwd)/$(basename "$INGOT")
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-
-find_gen() {
-    local c
-    if [[ -n ${GEN_TAXI:-} ]]; then
-        [[ -x $GEN_TAXI ]] || die "GEN_TAXI='$GEN_TAXI' is not executable"
-        echo "$GEN_TAXI"; return
-    fi
-    for c in "$BUILD_DIR/tests/bench/gen_taxi" "$BUILD_DIR/bin/gen_taxi" "$BUILD_DIR/gen_taxi"; do
-        if [[ -x $c ]]; then echo "$c"; return; fi
-    done
-    c=$WORK/gen_taxi
-    if [[ ! -x $c || $SCRIPT_DIR/gen_taxi.cpp -nt $c ]]; then
-        note "compiling gen_taxi into $c"
-        "${CXX:-c++}" -std=c++20 -O2 -o "$c" "$SCRIPT_DIR/gen_taxi.cpp" ||
-            die "could not compile gen_taxi; build target ingot-gen-taxi instead"
-    fi
-    echo "$c"
-}
-GEN=$(find_gen)
+bench_find_ingot
+bench_workdir
+GEN=$(bench_find_gen)
 
 # ------------------------------------------------------------------ cleanup
 SERVE_PID=

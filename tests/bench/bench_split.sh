@@ -34,53 +34,24 @@ WORK=${INGOT_BENCH_DIR:-/tmp/ingot-bench}
 CASES=${CASES:-pieces8 bytes180 csv180 merge plan}
 PLAN_MAX_GB=${PLAN_MAX_GB:-20}
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
+BENCH=bench_split
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-die() { echo "bench_split: $*" >&2; exit 1; }
-note() { echo "bench_split: $*" >&2; }
-
-[[ $SIZE =~ ^[0-9]+([kKmMgGtT](i?[bB])?|[bB])?$ ]] || die "bad SIZE '$SIZE' (e.g. 256M, 1G, 4G)"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "bad RUNS '$RUNS'"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "bad WARMUP '$WARMUP'"
-[[ $PLAN_MAX_GB =~ ^[1-9][0-9]*$ ]] || die "bad PLAN_MAX_GB '$PLAN_MAX_GB'"
-
-if [[ ! -d $BUILD_DIR && $BUILD_DIR != /* && -d $REPO_DIR/$BUILD_DIR ]]; then
-    BUILD_DIR=$REPO_DIR/$BUILD_DIR
-fi
+bench_check_size "$SIZE"
+bench_check_count RUNS
+bench_check_count WARMUP 0
+bench_check_count PLAN_MAX_GB
+bench_resolve_build_dir
 
 # ------------------------------------------------------------------ tools
-command -v hyperfine >/dev/null 2>&1 || die "hyperfine not found; install it with: apt-get install hyperfine"
-command -v split >/dev/null 2>&1 || die "GNU split not found (coreutils)"
+bench_need hyperfine "apt-get install hyperfine"
+bench_need split "apt-get install coreutils"
 PY=$(command -v python3 || true)
 [[ -n $PY ]] || die "need python3 to read hyperfine's JSON: apt-get install python3"
-
-INGOT=${INGOT:-$BUILD_DIR/ingot}
-[[ -x $INGOT ]] || die "ingot binary not found at '$INGOT'; build it first:
-    cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2"
-INGOT=$(cd "$(dirname "$INGOT")" && pwd)/$(basename "$INGOT")
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-
-find_gen() {
-    local c
-    if [[ -n ${GEN_TAXI:-} ]]; then
-        [[ -x $GEN_TAXI ]] || die "GEN_TAXI='$GEN_TAXI' is not executable"
-        echo "$GEN_TAXI"; return
-    fi
-    for c in "$BUILD_DIR/tests/bench/gen_taxi" "$BUILD_DIR/bin/gen_taxi" "$BUILD_DIR/gen_taxi"; do
-        if [[ -x $c ]]; then echo "$c"; return; fi
-    done
-    c=$WORK/gen_taxi
-    if [[ ! -x $c || $SCRIPT_DIR/gen_taxi.cpp -nt $c ]]; then
-        note "compiling gen_taxi into $c"
-        "${CXX:-c++}" -std=c++20 -O2 -o "$c" "$SCRIPT_DIR/gen_taxi.cpp" ||
-            die "could not compile gen_taxi; build target ingot-gen-taxi instead"
-    fi
-    echo "$c"
-}
-GEN=$(find_gen)
+bench_find_ingot
+bench_workdir
+GEN=$(bench_find_gen)
 
 # ------------------------------------------------------------------ cleanup
 OUT=$WORK/split-out

@@ -28,22 +28,17 @@ PART=${PART:-8M}
 CONC=${CONC:-8}
 SEED=${SEED:-42}
 
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO_DIR=$(cd "$SCRIPT_DIR/../.." && pwd)
-die() { echo "bench_upload: $*" >&2; exit 1; }
-note() { echo "bench_upload: $*" >&2; }
+BENCH=bench_upload
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [[ ! -d $BUILD_DIR && $BUILD_DIR != /* && -d $REPO_DIR/$BUILD_DIR ]]; then BUILD_DIR=$REPO_DIR/$BUILD_DIR; fi
-INGOT=${INGOT:-$BUILD_DIR/ingot}
-[[ -x $INGOT ]] || die "ingot not found at '$INGOT'; build it first"
-INGOT=$(cd "$(dirname "$INGOT")" && pwd)/$(basename "$INGOT")
-command -v aws >/dev/null || die "aws not found: scripts/install-test-servers.sh installs awscli"
-command -v psql >/dev/null || die "psql not found: apt-get install postgresql-client-15"
-GEN=${GEN_TAXI:-$BUILD_DIR/tests/bench/gen_taxi}
-[[ -x $GEN ]] || die "gen_taxi not found at '$GEN'; build target ingot-gen-taxi"
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
+bench_check_size "$SIZE"
+bench_resolve_build_dir
+bench_find_ingot
+bench_need aws "scripts/install-test-servers.sh (awscli)"
+bench_need psql "apt-get install postgresql-client-15"
+bench_workdir
+GEN=$(bench_find_gen)
 STARTED=
 cleanup() {
     [[ -n $STARTED ]] && "$REPO_DIR/tests/fixtures/servers.sh" down "$WORK/servers" >/dev/null 2>&1 || true
