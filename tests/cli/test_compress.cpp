@@ -188,7 +188,15 @@ TEST_CASE("cli compress: operations that need random access refuse compressed in
       {"convert data.ndjson.zst -o x.csv", "--fields"},
       {"split data.csv.gz --pieces 2", "decompress it first"},
       {"split data.csv.zst --bytes 1K --plan", "decompress it first"},
-      {"index data.csv.gz", ""},
+      {"index data.csv.gz",
+       "ingot index: error: data.csv.gz: an index holds byte offsets into the file as stored, which "
+       "gzip-compressed input does not allow; decompress it first\n"},
+      {"serve data.ndjson.zst",
+       "ingot serve: error: data.ndjson.zst: serving reads records at their offsets, which "
+       "zstd-compressed input does not allow; decompress it first\n"},
+      {"get data.ndjson.gz -1",
+       "ingot get: error: data.ndjson.gz: -K counts from the end, which gzip-compressed input does not allow "
+       "(it is read once, as a stream); decompress it first\n"},
   };
   for (const Case& c : cases) {
     auto r = run_ingot(d, c.args);

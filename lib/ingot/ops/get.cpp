@@ -88,6 +88,11 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
   const RecordKind kind = index_kind_for(o.input, o.kind);
   RecordSpan want;
   if (o.spec.form == RangeSpec::Form::from_end) {
+    if (in.compressed()) {
+      throw usage_error(std::string("-K counts from the end, which ") + codec_name(in.codec()) +
+                        "-compressed input does not allow (it is read once, as a stream); decompress it first")
+          .at_path(in.display_name());
+    }
     if (!in.seekable()) {
       throw usage_error("-K counts from the end, which needs a file (a stream can be read only once)")
           .at_path(in.display_name());

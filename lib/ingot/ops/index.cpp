@@ -81,6 +81,11 @@ Result<IndexReport> build_index(const IndexOptions& o) {
   return capture([&]() -> IndexReport {
     const auto t0 = std::chrono::steady_clock::now();
     InputFile in = InputFile::open(o.input);
+    if (in.compressed()) {
+      throw usage_error(std::string("an index holds byte offsets into the file as stored, which ") + codec_name(in.codec()) +
+                        "-compressed input does not allow; decompress it first")
+          .at_path(in.display_name());
+    }
     if (!in.seekable() || o.input == "-") {
       throw usage_error("cannot index a stream: an index holds byte offsets into a file").at_path(in.display_name());
     }

@@ -136,6 +136,11 @@ class SignalBlock {
 
 ServeReport serve_or_throw(const ServeOptions& o) {
   InputFile in = InputFile::open(o.input);
+  if (in.compressed()) {
+    throw usage_error(std::string("serving reads records at their offsets, which ") + codec_name(in.codec()) +
+                      "-compressed input does not allow; decompress it first")
+        .at_path(in.display_name());
+  }
   if (!in.seekable()) throw usage_error("can serve only a file, not a stream").at_path(in.display_name());
   const std::string idx_path = o.index.empty() ? default_index_path(o.input) : o.index;
   struct stat st;
