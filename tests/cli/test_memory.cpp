@@ -13,6 +13,15 @@ extern char** environ;
 
 using namespace ingot_test;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define INGOT_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define INGOT_TEST_ASAN 1
+#endif
+
 namespace {
 
 constexpr std::uint64_t kMiB = 1 << 20;
@@ -83,6 +92,10 @@ Peak run_measured(const std::vector<std::string>& args) {
 }  // namespace
 
 TEST_CASE("memory: convert, split and index of inputs 8x the bound stay under it", "[cli][memory]") {
+#ifdef INGOT_TEST_ASAN
+  WARN("AddressSanitizer build (shadow memory, quarantine): peak RSS says nothing about ingot's bound; skipped");
+  return;
+#endif
   TempDir dir;
   const fs::path nd = dir / "big.ndjson", csv = dir / "big.csv";
   write_repeated(nd, ndjson_block(), 8 * kBound);
