@@ -1,6 +1,7 @@
 # Installs the man pages and shell completions (cmd/ installs the binary) where Debian
 # and most distributions look for them, and configures CPack to build a .deb whose
-# dependencies dpkg-shlibdeps reads off the binary (needs dpkg-dev).
+# dependencies dpkg-shlibdeps reads off the binary (needs dpkg-dev). In the .deb the man
+# pages are gzip-compressed, as Debian policy asks (cmake/CompressManPages.cmake).
 #   cmake --install build --prefix /usr/local
 #   cpack --config build/CPackConfig.cmake -B out/     # -> out/ingot_<version>_<arch>.deb
 include(GNUInstallDirs)
@@ -28,4 +29,5 @@ set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/CompressManPages.cmake)  # man pages as .1.gz
 include(CPack)

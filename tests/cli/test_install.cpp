@@ -91,10 +91,21 @@ TEST_CASE("install: cpack builds a .deb with its dependencies, the man pages and
 
   RunResult contents = run_sh(dir, "dpkg-deb -c " + shell_quote(deb));
   REQUIRE(contents.code == 0);
-  for (const std::string& f : expected_files()) {
+  for (std::string f : expected_files()) {
+    // Debian policy: man pages are shipped gzip-compressed.
+    if (f.rfind("share/man/", 0) == 0) f += ".gz";
     INFO(f);
     CHECK(contents.out.find("./usr/" + f + "\n") != std::string::npos);
   }
+  CHECK(contents.out.find(".1\n") == std::string::npos);  // no uncompressed page
+  // The pages inside are gzip -9n: no stored name or time, so rebuilds are identical.
+  RunResult page = run_sh(dir, "dpkg-deb --fsys-tarfile " + shell_quote(deb) +
+                                   " | tar -xOf - ./usr/share/man/man1/ingot-convert.1.gz > page.gz && gzip -lv page.gz "
+                                   "&& gzip -dc page.gz | cmp - " +
+                                   shell_quote((kSource / "man/ingot-convert.1").string()));
+  INFO(page.out << page.err);
+  CHECK(page.code == 0);
+  CHECK(read_file(dir / "page.gz").substr(4, 4) == std::string(4, '\0'));  // MTIME field zero (-n)
 }
 
 TEST_CASE("install: upload, ls and serve say so clearly when the network module is missing", "[cli][install]") {

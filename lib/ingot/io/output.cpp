@@ -1,12 +1,17 @@
 #include "ingot/io/output.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "ingot/io/compress.h"
 #include "ingot/util/cleanup.h"
@@ -36,6 +41,63 @@ void write_all(int fd, const char* data, std::size_t n, const std::string& path)
   }
 }
 
+namespace {
+
+constexpr std::string_view kTempTag = ".ingot-tmp-";
+
+// The PID of ".NAME.ingot-tmp-PID-N" when `entry` is such a name for `base`, else 0.
+pid_t temporary_owner(std::string_view entry, std::string_view base) {
+  if (entry.size() < 1 + base.size() + kTempTag.size() + 3 || entry[0] != '.') return 0;
+  if (entry.substr(1, base.size()) != base || entry.substr(1 + base.size(), kTempTag.size()) != kTempTag) return 0;
+  std::string_view rest = entry.substr(1 + base.size() + kTempTag.size());
+  auto dash = rest.find('-');
+  if (dash == 0 || dash == std::string_view::npos || dash + 1 == rest.size()) return 0;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (i != dash && (rest[i] < '0' || rest[i] > '9')) return 0;
+  }
+  if (dash > 9) return 0;  // no PID has 10 digits
+  pid_t pid = 0;
+  for (char c : rest.substr(0, dash)) pid = pid * 10 + (c - '0');
+  return pid;
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+// Each directory is listed once per process (split writes thousands of pieces into one):
+// the stale temporaries found, by the base name they were for.
+std::mutex g_stale_mutex;
+std::map<std::string, std::map<std::string, std::vector<std::string>>> g_stale_by_dir;
+
+}  // namespace
+
+void remove_stale_temporaries(const std::string& path) {
+  const std::string dir = parent_dir(path);
+  auto slash = path.find_last_of('/');
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::lock_guard lock(g_stale_mutex);
+  auto [it, fresh] = g_stale_by_dir.try_emplace(dir);
+  if (fresh) {
+    if (DIR* d = ::opendir(dir.c_str())) {
+      const pid_t self = ::getpid();
+      while (const dirent* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        auto tag = name.find(kTempTag);
+        if (name.size() < 2 || name[0] != '.' || tag == std::string_view::npos || tag < 2) continue;
+        std::string_view for_base = name.substr(1, tag - 1);
+        const pid_t pid = temporary_owner(name, for_base);
+        if (pid <= 0 || pid == self || process_alive(pid)) continue;
+        it->second[std::string(for_base)].emplace_back(name);
+      }
+      ::closedir(d);
+    }
+  }
+  auto stale = it->second.find(base);
+  if (stale == it->second.end()) return;
+  const std::string prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  for (const std::string& name : stale->second) ::unlink((prefix + name).c_str());
+  it->second.erase(stale);
+}
+
 OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
   OutputFile f;
   f.opts_ = opts;
@@ -63,6 +125,7 @@ OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw io_error("output directory does not exist: " + dir).at_path(path);
   }
+  remove_stale_temporaries(path);
   static std::atomic<unsigned> counter{0};
   auto slash = path.find_last_of('/');
   std::string dir_prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);

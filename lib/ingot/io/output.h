@@ -66,6 +66,11 @@ class OutputFile {
 // or BrokenPipe on EPIPE.
 void write_all(int fd, const char* data, std::size_t n, const std::string& path);
 
+// Removes the temporaries `.NAME.ingot-tmp-PID-N` of `path` left by runs that were
+// killed (SIGKILL, a crash, power loss): those whose PID is no live process on this
+// machine. OutputFile::create calls it; a directory is listed once per process.
+void remove_stale_temporaries(const std::string& path);
+
 // Directory part of a path ("." when none).
 std::string parent_dir(const std::string& path);
 

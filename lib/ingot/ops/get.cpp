@@ -171,6 +171,8 @@ GetReport get_or_throw(const GetOptions& o, int fd) {
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::data) throw Error(e).at_path(in.display_name());
       why = e.what();
+      // Not every reader error says what to do (a bad magic does not): say it once.
+      if (why.find("'ingot index") == std::string::npos) why += "; rebuild it with 'ingot index'";
     }
     if (why.empty()) return from_index(in, *r, o, fd);
     if (!o.reindex) throw data_error(why + " or pass --reindex").at_path(in.display_name());
