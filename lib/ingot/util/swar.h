@@ -1,9 +1,14 @@
 // Word-at-a-time byte search (SWAR) for the short strings of the hot loops: JSON keys
 // and values are mostly under 32 bytes, where a libc call costs more than the scan.
+// Plus one 64-byte SIMD classifier (SSE2, present on every x86-64; a byte loop elsewhere).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ingot::swar {
 
@@ -92,6 +97,26 @@ inline std::size_t find_json_escape(const char* p, std::size_t n) {
     if (c < 0x20 || c == '"' || c == '\\') return i;
   }
   return n;
+}
+
+// Bit i set when p[i] is a, b or c, for i in [0, 64); reads exactly 64 bytes.
+inline std::uint64_t mask64_eq3(const char* p, char a, char b, char c) {
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+  std::uint64_t m = 0;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)), _mm_cmpeq_epi8(v, vc));
+    m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(x))) << (16 * i);
+  }
+  return m;
+#else
+  std::uint64_t m = 0;
+  for (int i = 0; i < 64; ++i) {
+    m |= static_cast<std::uint64_t>(p[i] == a || p[i] == b || p[i] == c) << i;
+  }
+  return m;
+#endif
 }
 
 }  // namespace ingot::swar
