@@ -21,6 +21,7 @@
 #include "ingot/ops/convert_internal.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/byte_buffer.h"
+#include "ingot/util/swar.h"
 
 namespace ingot::detail {
 namespace {
@@ -52,20 +53,10 @@ inline unsigned escape_bits(__m128i v) {
   return static_cast<unsigned>(_mm_movemask_epi8(x));
 }
 
-// Whether the n <= 16 bytes in v are a JSON number. Decided here when they are all
-// digits and dots (the taxi-shaped common case: 3, 0.5, 12.04); anything else (a sign,
-// an exponent, text) goes to the full grammar, which rejects most text at byte 0.
-inline bool is_number16(__m128i v, std::string_view s) {
-  const unsigned len = (1u << s.size()) - 1;
-  const __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-  const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t)));
-  const unsigned other = ~digits & len;
-  // All digits: a leading 0 only as "0".
-  if (other == 0) return s[0] != '0' || s.size() == 1;
-  const unsigned dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
-  if (other != (dots & len)) return is_json_number(s);
-  // Digits and dots: one dot, not first or last; a leading 0 only as "0.<digits>".
-  return (other & (other - 1)) == 0 && other != 1 && other <= (len >> 1) && (s[0] != '0' || other == 2);
+// Whether the 1..16 bytes of s (16 readable) are a JSON number.
+inline bool is_number16(std::string_view s) {
+  const int fast = swar::digits_dot_number16(s.data(), s.size());
+  return fast >= 0 ? fast == 1 : is_json_number(s);
 }
 #endif
 
@@ -81,7 +72,7 @@ constexpr std::size_t kWriteSlack = 32;
 #if defined(__SSE2__)
   if (n <= 16) {
     const __m128i w = load16(v.data());
-    if (auto_types && (is_number16(w, v) || is_json_literal(v))) {
+    if (auto_types && (is_number16(v) || is_json_literal(v))) {
       store16(o, w);
       return o + n;
     }
