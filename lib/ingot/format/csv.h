@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,7 +19,7 @@
 namespace ingot {
 
 struct CsvRecord {
-  std::vector<std::string_view> fields;  // valid until the next call to next()
+  std::span<const std::string_view> fields;  // valid until the next call to next() or reset()
   std::size_t begin = 0;                 // offset of the record in the tokenized bytes
   std::size_t end = 0;                   // one past its terminator
   std::uint32_t newlines = 0;            // '\n' bytes inside the record, terminator included
@@ -25,25 +27,49 @@ struct CsvRecord {
   std::string_view raw(const char* base) const { return {base + begin, end - begin}; }
 };
 
+// Fields are found through a 64-byte window: one SIMD pass marks every delimiter, '\n'
+// and '"' in it, and each field end is then a bit scan, so the common short unquoted
+// field costs a few instructions instead of a byte loop. Reads never go past
+// data[size) (the last window is copied), so no padding is needed.
 class CsvTokenizer {
  public:
   explicit CsvTokenizer(char delimiter = ',') : delim_(delimiter) {}
+  // Takes effect at the next reset().
+  void set_delimiter(char delimiter) { delim_ = delimiter; }
   // Bytes must start on a record boundary; the last record may lack a terminator.
-  // padded: at least 8 readable bytes follow data[size) (chunk buffers have 64), so
-  // field scans may read whole words past the end.
-  void reset(const char* data, std::size_t size, bool padded = false);
+  void reset(const char* data, std::size_t size);
   bool next(CsvRecord& rec);
 
+  // Unescaped quoted fields (the only fields not viewing the input) live in a buffer
+  // with this many readable bytes past any field, so a writer may load whole 16-byte
+  // words from any field of a padded input.
+  static constexpr std::size_t kScratchPadding = 64;
+
  private:
+  // Bit i set when p[i] is special, for p[i] before end_; reads nothing past end_.
+  std::uint64_t window_mask(const char* p) const;
+  std::uint64_t tail_mask(const char* p) const;
   // Skips to the end of a malformed record by quote parity, from a given state.
-  void skip_malformed(const char*& p, bool quoted, CsvRecord& rec);
+  void skip_malformed(const char*& p, bool quoted, CsvRecord& rec) const;
+  std::string_view* grow_fields(std::string_view* at);
+  // Makes room for n more unescaped bytes after scratch_used_, moving the buffer (and
+  // rebasing the views of this record's fields into it) when it is too small.
+  void reserve_scratch(std::size_t n, std::string_view* fields_end);
 
   char delim_;
   const char* begin_ = nullptr;
   const char* p_ = nullptr;
   const char* end_ = nullptr;
-  std::string scratch_;  // unescaped quoted fields; capacity >= chunk, so views stay valid
-  bool padded_ = false;
+  // The window: bit i of wmask_ is set when wbase_[i] is a special byte not yet
+  // consumed. Specials are consumed in order; a jump forward (past a quoted field's
+  // end or a malformed record) rebuilds the window at the new position.
+  const char* wbase_ = nullptr;
+  std::uint64_t wmask_ = 0;
+  std::unique_ptr<std::string_view[]> fields_;
+  std::size_t fields_cap_ = 0;
+  std::unique_ptr<char[]> scratch_;
+  std::size_t scratch_cap_ = 0;
+  std::size_t scratch_used_ = 0;
 };
 
 // Appends one field, quoted (with doubled quotes) only when it holds the delimiter, a

@@ -4,9 +4,15 @@
 // invalid UTF-8 are rejected whole.
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,6 +21,7 @@
 #include "ingot/ops/convert_internal.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/byte_buffer.h"
+#include "ingot/util/swar.h"
 
 namespace ingot::detail {
 namespace {
@@ -28,16 +35,118 @@ struct CsvWork {
 
 bool is_blank_record(std::string_view raw) { return raw == "\n" || raw == "\r\n" || raw == "\r" || raw.empty(); }
 
-// Writes one value (room for json_string_max(v.size()) bytes); returns the end.
-char* write_typed_value(char* o, std::string_view v, ValueTypes types) {
-  if (types == ValueTypes::auto_detect) {
-    if (v.empty()) {
-      std::memcpy(o, "null", 4);
-      return o + 4;
+bool is_json_literal(std::string_view v) { return v == "true" || v == "false"; }
+
+#if defined(__SSE2__)
+// The writers below load and store whole 16-byte words: a field may be read up to 15
+// bytes past its end (chunks and the tokenizer's scratch buffer have 64 readable bytes
+// of padding) and the output may be written up to 16 bytes past the value (the caller
+// reserves kWriteSlack more than it keeps).
+inline __m128i load16(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline void store16(char* o, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v); }
+
+// Bit i set when byte i of v needs a JSON escape: '"', '\\' or a control byte < 0x20.
+inline unsigned escape_bits(__m128i v) {
+  const __m128i ctrl = _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)), _mm_setzero_si128());
+  const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
+  return static_cast<unsigned>(_mm_movemask_epi8(x));
+}
+
+// Whether the 1..16 bytes of s (16 readable) are a JSON number.
+inline bool is_number16(std::string_view s) {
+  const int fast = swar::digits_dot_number16(s.data(), s.size());
+  return fast >= 0 ? fast == 1 : is_json_number(s);
+}
+#endif
+
+// Writes one value: a number, true/false or null as is (--types auto), else a JSON
+// string. Room for json_string_max(v.size()) + kWriteSlack bytes; returns the end.
+constexpr std::size_t kWriteSlack = 32;
+[[gnu::always_inline]] inline char* write_typed_value(char* o, std::string_view v, bool auto_types) {
+  const std::size_t n = v.size();
+  if (auto_types && n == 0) {
+    std::memcpy(o, "null", 4);
+    return o + 4;
+  }
+#if defined(__SSE2__)
+  if (n <= 16) {
+    const __m128i w = load16(v.data());
+    if (auto_types && (is_number16(v) || is_json_literal(v))) {
+      store16(o, w);
+      return o + n;
     }
-    if (is_json_number(v) || v == "true" || v == "false") return copy_short(o, v.data(), v.size());
+    if ((escape_bits(w) & ((1u << n) - 1)) == 0) {
+      *o = '"';
+      store16(o + 1, w);
+      o[n + 1] = '"';
+      return o + n + 2;
+    }
+    return write_json_string(o, v);
+  }
+  if (auto_types && is_json_number(v)) return copy_short(o, v.data(), n);
+  if (n <= 32) {  // two overlapping words cover it
+    const __m128i a = load16(v.data()), b = load16(v.data() + n - 16);
+    if ((escape_bits(a) | escape_bits(b)) == 0) {
+      *o = '"';
+      store16(o + 1, a);
+      store16(o + 1 + n - 16, b);
+      o[n + 1] = '"';
+      return o + n + 2;
+    }
   }
   return write_json_string(o, v);
+#else
+  if (auto_types && (is_json_number(v) || is_json_literal(v))) return copy_short(o, v.data(), n);
+  return write_json_string(o, v);
+#endif
+}
+
+// The `{"key":` / `,"key":` texts before each value, each in a slot of `width` bytes (a
+// multiple of 16) so that every copy is the same few whole words.
+struct KeyPrefixes {
+  std::size_t width = 16;
+  std::size_t total = 0;  // sum of the lengths
+  std::unique_ptr<char[]> slots;
+  std::vector<std::size_t> len;
+
+  explicit KeyPrefixes(const std::vector<std::string>& keys) {
+    std::vector<std::string> texts;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      std::string p = i ? "," : "{";
+      append_json_string(p, keys[i]);
+      p += ':';
+      width = std::max(width, (p.size() + 15) / 16 * 16);
+      total += p.size();
+      len.push_back(p.size());
+      texts.push_back(std::move(p));
+    }
+    slots.reset(new char[width * std::max<std::size_t>(keys.size(), 1)]());
+    for (std::size_t i = 0; i < texts.size(); ++i) std::memcpy(slots.get() + i * width, texts[i].data(), texts[i].size());
+  }
+};
+
+// One record as a JSON object. W is the prefix slot width when known at compile time
+// (16 or 32 covers keys up to 29 bytes), 0 for any width.
+template <std::size_t W, bool AutoTypes>
+char* write_json_record(char* o, const KeyPrefixes& keys, std::span<const std::string_view> fields) {
+  const std::size_t width = W ? W : keys.width;
+  const char* slot = keys.slots.get();
+  const std::size_t* len = keys.len.data();
+  for (std::size_t i = 0; i < fields.size(); ++i, slot += width) {
+    for (std::size_t k = 0; k < width; k += 16) std::memcpy(o + k, slot + k, 16);
+    o += len[i];
+    o = write_typed_value(o, fields[i], AutoTypes);
+  }
+  return o;
+}
+
+using RecordWriter = char* (*)(char*, const KeyPrefixes&, std::span<const std::string_view>);
+template <bool AutoTypes>
+RecordWriter pick_record_writer(std::size_t width) {
+  if (width == 16) return write_json_record<16, AutoTypes>;
+  if (width == 32) return write_json_record<32, AutoTypes>;
+  return write_json_record<0, AutoTypes>;
 }
 
 }  // namespace
@@ -88,14 +197,8 @@ void convert_delimited(ConvertRun& run) {
   }
   run.columns = keys;
 
-  // Pre-escaped `"key":` prefixes, so the hot loop only appends.
-  std::vector<std::string> prefixes;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    std::string p = i ? "," : "{";
-    append_json_string(p, keys[i]);
-    p += ':';
-    prefixes.push_back(std::move(p));
-  }
+  // Pre-escaped `"key":` prefixes, so the hot loop only copies.
+  const KeyPrefixes prefixes(keys);
   if (!to_json && !keys.empty() && opts.header) {
     std::string h;
     for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -110,8 +213,8 @@ void convert_delimited(ConvertRun& run) {
   if (!stream_chunker) file_chunker.emplace(run.in, run.from, run.begin, run.end, opts.chunker);
   Chunker& chunker = stream_chunker ? *stream_chunker : *file_chunker;
   const std::size_t nkeys = keys.size();
-  std::size_t prefix_bytes = 0;
-  for (const auto& p : prefixes) prefix_bytes += p.size();
+  const RecordWriter write_record = opts.types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes.width)
+                                                                         : pick_record_writer<false>(prefixes.width);
   const std::string expected = "expected " + std::to_string(nkeys) + " fields, found ";
   std::uint64_t done = 0;
   auto transform = [&](const Chunk& c, CsvWork& w) {
@@ -119,10 +222,10 @@ void convert_delimited(ConvertRun& run) {
         w.out.clear();
         // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
         const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
-        w.tokenizer = CsvTokenizer(in_delim);
+        w.tokenizer.set_delimiter(in_delim);
         const std::size_t skip = bom_length(c.data, c.size, c.offset);
         const char* base = c.data + skip;
-        w.tokenizer.reset(base, c.size - skip, /*padded=*/true);
+        w.tokenizer.reset(base, c.size - skip);
         std::uint64_t line = 0;
         CsvRecord& rec = w.rec;
         while (w.tokenizer.next(rec)) {
@@ -148,12 +251,10 @@ void convert_delimited(ConvertRun& run) {
               ++w.tally.counts.valid;
               // Reserve the worst case once, then write without per-append checks.
               const std::size_t raw_len = raw.size();
-              char* o = w.out.reserve(prefix_bytes + json_string_max(raw_len) + 2 * nkeys + 4);
+              char* o = w.out.reserve(prefixes.total + json_string_max(raw_len) + 4 * nkeys + 4 +
+                                      prefixes.width + kWriteSlack);
               if (to_json) {
-                for (std::size_t i = 0; i < nkeys; ++i) {
-                  o = copy_short(o, prefixes[i].data(), prefixes[i].size());
-                  o = write_typed_value(o, rec.fields[i], opts.types);
-                }
+                o = write_record(o, prefixes, rec.fields);
                 if (nkeys) {
                   *o++ = '}';
                 } else {
@@ -183,8 +284,10 @@ void convert_delimited(ConvertRun& run) {
   if (!opts.header && stream_chunker && !first.empty()) {
     // The first record was taken off the stream to learn its width; it is data too.
     CsvWork w;
+    // Padded like a chunk: the value writers load whole words past a field's end.
+    const std::string padded = first + std::string(kChunkPadding, '\0');
     Chunk c;
-    c.data = first.data();
+    c.data = padded.data();
     c.size = first.size();
     transform(c, w);
     consume(c, w);

@@ -57,9 +57,30 @@ struct Columns {
 
 inline bool has_backslash(std::string_view s) { return swar::find2(s.data(), s.size(), '\\', '\\') != s.size(); }
 
+bool is_json_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// A raw token without the white space simdjson leaves after it (rare in NDJSON, so
+// checked before calling out).
+std::string_view trim_token(std::string_view raw) {
+  return !raw.empty() && (is_json_ws(raw.back()) || is_json_ws(raw.front())) ? trim_json_ws(raw) : raw;
+}
+
+// A number's raw token without surrounding white space, or empty when it is not
+// exactly one JSON number. Digits-and-dots spellings are decided 16 bytes at once
+// (tokens lie in padded chunks, so the load may pass their end); others by the grammar.
+std::string_view number_token(std::string_view raw) {
+  raw = trim_token(raw);
+  const std::size_t n = raw.size();
+  if (n - 1 < 16) {
+    const int fast = swar::digits_dot_number16(raw.data(), n);
+    if (fast >= 0) return fast ? raw : std::string_view();
+  }
+  return is_json_number(raw) ? raw : std::string_view();
+}
+
 // The body of a string token: without quotes; `escaped` when it holds a backslash.
 std::string_view string_body(std::string_view token, bool& escaped) {
-  token = trim_json_ws(token);
+  token = trim_token(token);
   std::string_view body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
   escaped = has_backslash(body);
   return body;
@@ -131,8 +152,8 @@ error_code write_compact(od::value v, std::string* out) {
       return simdjson::SUCCESS;
     }
     case od::json_type::number: {
-      std::string_view tok = trim_json_ws(v.raw_json_token());
-      if (!is_json_number(tok)) return simdjson::NUMBER_ERROR;
+      std::string_view tok = number_token(v.raw_json_token());
+      if (tok.empty()) return simdjson::NUMBER_ERROR;
       if (out) out->append(tok);
       return simdjson::SUCCESS;
     }
@@ -304,8 +325,8 @@ class Walker {
         return simdjson::SUCCESS;
       }
       case od::json_type::number: {
-        std::string_view tok = trim_json_ws(v.raw_json_token());
-        if (!is_json_number(tok)) return simdjson::NUMBER_ERROR;
+        std::string_view tok = number_token(v.raw_json_token());
+        if (tok.empty()) return simdjson::NUMBER_ERROR;
         if (col >= 0) sink_.cell(col, tok, kNeverQuote);
         return simdjson::SUCCESS;
       }

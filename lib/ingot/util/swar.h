@@ -1,9 +1,14 @@
 // Word-at-a-time byte search (SWAR) for the short strings of the hot loops: JSON keys
 // and values are mostly under 32 bytes, where a libc call costs more than the scan.
+// Plus one 64-byte SIMD classifier (SSE2, present on every x86-64; a byte loop elsewhere).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ingot::swar {
 
@@ -92,6 +97,53 @@ inline std::size_t find_json_escape(const char* p, std::size_t n) {
     if (c < 0x20 || c == '"' || c == '\\') return i;
   }
   return n;
+}
+
+// Bit i set when p[i] is a, b or c, for i in [0, 64); reads exactly 64 bytes.
+inline std::uint64_t mask64_eq3(const char* p, char a, char b, char c) {
+#if defined(__SSE2__)
+  const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+  std::uint64_t m = 0;
+  for (int i = 0; i < 4; ++i) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)), _mm_cmpeq_epi8(v, vc));
+    m |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(x))) << (16 * i);
+  }
+  return m;
+#else
+  std::uint64_t m = 0;
+  for (int i = 0; i < 64; ++i) {
+    m |= static_cast<std::uint64_t>(p[i] == a || p[i] == b || p[i] == c) << i;
+  }
+  return m;
+#endif
+}
+
+// Classifies the JSON number grammar for the common spellings, 16 bytes at once:
+// [p, p+n) with 1 <= n <= 16, and 16 bytes readable from p. Returns 1 when the bytes
+// are only digits and dots and form a JSON number (3, 0.5, 12.04), 0 when they are
+// only digits and dots but do not ("00", "1.", ".5", "1.2.3"), and -1 when other bytes
+// occur (a sign, an exponent, text): the caller then applies the full grammar.
+// Always inlined: an out-of-line copy could be shared with a TU built for a higher
+// CPU level (see ARCHITECTURE.md, CPU dispatch).
+[[gnu::always_inline]] inline int digits_dot_number16(const char* p, std::size_t n) {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const unsigned len = (1u << n) - 1;
+  const __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+  const auto digits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t)));
+  const unsigned other = ~digits & len;
+  // All digits: a leading 0 only as "0".
+  if (other == 0) return p[0] != '0' || n == 1;
+  const auto dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+  if (other != (dots & len)) return -1;
+  // Digits and dots: one dot, not first or last; a leading 0 only as "0.<digits>".
+  return (other & (other - 1)) == 0 && other != 1 && other <= (len >> 1) && (p[0] != '0' || other == 2);
+#else
+  (void)p;
+  (void)n;
+  return -1;
+#endif
 }
 
 }  // namespace ingot::swar
