@@ -75,11 +75,7 @@ int run(ConvertArgs& a) {
   });
   if (!result) return fail("convert", result.error());
 
-  std::uint64_t total = 0;
-  if (o.input != "-") {
-    if (auto in = capture([&] { return InputFile::open(o.input).size(); })) total = in.value();
-  }
-  Progress progress(progress_wanted(a.common), "convert", total);
+  Progress progress(progress_wanted(a.common), "convert", known_input_size(o.input));
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   result = convert(o);
   progress.finish();

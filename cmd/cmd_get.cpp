@@ -38,7 +38,7 @@ int run(GetArgs& a) {
   Result<GetReport> r = get_records(o, 1);
   if (!r) return fail("get", r.error());
   if (!a.common.quiet && r.value().path == GetReport::Path::scan && !a.scan && a.input != "-") {
-    if (auto size = capture([&] { return InputFile::open(a.input).size(); }); size && size.value() >= kScanHintBytes) {
+    if (known_input_size(a.input) >= kScanHintBytes) {
       std::fprintf(stderr, "ingot get: note: no index, so %s was scanned from the start; 'ingot index %s' makes this O(1)\n",
                    a.input.c_str(), a.input.c_str());
     }

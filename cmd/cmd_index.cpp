@@ -85,9 +85,7 @@ int run(IndexArgs& a) {
   });
   if (!parsed) return fail("index", parsed.error());
 
-  std::uint64_t total = 0;
-  if (auto in = capture([&] { return InputFile::open(o.input).size(); })) total = in.value();
-  Progress progress(progress_wanted(a.common), "index", total);
+  Progress progress(progress_wanted(a.common), "index", known_input_size(o.input));
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<IndexReport> result = build_index(o);
   progress.finish();

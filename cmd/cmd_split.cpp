@@ -59,11 +59,7 @@ int run(SplitArgs& a) {
   });
   if (!parsed) return fail("split", parsed.error());
 
-  std::uint64_t total = 0;
-  if (o.input != "-") {
-    if (auto in = capture([&] { return InputFile::open(o.input).size(); })) total = in.value();
-  }
-  Progress progress(progress_wanted(a.common), "split", total);
+  Progress progress(progress_wanted(a.common), "split", known_input_size(o.input));
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<SplitReport> result = split(o);
   progress.finish();

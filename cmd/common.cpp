@@ -1,7 +1,10 @@
 #include "common.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
+#include "ingot/io/input.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 
@@ -40,6 +43,13 @@ PipelineOptions pipeline_options(const CommonOptions& o) {
   PipelineOptions p;
   p.threads = o.threads;
   return p;
+}
+
+std::uint64_t known_input_size(const std::string& path) {
+  struct stat st;
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  auto size = capture([&] { return InputFile::open(path).size(); });
+  return size ? size.value() : 0;
 }
 
 bool progress_wanted(const CommonOptions& o) {

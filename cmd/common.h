@@ -38,6 +38,10 @@ void add_common_options(CLI::App* app, CommonOptions& opts, unsigned flags = kAl
 ChunkerOptions chunker_options(const CommonOptions& opts);
 PipelineOptions pipeline_options(const CommonOptions& opts);
 bool progress_wanted(const CommonOptions& opts);
+// The size of an input for progress (percent, ETA) without consuming anything: only a
+// regular file is opened (opening a FIFO would take the writer meant for the real run);
+// 0 for stdin, pipes, devices and compressed files (their decoded size is unknown).
+std::uint64_t known_input_size(const std::string& path);
 
 // Prints "ingot <cmd>: error: <message>" and returns the exit code for the error.
 int fail(const std::string& cmd, const Error& e);

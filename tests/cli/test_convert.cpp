@@ -329,3 +329,28 @@ TEST_CASE("convert cli: NDJSON --part needs one column list, made by --schema-on
   REQUIRE(read_file(dir / "p2.csv").substr(0, 7) == "a,late\n");
   REQUIRE(run_ingot(dir, "convert in.ndjson --schema-only -q").code == 2);
 }
+
+TEST_CASE("cli convert: a named pipe whose writer comes later is read once, whole", "[cli][convert][fifo]") {
+  TempDir dir;
+  // ingot opens the FIFO first; the writer (the shell's printf) comes afterwards, writes and
+  // closes within microseconds.
+  // Opening the FIFO twice (once to learn a size for progress) used to take that writer:
+  // the real open then waited for ever (timeout 124) or found nothing.
+  for (const char* cmd : {"convert in.fifo --from csv --to ndjson -o out.ndjson", "split in.fifo --kind csv --records 2 --prefix p-",
+                          "index in.fifo --kind csv"}) {
+    CAPTURE(cmd);
+    RunResult r = run_sh(dir, std::string("rm -f in.fifo && mkfifo in.fifo && (timeout 10 $INGOT ") + cmd +
+                                  " -q 2>err.txt; echo $? > rc.txt) & sleep 0.3; printf 'id,name\\n1,a\\n2,b\\n3,c\\n' > in.fifo; wait");
+    REQUIRE(r.code == 0);
+    const std::string err = read_file(dir / "err.txt");
+    if (std::string(cmd).rfind("index", 0) == 0) {
+      CHECK(read_file(dir / "rc.txt") == "2\n");  // an index needs a file: refused, clearly
+      CHECK(err.find("cannot index a stream") != std::string::npos);
+    } else {
+      CHECK(read_file(dir / "rc.txt") == "0\n");
+      CHECK(err.empty());
+    }
+  }
+  CHECK(read_file(dir / "out.ndjson") == "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"name\":\"c\"}\n");
+  CHECK(read_file(dir / "p-00001.fifo") == "id,name\n3,c\n");  // pieces take the input's extension
+}
