@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <random>
 
 #include "ingot/ops/manifest.h"
 #include "ingot/ops/s3.h"
@@ -12,11 +11,7 @@ namespace ingot {
 
 namespace detail {
 
-unsigned backoff_ms(unsigned base_ms, unsigned attempt) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
-  return static_cast<unsigned>(std::uniform_int_distribution<std::uint64_t>(0, cap)(rng));
-}
+unsigned backoff_ms(unsigned base_ms, unsigned attempt) { return s3::retry_delay_ms(base_ms, attempt); }
 
 UploadSource resolve_source(const UploadOptions& opts) {
   UploadSource s;
