@@ -176,3 +176,16 @@ TEST_CASE("upload s3: a lost response to CompleteMultipartUpload is retried and 
   }
   CHECK(completes == std::vector<std::string>{"lost", "ok"});
 }
+
+TEST_CASE("upload s3: HEAD verification catches an object whose ETag is not the parts' (exit 3)", "[upload][s3][faults]") {
+  TempDir dir;
+  S3Env s3;
+  write_file(dir / "src.bin", random_bytes(3 * 16384, 26));
+  FaultyProxy proxy(dir, "etag", 1, "^HEAD ");
+  RunResult r = run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
+                                   " --part-size 16K --json");
+  CHECK(r.code == 3);
+  CHECK(r.err.find(": verification failed: ETag 00000000000000000000000000000000-1, expected ") != std::string::npos);
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(report(r)["status"] == "error");
+}
