@@ -121,8 +121,14 @@ int run(UploadArgs& a) {
     if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
   }
   if (r.method == "begin" && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
-  if (!a.common.quiet && !o.dry_run && (r.method == "abort" || r.method == "begin")) {
-    if (r.method == "begin") {
+  const bool s3_step = r.method == "abort" || r.method == "begin" || r.method == "complete";
+  if (!a.common.quiet && !o.dry_run && s3_step) {
+    if (r.method == "complete") {
+      std::fprintf(stderr, "ingot upload: %s -> %s: completed from %s parts (%s), %.2f s%s\n", r.source.c_str(),
+                   r.dest.c_str(), with_commas(r.units_total).c_str(), format_size(r.bytes_total).c_str(), r.seconds,
+                   r.verified ? ", verified" : "");
+      if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
+    } else if (r.method == "begin") {
       std::fprintf(stderr, "ingot upload: %s: multipart upload %s begun for %s parts of %s\n", r.dest.c_str(),
                    r.upload_id.c_str(), with_commas(r.units_total).c_str(), format_size(r.part_size).c_str());
     } else {

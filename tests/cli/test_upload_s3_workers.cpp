@@ -104,10 +104,18 @@ TEST_CASE("upload s3: --complete names missing parts and wrong sizes, a rerun wo
   CHECK(j["stats"]["units_skipped"] == 5);
   CHECK(j["stats"]["bytes_skipped"] == 5 * 65536);
 
-  r = run_ingot(dir, "upload src.bin " + opts + " --complete --json");
+  r = run_ingot(dir, "upload src.bin " + opts + " --complete");
+  INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(report(r)["verified"] == true);
+  CHECK(r.err.rfind("ingot upload: src.bin -> " + s3.url("obj") + ": completed from 16 parts (", 0) == 0);
+  CHECK(r.err.ends_with(" s, verified\n"));
+  CHECK(lines_of(r.err).size() == 1);
   CHECK(s3.get("obj") == data);
+
+  // --upload-id alone would be ignored by a plain upload: refused.
+  r = run_ingot(dir, "upload src.bin " + opts + " --upload-id X");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--upload-id goes with --part, --complete or --abort") != std::string::npos);
 
   // A worker with another --part-size sends parts of the wrong size: --complete says so.
   REQUIRE(run_ingot(dir, "upload src.bin " + s3.url("odd") + s3.flags + "--part-size 32K --begin -q").code == 0);

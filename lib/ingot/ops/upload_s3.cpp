@@ -468,6 +468,9 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   if (o.worker_n && (o.worker_k < 1 || o.worker_k > o.worker_n)) {
     throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
   }
+  if (!o.upload_id.empty() && !o.abort && !o.complete && !o.worker_n) {
+    throw usage_error("--upload-id goes with --part, --complete or --abort");
+  }
   if (o.abort) return abort_uploads(o, src, at, rep);
 
   InputFile in = InputFile::open(src.path);
