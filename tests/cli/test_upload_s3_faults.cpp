@@ -96,8 +96,20 @@ TEST_CASE("upload s3: --retries 0 fails on the first transient error with exit 3
     CHECK(r.err == "ingot upload: error: " + s3.url("small") +
                        ": HTTP 503 SlowDown: Please reduce your request rate. (no retry: --retries 0)\n");
     CHECK(!s3.client.head({s3.bucket, "small"}).has_value());
-    // With retries it goes through the same proxy (which fails each request once: PUT and HEAD).
-    r = run_ingot(dir, "upload small.bin " + s3.url("small2") + " --endpoint " + proxy.endpoint + " --retries 1 --json");
+  }
+  {
+    // Retries that run out say how many attempts were made.
+    FaultyProxy proxy(dir, "503", 3);
+    RunResult r = run_ingot(dir, "upload small.bin " + s3.url("small") + " --endpoint " + proxy.endpoint +
+                                     " --retries 2 --retry-base-ms 10");
+    CHECK(r.code == 3);
+    CHECK(r.err == "ingot upload: error: " + s3.url("small") +
+                       ": HTTP 503 ServiceUnavailable: Please reduce your request rate. (gave up after 3 attempts)\n");
+  }
+  {
+    FaultyProxy proxy(dir, "slowdown");
+    // With retries it goes through (the proxy fails each request once: PUT and HEAD).
+    RunResult r = run_ingot(dir, "upload small.bin " + s3.url("small2") + " --endpoint " + proxy.endpoint + " --retries 1 --json");
     REQUIRE(r.code == 0);
     CHECK(report(r)["retries"] == 2);
   }
