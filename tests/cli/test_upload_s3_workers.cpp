@@ -236,5 +236,5 @@ TEST_CASE("upload s3: a worker killed with -9 midway is run again and sends only
   r = run_ingot(dir, "upload src.bin " + opts + " --complete --json");
   REQUIRE(r.code == 0);
   CHECK(report(r)["verified"] == true);
-  CHECK(s3.get("obj") == data);
+  CHECK(s3.get("obj", 10 * part) == data);  // ranges of 10 parts: Swift slows down after 10 segments per GET
 }
