@@ -224,6 +224,14 @@ TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows,
       ingot::s3::md5_hex(csv.substr(pieces[1]["offset"].get<std::size_t>()))};
   CHECK(j["etag"] == ingot::s3::multipart_etag(md5s));
   CHECK(s3.get("two.csv", 4u << 20) == csv);
+  // Workers plan the same parts from the manifest: worker 2 of 2 sends piece 2.
+  r = run_ingot(dir, "upload two.json " + s3.url("two-w.csv") + s3.flags + "--part 2/2 --dry-run --json");
+  REQUIRE(r.code == 0);
+  json plan = report(r)["plan"];
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0]["number"] == 2);
+  CHECK(plan[0]["offset"] == pieces[1]["offset"]);
+  CHECK(plan[0]["length"] == csv.size() - pieces[1]["offset"].get<std::size_t>());
 
   r = run_ingot(dir, "upload four.json " + s3.url("four.csv") + s3.flags + "--part-size 5M --json");
   REQUIRE(r.code == 0);

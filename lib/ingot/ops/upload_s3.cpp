@@ -301,13 +301,17 @@ void send_file_parts(unsigned concurrency, const InputFile& in, const std::vecto
 std::string complete_verified(s3::Client& client, const s3::Location& at, const std::string& upload_id,
                               const std::vector<s3::PartInfo>& parts, const std::vector<std::string>& md5s,
                               std::uint64_t total, std::string& note) {
-  const std::string expect = s3::multipart_etag(md5s);
+  // Part ETags that are not MD5s (e.g. SSE-KMS) leave only the size to check.
+  const bool all_md5 = std::all_of(md5s.begin(), md5s.end(), [](const std::string& h) {
+    return h.size() == 32 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+  });
+  const std::string expect = all_md5 ? s3::multipart_etag(md5s) : std::string();
   std::string etag;
   try {
     etag = client.complete_multipart(at, upload_id, parts);
   } catch (const s3::S3Error& e) {
     auto head = e.code() == "NoSuchUpload" ? client.head(at) : std::nullopt;
-    if (!head || head->etag != expect || head->size != total) throw;
+    if (!head || expect.empty() || head->etag != expect || head->size != total) throw;
     note = "the upload had been completed by an earlier attempt whose response was lost";
   }
   auto head = client.head(at);
@@ -316,7 +320,7 @@ std::string complete_verified(s3::Client& client, const s3::Location& at, const 
                           " bytes, expected " + std::to_string(total),
                       0, "", false);
   }
-  if (head->etag.find('-') != std::string::npos && head->etag != expect) {
+  if (!expect.empty() && head->etag.find('-') != std::string::npos && head->etag != expect) {
     throw s3::S3Error("verification failed: ETag " + head->etag + ", expected " + expect, 0, "", false);
   }
   return head->etag.empty() ? etag : head->etag;
@@ -327,17 +331,19 @@ std::string complete_verified(s3::Client& client, const s3::Location& at, const 
 UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, const s3::Location& at, UploadReport rep) {
   rep.method = "abort";
   Journal journal(src.path == "-" ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
-  std::vector<std::string> ids;
-  bool from_journal = false;
-  if (!o.upload_id.empty()) {
-    ids.push_back(o.upload_id);
-  } else if (!journal.path().empty() && journal.exists()) {
+  std::string journal_id;  // the upload the journal records, if there is one
+  if (!journal.path().empty() && journal.exists()) {
     nlohmann::json header;
     std::vector<nlohmann::json> events;
     journal.load(header, events);
-    ids.push_back(header.value("upload_id", ""));
-    from_journal = true;
+    journal_id = header.value("upload_id", "");
     rep.journal = journal.path();
+  }
+  std::vector<std::string> ids;
+  if (!o.upload_id.empty()) {
+    ids.push_back(o.upload_id);
+  } else if (!journal_id.empty()) {
+    ids.push_back(journal_id);
   }
   s3::Client client(s3_config(o));
   if (ids.empty()) {
@@ -363,7 +369,7 @@ UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, cons
       if (e.code() != "NoSuchUpload") throw;
     }
   }
-  if (from_journal || (!journal.path().empty() && journal.exists() && !o.upload_id.empty())) journal.remove();
+  if (!journal_id.empty() && std::find(ids.begin(), ids.end(), journal_id) != ids.end()) journal.remove();
   rep.units_sent = ids.size();
   rep.retries = client.retries();
   return rep;
