@@ -172,7 +172,7 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
   sub.add_option("--part-size", a->part_size, "S3 part size (default: 8M, or larger to stay within 10,000 parts)");
   sub.add_flag("--abort", o.abort,
-               "Abort the interrupted S3 upload (the journal's, --upload-id, else every one in progress for the key)");
+               "Abort the interrupted S3 upload: --upload-id, else the journal's, else all in progress for the key");
   sub.add_flag("--begin", o.begin, "Start a multipart upload for --part workers and print its id");
   sub.add_option("--part", a->part, "Send only the K-th of N shares of the parts of a shared multipart upload (K/N)");
   sub.add_flag("--complete", o.complete, "Check that every part is there, complete the shared upload, verify");

@@ -130,7 +130,7 @@ complete -c ingot -n '__fish_seen_subcommand_from upload' -l endpoint -x -d 'S3 
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l region -x -d 'S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l path-style -d 'Bucket in the URL path (automatic for IP/localhost endpoints)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l part-size -x -d 'S3 part size (default: 8M, or larger to stay within 10,000 parts)'
-complete -c ingot -n '__fish_seen_subcommand_from upload' -l abort -d 'Abort the interrupted S3 upload (the journal\'s, --upload-id, else every one in progress for the key)'
+complete -c ingot -n '__fish_seen_subcommand_from upload' -l abort -d 'Abort the interrupted S3 upload: --upload-id, else the journal\'s, else all in progress for the key'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l begin -d 'Start a multipart upload for --part workers and print its id'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l part -x -d 'Send only the K-th of N shares of the parts of a shared multipart upload (K/N)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l complete -d 'Check that every part is there, complete the shared upload, verify'
