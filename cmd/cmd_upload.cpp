@@ -92,7 +92,8 @@ int run(UploadArgs& a) {
   if (!parsed) return fail("upload", parsed.error());
 
   std::uint64_t total = 0;
-  if (o.source != "-") {
+  // A --part worker sends only its share: no total, so no misleading ETA.
+  if (o.source != "-" && !o.worker_n) {
     if (auto in = capture([&] { return InputFile::open(o.source).size(); })) total = in.value();
   }
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
