@@ -112,6 +112,13 @@ TEST_CASE("upload s3: --complete names missing parts and wrong sizes, a rerun wo
   CHECK(lines_of(r.err).size() == 1);
   CHECK(s3.get("obj") == data);
 
+  // Completing again: nothing is in progress, and the message says the object is there.
+  r = run_ingot(dir, "upload src.bin " + opts + " --complete");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("no multipart upload in progress for this key (the object exists: " + std::to_string(data.size()) +
+                   " bytes, ETag ") != std::string::npos);
+  CHECK(r.err.find("-16; completed already?)") != std::string::npos);
+
   // --upload-id alone would be ignored by a plain upload: refused.
   r = run_ingot(dir, "upload src.bin " + opts + " --upload-id X");
   CHECK(r.code == 2);

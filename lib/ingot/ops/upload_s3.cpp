@@ -229,8 +229,12 @@ std::string find_upload(s3::Client& client, const s3::Location& at, const std::s
   }
   if (ids.size() == 1) return ids[0];
   if (ids.empty()) {
-    throw usage_error("no multipart upload in progress for this key: start one with --begin, or pass --upload-id")
-        .at_path(dest);
+    std::string what = "no multipart upload in progress for this key";
+    if (auto head = client.head(at)) {
+      what += " (the object exists: " + std::to_string(head->size) + " bytes, ETag " + head->etag +
+              "; completed already?)";
+    }
+    throw usage_error(what + ": start one with --begin, or pass --upload-id").at_path(dest);
   }
   throw usage_error(std::to_string(ids.size()) + " multipart uploads in progress for this key (" + ids[0] + ", " +
                     ids[1] + (ids.size() > 2 ? ", ..." : "") +
