@@ -201,3 +201,28 @@ TEST_CASE("upload s3: HEAD verification catches an object whose ETag is not the 
   CHECK(lines_of(r.err).size() == 1);
   CHECK(report(r)["status"] == "error");
 }
+
+TEST_CASE("upload s3: a completion answered NoSuchUpload after it happened is recognised by HEAD", "[upload][s3][faults]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(5 * 16384, 27);
+  write_file(dir / "src.bin", data);
+  // The proxy forwards the completion, then answers 404 NoSuchUpload, as S3 answers a
+  // completion retried after its first response was lost.
+  FaultyProxy proxy(dir, "gone", 1, "^POST .*uploadId=");
+  RunResult r = run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
+                                   " --part-size 16K --json");
+  json j = report(r);
+  REQUIRE(r.code == 0);
+  CHECK(j["verified"] == true);
+  CHECK(j["note"] == "the upload had been completed by an earlier attempt whose response was lost");
+  CHECK(s3.get("obj") == data);
+
+  // A NoSuchUpload for an upload that did not complete stays an error.
+  write_file(dir / "other.bin", random_bytes(5 * 16384, 28));
+  FaultyProxy gone(dir, "404", 1, "^PUT .*partNumber=3");
+  r = run_ingot(dir, "upload other.bin " + s3.url("other") + " --endpoint " + gone.endpoint + " --part-size 16K");
+  CHECK(r.code == 3);
+  CHECK(r.err.find("HTTP 404 NoSuchUpload") != std::string::npos);
+  CHECK(!s3.client.head({s3.bucket, "other"}).has_value());
+}
