@@ -57,7 +57,7 @@ std::string redacted(const std::string& url) {
 }  // namespace
 
 Result<UploadReport> upload(const UploadOptions& opts) {
-  Result<UploadReport> r = capture([&]() -> UploadReport {
+  Result<UploadReport> result = capture([&]() -> UploadReport {
     auto t0 = std::chrono::steady_clock::now();
     detail::UploadSource src = detail::resolve_source(opts);
     UploadReport r;
@@ -74,12 +74,12 @@ Result<UploadReport> upload(const UploadOptions& opts) {
     return r;
   });
   // Every message names where it happened: the source or, by default, the destination.
-  if (!r.ok() && r.error().path().empty() && r.error().kind() != ErrorKind::usage) {
-    Error e = r.error();
+  if (!result.ok() && result.error().path().empty() && result.error().kind() != ErrorKind::usage) {
+    Error e = result.error();
     e.at_path(redacted(opts.dest));
     return e;
   }
-  return r;
+  return result;
 }
 
 Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {
