@@ -115,13 +115,11 @@ class FaultyProxy {
       ::_exit(127);
     }
     for (int i = 0; i < 500 && !fs::exists(port_file_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!fs::exists(port_file_)) stop();  // the destructor does not run when the constructor throws
     REQUIRE(fs::exists(port_file_));
     endpoint = "http://127.0.0.1:" + read_file(port_file_);
   }
-  ~FaultyProxy() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
+  ~FaultyProxy() { stop(); }
   FaultyProxy(const FaultyProxy&) = delete;
   FaultyProxy& operator=(const FaultyProxy&) = delete;
 
@@ -133,6 +131,13 @@ class FaultyProxy {
   std::string endpoint;
 
  private:
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
   fs::path port_file_, log_;
   pid_t pid_ = -1;
 };
