@@ -16,7 +16,7 @@ namespace {
 struct UploadArgs {
   CommonOptions common;
   UploadOptions o;
-  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from;
+  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part;
 };
 
 std::uint64_t size_arg(const std::string& v, const char* name) {
@@ -74,6 +74,18 @@ int run(UploadArgs& a) {
       if (!o.from || *o.from == RecordKind::lines) throw usage_error("--from must be ndjson, csv or tsv");
     }
     if (o.abort && o.resume) throw usage_error("--abort and --resume exclude each other");
+    if (!a.part.empty()) {
+      unsigned long long k = 0, n = 0;
+      char extra;
+      if (std::sscanf(a.part.c_str(), "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n || n > 100000) {
+        throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
+      }
+      o.worker_k = static_cast<unsigned>(k);
+      o.worker_n = static_cast<unsigned>(n);
+    }
+    if ((o.begin || o.complete || o.worker_n || !o.upload_id.empty()) && !o.dest.starts_with("s3://")) {
+      throw usage_error("--begin, --part, --complete and --upload-id are for s3:// destinations");
+    }
     o.chunker = chunker_options(a.common);
     o.pipeline = pipeline_options(a.common);
     return {};
@@ -81,7 +93,8 @@ int run(UploadArgs& a) {
   if (!parsed) return fail("upload", parsed.error());
 
   std::uint64_t total = 0;
-  if (o.source != "-") {
+  // A --part worker sends only its share: no total, so no misleading ETA.
+  if (o.source != "-" && !o.worker_n) {
     if (auto in = capture([&] { return InputFile::open(o.source).size(); })) total = in.value();
   }
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
@@ -110,7 +123,21 @@ int run(UploadArgs& a) {
     }
     if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
   }
-  if (!a.common.quiet && !o.dry_run) {
+  if (r.method == "begin" && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
+  const bool s3_step = r.method == "abort" || r.method == "begin" || r.method == "complete";
+  if (!a.common.quiet && !o.dry_run && s3_step) {
+    if (r.method == "complete") {
+      std::fprintf(stderr, "ingot upload: %s -> %s: completed from %s parts (%s), %.2f s%s\n", r.source.c_str(),
+                   r.dest.c_str(), with_commas(r.units_total).c_str(), format_size(r.bytes_total).c_str(), r.seconds,
+                   r.verified ? ", verified" : "");
+      if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
+    } else if (r.method == "begin") {
+      std::fprintf(stderr, "ingot upload: %s: multipart upload %s begun for %s parts of %s\n", r.dest.c_str(),
+                   r.upload_id.c_str(), with_commas(r.units_total).c_str(), format_size(r.part_size).c_str());
+    } else {
+      std::fprintf(stderr, "ingot upload: %s: %s\n", r.dest.c_str(), r.note.c_str());
+    }
+  } else if (!a.common.quiet && !o.dry_run) {
     const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0;
     std::fprintf(stderr, "ingot upload: %s -> %s: %s sent (%s already there%s), %s/%s %s, %s records, %.2f s (%.0f MB/s)%s\n",
                  r.source.c_str(), r.dest.c_str(), format_size(r.bytes_sent).c_str(),
@@ -147,7 +174,13 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)");
   sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
   sub.add_option("--part-size", a->part_size, "S3 part size (default: 8M, or larger to stay within 10,000 parts)");
-  sub.add_flag("--abort", o.abort, "Abort the interrupted S3 upload recorded in the journal");
+  sub.add_flag("--abort", o.abort,
+               "Abort the interrupted S3 upload: --upload-id, else the journal's, else all in progress for the key");
+  sub.add_flag("--begin", o.begin, "Start a multipart upload for --part workers and print its id");
+  sub.add_option("--part", a->part, "Send only the K-th of N shares of the parts of a shared multipart upload (K/N)");
+  sub.add_flag("--complete", o.complete, "Check that every part is there, complete the shared upload, verify");
+  sub.add_option("--upload-id", o.upload_id,
+                 "Multipart upload for --part/--complete/--abort (default: the one in progress for the key)");
   sub.add_flag("--keep-parts", o.keep_parts, "Do not abort the S3 upload on a fatal error");
   // PostgreSQL
   sub.add_option("--table", o.table, "PostgreSQL table (schema.table allowed)");

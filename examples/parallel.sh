@@ -2,10 +2,14 @@
 # Fan one NDJSON -> CSV conversion out over N jobs with GNU parallel (Debian package
 # `parallel`), then merge the parts. The result is byte-identical to a single
 #   ingot convert INPUT -o OUTPUT
+# With S3_DEST=s3://bucket/key, OUTPUT is then uploaded there as one multipart upload
+# whose parts N jobs send (--begin, --part K/N, --complete).
 #
 # Usage: examples/parallel.sh INPUT.ndjson N OUTPUT.csv
 #   FIELDS=a,b.c   use these columns instead of the union of all keys
 #   SCHEMA=FILE    use the column list in FILE (as written by --schema-out)
+#   S3_DEST=URL    also upload OUTPUT to this s3://bucket/key from N jobs (credentials,
+#                  endpoint and region from the AWS_* variables; PART_SIZE=8M to choose)
 #   INGOT=PATH     the ingot binary (default: ingot on PATH)
 set -euo pipefail
 input=${1:?usage: examples/parallel.sh INPUT.ndjson N OUTPUT.csv}
@@ -44,3 +48,18 @@ parallel --will-cite --quote --halt now,fail=1 -j "$n" \
 # 3. Merge in part order; merge keeps the first CSV header and drops the repeated ones.
 mapfile -t outs < <(seq -f "$parts/out-%g.csv" 1 "$n")
 "$ingot" merge "${outs[@]}" -o "$output"
+
+# 4. Optional: one S3 multipart upload sent by N jobs. --begin creates it and prints its
+#    id; each job sends its share of the parts (the parts are a pure function of the
+#    file's size and --part-size, so the jobs need nothing else in common); --complete
+#    checks that every part is there with the right size, completes and verifies.
+#    A failed job can simply be run again: it sends only the parts still missing.
+if [ -n "${S3_DEST:-}" ]; then
+  size=(--part-size "${PART_SIZE:-8M}")
+  id=$("$ingot" upload "$output" "$S3_DEST" "${size[@]}" --begin -q)
+  parallel --will-cite --quote --halt now,fail=1 -j "$n" \
+    "$ingot" upload "$output" "$S3_DEST" "${size[@]}" --upload-id "$id" --part {}/"$n" -q ::: $(seq "$n")
+  # Over --sshlogin, every machine needs OUTPUT at the same path (a shared file system, or an
+  # identical copy) and the AWS_* variables (add --env AWS_ACCESS_KEY_ID ...).
+  "$ingot" upload "$output" "$S3_DEST" "${size[@]}" --upload-id "$id" --complete -q
+fi

@@ -1,10 +1,12 @@
 // The examples run for real: examples/parallel.sh (GNU parallel, several jobs) and the
 // script of the Kubernetes Indexed Job, each followed by `ingot merge`, give exactly the
-// bytes of one `ingot convert`; the README tour of index/get/serve prints what it shows.
+// bytes of one `ingot convert`; their S3 steps (one multipart upload sent by several
+// workers) give an object equal to that file on the real Swift S3 endpoint; the README
+// tour of index/get/serve prints what it shows.
 #include <cstdlib>
 #include <regex>
 
-#include "cli.h"
+#include "cli/s3_env.h"
 
 using namespace ingot_test;
 
@@ -25,6 +27,30 @@ RunResult run_example_sh(const TempDir& dir, const std::string& cmd, const std::
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+// The container's script of a Job of examples/k8s-indexed-job.yaml: the block under
+// "args:" after "name: <job>".
+std::string job_script(const std::string& job) {
+  const std::string yaml = read_file(kSource / "examples" / "k8s-indexed-job.yaml");
+  std::size_t at = yaml.find("  name: " + job + "\n");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(yaml.find("completionMode: Indexed", at) != std::string::npos);
+  at = yaml.find("args:\n", at);
+  REQUIRE(at != std::string::npos);
+  at = yaml.find("- |\n", at);
+  REQUIRE(at != std::string::npos);
+  std::string script;
+  std::istringstream rest(yaml.substr(at + 4));
+  std::size_t indent = std::string::npos;
+  for (std::string line; std::getline(rest, line);) {
+    std::size_t lead = line.find_first_not_of(' ');
+    if (lead == std::string::npos) continue;
+    if (indent == std::string::npos) indent = lead;
+    if (lead < indent) break;
+    script += line.substr(indent) + "\n";
+  }
+  return script;
 }
 
 bool has_parallel() { return std::system("parallel --version >/dev/null 2>&1") == 0; }
@@ -102,23 +128,7 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
           "[cli][examples]") {
   TempDir dir;
   write_file(dir / "events.ndjson", varied_ndjson(12000));
-  // The container's script: the block under "args:" of the job manifest.
-  const std::string yaml = read_file(kSource / "examples" / "k8s-indexed-job.yaml");
-  REQUIRE(yaml.find("completionMode: Indexed") != std::string::npos);
-  std::size_t at = yaml.find("args:\n");
-  REQUIRE(at != std::string::npos);
-  at = yaml.find("- |\n", at);
-  REQUIRE(at != std::string::npos);
-  std::string script;
-  std::istringstream rest(yaml.substr(at + 4));
-  std::size_t indent = std::string::npos;
-  for (std::string line; std::getline(rest, line);) {
-    std::size_t lead = line.find_first_not_of(' ');
-    if (lead == std::string::npos) continue;
-    if (indent == std::string::npos) indent = lead;
-    if (lead < indent) break;
-    script += line.substr(indent) + "\n";
-  }
+  const std::string script = job_script("ingot-convert");
   REQUIRE(script.find("JOB_COMPLETION_INDEX") != std::string::npos);
   write_file(dir / "job.sh", script);
 
@@ -139,6 +149,52 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
   INFO(merge.err);
   REQUIRE(merge.code == 0);
   CHECK(read_file(dir / "merged.csv") == read_file(dir / "single.csv"));
+}
+
+TEST_CASE("examples: parallel.sh with S3_DEST uploads the merged file as one multipart upload from several jobs",
+          "[cli][examples][s3]") {
+  if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
+  TempDir dir;
+  S3Env s3;
+  write_file(dir / "events.ndjson", varied_ndjson(8000));
+  RunResult single = run_ingot(dir, "convert events.ndjson -q -o single.csv");
+  REQUIRE(single.code == 0);
+  const std::string whole = read_file(dir / "single.csv");
+  REQUIRE(whole.size() > 10 * 16384);  // more parts than jobs
+  // The jobs get the endpoint from AWS_ENDPOINT_URL, like the credentials.
+  RunResult fan = run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 4 merged.csv",
+                                 "S3_DEST=" + s3.url("events.csv") + " PART_SIZE=16K AWS_ENDPOINT_URL=" +
+                                     servers().s3_endpoint);
+  INFO(fan.err);
+  REQUIRE(fan.code == 0);
+  CHECK(read_file(dir / "merged.csv") == whole);
+  CHECK(s3.get("events.csv", 10 * 16384) == whole);  // 10 parts per GET (Swift rate limit)
+  CHECK(s3.uploads("events.csv").empty());
+}
+
+TEST_CASE("examples: the Kubernetes upload Job script, run for every index between --begin and --complete",
+          "[cli][examples][s3]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string data = random_bytes(23 * 16384 + 99, 31);
+  write_file(dir / "events.csv", data);
+  write_file(dir / "job.sh", job_script("ingot-upload"));
+  const std::string env = "PARTS=5 FILE=events.csv DEST=" + s3.url("events.csv") +
+                          " PART_SIZE=16K AWS_ENDPOINT_URL=" + servers().s3_endpoint;
+  RunResult begin = run_example_sh(dir, "ingot upload events.csv \"$DEST\" --part-size 16K --begin", env);
+  INFO(begin.err);
+  REQUIRE(begin.code == 0);
+  // The pods of an Indexed Job run in any order.
+  for (int index : {3, 0, 4, 2, 1}) {
+    INFO("JOB_COMPLETION_INDEX=" << index);
+    RunResult pod = run_example_sh(dir, "sh job.sh", "JOB_COMPLETION_INDEX=" + std::to_string(index) + " " + env);
+    INFO(pod.err);
+    REQUIRE(pod.code == 0);
+  }
+  RunResult done = run_example_sh(dir, "ingot upload events.csv \"$DEST\" --part-size 16K --complete", env);
+  INFO(done.err);
+  REQUIRE(done.code == 0);
+  CHECK(s3.get("events.csv", 10 * 16384) == data);
 }
 
 namespace {

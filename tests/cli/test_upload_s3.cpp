@@ -1,85 +1,11 @@
 // ingot upload to S3 and ingot ls, against a real Swift S3 API on loopback
 // (tests/servers.h). Faults are real: kill -9 of the uploader, a wrong secret.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <thread>
-
-#include <nlohmann/json.hpp>
-
-#include "cli/cli.h"
-#include "ingot/ops/s3.h"
-#include "servers.h"
+#include "cli/s3_env.h"
 
 using namespace ingot_test;
 using nlohmann::json;
 
 namespace {
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-// A fresh bucket per test, credentials in the environment the ingot child inherits.
-struct S3Env {
-  ingot::s3::Client client;
-  std::string bucket;
-  std::string flags;  // --endpoint ...
-
-  static ingot::s3::Config config() {
-    const ServerEnv& e = servers();
-    ::setenv("AWS_ACCESS_KEY_ID", e.s3_access_key.c_str(), 1);
-    ::setenv("AWS_SECRET_ACCESS_KEY", e.s3_secret_key.c_str(), 1);
-    ::unsetenv("AWS_SESSION_TOKEN");
-    ingot::s3::Config c;
-    c.endpoint = e.s3_endpoint;
-    c.region = e.s3_region;
-    c.creds = {e.s3_access_key, e.s3_secret_key, ""};
-    return c;
-  }
-  S3Env() : client(config()) {
-    bucket = "ingot-test-" + std::to_string(std::random_device{}());
-    client.create_bucket(bucket);
-    flags = " --endpoint " + servers().s3_endpoint + " ";
-  }
-  std::string url(const std::string& key) const { return "s3://" + bucket + "/" + key; }
-  // Swift's SLO middleware serves a multipart object at one segment per second after
-  // the first 10 (rate_limit_after_segment), so read it back in ranges of a few parts.
-  std::string get(const std::string& key, std::size_t range = 512 * 1024) {
-    auto head = client.head({bucket, key});
-    REQUIRE(head.has_value());
-    std::string out;
-    for (std::uint64_t off = 0; off < head->size; off += range) {
-      std::uint64_t last = std::min<std::uint64_t>(head->size, off + range) - 1;
-      out += client.request("GET", {bucket, key}, {}, {"Range: bytes=" + std::to_string(off) + "-" + std::to_string(last)}).body;
-    }
-    return out;
-  }
-};
-
-json report(const RunResult& r) {
-  INFO(r.err);
-  auto j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j["result"];
-}
-
-// Starts ingot in the background (exec'd by sh, so the pid is ingot's own).
-pid_t spawn_ingot(const TempDir& dir, const std::string& args) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > .bg.out 2> .bg.err < /dev/null";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
-}
 
 std::vector<json> journal_events(const fs::path& p) {
   std::vector<json> v;
@@ -298,6 +224,14 @@ TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows,
       ingot::s3::md5_hex(csv.substr(pieces[1]["offset"].get<std::size_t>()))};
   CHECK(j["etag"] == ingot::s3::multipart_etag(md5s));
   CHECK(s3.get("two.csv", 4u << 20) == csv);
+  // Workers plan the same parts from the manifest: worker 2 of 2 sends piece 2.
+  r = run_ingot(dir, "upload two.json " + s3.url("two-w.csv") + s3.flags + "--part 2/2 --dry-run --json");
+  REQUIRE(r.code == 0);
+  json plan = report(r)["plan"];
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0]["number"] == 2);
+  CHECK(plan[0]["offset"] == pieces[1]["offset"]);
+  CHECK(plan[0]["length"] == csv.size() - pieces[1]["offset"].get<std::size_t>());
 
   r = run_ingot(dir, "upload four.json " + s3.url("four.csv") + s3.flags + "--part-size 5M --json");
   REQUIRE(r.code == 0);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "ingot/ops/s3.h"
 #include "ingot/ops/upload.h"
@@ -108,4 +109,19 @@ TEST_CASE("upload: the default part size keeps a 100 GiB file within 10,000 part
   CHECK(r.error().kind() == ErrorKind::usage);
   CHECK(std::string(r.error().what()).find("use at least 11.0 MiB") != std::string::npos);
   fs::remove(f);
+}
+
+TEST_CASE("s3: retry delay is full jitter under a doubling cap, Retry-After seconds win", "[s3]") {
+  std::set<unsigned> seen;
+  for (int i = 0; i < 200; ++i) {
+    unsigned d = s3::retry_delay_ms(100, 0);
+    CHECK(d <= 100);
+    seen.insert(d);
+    CHECK(s3::retry_delay_ms(100, 3) <= 800);
+    CHECK(s3::retry_delay_ms(100, 30) <= 20000);  // capped at 20 s
+  }
+  CHECK(seen.size() > 20);  // jitter: not one fixed delay
+  CHECK(s3::retry_delay_ms(100, 0, "2") == 2000);
+  CHECK(s3::retry_delay_ms(100, 0, "3600") == 60000);  // capped at a minute
+  CHECK(s3::retry_delay_ms(100, 0, "Wed, 21 Oct 2015 07:28:00 GMT") <= 100);  // a date: ignored
 }

@@ -166,11 +166,19 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
 
 std::string md5_hex(std::string_view data) { return to_hex(digest_md5(data)); }
 
-std::string md5_base64(std::string_view data) {
-  std::string bin = digest_md5(data);
+namespace {
+std::string to_base64(std::string_view bin) {
   unsigned char out[64];
   int n = EVP_EncodeBlock(out, reinterpret_cast<const unsigned char*>(bin.data()), static_cast<int>(bin.size()));
   return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
+}
+}  // namespace
+
+std::string md5_base64(std::string_view data) { return to_base64(digest_md5(data)); }
+
+Md5 md5(std::string_view data) {
+  std::string bin = digest_md5(data);
+  return {to_hex(bin), to_base64(bin)};
 }
 
 std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
@@ -227,7 +235,18 @@ std::string Response::header(const std::string& name) const {
 
 struct Client::Counters {
   std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> retries{0};
 };
+
+unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after) {
+  if (!retry_after.empty() && retry_after.size() <= 6 &&
+      std::all_of(retry_after.begin(), retry_after.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::min(60000u, static_cast<unsigned>(std::stoul(std::string(retry_after))) * 1000u);
+  }
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
+  return static_cast<unsigned>(std::uniform_int_distribution<std::uint64_t>(0, cap)(rng));
+}
 
 Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Counters>()) {
   global_init();
@@ -248,6 +267,7 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Co
 }
 
 std::uint64_t Client::bytes_sent() const { return counters_->sent.load(); }
+std::uint64_t Client::retries() const { return counters_->retries.load(); }
 
 std::string Client::url_for(const Location& where, const std::map<std::string, std::string>& query) const {
   std::string url;
@@ -281,7 +301,6 @@ Response Client::request(const std::string& method, const Location& where,
     headers.push_back("Content-Type: application/octet-stream");
   }
   if (!cfg_.creds.session_token.empty()) headers.push_back("x-amz-security-token: " + cfg_.creds.session_token);
-  std::mt19937_64 rng(std::random_device{}());
   std::string where_s = "s3://" + where.bucket + "/" + where.key;
   for (unsigned attempt = 0;; ++attempt) {
     CURL* h = curl_thread_handle();
@@ -337,14 +356,16 @@ Response Client::request(const std::string& method, const Location& where,
                   code == "SlowDown";
     }
     if (!transient || attempt >= cfg_.retries) {
-      if (transient && attempt > 0) what += " (after " + std::to_string(attempt + 1) + " attempts)";
+      if (transient) {
+        what += attempt > 0 ? " (gave up after " + std::to_string(attempt + 1) + " attempts)"
+                            : " (no retry: --retries 0)";
+      }
       S3Error e(what, r.status, code, transient);
       e.at_path(where_s);
       throw e;
     }
-    // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
-    std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{cfg_.retry_base_ms} << std::min(attempt, 16u));
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<std::uint64_t>(0, cap)(rng)));
+    ++counters_->retries;
+    std::this_thread::sleep_for(std::chrono::milliseconds(retry_delay_ms(cfg_.retry_base_ms, attempt, r.header("retry-after"))));
   }
 }
 
@@ -416,6 +437,34 @@ std::optional<ObjectInfo> Client::head(const Location& at) {
     if (e.status() == 404) return std::nullopt;
     throw;
   }
+}
+
+std::vector<UploadInfo> Client::list_uploads(const Location& at, unsigned page_size) {
+  std::vector<UploadInfo> out;
+  std::string key_marker, id_marker;
+  Location bucket{at.bucket, ""};
+  for (;;) {
+    std::map<std::string, std::string> q = {{"uploads", ""}, {"max-uploads", std::to_string(page_size)}};
+    if (!at.key.empty()) q["prefix"] = at.key;
+    if (!key_marker.empty()) q["key-marker"] = key_marker;
+    if (!id_marker.empty()) q["upload-id-marker"] = id_marker;
+    Response r = request("GET", bucket, q, {});
+    auto uploads = xml_elements(r.body, "Upload");
+    for (std::string_view u : uploads) {
+      out.push_back({xml_text(u, "Key"), xml_text(u, "UploadId"), xml_text(u, "Initiated")});
+    }
+    if (xml_text(r.body, "IsTruncated") != "true" || uploads.empty()) break;
+    // Swift sends empty Next*Marker elements on a truncated page: go on from the last entry.
+    std::string next_key = xml_text(r.body, "NextKeyMarker"), next_id = xml_text(r.body, "NextUploadIdMarker");
+    if (next_key.empty()) {
+      next_key = out.back().key;
+      next_id = out.back().upload_id;
+    }
+    if (next_key == key_marker && next_id == id_marker) break;
+    key_marker = next_key;
+    id_marker = next_id;
+  }
+  return out;
 }
 
 std::vector<ObjectInfo> Client::list_objects(const Location& at, unsigned page_size) {

@@ -86,6 +86,12 @@ struct PartInfo {
   std::string etag;  // without quotes
 };
 
+struct UploadInfo {
+  std::string key;
+  std::string upload_id;
+  std::string initiated;  // ISO 8601 as the server sent it
+};
+
 struct ObjectInfo {
   std::string key;
   std::uint64_t size = 0;
@@ -112,6 +118,9 @@ class Client {
   // Returns the object's ETag (without quotes).
   std::string complete_multipart(const Location& at, const std::string& upload_id, const std::vector<PartInfo>& parts);
   void abort_multipart(const Location& at, const std::string& upload_id);
+  // Multipart uploads in progress whose key starts with at.key (ListMultipartUploads),
+  // following the key and upload-id markers (the last entry's when the server sends none).
+  std::vector<UploadInfo> list_uploads(const Location& at, unsigned page_size = 1000);
   std::optional<ObjectInfo> head(const Location& at);
   // Every object under at.key (a prefix), following NextContinuationToken.
   std::vector<ObjectInfo> list_objects(const Location& at, unsigned page_size = 1000);
@@ -121,6 +130,8 @@ class Client {
   const Config& config() const { return cfg_; }
   // Bytes of request bodies handed to the server (retries included).
   std::uint64_t bytes_sent() const;
+  // Requests sent again after a transient failure.
+  std::uint64_t retries() const;
 
  private:
   std::string url_for(const Location& where, const std::map<std::string, std::string>& query) const;
@@ -131,9 +142,18 @@ class Client {
   std::shared_ptr<Counters> counters_;
 };
 
+// How long to wait before retry number attempt+1 (attempt is 0-based): the server's
+// Retry-After (seconds, capped at 60 s) when it sent one, else exponential back-off
+// with full jitter, uniform in [0, min(20 s, base_ms * 2^attempt)].
+unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after = {});
+
 // MD5 of data: hex (as S3 ETags of single parts) and base64 (Content-MD5).
 std::string md5_hex(std::string_view data);
 std::string md5_base64(std::string_view data);
+struct Md5 {
+  std::string hex, base64;
+};
+Md5 md5(std::string_view data);  // both from one pass over the data
 // The ETag S3 gives a completed multipart object: md5 of the concatenated binary part
 // md5s, "-", the number of parts.
 std::string multipart_etag(const std::vector<std::string>& part_md5_hex);

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <random>
 
 #include "ingot/ops/manifest.h"
 #include "ingot/ops/s3.h"
@@ -12,11 +11,7 @@ namespace ingot {
 
 namespace detail {
 
-unsigned backoff_ms(unsigned base_ms, unsigned attempt) {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
-  return static_cast<unsigned>(std::uniform_int_distribution<std::uint64_t>(0, cap)(rng));
-}
+unsigned backoff_ms(unsigned base_ms, unsigned attempt) { return s3::retry_delay_ms(base_ms, attempt); }
 
 UploadSource resolve_source(const UploadOptions& opts) {
   UploadSource s;
@@ -62,7 +57,7 @@ std::string redacted(const std::string& url) {
 }  // namespace
 
 Result<UploadReport> upload(const UploadOptions& opts) {
-  Result<UploadReport> r = capture([&]() -> UploadReport {
+  Result<UploadReport> result = capture([&]() -> UploadReport {
     auto t0 = std::chrono::steady_clock::now();
     detail::UploadSource src = detail::resolve_source(opts);
     UploadReport r;
@@ -79,12 +74,12 @@ Result<UploadReport> upload(const UploadOptions& opts) {
     return r;
   });
   // Every message names where it happened: the source or, by default, the destination.
-  if (!r.ok() && r.error().path().empty() && r.error().kind() != ErrorKind::usage) {
-    Error e = r.error();
+  if (!result.ok() && result.error().path().empty() && result.error().kind() != ErrorKind::usage) {
+    Error e = result.error();
     e.at_path(redacted(opts.dest));
     return e;
   }
-  return r;
+  return result;
 }
 
 Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {

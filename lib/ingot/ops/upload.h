@@ -41,9 +41,15 @@ struct UploadOptions {
   std::string endpoint, region;
   bool path_style = false;
   std::optional<std::uint64_t> part_size;
-  bool abort = false;        // abort the interrupted upload recorded in the journal
+  bool abort = false;        // abort the interrupted upload(s): the journal's, --upload-id, else all for the key
   bool keep_parts = false;   // do not abort on a fatal error
   unsigned list_page_size = 1000;  // ListParts page (tests use small pages to page through)
+  // Several workers, one multipart upload (docs/upload.md): --begin creates it, each
+  // worker sends part K of N of the plan, --complete checks and completes it.
+  bool begin = false;
+  bool complete = false;
+  unsigned worker_k = 0, worker_n = 0;  // --part K/N; 0: not a worker
+  std::string upload_id;     // empty: the one upload in progress for the key (ListMultipartUploads)
 
   // PostgreSQL
   std::string table;

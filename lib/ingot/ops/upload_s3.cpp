@@ -2,7 +2,9 @@
 // parts go through one TBB parallel_pipeline (serial reader -> parallel sender), so at
 // most --concurrency parts (each --part-size bytes) are in memory. Every part start and
 // completion is journaled; a rerun lists the parts the server holds (ListParts) and
-// sends only the missing or mismatched ones.
+// sends only the missing or mismatched ones. Several workers can share one multipart
+// upload (--begin, --part K/N, --complete): the part plan is a pure function of the
+// source size and options, so they need no coordination but the upload id.
 #include <tbb/concurrent_queue.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
@@ -12,9 +14,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "ingot/io/input.h"
 #include "ingot/ops/s3.h"
@@ -37,6 +43,32 @@ struct Done {
   std::uint64_t size = 0;
   std::string md5;
   std::string etag;
+};
+
+// A part's bytes. Unlike std::string it is never zero-filled: pread or read overwrite
+// it (zeroing 8 MiB per part cost as much CPU as curl's copy of it).
+class PartBuffer {
+ public:
+  void resize(std::size_t n) {
+    if (n > cap_) {
+      p_ = std::make_unique_for_overwrite<char[]>(n);
+      cap_ = n;
+    }
+    size_ = n;
+  }
+  char* data() { return p_.get(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view view() const { return {p_.get(), size_}; }
+  void swap(PartBuffer& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(size_, o.size_);
+    std::swap(cap_, o.cap_);
+  }
+
+ private:
+  std::unique_ptr<char[]> p_;
+  std::size_t size_ = 0, cap_ = 0;
 };
 
 std::uint64_t default_part_size(std::uint64_t size) {
@@ -95,7 +127,7 @@ template <class Read, class Send>
 void run_parts(unsigned concurrency, Read&& read, Send&& send) {
   struct Slot {
     PartJob job;
-    std::string data;
+    PartBuffer data;
   };
   const std::size_t ntokens = std::max(1u, concurrency);
   std::vector<Slot> slots(ntokens);
@@ -128,7 +160,7 @@ void run_parts(unsigned concurrency, Read&& read, Send&& send) {
   });
 }
 
-void read_exact(const InputFile& in, std::string& data, std::uint64_t offset, std::uint64_t length) {
+void read_exact(const InputFile& in, PartBuffer& data, std::uint64_t offset, std::uint64_t length) {
   data.resize(length);
   std::size_t got = in.read_at(data.data(), length, offset);
   if (got != length) {
@@ -136,7 +168,7 @@ void read_exact(const InputFile& in, std::string& data, std::uint64_t offset, st
   }
 }
 
-std::size_t read_stream(InputFile& in, std::string& data, std::uint64_t length) {
+std::size_t read_stream(InputFile& in, PartBuffer& data, std::uint64_t length) {
   data.resize(length);
   std::size_t got = 0;
   while (got < length) {
@@ -146,6 +178,287 @@ std::size_t read_stream(InputFile& in, std::string& data, std::uint64_t length) 
   }
   data.resize(got);
   return got;
+}
+
+// The part plan is a pure function of the source's size, --part-size and a manifest's
+// pieces, so --begin, the --part K/N workers and --complete, run anywhere, compute the
+// same parts without talking to each other.
+std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src, std::uint64_t size,
+                                std::uint64_t& part_size, std::string& note) {
+  std::vector<PartJob> layout = parts_from_pieces(src.pieces, size);
+  if (!layout.empty()) {
+    note = "the manifest's " + std::to_string(layout.size()) + " pieces are the parts";
+  } else if (!src.pieces.empty()) {
+    note = "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most 10,000); re-cut at the part size";
+  }
+  part_size = choose_part_size(o, size, false);
+  if (layout.empty()) {
+    for (std::uint64_t off = 0, n = 1; off < size || n == 1; off += part_size, ++n) {
+      layout.push_back({static_cast<unsigned>(n), off, std::min(part_size, size - off), ""});
+      if (size == 0) break;
+    }
+  }
+  return layout;
+}
+
+// Worker K of N takes a contiguous run of the plan's parts: indexes [first, last).
+std::pair<std::size_t, std::size_t> worker_share(std::size_t parts, unsigned k, unsigned n) {
+  return {parts * (k - 1) / n, parts * k / n};
+}
+
+// "3, 5-7, 9" for messages (at most 10 runs).
+std::string number_ranges(const std::vector<unsigned>& v) {
+  std::string s;
+  std::size_t runs = 0;
+  for (std::size_t i = 0; i < v.size(); ++runs) {
+    std::size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    if (runs == 10) return s + ", ...";
+    s += (s.empty() ? "" : ", ") + std::to_string(v[i]) + (j > i ? "-" + std::to_string(v[j]) : "");
+    i = j + 1;
+  }
+  return s;
+}
+
+// The one multipart upload in progress for the key, for workers and --complete run
+// without --upload-id (ListMultipartUploads: the prefix may match longer keys).
+std::string find_upload(s3::Client& client, const s3::Location& at, const std::string& dest, unsigned page_size) {
+  std::vector<std::string> ids;
+  for (const s3::UploadInfo& u : client.list_uploads(at, page_size)) {
+    if (u.key == at.key) ids.push_back(u.upload_id);
+  }
+  if (ids.size() == 1) return ids[0];
+  if (ids.empty()) {
+    std::string what = "no multipart upload in progress for this key";
+    if (auto head = client.head(at)) {
+      what += " (the object exists: " + std::to_string(head->size) + " bytes, ETag " + head->etag +
+              "; completed already?)";
+    }
+    throw usage_error(what + ": start one with --begin, or pass --upload-id").at_path(dest);
+  }
+  throw usage_error(std::to_string(ids.size()) + " multipart uploads in progress for this key (" + ids[0] + ", " +
+                    ids[1] + (ids.size() > 2 ? ", ..." : "") +
+                    "): pass --upload-id ID, or --abort them all and start again")
+      .at_path(dest);
+}
+
+// Sends one part, or confirms by MD5 that the server already holds it (job.server_etag),
+// and journals it. Shared by the single-process upload and the --part workers (which
+// keep no journal: ListParts is their state). Called from parallel pipeline threads.
+struct PartSender {
+  s3::Client& client;
+  const s3::Location& at;
+  const std::string& upload_id;
+  Journal* journal = nullptr;
+  std::set<unsigned> started_before;  // parts a previous run had started (journal)
+  std::atomic<std::uint64_t> sent{0}, resent{0}, skipped{0}, nsent{0}, nskipped{0};
+  std::mutex mu;
+  std::map<unsigned, Done> done;
+  std::function<void(std::uint64_t)> progress;
+
+  PartSender(s3::Client& c, const s3::Location& l, const std::string& id) : client(c), at(l), upload_id(id) {}
+
+  void operator()(const PartJob& job, const PartBuffer& part) {
+    const std::string_view data = part.view();
+    s3::Md5 md5 = s3::md5(data);
+    std::string etag;
+    if (!job.server_etag.empty() && job.server_etag == md5.hex) {
+      etag = job.server_etag;
+      skipped += job.length;
+      ++nskipped;
+    } else {
+      if (journal) journal->append({{"start", job.number}});
+      etag = client.upload_part(at, upload_id, job.number, data, md5.base64);
+      if (etag.size() == 32 && etag != md5.hex) {
+        throw s3::S3Error("part " + std::to_string(job.number) + ": the server's ETag " + etag +
+                              " is not the MD5 of what was sent (" + md5.hex + ")",
+                          0, "", true);
+      }
+      sent += job.length;
+      ++nsent;
+      if (started_before.count(job.number)) resent += job.length;
+    }
+    if (journal) journal->append({{"done", job.number}, {"size", job.length}, {"md5", md5.hex}, {"etag", etag}});
+    std::lock_guard lock(mu);
+    done[job.number] = {job.length, md5.hex, etag};
+    if (progress) progress(sent + skipped);
+  }
+};
+
+// Sends jobs of a file source, at most concurrency parts in memory.
+void send_file_parts(unsigned concurrency, const InputFile& in, const std::vector<PartJob>& jobs, PartSender& sender) {
+  std::size_t next = 0;
+  run_parts(
+      concurrency,
+      [&](PartJob& job, PartBuffer& data) {
+        if (next == jobs.size()) return false;
+        job = jobs[next++];
+        read_exact(in, data, job.offset, job.length);
+        return true;
+      },
+      sender);
+}
+
+// Completes the upload, then checks what the server holds: HEAD size, and an ETag of
+// the multipart form equal to md5(the parts' MD5s)-N. A completion whose response was
+// lost shows as NoSuchUpload on the retry; the HEAD then decides whether it happened.
+std::string complete_verified(s3::Client& client, const s3::Location& at, const std::string& upload_id,
+                              const std::vector<s3::PartInfo>& parts, const std::vector<std::string>& md5s,
+                              std::uint64_t total, std::string& note) {
+  // Part ETags that are not MD5s (e.g. SSE-KMS) leave only the size to check.
+  const bool all_md5 = std::all_of(md5s.begin(), md5s.end(), [](const std::string& h) {
+    return h.size() == 32 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+  });
+  const std::string expect = all_md5 ? s3::multipart_etag(md5s) : std::string();
+  std::string etag;
+  try {
+    etag = client.complete_multipart(at, upload_id, parts);
+  } catch (const s3::S3Error& e) {
+    auto head = e.code() == "NoSuchUpload" ? client.head(at) : std::nullopt;
+    if (!head || expect.empty() || head->etag != expect || head->size != total) throw;
+    note = "the upload had been completed by an earlier attempt whose response was lost";
+  }
+  auto head = client.head(at);
+  if (!head || head->size != total) {
+    throw s3::S3Error("verification failed: HEAD says " + (head ? std::to_string(head->size) : std::string("missing")) +
+                          " bytes, expected " + std::to_string(total),
+                      0, "", false);
+  }
+  if (!expect.empty() && head->etag.find('-') != std::string::npos && head->etag != expect) {
+    throw s3::S3Error("verification failed: ETag " + head->etag + ", expected " + expect, 0, "", false);
+  }
+  return head->etag.empty() ? etag : head->etag;
+}
+
+// --abort: the upload named by --upload-id, else the journal's, else every upload in
+// progress for the key (ListMultipartUploads), so no journal is needed.
+UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, const s3::Location& at, UploadReport rep) {
+  rep.method = "abort";
+  Journal journal(src.path == "-" ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
+  std::string journal_id;  // the upload the journal records, if there is one
+  if (!journal.path().empty() && journal.exists()) {
+    nlohmann::json header;
+    std::vector<nlohmann::json> events;
+    journal.load(header, events);
+    journal_id = header.value("upload_id", "");
+    rep.journal = journal.path();
+  }
+  std::vector<std::string> ids;
+  if (!o.upload_id.empty()) {
+    ids.push_back(o.upload_id);
+  } else if (!journal_id.empty()) {
+    ids.push_back(journal_id);
+  }
+  s3::Client client(s3_config(o));
+  if (ids.empty()) {
+    for (const s3::UploadInfo& u : client.list_uploads(at, o.list_page_size)) {
+      if (u.key == at.key) ids.push_back(u.upload_id);
+    }
+  }
+  rep.units_total = ids.size();
+  if (ids.size() == 1) rep.upload_id = ids[0];
+  rep.note = ids.empty() ? "no multipart upload in progress for this key"
+                         : (o.dry_run ? "would abort " : "aborted ") + std::to_string(ids.size()) +
+                               " multipart upload" + (ids.size() > 1 ? "s" : "") + ": " +
+                               [&] {
+                                 std::string s;
+                                 for (const std::string& id : ids) s += (s.empty() ? "" : ", ") + id;
+                                 return s;
+                               }();
+  if (o.dry_run) return rep;
+  for (const std::string& id : ids) {
+    try {
+      client.abort_multipart(at, id);
+    } catch (const s3::S3Error& e) {
+      if (e.code() != "NoSuchUpload") throw;
+    }
+  }
+  if (!journal_id.empty() && std::find(ids.begin(), ids.end(), journal_id) != ids.end()) journal.remove();
+  rep.units_sent = ids.size();
+  rep.retries = client.retries();
+  return rep;
+}
+
+// --begin, --part K/N and --complete: one multipart upload shared by several
+// processes, possibly on several machines, coordinated only by the plan.
+UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, const s3::Location& at, const InputFile& in,
+                           UploadReport rep) {
+  const std::uint64_t size = in.size();
+  std::vector<PartJob> layout = plan_parts(o, src, size, rep.part_size, rep.note);
+  std::size_t first = 0, last = layout.size();
+  if (o.worker_n) std::tie(first, last) = worker_share(layout.size(), o.worker_k, o.worker_n);
+  rep.method = o.begin ? "begin" : o.complete ? "complete" : "part";
+  rep.units_total = last - first;
+  rep.bytes_total = 0;
+  for (std::size_t i = first; i < last; ++i) rep.bytes_total += layout[i].length;
+  if (o.dry_run) {
+    for (std::size_t i = first; i < last; ++i) rep.plan.push_back({layout[i].number, layout[i].offset, layout[i].length});
+    return rep;
+  }
+  s3::Client client(s3_config(o));
+  if (o.begin) {
+    rep.upload_id = client.create_multipart(at);
+    return rep;
+  }
+  const std::string upload_id = o.upload_id.empty() ? find_upload(client, at, o.dest, o.list_page_size) : o.upload_id;
+  rep.upload_id = upload_id;
+  std::map<unsigned, s3::PartInfo> server;
+  for (const s3::PartInfo& p : client.list_parts(at, upload_id, o.list_page_size)) server[p.number] = p;
+
+  if (o.complete) {
+    std::vector<unsigned> missing;
+    std::string wrong;
+    std::vector<s3::PartInfo> parts;
+    std::vector<std::string> md5s;
+    for (const PartJob& j : layout) {
+      auto s = server.find(j.number);
+      if (s == server.end()) {
+        missing.push_back(j.number);
+      } else if (s->second.size != j.length && wrong.empty()) {
+        wrong = "part " + std::to_string(j.number) + " holds " + std::to_string(s->second.size) + " bytes, the plan " +
+                std::to_string(j.length) + " (every worker must use the same source and --part-size)";
+      } else {
+        parts.push_back(s->second);
+        md5s.push_back(s->second.etag);
+      }
+    }
+    if (!missing.empty()) {
+      throw remote_error("cannot complete: part" + std::string(missing.size() > 1 ? "s " : " ") + number_ranges(missing) +
+                         " of " + std::to_string(layout.size()) + " missing (rerun the workers that send them)")
+          .at_path(o.dest);
+    }
+    if (!wrong.empty()) throw remote_error("cannot complete: " + wrong).at_path(o.dest);
+    rep.etag = complete_verified(client, at, upload_id, parts, md5s, size, rep.note);
+    rep.verified = true;
+    rep.units_skipped = parts.size();
+    rep.bytes_skipped = size;
+    rep.retries = client.retries();
+    return rep;
+  }
+
+  // A worker: its share of the parts, except those the server already holds with the
+  // same size and MD5 (a rerun of a worker sends only what is missing).
+  std::vector<PartJob> jobs(layout.begin() + static_cast<std::ptrdiff_t>(first),
+                            layout.begin() + static_cast<std::ptrdiff_t>(last));
+  for (PartJob& j : jobs) {
+    auto s = server.find(j.number);
+    if (s != server.end() && s->second.size == j.length) j.server_etag = s->second.etag;
+  }
+  PartSender sender(client, at, upload_id);
+  if (o.progress) sender.progress = [&](std::uint64_t bytes) { o.progress(bytes, 0); };
+  try {
+    send_file_parts(o.concurrency, in, jobs, sender);
+  } catch (const Error& e) {
+    // The upload is shared: never abort it from a worker.
+    Error out(e.kind(), std::string(e.what()) + "; the upload stays: rerun this worker");
+    throw out.at_path(e.path().empty() ? o.dest : e.path());
+  }
+  rep.bytes_sent = sender.sent;
+  rep.bytes_skipped = sender.skipped;
+  rep.units_sent = sender.nsent;
+  rep.units_skipped = sender.nskipped;
+  rep.retries = client.retries();
+  return rep;
 }
 
 }  // namespace
@@ -158,12 +471,24 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   const s3::Location at = s3::parse_url(o.dest);
   if (at.key.empty() || at.key.back() == '/') throw usage_error("the destination needs an object key: s3://bucket/key");
   if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
+  const bool shared = o.begin || o.complete || o.worker_n > 0;
+  if (o.abort + o.begin + o.complete + (o.worker_n > 0) + o.resume > 1) {
+    throw usage_error("--abort, --begin, --part, --complete and --resume exclude each other");
+  }
+  if (o.worker_n && (o.worker_k < 1 || o.worker_k > o.worker_n)) {
+    throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
+  }
+  if (!o.upload_id.empty() && !o.abort && !o.complete && !o.worker_n) {
+    throw usage_error("--upload-id goes with --part, --complete or --abort");
+  }
+  if (o.abort) return abort_uploads(o, src, at, rep);
 
   InputFile in = InputFile::open(src.path);
   const bool stream = !in.seekable();
-  if (stream && (o.resume || o.abort)) {
-    throw usage_error("--resume and --abort need a file source: stdin cannot be read again");
+  if (stream && (o.resume || shared)) {
+    throw usage_error("--resume, --begin, --part and --complete need a file source: stdin cannot be read again");
   }
+  if (shared) return shared_upload(o, src, at, in, rep);
   const std::uint64_t size = in.size();
   rep.bytes_total = size;
 
@@ -178,24 +503,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
         .at_path(o.dest);
   }
 
-  if (o.abort) {
-    if (!have_journal) throw usage_error("no interrupted upload to abort (no journal " + journal.path() + ")").at_path(o.dest);
-    rep.upload_id = header.value("upload_id", "");
-    if (!o.dry_run) {
-      s3::Client client(s3_config(o));
-      try {
-        client.abort_multipart(at, rep.upload_id);
-      } catch (const s3::S3Error& e) {
-        if (e.code() != "NoSuchUpload") throw;
-      }
-      journal.remove();
-    }
-    rep.method = "abort";
-    return rep;
-  }
-
   // The part layout: the journal's when resuming (whatever --part-size says now), else
-  // the manifest's pieces where S3 accepts them, else fixed-size parts.
+  // the plan (the manifest's pieces where S3 accepts them, else fixed-size parts).
   std::uint64_t part_size = 0;
   std::vector<PartJob> layout;
   if (have_journal) {
@@ -213,19 +522,9 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     }
     rep.resumed = true;
   } else if (!stream) {
-    layout = parts_from_pieces(src.pieces, size);
-    if (!layout.empty()) {
-      rep.note = "the manifest's " + std::to_string(layout.size()) + " pieces are the parts";
-    } else if (!src.pieces.empty()) {
-      rep.note = "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most 10,000); re-cut at the part size";
-    }
-  }
-  if (part_size == 0) part_size = choose_part_size(o, size, stream);
-  if (layout.empty() && !stream) {
-    for (std::uint64_t off = 0, n = 1; off < size || n == 1; off += part_size, ++n) {
-      layout.push_back({static_cast<unsigned>(n), off, std::min(part_size, size - off), ""});
-      if (size == 0) break;
-    }
+    layout = plan_parts(o, src, size, part_size, rep.note);
+  } else {
+    part_size = choose_part_size(o, size, true);
   }
   rep.part_size = part_size;
 
@@ -239,42 +538,38 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
 
   s3::Client client(s3_config(o));
 
-  if (single) {
-    std::string data;
-    read_exact(in, data, 0, size);
-    std::string md5 = s3::md5_hex(data);
-    client.put_object(at, data, s3::md5_base64(data));
-    rep.bytes_sent = size;
+  // A single PUT: a file no bigger than one part, or stdin that ends within the first part.
+  auto put_single = [&](const PartBuffer& part) {
+    const std::string_view data = part.view();
+    s3::Md5 md5 = s3::md5(data);
+    client.put_object(at, data, md5.base64);
+    rep.method = "put";
+    rep.bytes_total = rep.bytes_sent = data.size();
     rep.units_total = rep.units_sent = 1;
     auto head = client.head(at);
-    if (!head || head->size != size || head->etag != md5) {
-      throw s3::S3Error("verification failed: HEAD says " + (head ? std::to_string(head->size) + " bytes, ETag " + head->etag : "missing") +
-                            "; expected " + std::to_string(size) + " bytes, ETag " + md5,
+    if (!head || head->size != data.size() || head->etag != md5.hex) {
+      throw s3::S3Error("verification failed: HEAD says " +
+                            (head ? std::to_string(head->size) + " bytes, ETag " + head->etag : "missing") + "; expected " +
+                            std::to_string(data.size()) + " bytes, ETag " + md5.hex,
                         0, "", false);
     }
     rep.verified = true;
-    rep.etag = md5;
+    rep.etag = md5.hex;
+    rep.retries = client.retries();
     return rep;
+  };
+  if (single) {
+    PartBuffer data;
+    read_exact(in, data, 0, size);
+    return put_single(data);
   }
 
   // Stdin: the first part decides between a single PUT and multipart.
-  std::string first;
+  PartBuffer first;
   bool stream_eof = false;
   if (stream) {
     read_stream(in, first, part_size);
-    if (first.size() < part_size) {
-      stream_eof = true;
-      std::string md5 = s3::md5_hex(first);
-      client.put_object(at, first, s3::md5_base64(first));
-      rep.method = "put";
-      rep.bytes_total = rep.bytes_sent = first.size();
-      rep.units_total = rep.units_sent = 1;
-      auto head = client.head(at);
-      rep.verified = head && head->size == first.size() && head->etag == md5;
-      if (!rep.verified) throw s3::S3Error("verification failed after PUT (HEAD size/ETag differ)", 0, "", false);
-      rep.etag = md5;
-      return rep;
-    }
+    if (first.size() < part_size) return put_single(first);
   }
 
   // Previous runs: what they finished and what they only started.
@@ -330,85 +625,50 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     }
   }
   rep.upload_id = upload_id;
-  for (const auto& [n, d] : done) rep.bytes_skipped += d.size;
-  rep.units_skipped = done.size();
+
+  PartSender sender(client, at, upload_id);
+  sender.journal = journal.path().empty() ? nullptr : &journal;
+  sender.started_before = std::move(started_before);
+  sender.done = std::move(done);
+  for (const auto& [n, d] : sender.done) sender.skipped += d.size;
+  sender.nskipped = sender.done.size();
+  if (o.progress) sender.progress = [&](std::uint64_t bytes) { o.progress(bytes, 0); };
 
   std::vector<PartJob> todo;
   for (const PartJob& j : layout) {
-    if (!done.count(j.number)) todo.push_back(j);
+    if (!sender.done.count(j.number)) todo.push_back(j);
   }
-  std::mutex mu;
-  std::atomic<std::uint64_t> sent{0}, resent{0}, skipped{rep.bytes_skipped}, nsent{0}, nskipped{rep.units_skipped};
-  std::size_t next = 0;
   unsigned stream_number = 0;
   std::uint64_t stream_offset = 0;
-  auto progress = [&] {
-    if (o.progress) {
-      std::lock_guard lock(mu);
-      o.progress(sent + skipped, 0);
-    }
-  };
-
-  auto read = [&](PartJob& job, std::string& data) -> bool {
-    if (stream) {
-      if (stream_number == 0) {
-        data.swap(first);
-      } else {
-        if (stream_eof) return false;
-        read_stream(in, data, part_size);
-        if (data.size() < part_size) stream_eof = true;
-        if (data.empty() && stream_number > 0) return false;
-      }
-      if (stream_number + 1 > kS3MaxParts) {
-        throw usage_error("stdin is longer than 10,000 parts of " + format_size(part_size) + ": use a bigger --part-size")
-            .at_path(o.dest);
-      }
-      job = {++stream_number, stream_offset, data.size(), ""};
-      stream_offset += data.size();
-      return true;
-    }
-    if (next == todo.size()) return false;
-    job = todo[next++];
-    read_exact(in, data, job.offset, job.length);
-    return true;
-  };
-  auto send = [&](const PartJob& job, const std::string& data) {
-    std::string md5 = s3::md5_hex(data);
-    std::string etag;
-    bool was_there = !job.server_etag.empty() && job.server_etag == md5;
-    if (was_there) {
-      etag = job.server_etag;
-      skipped += job.length;
-      ++nskipped;
+  auto read_stdin = [&](PartJob& job, PartBuffer& data) -> bool {
+    if (stream_number == 0) {
+      data.swap(first);
     } else {
-      if (journal.path().size()) journal.append({{"start", job.number}});
-      etag = client.upload_part(at, upload_id, job.number, data, s3::md5_base64(data));
-      if (etag.size() == 32 && etag != md5) {
-        throw s3::S3Error("part " + std::to_string(job.number) + ": the server's ETag " + etag +
-                              " is not the MD5 of what was sent (" + md5 + ")",
-                          0, "", true);
-      }
-      sent += job.length;
-      ++nsent;
-      if (started_before.count(job.number)) resent += job.length;
+      if (stream_eof) return false;
+      read_stream(in, data, part_size);
+      if (data.size() < part_size) stream_eof = true;
+      if (data.empty()) return false;
     }
-    if (journal.path().size()) {
-      journal.append({{"done", job.number}, {"size", job.length}, {"md5", md5}, {"etag", etag}});
+    if (stream_number + 1 > kS3MaxParts) {
+      throw usage_error("stdin is longer than 10,000 parts of " + format_size(part_size) + ": use a bigger --part-size")
+          .at_path(o.dest);
     }
-    {
-      std::lock_guard lock(mu);
-      done[job.number] = {job.length, md5, etag};
-    }
-    progress();
+    job = {++stream_number, stream_offset, data.size(), ""};
+    stream_offset += data.size();
+    return true;
   };
 
   try {
-    run_parts(o.concurrency, read, send);
-    if (stream) rep.bytes_total = stream_offset;
+    if (stream) {
+      run_parts(o.concurrency, read_stdin, sender);
+      rep.bytes_total = stream_offset;
+    } else {
+      send_file_parts(o.concurrency, in, todo, sender);
+    }
     std::vector<s3::PartInfo> parts;
     std::vector<std::string> md5s;
     std::uint64_t total = 0;
-    for (const auto& [n, d] : done) {
+    for (const auto& [n, d] : sender.done) {
       parts.push_back({n, d.size, d.etag});
       md5s.push_back(d.md5);
       total += d.size;
@@ -417,21 +677,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     if (parts.size() != want || total != rep.bytes_total) {
       throw s3::S3Error("internal: " + std::to_string(parts.size()) + " parts for " + std::to_string(want), 0, "", false);
     }
-    std::string etag = client.complete_multipart(at, upload_id, parts);
-    std::string expect = s3::multipart_etag(md5s);
-    // Verify what the server now has: its size, and an ETag of the multipart form
-    // that matches the MD5s of the parts we hold locally.
-    auto head = client.head(at);
-    if (!head || head->size != rep.bytes_total) {
-      throw s3::S3Error("verification failed: HEAD says " + (head ? std::to_string(head->size) : std::string("missing")) +
-                            " bytes, expected " + std::to_string(rep.bytes_total),
-                        0, "", false);
-    }
-    if (head->etag.find('-') != std::string::npos && head->etag != expect) {
-      throw s3::S3Error("verification failed: ETag " + head->etag + ", expected " + expect, 0, "", false);
-    }
+    rep.etag = complete_verified(client, at, upload_id, parts, md5s, rep.bytes_total, rep.note);
     rep.verified = true;
-    rep.etag = head->etag.empty() ? etag : head->etag;
   } catch (const Error& e) {
     // Transient failures (network, 5xx after the retries) keep the parts and the
     // journal for a rerun; anything else aborts the upload unless --keep-parts.
@@ -447,19 +694,19 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
       throw out.at_path(e.path().empty() ? o.dest : e.path());
     }
     Error out(e.kind(), std::string(e.what()) +
-                            (stream ? std::string("; the parts stay on the server (ingot upload --abort cannot "
-                                                  "find them for stdin)")
+                            (stream ? std::string("; the parts stay on the server: `ingot upload - ") + o.dest +
+                                          " --abort` removes them"
                                     : "; parts kept: rerun the same command (or add --resume) to continue, or --abort"));
     throw out.at_path(e.path().empty() ? o.dest : e.path());
   }
   if (!journal.path().empty()) journal.remove();
-  rep.bytes_sent = sent;
-  rep.bytes_resent = resent;
-  rep.bytes_skipped = skipped;
-  rep.units_sent = nsent;
-  rep.units_skipped = nskipped;
-  rep.units_total = done.size();
-  rep.retries = 0;
+  rep.bytes_sent = sender.sent;
+  rep.bytes_resent = sender.resent;
+  rep.bytes_skipped = sender.skipped;
+  rep.units_sent = sender.nsent;
+  rep.units_skipped = sender.nskipped;
+  rep.units_total = sender.done.size();
+  rep.retries = client.retries();
   return rep;
 }
 

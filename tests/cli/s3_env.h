@@ -1,0 +1,145 @@
+// Helpers of the S3 upload tests (test_upload_s3*.cpp): a fresh bucket on the real
+// Swift S3 endpoint (tests/servers.h), the --json report, ingot in the background, and
+// the fault-injecting proxy (tests/fixtures/faulty_proxy.py) in front of Swift.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "ingot/ops/s3.h"
+#include "servers.h"
+
+namespace ingot_test {
+
+inline std::string random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// A fresh bucket per test, credentials in the environment the ingot child inherits.
+struct S3Env {
+  ingot::s3::Client client;
+  std::string bucket;
+  std::string flags;  // --endpoint ...
+
+  static ingot::s3::Config config() {
+    const ServerEnv& e = servers();
+    ::setenv("AWS_ACCESS_KEY_ID", e.s3_access_key.c_str(), 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", e.s3_secret_key.c_str(), 1);
+    ::unsetenv("AWS_SESSION_TOKEN");
+    ingot::s3::Config c;
+    c.endpoint = e.s3_endpoint;
+    c.region = e.s3_region;
+    c.creds = {e.s3_access_key, e.s3_secret_key, ""};
+    return c;
+  }
+  S3Env() : client(config()) {
+    bucket = "ingot-test-" + std::to_string(std::random_device{}());
+    client.create_bucket(bucket);
+    flags = " --endpoint " + servers().s3_endpoint + " ";
+  }
+  std::string url(const std::string& key) const { return "s3://" + bucket + "/" + key; }
+  // Swift's SLO middleware serves a multipart object at one segment per second after
+  // the first 10 (rate_limit_after_segment), so read it back in ranges of a few parts.
+  std::string get(const std::string& key, std::size_t range = 512 * 1024) {
+    auto head = client.head({bucket, key});
+    REQUIRE(head.has_value());
+    std::string out;
+    for (std::uint64_t off = 0; off < head->size; off += range) {
+      std::uint64_t last = std::min<std::uint64_t>(head->size, off + range) - 1;
+      out += client.request("GET", {bucket, key}, {}, {"Range: bytes=" + std::to_string(off) + "-" + std::to_string(last)}).body;
+    }
+    return out;
+  }
+  // Multipart uploads in progress for exactly this key.
+  std::vector<std::string> uploads(const std::string& key) {
+    std::vector<std::string> ids;
+    for (const auto& u : client.list_uploads({bucket, key})) {
+      if (u.key == key) ids.push_back(u.upload_id);
+    }
+    return ids;
+  }
+};
+
+inline nlohmann::json report(const RunResult& r) {
+  INFO(r.err);
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  return j["result"];
+}
+
+// Starts ingot in the background (exec'd by sh, so the pid is ingot's own), stdin from
+// the file `input` (relative to dir).
+inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std::string& input = "/dev/null") {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > .bg.out 2> .bg.err < " + shell_quote(input);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// tests/fixtures/faulty_proxy.py in front of the Swift endpoint, for the life of the
+// object: `endpoint` is the proxy's URL, `log()` its request log (one JSON per request).
+class FaultyProxy {
+ public:
+  FaultyProxy(const TempDir& dir, const std::string& plan, int times = 1, const std::string& match = "")
+      : port_file_(dir / ".proxy.port"), log_(dir / ".proxy.log") {
+    fs::remove(port_file_);  // from an earlier proxy of the same test
+    fs::remove(log_);
+    const std::string script = std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/faulty_proxy.py";
+    std::vector<std::string> args = {"/usr/bin/python3", script, "--upstream", servers().s3_endpoint,
+                                     "--port-file", port_file_.string(), "--log", log_.string(),
+                                     "--plan", plan, "--times", std::to_string(times)};
+    if (!match.empty()) {
+      args.push_back("--match");
+      args.push_back(match);
+    }
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    for (int i = 0; i < 500 && !fs::exists(port_file_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!fs::exists(port_file_)) stop();  // the destructor does not run when the constructor throws
+    REQUIRE(fs::exists(port_file_));
+    endpoint = "http://127.0.0.1:" + read_file(port_file_);
+  }
+  ~FaultyProxy() { stop(); }
+  FaultyProxy(const FaultyProxy&) = delete;
+  FaultyProxy& operator=(const FaultyProxy&) = delete;
+
+  std::vector<nlohmann::json> log() const {
+    std::vector<nlohmann::json> v;
+    for (const std::string& l : lines_of(read_file(log_))) v.push_back(nlohmann::json::parse(l));
+    return v;
+  }
+  std::string endpoint;
+
+ private:
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  fs::path port_file_, log_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace ingot_test
