@@ -95,7 +95,7 @@ int run(UploadArgs& a) {
   std::uint64_t total = 0;
   // A --part worker sends only its share: no total, so no misleading ETA.
   if (o.source != "-" && !o.worker_n) {
-    if (auto in = capture([&] { return InputFile::open(o.source).size(); })) total = in.value();
+    total = known_input_size(o.source);
   }
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
