@@ -8,6 +8,7 @@
 #include "ingot/chunk/boundary.h"
 #include "ingot/chunk/chunker.h"
 #include "ingot/format/csv.h"
+#include "ingot/util/error.h"
 #include "support.h"
 
 using namespace ingot;
@@ -107,6 +108,39 @@ TEST_CASE("chunk: a record over --max-record-size is a clear error", "[chunk]") 
   Buffer buf;
   Chunk c;
   REQUIRE_THROWS_WITH(chunker.next(buf, c), Catch::Contains("unbalanced quote"));
+}
+
+TEST_CASE("chunk: the limit holds for a last record without a final newline", "[chunk]") {
+  TempDir dir;
+  // The over-long record is the last one and the file ends without a newline: there is
+  // no record end to wait for, which once let it through.
+  for (RecordKind kind : {RecordKind::lines, RecordKind::ndjson, RecordKind::csv}) {
+    CAPTURE(record_kind_name(kind));
+    write_file(dir / "in", "a\nb\n" + std::string(5000, 'y'));
+    InputFile in = InputFile::open(dir.str("in"));
+    ChunkerOptions o;
+    o.chunk_size = 64;
+    o.max_record = 1024;
+    Chunker chunker(in, kind, 0, kToEnd, o);
+    Buffer buf;
+    Chunk c;
+    auto r = ingot::capture([&] {
+      while (chunker.next(buf, c)) {
+      }
+      return 0;
+    });
+    REQUIRE(!r);
+    CHECK(r.error().message().find("a record is longer than the record size limit (1.0 KiB, --max-record-size)") !=
+          std::string::npos);
+    CHECK(r.error().offset() == std::optional<std::uint64_t>(4));
+    // Just under the limit passes whole.
+    write_file(dir / "ok", "a\nb\n" + std::string(1023, 'y'));
+    InputFile ok = InputFile::open(dir.str("ok"));
+    Chunker fine(ok, kind, 0, kToEnd, o);
+    std::string got;
+    while (fine.next(buf, c)) got.append(c.data, c.size);
+    CHECK(got == "a\nb\n" + std::string(1023, 'y'));
+  }
 }
 
 TEST_CASE("chunk: empty input gives no chunk, and no final newline keeps the tail", "[chunk]") {

@@ -81,6 +81,17 @@ bool Chunker::next(Buffer& buf, Chunk& out) {
     n += fill(buf.data() + n, want);
     if (eof_) {
       cut = n;
+      // The last record has no end to wait for, but the limit holds for it too (only
+      // a chunk grown past the limit can hold one that long).
+      if (n >= opts_.max_record) {
+        const std::size_t tail = last_record_end(buf.data(), n, kind_);
+        if (n - tail >= opts_.max_record) {
+          throw data_error("a record is longer than the record size limit (" + format_size(opts_.max_record) +
+                           ", --max-record-size)" + (is_delimited(kind_) ? "; an unbalanced quote?" : ""))
+              .at_path(in_.display_name())
+              .at_offset(start + tail);
+        }
+      }
       break;
     }
     // Lines: only the new bytes can hold the last newline. CSV needs the parity of all.
