@@ -227,7 +227,12 @@ IndexReader IndexReader::open(const std::string& path) {
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size < kIndexHeaderSize) {
+    // Short: a truncated index only if it starts like one; else it is no index at all.
+    unsigned char magic[sizeof kIndexMagic];
+    const bool starts_like_one = ::pread(fd, magic, sizeof magic, 0) == static_cast<ssize_t>(sizeof magic) &&
+                                 std::memcmp(magic, kIndexMagic, sizeof magic) == 0;
     ::close(fd);
+    if (!starts_like_one) throw data_error("index " + path + " is not an ingot index (bad magic)");
     r.corrupt("is truncated (" + std::to_string(size) + " bytes, less than a header)");
   }
   void* m = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
