@@ -213,3 +213,240 @@ TEST_CASE("upload pg: --dry-run cuts the same batches without connecting", "[upl
   CHECK(j["plan"][2] == json({{"number", 3}, {"offset", 24}, {"length", 4}}));
   CHECK(j["stats"]["bytes_sent"] == 0);
 }
+
+namespace {
+
+// NDJSON rows 1..n in every shape the converter handles: nested objects (flattened to
+// "geo.lat"), arrays (JSON text), escapes and quotes, a comma and a newline inside a
+// string, keys in another order, missing keys (NULL), CRLF line ends and blank lines.
+// Every 97th row is broken JSON (the converter rejects it) and row 777 has an "ok" that
+// is not a boolean (the server refuses it). `bad` gets the source lines of both kinds.
+struct NdSource {
+  std::string text;
+  std::vector<std::uint64_t> broken;  // lines of invalid JSON
+  std::uint64_t refused = 0;          // line of row 777
+  std::int64_t rows = 0, id_sum = 0;  // what must load
+};
+
+NdSource make_ndjson(int n) {
+  NdSource s;
+  std::uint64_t line = 0;
+  for (int i = 1; i <= n; ++i) {
+    if (i % 50 == 0) {
+      s.text += "\n";
+      ++line;
+    }
+    ++line;
+    const std::string id = std::to_string(i);
+    std::string rec;
+    if (i % 97 == 0) {
+      rec = "{\"id\":" + id + ",\"name\":\"broken";
+      s.broken.push_back(line);
+    } else {
+      std::string name = i % 13 == 0 ? "two\\nlines, \\\"q\\\" \\u00e9" : "n" + id;
+      std::string ok = i == 777 ? "\"maybe\"" : (i % 2 ? "true" : "false");
+      std::string geo = "\"geo\":{\"lat\":" + id + ".5,\"skip\":[1,{\"a\":null}]}";
+      std::string tags = "\"tags\":[" + id + ",\"x,y\"]";
+      if (i % 11 == 0) rec = "{\"id\":" + id + ",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      else if (i % 5 == 0) rec = "{" + tags + "," + geo + ",\"name\":\"" + name + "\",\"ok\":" + ok + ",\"id\":" + id + "}";
+      else rec = "{\"id\":" + id + ",\"name\":\"" + name + "\",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      if (i == 777) {
+        s.refused = line;
+      } else {
+        ++s.rows;
+        s.id_sum += i;
+      }
+    }
+    s.text += rec + (i % 7 == 0 ? "\r\n" : "\n");
+  }
+  return s;
+}
+
+std::string nd_table() {
+  std::string t = "nd" + std::to_string(std::random_device{}());
+  psql("CREATE TABLE " + t + " (id bigint, name text, ok boolean, \"geo.lat\" double precision, tags text)");
+  return t;
+}
+
+// The table's rows as text, in id order, hashed: equal hashes, equal contents.
+std::string table_digest(const std::string& t) {
+  return psql("SELECT count(*) || ' ' || md5(string_agg(x::text, E'\\n' ORDER BY id)) FROM " + t + " x");
+}
+
+std::vector<std::uint64_t> reject_lines(const std::string& path) {
+  std::vector<std::uint64_t> out;
+  for (const std::string& l : lines_of(read_file(path))) out.push_back(json::parse(l)["line"].get<std::uint64_t>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("upload pg: NDJSON is converted on the fly, the same table and rejects for any -j, workers and batch size",
+          "[upload][pg][ndjson]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(1500);
+  write_file(dir / "rows.ndjson", src.text);
+
+  // The reference: ingot convert, then psql's own COPY of that CSV (without row 777,
+  // which the server refuses).
+  std::string ref = nd_table();
+  RunResult c = run_ingot(dir, "convert rows.ndjson -o ref.csv --fields id,name,ok,geo.lat,tags");
+  REQUIRE(c.code == 0);
+  RunResult l = run_sh(dir, "grep -v maybe ref.csv > ref2.csv && psql " + shell_quote(servers().pg_url) +
+                                " -qX -v ON_ERROR_STOP=1 -c " + shell_quote("\\copy " + ref + " FROM 'ref2.csv' CSV HEADER"));
+  REQUIRE(l.code == 0);
+  const std::string want = table_digest(ref);
+  REQUIRE(want.rfind(std::to_string(src.rows) + " ", 0) == 0);
+
+  std::vector<std::uint64_t> want_lines = src.broken;
+  want_lines.push_back(src.refused);
+  std::sort(want_lines.begin(), want_lines.end());
+
+  std::string first_rejects;
+  for (const char* opts : {"-j1 --workers 1", "-j2 --workers 2", "-j2 --workers 3 --batch-rows 7",
+                           "-j1 --workers 2 --batch-bytes 64 --batch-rows 3", "-j2 --workers 1 --batch-bytes 1K"}) {
+    INFO(opts);
+    std::string t = nd_table();
+    RunResult r = run_ingot(dir, "upload rows.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                                     " --rejects rej.ndjson --json " + opts);
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["stats"]["records"] == src.rows);
+    CHECK(j["stats"]["rejected"] == src.broken.size() + 1);
+    CHECK(table_digest(t) == want);
+    CHECK(psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'") == std::to_string(src.rows));
+    // Rejects: exact source lines, in order, the same bytes for every setting.
+    CHECK(reject_lines(dir.str("rej.ndjson")) == want_lines);
+    std::string rej = read_file(dir / "rej.ndjson");
+    if (first_rejects.empty()) first_rejects = rej;
+    CHECK(rej == first_rejects);
+  }
+  auto rej = lines_of(first_rejects);
+  json broken = json::parse(rej[0]);
+  CHECK(broken["line"] == src.broken[0]);
+  CHECK(broken["reason"] == "invalid JSON: unclosed string");
+  CHECK(broken["raw"] == "{\"id\":97,\"name\":\"broken");
+  CHECK(broken["offset"] == src.text.find("{\"id\":97,"));
+  json refused;
+  for (auto& x : rej) {
+    if (json::parse(x)["line"] == src.refused) refused = json::parse(x);
+  }
+  CHECK(refused["reason"] == "invalid input syntax for type boolean: \"maybe\"");
+  CHECK(refused["raw"].get<std::string>().find("\"id\":777,") != std::string::npos);
+  CHECK(refused["offset"] == src.text.find(refused["raw"].get<std::string>()));
+}
+
+TEST_CASE("upload pg: NDJSON kill -9 midway, the same command again gives the exact rows and every invalid line",
+          "[upload][pg][ndjson][resume]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(100000);
+  write_file(dir / "big.ndjson", src.text);
+  std::string t = nd_table();
+  const std::string args = "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                           " --batch-rows 500 --workers 2 -j2 --rejects rej.ndjson --json";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > /dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 4000; ++i) {
+    std::string committed = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'");
+    if (committed != "0" && std::stoi(committed) >= 20) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  const int total = (static_cast<int>(src.rows) + 1 + 499) / 500;  // rows the server sees, incl. 777
+  REQUIRE(before >= 20);
+  REQUIRE(before < total);  // really midway
+  // Batches commit out of order (2 workers): was the one holding row 777 among them?
+  // Row 777 is record 769 (8 broken rows before it): batch 2 of 500-row batches.
+  const bool had_777 = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "' AND batch = 2") == "1";
+  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+
+  RunResult r = run_ingot(dir, args);
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["resumed"] == true);
+  CHECK(j["stats"]["units"] == total);
+  CHECK(j["stats"]["units_skipped"] == before);
+  CHECK(j["stats"]["units_sent"] == total - before);
+  CHECK(j["stats"]["rejected"] == src.broken.size() + (had_777 ? 0 : 1));
+  CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id) FROM " + t) ==
+        std::to_string(src.rows) + "|" + std::to_string(src.rows) + "|" + std::to_string(src.id_sum));
+  // Invalid lines are found locally, so every run reports all of them; the server's
+  // refusal of row 777 only if this run loaded its batch.
+  std::vector<std::uint64_t> lines = reject_lines(dir.str("rej.ndjson"));
+  std::vector<std::uint64_t> want = src.broken;
+  if (!had_777) {
+    want.push_back(src.refused);
+    std::sort(want.begin(), want.end());
+  }
+  CHECK(lines == want);
+}
+
+TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, from a pipe, --on-error fail, --dry-run",
+          "[upload][pg][ndjson]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(300);
+  write_file(dir / "rows.ndjson", src.text);
+  const std::string url = shell_quote(servers().pg_url);
+
+  // --fields picks and orders the columns; a pipe needs them (no pre-pass on a stream).
+  std::string t = "nd" + std::to_string(std::random_device{}());
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && cat rows.ndjson | " + shell_quote(INGOT_BINARY) +
+                    " upload - " + url + " --table " + t + " --from ndjson --create-table --fields geo.lat,id --json";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  CHECK(::pclose(p) == 0);
+  CHECK(json::parse(out)["result"]["stats"]["records"] == src.rows);
+  CHECK(psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE "
+             "table_name = '" + t + "'") == "geo.lat,id");
+  CHECK(psql("SELECT \"geo.lat\" FROM " + t + " WHERE id = '13'") == "13.5");
+
+  RunResult r = run_sh(dir, "cat rows.ndjson | $INGOT upload - " + url + " --table " + t + "_x --from ndjson --create-table");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("pass --fields or --schema") != std::string::npos);
+
+  // --schema, as convert --schema-out writes it.
+  REQUIRE(run_ingot(dir, "convert rows.ndjson --schema-only --schema-out cols.json").code == 0);
+  std::string t2 = "nd" + std::to_string(std::random_device{}());
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + t2 + " --create-table --schema cols.json --json");
+  REQUIRE(r.code == 0);
+  // The key union, first-seen order: the same columns without --schema.
+  std::string t3 = "nd" + std::to_string(std::random_device{}());
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + t3 + " --create-table --infer-types --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == src.rows);  // "maybe" is no boolean
+  const std::string cols_sql = "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
+                               "information_schema.columns WHERE table_name = '";
+  CHECK(psql(cols_sql + t2 + "'") == "id text,name text,ok text,geo.lat text,geo.skip text,tags text");
+  CHECK(psql(cols_sql + t3 + "'") == "id bigint,name text,ok boolean,geo.lat double precision,geo.skip text,tags text");
+  CHECK(psql("SELECT \"geo.skip\" || ' ' || tags FROM " + t3 + " WHERE id = 5") == "[1,{\"a\":null}] [5,\"x,y\"]");
+
+  // A table that does not exist, without --create-table.
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table nosuch" + t3);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("does not exist; add --create-table") != std::string::npos);
+
+  // --on-error fail stops at the first invalid line, naming it.
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + nd_table() + " --on-error fail");
+  CHECK(r.code == 1);
+  CHECK(r.err == "ingot upload: error: rows.ndjson:" + std::to_string(src.broken[0]) +
+                     ": invalid record: invalid JSON: unclosed string (--on-error fail)\n");
+
+  // --dry-run: the batches of valid records, without a server.
+  r = run_ingot(dir, "upload rows.ndjson postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 100 --dry-run --json");
+  REQUIRE(r.code == 0);
+  json plan = report(r)["plan"];
+  REQUIRE(plan.size() == 3);  // 300 rows - 3 broken = 297
+  CHECK(plan[0]["offset"] == 0);
+  CHECK(plan[2]["offset"].get<std::uint64_t>() + plan[2]["length"].get<std::uint64_t>() == src.text.size());
+}
