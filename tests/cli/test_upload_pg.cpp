@@ -450,3 +450,71 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
   CHECK(plan[0]["offset"] == 0);
   CHECK(plan[2]["offset"].get<std::uint64_t>() + plan[2]["length"].get<std::uint64_t>() == src.text.size());
 }
+
+TEST_CASE("upload pg: CSV blank lines are not rows, and a server that cannot be reached is exit 3", "[upload][pg]") {
+  TempDir dir;
+  // In a one-column table an empty COPY line would be a row of NULL.
+  write_file(dir / "ids.csv", "id\n1\n\n2\n\n\n3\n");
+  std::string t = "ids" + std::to_string(std::random_device{}());
+  psql("CREATE TABLE " + t + " (id bigint)");
+  RunResult r = run_ingot(dir, "upload ids.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 2 --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == 3);
+  CHECK(psql("SELECT count(*), count(id), sum(id) FROM " + t) == "3|3|6");
+
+  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json");
+  CHECK(r.code == 3);
+  CHECK(r.err.rfind("ingot upload: error: postgresql://ingot:***@127.0.0.1:1/none: cannot connect: ", 0) == 0);
+  CHECK(lines_of(r.err).size() == 1);
+  json j = json::parse(r.out)["result"];
+  CHECK(j["status"] == "error");
+  CHECK(j["exit_code"] == 3);
+}
+
+TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, and a rerun completes exactly",
+          "[upload][pg][resume]") {
+  TempDir dir;
+  const int n = 200000;
+  write_file(dir / "big.csv", make_csv(n));
+  std::string t = fresh_table();
+  // The application name finds this run's connections among those of other tests.
+  const std::string app = "ingotdrop" + t;
+  const std::string url = servers().pg_url + "?application_name=" + app;
+  const std::string args = "upload big.csv " + shell_quote(url) + " --table " + t + " --batch-rows 500 --workers 3";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > out.txt 2> err.txt";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Up to 3 connections inside a transaction at the same moment: the workers run in parallel.
+  int busy = 0, committed = 0;
+  for (int i = 0; i < 4000 && (busy < 2 || committed < 20); ++i) {
+    busy = std::max(busy, std::stoi(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app +
+                                         "' AND state IN ('active', 'idle in transaction')")));
+    committed = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  }
+  CHECK(busy >= 2);
+  CHECK(busy <= 3);
+  psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + app + "'");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
+  std::string err = read_file(dir / "err.txt");
+  CHECK(err.find("ingot upload: error: ") == 0);
+  CHECK(err.find("connection") != std::string::npos);
+  CHECK(lines_of(err).size() == 1);
+  const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  REQUIRE(before < 400);
+  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT coalesce(sum(records), 0) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+
+  RunResult r = run_ingot(dir, args + " --json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["stats"]["units_skipped"] == before);
+  CHECK(j["stats"]["records"] == n - 500 * before);
+  CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id) FROM " + t) ==
+        std::to_string(n) + "|" + std::to_string(n) + "|" + std::to_string(std::int64_t{n} * (n + 1) / 2));
+}

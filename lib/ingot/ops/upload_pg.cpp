@@ -13,6 +13,7 @@
 // A rerun cuts the same batches and skips those the ledger holds: exactly once.
 #include <libpq-fe.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -529,29 +530,33 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
       // each in one transaction with its ledger row.
       [&](const Chunk& c, Work& w) {
         if (o.dry_run) return;
-        tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
-          if (w.batches[i].skip) return;
-          Conn* k = nullptr;
-          {
-            std::unique_lock lock(pool_mu);
-            pool_cv.wait(lock, [&] { return !pool.empty(); });
-            k = pool.back();
-            pool.pop_back();
-          }
-          struct Back {
-            std::vector<Conn*>& p;
-            std::mutex& mu;
-            std::condition_variable& cv;
-            Conn* k;
-            ~Back() {
-              {
-                std::lock_guard lock(mu);
-                p.push_back(k);
-              }
-              cv.notify_one();
+        // Isolated: while it waits for its batches, this thread must not pick up another
+        // chunk's I/O stage, which could wait for the I/O slot this one holds.
+        tbb::this_task_arena::isolate([&] {
+          tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
+            if (w.batches[i].skip) return;
+            Conn* k = nullptr;
+            {
+              std::unique_lock lock(pool_mu);
+              pool_cv.wait(lock, [&] { return !pool.empty(); });
+              k = pool.back();
+              pool.pop_back();
             }
-          } back{pool, pool_mu, pool_cv, k};
-          w.results[i] = load_batch(*k, c, w, w.batches[i], copy_sql, o, rep.load_id, fp_text, src.path);
+            struct Back {
+              std::vector<Conn*>& p;
+              std::mutex& mu;
+              std::condition_variable& cv;
+              Conn* k;
+              ~Back() {
+                {
+                  std::lock_guard lock(mu);
+                  p.push_back(k);
+                }
+                cv.notify_one();
+              }
+            } back{pool, pool_mu, pool_cv, k};
+            w.results[i] = load_batch(*k, c, w, w.batches[i], copy_sql, o, rep.load_id, fp_text, src.path);
+          });
         });
       },
       // Serial, in order: counts, and the rejects by source offset, exact lines.
