@@ -72,6 +72,7 @@ class Endpoint {
     return gaps_;
   }
   int requests() const { return requests_; }
+  int max_in_flight() const { return max_in_flight_; }
   std::set<std::string> content_types() {
     std::lock_guard lock(mu_);
     return types_;
@@ -91,6 +92,13 @@ class Endpoint {
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {
     const int n = ++requests_;
+    const int now = ++in_flight_;
+    for (int seen = max_in_flight_; now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
+    }
+    struct Leave {
+      std::atomic<int>& n;
+      ~Leave() { --n; }
+    } leave{in_flight_};
     // Without a key (stdin) every request is a batch of its own.
     std::string key = req.get_header_value("Idempotency-Key");
     if (key.empty()) key = "request-" + std::to_string(n);
@@ -134,6 +142,7 @@ class Endpoint {
   int port_ = 0;
   std::thread thread_;
   std::atomic<int> requests_{0};
+  std::atomic<int> in_flight_{0}, max_in_flight_{0};
   std::mutex mu_;
   std::map<std::string, std::string> batches_;
   std::map<std::string, Clock::time_point> last_429_;
@@ -260,14 +269,16 @@ TEST_CASE("upload http: --dry-run lists the batches of whole records and sends n
   CHECK(ep.requests() == 0);
 }
 
-TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip", "[upload][http]") {
+TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip, at most --concurrency in flight", "[upload][http]") {
   TempDir dir;
   const std::string data = make_ndjson(2000);
   write_file(dir / "ev.ndjson", data);
   std::map<int, std::string> first;
-  for (const char* opts : {"-j1 --concurrency 1", "-j2 --concurrency 4", "-j2 --concurrency 3 --gzip"}) {
+  const std::vector<std::pair<const char*, int>> runs = {
+      {"-j1 --concurrency 1", 1}, {"-j2 --concurrency 4", 4}, {"-j2 --concurrency 3 --gzip", 3}};
+  for (auto [opts, concurrency] : runs) {
     INFO(opts);
-    Endpoint ep({});
+    Endpoint ep({}, 30);
     RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --batch-bytes 4K --json " + opts);
     REQUIRE(r.code == 0);
     json j = report(r);
@@ -280,6 +291,9 @@ TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip", 
     CHECK(all == data);
     if (first.empty()) first = bodies;
     CHECK(bodies == first);
+    // --concurrency requests in flight at most, and more than one when allowed.
+    CHECK(ep.max_in_flight() <= concurrency);
+    CHECK(ep.max_in_flight() >= std::min(concurrency, 2));
   }
 }
 

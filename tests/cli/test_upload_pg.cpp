@@ -518,3 +518,32 @@ TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, 
   CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id) FROM " + t) ==
         std::to_string(n) + "|" + std::to_string(n) + "|" + std::to_string(std::int64_t{n} * (n + 1) / 2));
 }
+
+TEST_CASE("upload pg: CSV and TSV give the same table for any -j, workers and batch size", "[upload][pg]") {
+  TempDir dir;
+  std::string csv = make_csv(700);
+  // A quoted newline, a doubled quote, a CRLF line end, an empty field (NULL).
+  csv += "701,\"multi\nline \"\"q\"\"\",701.5\r\n702,,702.5\n703,\"tab\there\",\n";
+  write_file(dir / "rows.csv", csv);
+  // The same rows as TSV (RFC 4180 quoting with a tab delimiter), through convert.
+  REQUIRE(run_ingot(dir, "convert rows.csv -o rows.ndjson --types string").code == 0);
+  REQUIRE(run_ingot(dir, "convert rows.ndjson -o rows.tsv --fields id,name,score").code == 0);
+  std::string want;
+  for (const char* run : {"rows.csv -j1 --workers 1", "rows.csv -j2 --workers 3 --batch-rows 7",
+                          "rows.csv -j2 --workers 2 --batch-bytes 50 --batch-rows 2", "rows.tsv -j2 --workers 2 --batch-bytes 1K"}) {
+    INFO(run);
+    std::string t = fresh_table();
+    RunResult r = run_ingot(dir, std::string("upload ") + run + " " + shell_quote(servers().pg_url) + " --table " + t + " --json");
+    REQUIRE(r.code == 0);
+    CHECK(report(r)["stats"]["records"] == 703);
+    std::string got = table_digest(t);
+    if (want.empty()) want = got;
+    CHECK(got == want);
+  }
+  CHECK(want.rfind("703 ", 0) == 0);
+  std::string t = fresh_table();
+  REQUIRE(run_ingot(dir, "upload rows.csv " + shell_quote(servers().pg_url) + " --table " + t).code == 0);
+  CHECK(psql("SELECT name FROM " + t + " WHERE id = 701") == "multi\nline \"q\"");
+  CHECK(psql("SELECT count(*) FROM " + t + " WHERE name IS NULL OR score IS NULL") == "2");
+  CHECK(psql("SELECT name FROM " + t + " WHERE id = 703") == "tab\there");
+}
