@@ -2,6 +2,7 @@
 // parallel workers, kill -9 midway then rerun gives the exact row count, rows the
 // server refuses land in --rejects with their line numbers, NDJSON through convert.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -546,4 +547,34 @@ TEST_CASE("upload pg: CSV and TSV give the same table for any -j, workers and ba
   CHECK(psql("SELECT name FROM " + t + " WHERE id = 701") == "multi\nline \"q\"");
   CHECK(psql("SELECT count(*) FROM " + t + " WHERE name IS NULL OR score IS NULL") == "2");
   CHECK(psql("SELECT name FROM " + t + " WHERE id = 703") == "tab\there");
+}
+
+TEST_CASE("upload pg: an NDJSON load's memory is bounded by the batch size, not the input", "[upload][pg][ndjson]") {
+  TempDir dir;
+  std::int64_t rows = 0;
+  {
+    // Freed before the fork: the child's peak RSS starts from this process's.
+    const NdSource src = make_ndjson(400000);  // ~45 MB
+    write_file(dir / "big.ndjson", src.text);
+    rows = src.rows;
+  }
+  std::string t = nd_table();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) +
+                      " upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                      " --batch-bytes 1M -j2 --workers 2 -q";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(psql("SELECT count(*) FROM " + t) == std::to_string(rows));
+  // Tokens (threads + workers = 4) x (1 MiB chunk + its COPY input), plus the
+  // process itself: far below the input's size.
+  INFO("peak RSS " << ru.ru_maxrss << " KiB");
+  CHECK(ru.ru_maxrss < 40 * 1024);
 }
