@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -270,7 +269,8 @@ class LineCounter {
  public:
   explicit LineCounter(const Chunk& c) : c_(c) {}
   std::uint64_t before(std::size_t offset) {
-    for (; at_ < offset; ++at_) lines_ += c_.data[at_] == '\n';
+    lines_ += static_cast<std::uint64_t>(std::count(c_.data + at_, c_.data + offset, '\n'));
+    at_ = offset;
     return lines_;
   }
 
@@ -282,8 +282,9 @@ class LineCounter {
 
 // One COPY'd batch with its ledger row, in one transaction. Returns what loaded; rows
 // the server refuses are bisected out (--on-error skip) or stop the load (fail).
-BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const std::string& copy_sql, const UploadOptions& o,
-                       const std::string& load_id, const std::string& fp_text, const std::string& source) {
+BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const std::string& copy_sql,
+                       const UploadOptions& o, const std::string& load_id, const std::string& fp_text,
+                       const std::string& source) {
   BatchResult res;
   exec(k, "BEGIN");
   std::string state;
