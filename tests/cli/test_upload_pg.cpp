@@ -452,7 +452,7 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
   CHECK(plan[2]["offset"].get<std::uint64_t>() + plan[2]["length"].get<std::uint64_t>() == src.text.size());
 }
 
-TEST_CASE("upload pg: CSV blank lines are not rows, and a server that cannot be reached is exit 3", "[upload][pg]") {
+TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a value, an unreachable server is exit 3", "[upload][pg]") {
   TempDir dir;
   // In a one-column table an empty COPY line would be a row of NULL.
   write_file(dir / "ids.csv", "id\n1\n\n2\n\n\n3\n");
@@ -462,6 +462,22 @@ TEST_CASE("upload pg: CSV blank lines are not rows, and a server that cannot be 
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["records"] == 3);
   CHECK(psql("SELECT count(*), count(id), sum(id) FROM " + t) == "3|3|6");
+
+  // A lone \. line is COPY's end of data even in CSV: the value "\." must load, and
+  // the rows after it too (CSV, CRLF, and NDJSON converted to CSV).
+  write_file(dir / "eod.csv", "v\na\n\\.\nafter\n\\.\r\nlast\n\\.");
+  write_file(dir / "eod.ndjson", "{\"v\":\"a\"}\n{\"v\":\"\\\\.\"}\n{\"v\":\"after\"}\n");
+  for (const char* file : {"eod.csv", "eod.ndjson"}) {
+    INFO(file);
+    std::string e = "eod" + std::to_string(std::random_device{}());
+    psql("CREATE TABLE " + e + " (v text)");
+    r = run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + e +
+                           " --batch-rows 100 --json");
+    REQUIRE(r.code == 0);
+    const std::string want = std::string(file) == "eod.csv" ? "a|\\.|after|\\.|last|\\." : "a|\\.|after";
+    CHECK(report(r)["stats"]["records"] == std::count(want.begin(), want.end(), '|') + 1);
+    CHECK(psql("SELECT string_agg(v, '|' ORDER BY ctid) FROM " + e) == want);
+  }
 
   r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json");
   CHECK(r.code == 3);

@@ -222,6 +222,7 @@ struct Work {
   CsvTokenizer tokenizer;                           // CSV/TSV
   bool tokenizer_ready = false;                     // made with the source's delimiter
   std::string out;                 // NDJSON rows, or CSV records without blank lines
+  std::string fixed;               // scratch for quote_end_markers
   const char* payload = nullptr;   // out, or the chunk itself
   std::vector<Row> rows;
   ChunkTally tally;                // newlines; NDJSON: the converter's rejects
@@ -262,6 +263,30 @@ void find_records(const Chunk& c, Work& w) {
     }
     w.payload = w.out.data();
   }
+}
+
+// COPY reads a line that is only \. as the end of the data, even in CSV format, and
+// ignores the rest of the batch: such a record (a one-column value "\.") is quoted.
+bool is_end_marker(std::string_view row) {
+  if (row.size() < 2 || row[0] != '\\' || row[1] != '.') return false;
+  row.remove_prefix(2);
+  return row.empty() || row == "\n" || row == "\r\n";
+}
+
+void quote_end_markers(Work& w) {
+  bool any = false;
+  for (std::size_t i = 0; i < w.rows.size() && !any; ++i) any = is_end_marker(w.data(i, i + 1));
+  if (!any) return;
+  w.fixed.clear();
+  std::size_t begin = 0;
+  for (Row& r : w.rows) {
+    std::string_view row(w.payload + begin, r.out_end - begin);
+    begin = r.out_end;
+    w.fixed.append(is_end_marker(row) ? std::string_view("\"\\.\"\n") : row);
+    r.out_end = w.fixed.size();
+  }
+  w.out.swap(w.fixed);
+  w.payload = w.out.data();
 }
 
 // Newlines before each of the (ascending) chunk offsets, in one forward pass.
@@ -484,6 +509,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           }
           find_records(c, w);
         }
+        quote_end_markers(w);
       },
       // Serial, in order: line numbers, batches, the table.
       [&](const Chunk& c, Work& w) {
