@@ -190,10 +190,13 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)");
   sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->capture_default_str();
   sub.add_option("--rejects", o.rejects, "Write rows the server refused (line, server message) to FILE as NDJSON");
-  sub.add_option("--on-error", a->on_error, "Rows the server refuses: skip (to --rejects) or fail")
+  sub.add_option("--on-error", a->on_error, "Bad rows (invalid NDJSON, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
   sub.add_option("--from", a->from, "Source format: ndjson, csv or tsv (default: from the extension)");
+  sub.add_option("--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)")
+      ->delimiter(',');
+  sub.add_option("--schema", o.schema, "Read the NDJSON columns from FILE (as written by convert --schema-out)");
   // HTTP
   sub.add_flag("--gzip", o.gzip, "Compress HTTP batches (Content-Encoding: gzip)");
   // One value per --header, so a header never swallows the positionals after it.

@@ -143,8 +143,10 @@ complete -c ingot -n '__fish_seen_subcommand_from upload' -l batch-rows -x -d 'R
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l batch-bytes -x -d 'Bytes per batch (PostgreSQL default 16M, HTTP default 10M)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l workers -x -d 'PostgreSQL connections loading in parallel'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l rejects -r -F -d 'Write rows the server refused (line, server message) to FILE as NDJSON'
-complete -c ingot -n '__fish_seen_subcommand_from upload' -l on-error -x -a 'skip fail' -d 'Rows the server refuses: skip (to --rejects) or fail'
+complete -c ingot -n '__fish_seen_subcommand_from upload' -l on-error -x -a 'skip fail' -d 'Bad rows (invalid NDJSON, refused by the server): skip (to --rejects) or fail'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l from -x -d 'Source format: ndjson, csv or tsv (default: from the extension)'
+complete -c ingot -n '__fish_seen_subcommand_from upload' -l fields -x -d 'NDJSON columns, comma-separated (default: the table\'s, else the key union)'
+complete -c ingot -n '__fish_seen_subcommand_from upload' -l schema -r -F -d 'Read the NDJSON columns from FILE (as written by convert --schema-out)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l gzip -d 'Compress HTTP batches (Content-Encoding: gzip)'
 complete -c ingot -n '__fish_seen_subcommand_from upload' -l header -x -d 'Extra HTTP header \'K: V\' (repeatable)'
 

@@ -2,6 +2,7 @@
 // parallel workers, kill -9 midway then rerun gives the exact row count, rows the
 // server refuses land in --rejects with their line numbers, NDJSON through convert.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,4 +213,397 @@ TEST_CASE("upload pg: --dry-run cuts the same batches without connecting", "[upl
   CHECK(j["plan"][1] == json({{"number", 2}, {"offset", 16}, {"length", 8}}));   // "3,w\n4,v\n"
   CHECK(j["plan"][2] == json({{"number", 3}, {"offset", 24}, {"length", 4}}));
   CHECK(j["stats"]["bytes_sent"] == 0);
+}
+
+namespace {
+
+// NDJSON rows 1..n in every shape the converter handles: nested objects (flattened to
+// "geo.lat"), arrays (JSON text), escapes and quotes, a comma and a newline inside a
+// string, keys in another order, missing keys (NULL), CRLF line ends and blank lines.
+// Every 97th row is broken JSON (the converter rejects it) and row 777 has an "ok" that
+// is not a boolean (the server refuses it). `bad` gets the source lines of both kinds.
+struct NdSource {
+  std::string text;
+  std::vector<std::uint64_t> broken;  // lines of invalid JSON
+  std::uint64_t refused = 0;          // line of row 777
+  std::int64_t rows = 0, id_sum = 0;  // what must load
+};
+
+NdSource make_ndjson(int n) {
+  NdSource s;
+  std::uint64_t line = 0;
+  for (int i = 1; i <= n; ++i) {
+    if (i % 50 == 0) {
+      s.text += "\n";
+      ++line;
+    }
+    ++line;
+    const std::string id = std::to_string(i);
+    std::string rec;
+    if (i % 97 == 0) {
+      rec = "{\"id\":" + id + ",\"name\":\"broken";
+      s.broken.push_back(line);
+    } else {
+      std::string name = i % 13 == 0 ? "two\\nlines, \\\"q\\\" \\u00e9" : "n" + id;
+      std::string ok = i == 777 ? "\"maybe\"" : (i % 2 ? "true" : "false");
+      std::string geo = "\"geo\":{\"lat\":" + id + ".5,\"skip\":[1,{\"a\":null}]}";
+      std::string tags = "\"tags\":[" + id + ",\"x,y\"]";
+      if (i % 11 == 0) rec = "{\"id\":" + id + ",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      else if (i % 5 == 0) rec = "{" + tags + "," + geo + ",\"name\":\"" + name + "\",\"ok\":" + ok + ",\"id\":" + id + "}";
+      else rec = "{\"id\":" + id + ",\"name\":\"" + name + "\",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      if (i == 777) {
+        s.refused = line;
+      } else {
+        ++s.rows;
+        s.id_sum += i;
+      }
+    }
+    s.text += rec + (i % 7 == 0 ? "\r\n" : "\n");
+  }
+  return s;
+}
+
+std::string nd_table() {
+  std::string t = "nd" + std::to_string(std::random_device{}());
+  psql("CREATE TABLE " + t + " (id bigint, name text, ok boolean, \"geo.lat\" double precision, tags text)");
+  return t;
+}
+
+// The table's rows as text, in id order, hashed: equal hashes, equal contents.
+std::string table_digest(const std::string& t) {
+  return psql("SELECT count(*) || ' ' || md5(string_agg(x::text, E'\\n' ORDER BY id)) FROM " + t + " x");
+}
+
+std::vector<std::uint64_t> reject_lines(const std::string& path) {
+  std::vector<std::uint64_t> out;
+  for (const std::string& l : lines_of(read_file(path))) out.push_back(json::parse(l)["line"].get<std::uint64_t>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("upload pg: NDJSON is converted on the fly, the same table and rejects for any -j, workers and batch size",
+          "[upload][pg][ndjson]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(1500);
+  write_file(dir / "rows.ndjson", src.text);
+
+  // The reference: ingot convert, then psql's own COPY of that CSV (without row 777,
+  // which the server refuses).
+  std::string ref = nd_table();
+  RunResult c = run_ingot(dir, "convert rows.ndjson -o ref.csv --fields id,name,ok,geo.lat,tags");
+  REQUIRE(c.code == 0);
+  RunResult l = run_sh(dir, "grep -v maybe ref.csv > ref2.csv && psql " + shell_quote(servers().pg_url) +
+                                " -qX -v ON_ERROR_STOP=1 -c " + shell_quote("\\copy " + ref + " FROM 'ref2.csv' CSV HEADER"));
+  REQUIRE(l.code == 0);
+  const std::string want = table_digest(ref);
+  REQUIRE(want.rfind(std::to_string(src.rows) + " ", 0) == 0);
+
+  std::vector<std::uint64_t> want_lines = src.broken;
+  want_lines.push_back(src.refused);
+  std::sort(want_lines.begin(), want_lines.end());
+
+  std::string first_rejects;
+  for (const char* opts : {"-j1 --workers 1", "-j2 --workers 2", "-j2 --workers 3 --batch-rows 7",
+                           "-j1 --workers 2 --batch-bytes 64 --batch-rows 3", "-j2 --workers 1 --batch-bytes 1K"}) {
+    INFO(opts);
+    std::string t = nd_table();
+    RunResult r = run_ingot(dir, "upload rows.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                                     " --rejects rej.ndjson --json " + opts);
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["stats"]["records"] == src.rows);
+    CHECK(j["stats"]["rejected"] == src.broken.size() + 1);
+    CHECK(table_digest(t) == want);
+    CHECK(psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'") == std::to_string(src.rows));
+    // Rejects: exact source lines, in order, the same bytes for every setting.
+    CHECK(reject_lines(dir.str("rej.ndjson")) == want_lines);
+    std::string rej = read_file(dir / "rej.ndjson");
+    if (first_rejects.empty()) first_rejects = rej;
+    CHECK(rej == first_rejects);
+  }
+  auto rej = lines_of(first_rejects);
+  json broken = json::parse(rej[0]);
+  CHECK(broken["line"] == src.broken[0]);
+  CHECK(broken["reason"] == "invalid JSON: unclosed string");
+  CHECK(broken["raw"] == "{\"id\":97,\"name\":\"broken");
+  CHECK(broken["offset"] == src.text.find("{\"id\":97,"));
+  json refused;
+  for (auto& x : rej) {
+    if (json::parse(x)["line"] == src.refused) refused = json::parse(x);
+  }
+  CHECK(refused["reason"] == "invalid input syntax for type boolean: \"maybe\"");
+  CHECK(refused["raw"].get<std::string>().find("\"id\":777,") != std::string::npos);
+  CHECK(refused["offset"] == src.text.find(refused["raw"].get<std::string>()));
+}
+
+TEST_CASE("upload pg: NDJSON kill -9 midway, the same command again gives the exact rows and every invalid line",
+          "[upload][pg][ndjson][resume]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(100000);
+  write_file(dir / "big.ndjson", src.text);
+  std::string t = nd_table();
+  const std::string args = "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                           " --batch-rows 500 --workers 2 -j2 --rejects rej.ndjson --json";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > /dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 4000; ++i) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) FAIL("the load finished before it could be killed");
+    std::string committed = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'");
+    if (committed != "0" && std::stoi(committed) >= 20) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  const int total = (static_cast<int>(src.rows) + 1 + 499) / 500;  // rows the server sees, incl. 777
+  REQUIRE(before >= 20);
+  REQUIRE(before < total);  // really midway
+  // Batches commit out of order (2 workers): was the one holding row 777 among them?
+  // Row 777 is record 769 (8 broken rows before it): batch 2 of 500-row batches.
+  const bool had_777 = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "' AND batch = 2") == "1";
+  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+
+  RunResult r = run_ingot(dir, args);
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["resumed"] == true);
+  CHECK(j["stats"]["units"] == total);
+  CHECK(j["stats"]["units_skipped"] == before);
+  CHECK(j["stats"]["units_sent"] == total - before);
+  CHECK(j["stats"]["rejected"] == src.broken.size() + (had_777 ? 0 : 1));
+  CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id) FROM " + t) ==
+        std::to_string(src.rows) + "|" + std::to_string(src.rows) + "|" + std::to_string(src.id_sum));
+  // Invalid lines are found locally, so every run reports all of them; the server's
+  // refusal of row 777 only if this run loaded its batch.
+  std::vector<std::uint64_t> lines = reject_lines(dir.str("rej.ndjson"));
+  std::vector<std::uint64_t> want = src.broken;
+  if (!had_777) {
+    want.push_back(src.refused);
+    std::sort(want.begin(), want.end());
+  }
+  CHECK(lines == want);
+}
+
+TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, from a pipe, --on-error fail, --dry-run",
+          "[upload][pg][ndjson]") {
+  TempDir dir;
+  const NdSource src = make_ndjson(300);
+  write_file(dir / "rows.ndjson", src.text);
+  const std::string url = shell_quote(servers().pg_url);
+
+  // --fields picks and orders the columns; a pipe needs them (no pre-pass on a stream).
+  std::string t = "nd" + std::to_string(std::random_device{}());
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && cat rows.ndjson | " + shell_quote(INGOT_BINARY) +
+                    " upload - " + url + " --table " + t + " --from ndjson --create-table --fields geo.lat,id --json";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  CHECK(::pclose(p) == 0);
+  CHECK(json::parse(out)["result"]["stats"]["records"] == src.rows);
+  CHECK(psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE "
+             "table_name = '" + t + "'") == "geo.lat,id");
+  CHECK(psql("SELECT \"geo.lat\" FROM " + t + " WHERE id = '13'") == "13.5");
+
+  RunResult r = run_sh(dir, "cat rows.ndjson | $INGOT upload - " + url + " --table " + t + "_x --from ndjson --create-table");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("pass --fields or --schema") != std::string::npos);
+
+  // --schema, as convert --schema-out writes it.
+  REQUIRE(run_ingot(dir, "convert rows.ndjson --schema-only --schema-out cols.json").code == 0);
+  std::string t2 = "nd" + std::to_string(std::random_device{}());
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + t2 + " --create-table --schema cols.json --json");
+  REQUIRE(r.code == 0);
+  // The key union, first-seen order: the same columns without --schema.
+  std::string t3 = "nd" + std::to_string(std::random_device{}());
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + t3 + " --create-table --infer-types --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == src.rows);  // "maybe" is no boolean
+  const std::string cols_sql = "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
+                               "information_schema.columns WHERE table_name = '";
+  CHECK(psql(cols_sql + t2 + "'") == "id text,name text,ok text,geo.lat text,geo.skip text,tags text");
+  CHECK(psql(cols_sql + t3 + "'") == "id bigint,name text,ok boolean,geo.lat double precision,geo.skip text,tags text");
+  CHECK(psql("SELECT \"geo.skip\" || ' ' || tags FROM " + t3 + " WHERE id = 5") == "[1,{\"a\":null}] [5,\"x,y\"]");
+
+  // A table that does not exist, without --create-table.
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table nosuch" + t3);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("does not exist; add --create-table") != std::string::npos);
+
+  // --on-error fail stops at the first invalid line, naming it.
+  r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + nd_table() + " --on-error fail");
+  CHECK(r.code == 1);
+  CHECK(r.err == "ingot upload: error: rows.ndjson:" + std::to_string(src.broken[0]) +
+                     ": invalid record: invalid JSON: unclosed string (--on-error fail)\n");
+
+  // --dry-run: the batches of valid records, without a server.
+  r = run_ingot(dir, "upload rows.ndjson postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 100 --dry-run --json");
+  REQUIRE(r.code == 0);
+  json plan = report(r)["plan"];
+  REQUIRE(plan.size() == 3);  // 300 rows - 3 broken = 297
+  CHECK(plan[0]["offset"] == 0);
+  CHECK(plan[2]["offset"].get<std::uint64_t>() + plan[2]["length"].get<std::uint64_t>() == src.text.size());
+}
+
+TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a value, an unreachable server is exit 3", "[upload][pg]") {
+  TempDir dir;
+  // In a one-column table an empty COPY line would be a row of NULL.
+  write_file(dir / "ids.csv", "id\n1\n\n2\n\n\n3\n");
+  std::string t = "ids" + std::to_string(std::random_device{}());
+  psql("CREATE TABLE " + t + " (id bigint)");
+  RunResult r = run_ingot(dir, "upload ids.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 2 --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == 3);
+  CHECK(psql("SELECT count(*), count(id), sum(id) FROM " + t) == "3|3|6");
+
+  // A lone \. line is COPY's end of data even in CSV: the value "\." must load, and
+  // the rows after it too (CSV, CRLF, and NDJSON converted to CSV).
+  write_file(dir / "eod.csv", "v\na\n\\.\nafter\n\\.\r\nlast\n\\.");
+  write_file(dir / "eod.ndjson", "{\"v\":\"a\"}\n{\"v\":\"\\\\.\"}\n{\"v\":\"after\"}\n");
+  for (const char* file : {"eod.csv", "eod.ndjson"}) {
+    INFO(file);
+    std::string e = "eod" + std::to_string(std::random_device{}());
+    psql("CREATE TABLE " + e + " (v text)");
+    r = run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + e +
+                           " --batch-rows 100 --json");
+    REQUIRE(r.code == 0);
+    const std::string want = std::string(file) == "eod.csv" ? "a|\\.|after|\\.|last|\\." : "a|\\.|after";
+    CHECK(report(r)["stats"]["records"] == std::count(want.begin(), want.end(), '|') + 1);
+    CHECK(psql("SELECT string_agg(v, '|' ORDER BY ctid) FROM " + e) == want);
+  }
+
+  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json");
+  CHECK(r.code == 3);
+  CHECK(r.err.rfind("ingot upload: error: postgresql://ingot:***@127.0.0.1:1/none: cannot connect: ", 0) == 0);
+  CHECK(lines_of(r.err).size() == 1);
+  json j = json::parse(r.out)["result"];
+  CHECK(j["status"] == "error");
+  CHECK(j["exit_code"] == 3);
+}
+
+TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, and a rerun completes exactly",
+          "[upload][pg][resume]") {
+  TempDir dir;
+  const int n = 200000;
+  write_file(dir / "big.csv", make_csv(n));
+  std::string t = fresh_table();
+  // The application name finds this run's connections among those of other tests.
+  const std::string app = "ingotdrop" + t;
+  const std::string url = servers().pg_url + "?application_name=" + app;
+  const std::string args = "upload big.csv " + shell_quote(url) + " --table " + t + " --batch-rows 100 --workers 3";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
+                      " > out.txt 2> err.txt";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Up to 3 connections inside a transaction at the same moment: the workers run in parallel.
+  int busy = 0, committed = 0, status = 0;
+  bool ended = false;
+  for (int i = 0; i < 4000 && (busy < 2 || committed < 20); ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {  // finished before the drop: the checks below fail
+      ended = true;
+      break;
+    }
+    std::string now = psql("SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app +
+                           "' AND state IN ('active', 'idle in transaction')) || ' ' || (SELECT count(*) FROM "
+                           "ingot_load_ledger WHERE target_table = '" + t + "')");
+    busy = std::max(busy, std::stoi(now));
+    committed = std::stoi(now.substr(now.find(' ') + 1));
+  }
+  CHECK(busy >= 2);
+  CHECK(busy <= 3);
+  psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + app + "'");
+  if (!ended) ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
+  std::string err = read_file(dir / "err.txt");
+  CHECK(err.find("ingot upload: error: ") == 0);
+  CHECK(err.find("connection") != std::string::npos);
+  CHECK(lines_of(err).size() == 1);
+  const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  REQUIRE(before < 2000);
+  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT coalesce(sum(records), 0) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+
+  RunResult r = run_ingot(dir, args + " --json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["stats"]["units_skipped"] == before);
+  CHECK(j["stats"]["records"] == n - 100 * before);
+  CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id) FROM " + t) ==
+        std::to_string(n) + "|" + std::to_string(n) + "|" + std::to_string(std::int64_t{n} * (n + 1) / 2));
+}
+
+TEST_CASE("upload pg: CSV and TSV give the same table for any -j, workers and batch size", "[upload][pg]") {
+  TempDir dir;
+  std::string csv = make_csv(700);
+  // A quoted newline, a doubled quote, a CRLF line end, an empty field (NULL).
+  csv += "701,\"multi\nline \"\"q\"\"\",701.5\r\n702,,702.5\n703,\"tab\there\",\n";
+  write_file(dir / "rows.csv", csv);
+  // The same rows as TSV (RFC 4180 quoting with a tab delimiter), through convert.
+  REQUIRE(run_ingot(dir, "convert rows.csv -o rows.ndjson --types string").code == 0);
+  REQUIRE(run_ingot(dir, "convert rows.ndjson -o rows.tsv --fields id,name,score").code == 0);
+  std::string want;
+  for (const char* run : {"rows.csv -j1 --workers 1", "rows.csv -j2 --workers 3 --batch-rows 7",
+                          "rows.csv -j2 --workers 2 --batch-bytes 50 --batch-rows 2", "rows.tsv -j2 --workers 2 --batch-bytes 1K"}) {
+    INFO(run);
+    std::string t = fresh_table();
+    RunResult r = run_ingot(dir, std::string("upload ") + run + " " + shell_quote(servers().pg_url) + " --table " + t + " --json");
+    REQUIRE(r.code == 0);
+    CHECK(report(r)["stats"]["records"] == 703);
+    std::string got = table_digest(t);
+    if (want.empty()) want = got;
+    CHECK(got == want);
+  }
+  CHECK(want.rfind("703 ", 0) == 0);
+  std::string t = fresh_table();
+  REQUIRE(run_ingot(dir, "upload rows.csv " + shell_quote(servers().pg_url) + " --table " + t).code == 0);
+  CHECK(psql("SELECT name FROM " + t + " WHERE id = 701") == "multi\nline \"q\"");
+  CHECK(psql("SELECT count(*) FROM " + t + " WHERE name IS NULL OR score IS NULL") == "2");
+  CHECK(psql("SELECT name FROM " + t + " WHERE id = 703") == "tab\there");
+}
+
+TEST_CASE("upload pg: an NDJSON load's memory is bounded by the batch size, not the input", "[upload][pg][ndjson]") {
+  TempDir dir;
+  std::int64_t rows = 0;
+  {
+    // Freed before the fork: the child's peak RSS starts from this process's.
+    const NdSource src = make_ndjson(400000);  // ~45 MB
+    write_file(dir / "big.ndjson", src.text);
+    rows = src.rows;
+  }
+  std::string t = nd_table();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) +
+                      " upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                      " --batch-bytes 1M -j2 --workers 2 -q";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage ru {};
+  REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(psql("SELECT count(*) FROM " + t) == std::to_string(rows));
+  // Tokens (threads + workers = 4) x (1 MiB chunk + its COPY input), plus the
+  // process itself: far below the input's size.
+  INFO("peak RSS " << ru.ru_maxrss << " KiB");
+#if defined(__SANITIZE_ADDRESS__)
+  // An ASan build (its binary too) keeps shadow memory and a quarantine of freed
+  // blocks: its RSS says nothing about ingot's.
+  WARN("AddressSanitizer build: peak RSS " << ru.ru_maxrss << " KiB not checked");
+#else
+  CHECK(ru.ru_maxrss < 40 * 1024);
+#endif
 }

@@ -1,6 +1,7 @@
 // Shared between convert.cpp and the two converter directions; not public API.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,34 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
 // The name of the variant convert_ndjson() uses on this CPU ("x86-64-v3", "generic").
 const char* ndjson_variant();
 
+// One converted row: its bytes in the output and the source line it came from.
+struct NdjsonRow {
+  std::size_t out_end = 0;    // end of the row in the output (it begins where the previous row ended)
+  std::size_t src_begin = 0;  // chunk-local offset of the source line
+  std::size_t src_end = 0;    // end of the source line, its line end included
+};
+
+// The conversion of convert_ndjson, one chunk at a time, for callers that run their own
+// pipeline stages around it (upload to PostgreSQL converts chunks straight into COPY
+// input). One per thread (it owns the simdjson parser); the rows are the same bytes
+// convert_ndjson writes for the chunk, without the header.
+class NdjsonChunkConverter {
+ public:
+  virtual ~NdjsonChunkConverter() = default;
+  // Fills out with one CSV/TSV row per valid record, rows with one entry per row, and
+  // tally with counts, newlines and the rejects (chunk-local line numbers).
+  virtual void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) = 0;
+};
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RecordKind to,
+                                                            bool flatten);
+
 #define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                          \
   namespace ns {                                                                                \
   void convert_ndjson(ConvertRun& run);                                                         \
   std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end, \
                                             const ConvertOptions& opts);                        \
+  std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, \
+                                                              RecordKind to, bool flatten);     \
   }
 INGOT_DECLARE_NDJSON_VARIANT(generic)
 #if defined(__x86_64__)

@@ -39,7 +39,7 @@ using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 // The columns of the output and the dot-path prefixes that lead to them.
 struct Columns {
-  explicit Columns(const std::vector<std::string>& names) {
+  explicit Columns(const std::vector<std::string>& names) : count(names.size()) {
     for (std::size_t i = 0; i < names.size(); ++i) {
       index.emplace(names[i], static_cast<int>(i));
       for (std::size_t dot = names[i].find('.'); dot != std::string::npos; dot = names[i].find('.', dot + 1)) {
@@ -51,6 +51,7 @@ struct Columns {
     auto it = index.find(name);
     return it == index.end() ? -1 : it->second;
   }
+  std::size_t count;  // names, duplicates included
   NameIndex index;
   NameSet prefixes;
 };
@@ -549,7 +550,91 @@ struct RowWork {
   }
 };
 
+// Converts one chunk into w.out (rows without the header); with `rows`, also where each
+// row is in w.out and which source line it came from.
+void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flatten, char delim,
+                   std::vector<NdjsonRow>* rows) {
+  const std::size_t ncols = columns.count;
+  w.tally.clear();
+  w.out.clear();
+  w.columns = &columns;
+  if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
+  w.filled.assign(ncols, 0);
+  struct Handler {
+    RowWork& w;
+    bool flatten;
+    char delim;
+    std::vector<NdjsonRow>* rows;
+    const char* base;
+    const char* end;
+    const char* src = nullptr;
+    std::size_t src_len = 0;
+    error_code line(const char* p, std::size_t len, std::size_t cap) {
+      ++w.row;
+      w.scratch.clear();
+      src = p;
+      src_len = len;
+      Walker<RowWork> walker(w, flatten, w.scratch);
+      return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
+    }
+    void accepted() {
+      std::string& out = w.out;
+      const std::size_t n = w.cells.size();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += delim;
+        const Cell& cell = w.cells[i];
+        if (cell.row != w.row) continue;
+        std::string_view text(cell.p, cell.n);
+        if (cell.quoting == kQuoteIfNeeded ||
+            (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
+          append_csv_field(out, text, delim);
+        } else {
+          out.append(text);
+        }
+      }
+      out += '\n';
+      if (rows) {
+        // The source line with its line end ("\r\n" or "\n"; none at the end of the input).
+        const char* e = src + src_len;
+        if (e < end && *e == '\r') ++e;
+        if (e < end && *e == '\n') ++e;
+        rows->push_back(NdjsonRow{out.size(), static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
+      }
+    }
+    void rejected() {}
+  } handler{w, flatten, delim, rows, c.data, c.data + c.size};
+  // Unescaped strings and compact JSON are never longer than the line they come
+  // from, so reserving the chunk size keeps views into scratch valid.
+  if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
+  if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+  for_each_line(c, w.tally, handler);
+}
+
+class ChunkConverter final : public NdjsonChunkConverter {
+ public:
+  ChunkConverter(const std::vector<std::string>& names, RecordKind to, bool flatten)
+      : columns_(names), delim_(to == RecordKind::tsv ? '\t' : ','), flatten_(flatten) {}
+  void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) override {
+    rows.clear();
+    work_.out.swap(out);  // the caller's buffer keeps its capacity from chunk to chunk
+    convert_chunk(c, work_, columns_, flatten_, delim_, &rows);
+    work_.out.swap(out);
+    tally = std::move(work_.tally);
+  }
+
+ private:
+  Columns columns_;
+  char delim_;
+  bool flatten_;
+  RowWork work_;
+};
+
 }  // namespace
+
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RecordKind to,
+                                                            bool flatten) {
+  return std::make_unique<ChunkConverter>(columns, to, flatten);
+}
 
 void convert_ndjson(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
@@ -576,47 +661,7 @@ void convert_ndjson(ConvertRun& run) {
   std::vector<char> filled(ncols, 0);
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
-      [&](const Chunk& c, RowWork& w) {
-        w.tally.clear();
-        w.out.clear();
-        w.columns = &columns;
-        if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
-        w.filled.assign(ncols, 0);
-        struct Handler {
-          RowWork& w;
-          bool flatten;
-          char delim;
-          error_code line(const char* p, std::size_t len, std::size_t cap) {
-            ++w.row;
-            w.scratch.clear();
-            Walker<RowWork> walker(w, flatten, w.scratch);
-            return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
-          }
-          void accepted() {
-            std::string& out = w.out;
-            const std::size_t n = w.cells.size();
-            for (std::size_t i = 0; i < n; ++i) {
-              if (i) out += delim;
-              const Cell& cell = w.cells[i];
-              if (cell.row != w.row) continue;
-              std::string_view text(cell.p, cell.n);
-              if (cell.quoting == kQuoteIfNeeded ||
-                  (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
-                append_csv_field(out, text, delim);
-              } else {
-                out.append(text);
-              }
-            }
-            out += '\n';
-          }
-          void rejected() {}
-        } handler{w, opts.flatten, delim};
-        // Unescaped strings and compact JSON are never longer than the line they come
-        // from, so reserving the chunk size keeps views into scratch valid.
-        if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
-        if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
-        for_each_line(c, w.tally, handler);
-      },
+      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, delim, nullptr); },
       [&](const Chunk& c, RowWork& w) {
         for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);

@@ -32,6 +32,24 @@ void append_base64(std::string& out, std::string_view s) {
 
 }  // namespace
 
+void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offset, std::string_view reason,
+                        std::string_view raw) {
+  out += "{\"line\":" + std::to_string(line) + ",\"offset\":" + std::to_string(offset) + ",\"reason\":";
+  append_json_string(out, reason);
+  // The raw record without its terminator; base64 when it is not UTF-8 (JSON cannot hold it).
+  if (!raw.empty() && raw.back() == '\n') raw.remove_suffix(1);
+  if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+  if (simdjson::validate_utf8(raw.data(), raw.size())) {
+    out += ",\"raw\":";
+    append_json_string(out, raw);
+  } else {
+    out += ",\"raw_base64\":\"";
+    append_base64(out, raw);
+    out += '"';
+  }
+  out += "}\n";
+}
+
 RecordLedger::RecordLedger(std::string input_name, ErrorPolicy policy, const std::string& rejects_path,
                            std::uint64_t first_line)
     : input_(std::move(input_name)), policy_(policy), line_(first_line) {
@@ -53,24 +71,7 @@ void RecordLedger::add(const Chunk& chunk, const ChunkTally& tally) {
           .at_path(input_)
           .at_line(line);
     }
-    if (rejects_) {
-      buf_ += "{\"line\":" + std::to_string(line) + ",\"offset\":" + std::to_string(chunk.offset + r.offset) +
-              ",\"reason\":";
-      append_json_string(buf_, r.reason);
-      // The raw record without its terminator; base64 when it is not UTF-8 (JSON cannot hold it).
-      std::string_view raw = r.raw;
-      if (!raw.empty() && raw.back() == '\n') raw.remove_suffix(1);
-      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-      if (simdjson::validate_utf8(raw.data(), raw.size())) {
-        buf_ += ",\"raw\":";
-        append_json_string(buf_, raw);
-      } else {
-        buf_ += ",\"raw_base64\":\"";
-        append_base64(buf_, raw);
-        buf_ += '"';
-      }
-      buf_ += "}\n";
-    }
+    if (rejects_) append_reject_line(buf_, line, chunk.offset + r.offset, r.reason, r.raw);
   }
   line_ += tally.newlines;
   if (rejects_ && buf_.size() > (1 << 16)) {

@@ -51,6 +51,11 @@ struct ChunkTally {
   }
 };
 
+// Appends one rejects-file line: {"line","offset","reason","raw"} ("raw_base64" when the
+// record is not UTF-8), raw without its line end. Used by RecordLedger and by upload.
+void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offset, std::string_view reason,
+                        std::string_view raw);
+
 class RecordLedger {
  public:
   // first_line: line number of the first byte of the first chunk.

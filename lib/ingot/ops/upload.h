@@ -61,6 +61,8 @@ struct UploadOptions {
   std::string rejects;
   OnError on_error = OnError::skip;
   std::optional<RecordKind> from;
+  std::vector<std::string> fields;  // NDJSON columns (as convert --fields); default: the table's, else the key union
+  std::string schema;               // or read them from this file (as convert --schema)
 
   // HTTP
   bool gzip = false;

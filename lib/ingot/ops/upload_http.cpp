@@ -1,20 +1,17 @@
 // ingot upload to an HTTP NDJSON endpoint: the engine's Chunker cuts whole records into
-// batches of about --batch-bytes; a TBB pipeline POSTs up to --concurrency batches at a
-// time (optionally gzip'd), retrying 5xx and dropped connections with back-off and
+// batches of about --batch-bytes, numbered by the BatchCutter PostgreSQL uses too; the
+// engine's pipeline (run_pipeline with an I/O stage) POSTs up to --concurrency batches
+// at a time (optionally gzip'd), retrying 5xx and dropped connections with back-off and
 // jitter and honouring Retry-After on 429/503. Each acknowledged batch is journaled, so
 // a rerun of a file source sends only the batches not yet acknowledged.
 #include <curl/curl.h>
-#include <tbb/global_control.h>
-#include <tbb/info.h>
-#include <tbb/parallel_pipeline.h>
-#include <tbb/task_arena.h>
 #include <strings.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -60,16 +57,10 @@ size_t on_header(char* p, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-struct Batch {
-  std::uint64_t number = 0;
+// Per token: the chunk's records and its one batch.
+struct Work {
   std::uint64_t records = 0;
-  bool skip = false;
-};
-
-struct Slot {
-  Buffer buf;
-  Chunk chunk;
-  Batch batch;
+  std::vector<Batch> batches;
 };
 
 }  // namespace
@@ -116,18 +107,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     throw usage_error("nothing to resume: no journal " + journal.path()).at_path(o.dest);
   }
 
-  ChunkerOptions copts = o.chunker;
-  copts.chunk_size = static_cast<std::size_t>(batch_bytes);
-  Chunker chunker(in, RecordKind::ndjson, 0, kToEnd, copts);
-
-  if (o.dry_run) {
-    Buffer buf;
-    Chunk c;
-    while (chunker.next(buf, c)) rep.plan.push_back({c.seq + 1, c.offset, c.size});
-    rep.units_total = rep.plan.size();
-    return rep;
-  }
-  if (!stream && !journal.exists()) {
+  Chunker chunker(in, RecordKind::ndjson, 0, kToEnd, batch_chunker_options(o.chunker, batch_bytes));
+  if (!stream && !journal.exists() && !o.dry_run) {
     journal.create({{"ingot_upload_journal", 1},
                     {"target", "http"},
                     {"dest", o.dest},
@@ -140,11 +121,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   std::string id_text = fp.dump() + "\n" + o.dest + "\n" + std::to_string(batch_bytes);
   rep.load_id = stream ? "" : xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
 
-  const unsigned ntokens = std::max(2u, o.concurrency);
-  std::vector<Slot> slots(ntokens);
-  std::uint64_t produced = 0;
-  std::atomic<std::uint64_t> sent{0}, skipped{0}, records{0}, skipped_records{0}, nsent{0}, nskipped{0}, retries{0};
-  std::mutex mu;
+  std::uint64_t sent = 0, skipped = 0, records = 0, skipped_records = 0, nsent = 0, nskipped = 0;
+  std::atomic<std::uint64_t> retries{0};
   auto post = [&](const Chunk& c, const Batch& b) {
     std::string_view body(c.data, c.size);
     std::string packed;
@@ -184,7 +162,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
                                         : "HTTP " + std::to_string(status) + (resp.empty() ? "" : ": " + resp.substr(0, 200));
       for (char& ch : what) if (ch == '\n' || ch == '\r') ch = ' ';
       if (!transient || attempt >= o.retries) {
-        throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(c.offset) + "): " + what +
+        throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
                            (transient ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""))
             .at_path(o.dest);
       }
@@ -200,57 +178,55 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     }
   };
 
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            std::max<std::size_t>(ntokens, static_cast<std::size_t>(tbb::info::default_concurrency())));
-  tbb::task_arena arena(static_cast<int>(o.concurrency));
+  // A batch is a whole chunk: the cutter numbers it (no row limit), so its span is the chunk.
+  BatchCutter cutter(0, acked);
+  PipelineOptions popts = o.pipeline;
+  popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk
   try {
-    arena.execute([&] {
-      tbb::parallel_pipeline(
-          ntokens,
-          tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order,
-                                        [&](tbb::flow_control& fc) -> Slot* {
-                                          Slot& s = slots[produced % ntokens];
-                                          if (!chunker.next(s.buf, s.chunk)) {
-                                            fc.stop();
-                                            return nullptr;
-                                          }
-                                          ++produced;
-                                          s.batch.number = s.chunk.seq + 1;
-                                          s.batch.skip = acked.count(s.batch.number) > 0;
-                                          return &s;
-                                        }) &
-              tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
-                                             [&](Slot* s) {
-                                               const Chunk& c = s->chunk;
-                                               std::uint64_t n = 0;
-                                               for (std::size_t i = 0; i < c.size; ++i) n += c.data[i] == '\n';
-                                               if (c.size && c.data[c.size - 1] != '\n') ++n;
-                                               s->batch.records = n;
-                                               if (s->batch.skip) return s;
-                                               post(c, s->batch);
-                                               if (!stream) journal.append({{"done", s->batch.number}, {"bytes", c.size}, {"records", n}});
-                                               return s;
-                                             }) &
-              tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order, [&](Slot* s) {
-                if (s->batch.skip) {
-                  skipped += s->chunk.size;
-                  skipped_records += s->batch.records;
-                  ++nskipped;
-                } else {
-                  sent += s->chunk.size;
-                  records += s->batch.records;
-                  ++nsent;
-                }
-                if (o.progress) {
-                  std::lock_guard lock(mu);
-                  o.progress(sent + skipped, records);
-                }
-              }));
-    });
+    run_pipeline<Work>(
+        chunker, popts, IoStage{o.concurrency},
+        [&](const Chunk& c, Work& w) {
+          auto n = static_cast<std::uint64_t>(std::count(c.data, c.data + c.size, '\n'));
+          if (c.size && c.data[c.size - 1] != '\n') ++n;
+          w.records = n;
+        },
+        [&](const Chunk& c, Work& w) {
+          w.batches.clear();
+          cutter.cut(c, w.records, [&](std::size_t) { return std::pair<std::size_t, std::size_t>(0, c.size); },
+                     w.batches);
+        },
+        [&](const Chunk& c, Work& w) {
+          if (o.dry_run) return;
+          for (const Batch& b : w.batches) {
+            if (b.skip) continue;
+            post(c, b);
+            if (!stream) journal.append({{"done", b.number}, {"bytes", b.length}, {"records", w.records}});
+          }
+        },
+        [&](const Chunk&, Work& w) {
+          for (const Batch& b : w.batches) {
+            if (o.dry_run) {
+              rep.plan.push_back(b.plan());
+            } else if (b.skip) {
+              skipped += b.length;
+              skipped_records += w.records;
+              ++nskipped;
+            } else {
+              sent += b.length;
+              records += w.records;
+              ++nsent;
+            }
+          }
+          if (o.progress) o.progress(sent + skipped, records);
+        });
   } catch (const Error& e) {
     if (stream || e.kind() != ErrorKind::remote) throw;
     Error out(e.kind(), std::string(e.what()) + "; acknowledged batches are journaled: rerun the same command to continue");
     throw out.at_path(e.path());
+  }
+  if (o.dry_run) {
+    rep.units_total = rep.plan.size();
+    return rep;
   }
   if (!stream) journal.remove();
   rep.bytes_sent = sent;

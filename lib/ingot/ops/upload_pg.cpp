@@ -1,27 +1,29 @@
-// ingot upload to PostgreSQL: the source is cut by the engine's Chunker into batches of
-// whole records (--batch-bytes, then --batch-rows); each batch is COPY'd and recorded in
-// ingot_load_ledger in ONE transaction, over --workers connections in parallel (the
-// parallel stage of a TBB pipeline). A rerun skips batches the ledger holds, so the
-// table gets every row exactly once. A batch the server refuses is bisected under
-// savepoints, inside the same transaction, until the bad rows are isolated.
-// NDJSON is first converted by convert() (the engine's converter) to a temporary CSV.
+// ingot upload to PostgreSQL, on the engine's five-stage pipeline (run_pipeline with an
+// I/O stage, pipeline.h):
+//   Chunker (chunks of --batch-bytes whole records)
+//   -> transform, parallel: CSV/TSV records found by the tokenizer; NDJSON converted
+//      to CSV rows by the convert library, chunk by chunk (the COPY input is never
+//      written to disk)
+//   -> sequence, serial in order: batches of at most --batch-rows numbered across the
+//      source (BatchCutter), --create-table on the first chunk
+//   -> io, at most --workers at once: each batch COPY'd and recorded in
+//      ingot_load_ledger in ONE transaction; a batch the server refuses is bisected
+//      under savepoints, in the same transaction, until the bad rows are isolated
+//   -> consume, serial in order: rejects with exact source lines, counts, progress.
+// A rerun cuts the same batches and skips those the ledger holds: exactly once.
 #include <libpq-fe.h>
-#include <tbb/global_control.h>
-#include <tbb/info.h>
-#include <tbb/parallel_pipeline.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,7 @@
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/ops/convert.h"
+#include "ingot/ops/convert_internal.h"
 #include "ingot/ops/upload_internal.h"
 #include "ingot/ops/upload_journal.h"
 #include "ingot/util/hash.h"
@@ -164,28 +167,6 @@ std::string copy_rows(Conn& k, const std::string& copy_sql, std::string_view dat
   return msg;
 }
 
-struct Row {
-  std::size_t begin = 0, end = 0;  // offsets in the chunk
-  std::uint64_t line = 0;          // absolute line number of the record's first line
-};
-
-struct Batch {
-  std::uint64_t number = 0;        // 1-based, deterministic for a source and batch settings
-  std::uint64_t first_record = 0;  // 1-based data record number
-  std::vector<Row> rows;
-  std::uint64_t bytes = 0;
-  bool skip = false;               // committed by an earlier run
-  // Filled by the loader:
-  std::vector<std::pair<std::size_t, std::string>> rejects;  // row index, server message
-  std::uint64_t loaded = 0;
-};
-
-struct Slot {
-  Buffer buf;
-  Chunk chunk;
-  std::vector<Batch> batches;
-};
-
 std::vector<std::string> header_fields(const std::string& header, char delim) {
   CsvTokenizer t(delim);
   std::string padded = header + std::string(kChunkPadding, '\0');
@@ -219,42 +200,173 @@ std::string infer_type(const std::vector<std::string>& values) {
   return "text";
 }
 
-// The rejects of an NDJSON load, by source line: the converter's (invalid JSON) as
-// it wrote them, and the rows the server refused, known by their 1-based record
-// number in the converted CSV. The n-th CSV record is the n-th line of the source
-// that is neither blank nor rejected by the converter: one sequential pass finds them.
-std::vector<nlohmann::json> ndjson_rejects(const std::string& source, const std::string& convert_rejects,
-                                           const std::vector<std::pair<std::uint64_t, std::string>>& refused) {
-  std::vector<nlohmann::json> out;
-  std::set<std::uint64_t> bad_lines;
-  if (!convert_rejects.empty() && std::filesystem::exists(convert_rejects)) {
-    std::ifstream f(convert_rejects);
-    for (std::string l; std::getline(f, l);) {
-      auto j = nlohmann::json::parse(l, nullptr, false);
-      if (j.is_discarded()) continue;
-      bad_lines.insert(j.value("line", std::uint64_t{0}));
-      out.push_back(std::move(j));
-    }
+// A record of the COPY input: its bytes in the chunk's payload (from the previous
+// record's end to out_end) and its source bytes in the chunk (for line numbers, rejects
+// and the batch plan). NDJSON: the converter's rows; CSV/TSV: the records themselves.
+using Row = NdjsonRow;
+
+struct Refused {
+  std::size_t row = 0;  // index in the chunk's rows
+  std::string message;
+};
+
+struct BatchResult {
+  std::uint64_t loaded = 0;
+  bool conflict = false;  // a concurrent run committed this batch first
+  std::vector<Refused> refused;
+};
+
+// Per token: the chunk's COPY input and what each stage learned about it.
+struct Work {
+  std::unique_ptr<NdjsonChunkConverter> converter;  // NDJSON
+  CsvTokenizer tokenizer;                           // CSV/TSV
+  bool tokenizer_ready = false;                     // made with the source's delimiter
+  std::string out;                 // NDJSON rows, or CSV records without blank lines
+  std::string fixed;               // scratch for quote_end_markers
+  const char* payload = nullptr;   // out, or the chunk itself
+  std::vector<Row> rows;
+  ChunkTally tally;                // newlines; NDJSON: the converter's rejects
+  std::uint64_t first_line = 0;    // absolute line of the chunk's first byte
+  std::vector<Batch> batches;
+  std::vector<BatchResult> results;
+
+  std::size_t begin_of(std::size_t i) const { return i ? rows[i - 1].out_end : 0; }
+  std::string_view data(std::size_t i, std::size_t j) const {
+    return {payload + begin_of(i), rows[j - 1].out_end - begin_of(i)};
   }
-  if (!refused.empty()) {
-    std::ifstream f(source, std::ios::binary);
-    std::uint64_t line = 0, record = 0;
-    std::size_t next = 0;
-    for (std::string l; next < refused.size() && std::getline(f, l);) {
-      ++line;
-      if (l.find_first_not_of(" \t\r") == std::string::npos || bad_lines.count(line)) continue;
-      ++record;
-      while (next < refused.size() && refused[next].first == record) {
-        if (!l.empty() && l.back() == '\r') l.pop_back();
-        out.push_back({{"line", line}, {"reason", refused[next].second}, {"raw", l}});
-        ++next;
+};
+
+// CSV/TSV: the chunk's records. A chunk without blank lines is its own COPY input; one
+// with blank lines is compacted (an empty line would be a row of NULLs, or an error).
+void find_records(const Chunk& c, Work& w) {
+  w.rows.clear();
+  w.tally.clear();
+  w.tokenizer.reset(c.data, c.size, true);
+  CsvRecord rec;
+  bool gaps = false;
+  while (w.tokenizer.next(rec)) {
+    w.tally.newlines += rec.newlines;
+    if (rec.end - rec.begin <= 2 && rec.fields.size() <= 1 && (rec.fields.empty() || rec.fields[0].empty())) {
+      ++w.tally.counts.blank;
+      gaps = true;
+      continue;
+    }
+    w.rows.push_back(Row{rec.end, rec.begin, rec.end});
+  }
+  w.tally.counts.valid = w.rows.size();
+  w.payload = c.data;
+  if (gaps) {
+    w.out.clear();
+    for (Row& r : w.rows) {
+      w.out.append(c.data + r.src_begin, r.src_end - r.src_begin);
+      r.out_end = w.out.size();
+    }
+    w.payload = w.out.data();
+  }
+}
+
+// COPY reads a line that is only \. as the end of the data, even in CSV format, and
+// ignores the rest of the batch: such a record (a one-column value "\.") is quoted.
+bool is_end_marker(std::string_view row) {
+  if (row.size() < 2 || row[0] != '\\' || row[1] != '.') return false;
+  row.remove_prefix(2);
+  return row.empty() || row == "\n" || row == "\r\n";
+}
+
+void quote_end_markers(Work& w) {
+  bool any = false;
+  for (std::size_t i = 0; i < w.rows.size() && !any; ++i) any = is_end_marker(w.data(i, i + 1));
+  if (!any) return;
+  w.fixed.clear();
+  std::size_t begin = 0;
+  for (Row& r : w.rows) {
+    std::string_view row(w.payload + begin, r.out_end - begin);
+    begin = r.out_end;
+    w.fixed.append(is_end_marker(row) ? std::string_view("\"\\.\"\n") : row);
+    r.out_end = w.fixed.size();
+  }
+  w.out.swap(w.fixed);
+  w.payload = w.out.data();
+}
+
+// Newlines before each of the (ascending) chunk offsets, in one forward pass.
+class LineCounter {
+ public:
+  explicit LineCounter(const Chunk& c) : c_(c) {}
+  std::uint64_t before(std::size_t offset) {
+    lines_ += static_cast<std::uint64_t>(std::count(c_.data + at_, c_.data + offset, '\n'));
+    at_ = offset;
+    return lines_;
+  }
+
+ private:
+  const Chunk& c_;
+  std::size_t at_ = 0;
+  std::uint64_t lines_ = 0;
+};
+
+// One COPY'd batch with its ledger row, in one transaction. Returns what loaded; rows
+// the server refuses are bisected out (--on-error skip) or stop the load (fail).
+BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const std::string& copy_sql,
+                       const UploadOptions& o, const std::string& load_id, const std::string& fp_text,
+                       const std::string& source) {
+  BatchResult res;
+  exec(k, "BEGIN");
+  std::string state;
+  std::string msg = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end), state);
+  std::uint64_t ok_rows = b.records();
+  if (!msg.empty()) {
+    exec(k, "ROLLBACK");
+    // Only bad data (SQLSTATE classes 22 and 23) is worth bisecting; a missing column
+    // or permission stops the load.
+    if (state.rfind("22", 0) != 0 && state.rfind("23", 0) != 0) {
+      throw data_error("COPY into " + o.table + " failed: " + msg + " (SQLSTATE " + state + ")");
+    }
+    if (o.on_error == OnError::fail) {
+      throw data_error("batch " + std::to_string(b.number) + " refused by the server: " + msg)
+          .at_path(source)
+          .at_line(w.first_line + LineCounter(c).before(w.rows[b.row_begin].src_begin));
+    }
+    exec(k, "BEGIN");
+    ok_rows = 0;
+    std::vector<std::pair<std::size_t, std::size_t>> todo = {{b.row_begin, b.row_end}};
+    while (!todo.empty()) {
+      auto [i, j] = todo.back();
+      todo.pop_back();
+      exec(k, "SAVEPOINT ingot_bisect");
+      std::string st;
+      std::string m = copy_rows(k, copy_sql, w.data(i, j), st);
+      if (m.empty()) {
+        exec(k, "RELEASE SAVEPOINT ingot_bisect");
+        ok_rows += j - i;
+        continue;
+      }
+      exec(k, "ROLLBACK TO SAVEPOINT ingot_bisect");
+      if (j - i == 1) {
+        res.refused.push_back({i, m});
+      } else {
+        std::size_t mid = i + (j - i) / 2;
+        todo.push_back({mid, j});
+        todo.push_back({i, mid});
       }
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.value("line", std::uint64_t{0}) < b.value("line", std::uint64_t{0});
-  });
-  return out;
+  // The ledger row commits with the rows. A concurrent run that committed the same
+  // batch first makes the insert a no-op: roll ours back.
+  auto ins = query(k,
+                   "INSERT INTO ingot_load_ledger (load_id, source_fingerprint, target_table, batch, first_record, "
+                   "records, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING batch",
+                   {load_id, fp_text, o.table, std::to_string(b.number), std::to_string(b.first_record),
+                    std::to_string(ok_rows), std::to_string(b.length)});
+  if (ins.empty()) {
+    exec(k, "ROLLBACK");
+    res.refused.clear();
+    res.conflict = true;
+    return res;
+  }
+  exec(k, "COMMIT");
+  res.loaded = ok_rows;
+  return res;
 }
 
 }  // namespace
@@ -271,23 +383,20 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   else if (auto k = record_kind_from_path(src.path)) kind = *k;
   else throw usage_error("cannot tell the source format from '" + src.path + "'; pass --from csv|tsv|ndjson");
   if (kind == RecordKind::lines) throw usage_error("a PostgreSQL load reads csv, tsv or ndjson");
+  if (!o.fields.empty() && !o.schema.empty()) throw usage_error("--fields and --schema exclude each other");
+  if (kind != RecordKind::ndjson && (!o.fields.empty() || !o.schema.empty())) {
+    throw usage_error("--fields and --schema apply to NDJSON sources (CSV/TSV columns come from the header)");
+  }
   const std::string table = quote_table(o.table);
 
-  InputFile src_in = InputFile::open(src.path);
+  InputFile in = InputFile::open(src.path);
   // stdin cannot be read again after a crash: its batches still commit with their
   // ledger rows, but under a load id of their own, so a rerun loads everything again.
   const std::string fp_text =
-      src_in.seekable() ? fingerprint_json(src_in.fingerprint()).dump()
-                        : "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
-                              "," + std::to_string(::getpid()) + "}";
-  if (!src_in.seekable()) rep.note = "stdin: not resumable (a rerun loads everything again)";
-
-  if (o.dry_run && kind == RecordKind::ndjson) {
-    rep.note = "NDJSON: converted first, then batches of up to " + std::to_string(o.batch_rows) + " rows / " + std::to_string(o.batch_bytes) +
-               " bytes over " + std::to_string(o.workers) + " connections into " + table;
-    rep.bytes_total = src_in.size();
-    return rep;
-  }
+      in.seekable() ? fingerprint_json(in.fingerprint()).dump()
+                    : "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
+                          "," + std::to_string(::getpid()) + "}";
+  if (!in.seekable()) rep.note = "stdin: not resumable (a rerun loads everything again)";
 
   // --dry-run cuts the batches exactly as a load would, without a connection.
   std::unique_ptr<Conn> main;
@@ -296,60 +405,64 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     exec(*main, kLedgerDdl);
   }
 
-  // NDJSON goes through the engine's converter into a temporary CSV with the table's
-  // columns (or the union of keys when the table is to be created).
-  std::string load_path = src.path;
-  std::string tmp_csv, convert_rejects;
+  // The COPY columns. CSV/TSV: the header. NDJSON: --fields/--schema, else the table's
+  // columns, else (a table to create) the exact union of keys, as convert finds it.
+  // A dry run needs none: which NDJSON lines are records does not depend on them.
+  Chunker chunker(in, kind, 0, kToEnd, batch_chunker_options(o.chunker, o.batch_bytes));
+  std::vector<std::string> columns;
+  std::uint64_t line = 1;
   char delim = kind == RecordKind::tsv ? '\t' : ',';
   if (kind == RecordKind::ndjson) {
-    std::string base = Journal::path_for(src.path, o.dest + "#" + o.table, o.state_dir);
-    tmp_csv = base + ".csv";
-    ConvertOptions co;
-    co.input = src.path;
-    co.output = tmp_csv;
-    co.from = RecordKind::ndjson;
-    co.to = RecordKind::csv;
-    co.types = ValueTypes::string;
-    co.pipeline = o.pipeline;
-    co.chunker = o.chunker;
-    if (!o.rejects.empty()) co.rejects = convert_rejects = base + ".convert-rejects";
-    auto cols = query(*main, "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
-                            "AND NOT a.attisdropped ORDER BY a.attnum",
-                      {table});
-    for (auto& r : cols) co.fields.push_back(r[0]);
-    if (co.fields.empty() && !o.create_table) throw usage_error("table " + o.table + " does not exist; add --create-table");
-    auto res = convert(co);
-    if (!res) throw res.error();
-    rep.rejected += res.value().records.invalid;
-    load_path = tmp_csv;
     delim = ',';
+    columns = o.schema.empty() ? o.fields : read_schema(o.schema);
+    if (columns.empty() && !o.dry_run) {
+      for (auto& r : query(*main,
+                           "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+                           "AND NOT a.attisdropped ORDER BY a.attnum",
+                           {table})) {
+        columns.push_back(r[0]);
+      }
+      if (columns.empty() && !o.create_table) {
+        throw usage_error("table " + o.table + " does not exist; add --create-table");
+      }
+      if (columns.empty()) {
+        if (!in.seekable() || in.compressed()) {
+          throw usage_error("the columns of a new table come from a pre-pass over the NDJSON, which a stream or "
+                            "compressed input does not allow; pass --fields or --schema")
+              .at_path(src.path);
+        }
+        ConvertOptions co;
+        co.pipeline = o.pipeline;
+        co.chunker = o.chunker;
+        columns = ndjson_key_union(in, 0, kToEnd, co);
+        if (columns.empty()) throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
+      }
+    }
+  } else {
+    std::string header = chunker.take_first_record();
+    columns = header_fields(header, delim);
+    if (columns.empty()) throw data_error("no header record").at_path(src.path);
+    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
   }
 
-  InputFile in = InputFile::open(load_path);
-  ChunkerOptions copts = o.chunker;
-  copts.chunk_size = static_cast<std::size_t>(o.batch_bytes);
-  Chunker chunker(in, kind == RecordKind::tsv ? RecordKind::tsv : RecordKind::csv, 0, kToEnd, copts);
-  std::string header = chunker.take_first_record();
-  std::vector<std::string> columns = header_fields(header, delim);
-  if (columns.empty()) throw data_error("no header record").at_path(src.path);
-
-  // The load id names this source + table + batch settings: the same command again
-  // finds its batches in the ledger.
+  // The load id names this source + table + batch settings (+ NDJSON columns): the
+  // same command again finds its batches in the ledger.
   std::string id_text = fp_text + "\n" + o.table + "\n" + record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) +
                         "\n" + std::to_string(o.batch_bytes);
+  if (kind == RecordKind::ndjson) id_text += "\n" + nlohmann::json(columns).dump();
   rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
-  auto others = o.dry_run ? std::vector<std::vector<std::string>>()
-                         : query(*main,
-                                 "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
-                                 "target_table = $2 AND load_id <> $3",
-                                 {fp_text, o.table, rep.load_id});
-  if (!others.empty()) {
-    throw usage_error("this source was already (partly) loaded into " + o.table + " with other batch settings (load " +
-                      others[0][0] + "); rerun with the same --batch-rows/--batch-bytes, or delete its ledger rows")
-        .at_path(o.dest);
-  }
   std::set<std::uint64_t> committed;
   if (!o.dry_run) {
+    auto others = query(*main,
+                        "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
+                        "target_table = $2 AND load_id <> $3",
+                        {fp_text, o.table, rep.load_id});
+    if (!others.empty()) {
+      throw usage_error("this source was already (partly) loaded into " + o.table +
+                        " with other batch settings or columns (load " + others[0][0] +
+                        "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
+          .at_path(o.dest);
+    }
     for (auto& r : query(*main, "SELECT batch FROM ingot_load_ledger WHERE load_id = $1", {rep.load_id})) {
       committed.insert(std::stoull(r[0]));
     }
@@ -360,11 +473,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   for (std::size_t i = 0; i < columns.size(); ++i) copy_sql += (i ? ", " : "") + quote_ident(columns[i]);
   copy_sql += ") FROM STDIN WITH (FORMAT csv" + std::string(delim == '\t' ? ", DELIMITER E'\\t'" : "") + ")";
 
-  bool table_checked = o.dry_run || !o.create_table;
+  // The connections, shared by the batches of every chunk in the I/O stage; a batch
+  // waits (sleeping: the CPU stays with the converter and the server) for a free one.
   std::vector<std::unique_ptr<Conn>> conns;
-  // The connection pool. More TBB threads than connections may reach the parallel
-  // stage (the reader's thread joins in): they sleep here rather than spin, so the
-  // CPU stays with the server.
   std::vector<Conn*> pool;
   std::mutex pool_mu;
   std::condition_variable pool_cv;
@@ -372,223 +483,168 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     conns.push_back(std::make_unique<Conn>(o.dest));
     pool.push_back(conns.back().get());
   }
-
   std::optional<OutputFile> rejects;
-  if (!o.rejects.empty() && !o.dry_run) {
-    rejects = OutputFile::create(o.rejects);
-  }
-  // NDJSON: rows the server refused are known by their record number in the CSV;
-  // their source lines are found after the load (see ndjson_reject_lines).
-  std::vector<std::pair<std::uint64_t, std::string>> pending;
+  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
 
-  const unsigned ntokens = std::max(2u, o.workers * 2);
-  std::vector<Slot> slots(ntokens);
-  std::uint64_t produced = 0, batch_no = 0, record_no = 0;
-  std::uint64_t line = 1 + static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
-  std::atomic<std::uint64_t> loaded{0}, skipped_rows{0}, bytes_done{0}, skipped_bytes{0};
-  CsvTokenizer tok(delim);
-  std::mutex progress_mu;
+  BatchCutter cutter(o.batch_rows, committed);
+  bool table_checked = o.dry_run || !o.create_table;
+  std::uint64_t loaded = 0, skipped_rows = 0, skipped_bytes = 0, sent_bytes = 0, units_sent = 0, units_skipped = 0,
+                bytes_done = 0;
+  std::string reject_buf;
+  PipelineOptions popts = o.pipeline;
+  popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
 
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            std::max<std::size_t>(o.workers + 1, static_cast<std::size_t>(tbb::info::default_concurrency())));
-  tbb::task_arena arena(static_cast<int>(o.workers + 1));
-  arena.execute([&] {
-    tbb::parallel_pipeline(
-        ntokens,
-        // Serial: next chunk, its records (CSV-aware), cut into numbered batches.
-        tbb::make_filter<void, Slot*>(
-            tbb::filter_mode::serial_in_order,
-            [&](tbb::flow_control& fc) -> Slot* {
-              Slot& s = slots[produced % ntokens];
-              if (!chunker.next(s.buf, s.chunk)) {
-                fc.stop();
-                return nullptr;
+  run_pipeline<Work>(
+      chunker, popts, IoStage{o.workers},
+      // Parallel: the chunk's records, converted to COPY input when they are NDJSON.
+      [&](const Chunk& c, Work& w) {
+        if (kind == RecordKind::ndjson) {
+          if (!w.converter) w.converter = make_ndjson_converter(columns, RecordKind::csv, true);
+          w.converter->convert(c, w.out, w.rows, w.tally);
+          w.payload = w.out.data();
+        } else {
+          if (!w.tokenizer_ready) {
+            w.tokenizer = CsvTokenizer(delim);
+            w.tokenizer_ready = true;
+          }
+          find_records(c, w);
+        }
+        quote_end_markers(w);
+      },
+      // Serial, in order: line numbers, batches, the table.
+      [&](const Chunk& c, Work& w) {
+        w.first_line = line;
+        line += w.tally.newlines;
+        if (o.on_error == OnError::fail && !w.tally.rejects.empty()) {
+          const Reject& r = w.tally.rejects.front();
+          throw data_error("invalid record: " + r.reason + " (--on-error fail)")
+              .at_path(src.path)
+              .at_line(w.first_line + r.line);
+        }
+        w.batches.clear();
+        cutter.cut(
+            c, w.rows.size(),
+            [&](std::size_t i) { return std::pair<std::size_t, std::size_t>(w.rows[i].src_begin, w.rows[i].src_end); },
+            w.batches);
+        w.results.assign(w.batches.size(), BatchResult{});
+        if (!table_checked) {
+          // --create-table: text columns, or types inferred from up to 1,000 rows of the
+          // first chunk (read back from the COPY input, so NDJSON and CSV alike).
+          std::vector<std::vector<std::string>> sample;
+          const std::size_t n = std::min<std::size_t>(w.rows.size(), 1000);
+          std::string text;
+          if (n && o.infer_types) text.assign(w.data(0, n));
+          CsvTokenizer tok(delim);
+          tok.reset(text.data(), text.size());
+          CsvRecord rec;
+          while (tok.next(rec)) {
+            std::vector<std::string> f;
+            for (auto v : rec.fields) f.emplace_back(v);
+            sample.push_back(std::move(f));
+          }
+          std::string ddl = "CREATE TABLE IF NOT EXISTS " + table + " (";
+          for (std::size_t i = 0; i < columns.size(); ++i) {
+            std::vector<std::string> vals;
+            for (auto& r : sample) vals.push_back(i < r.size() ? r[i] : "");
+            ddl += (i ? ", " : "") + quote_ident(columns[i]) + " " + (o.infer_types ? infer_type(vals) : "text");
+          }
+          exec(*main, ddl + ")");
+          table_checked = true;
+        }
+      },
+      // At most --workers chunks at once; their batches in parallel over the --workers
+      // connections (a chunk of --batch-bytes often holds several --batch-rows batches),
+      // each in one transaction with its ledger row.
+      [&](const Chunk& c, Work& w) {
+        if (o.dry_run) return;
+        // Isolated: while it waits for its batches, this thread must not pick up another
+        // chunk's I/O stage, which could wait for the I/O slot this one holds.
+        tbb::this_task_arena::isolate([&] {
+          tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
+            if (w.batches[i].skip) return;
+            Conn* k = nullptr;
+            {
+              std::unique_lock lock(pool_mu);
+              pool_cv.wait(lock, [&] { return !pool.empty(); });
+              k = pool.back();
+              pool.pop_back();
+            }
+            struct Back {
+              std::vector<Conn*>& p;
+              std::mutex& mu;
+              std::condition_variable& cv;
+              Conn* k;
+              ~Back() {
+                {
+                  std::lock_guard lock(mu);
+                  p.push_back(k);
+                }
+                cv.notify_one();
               }
-              ++produced;
-              s.batches.clear();
-              tok.reset(s.chunk.data, s.chunk.size);
-              CsvRecord rec;
-              std::vector<std::vector<std::string>> sample;
-              while (tok.next(rec)) {
-                if (rec.end - rec.begin <= 2 && rec.fields.size() <= 1 && (rec.fields.empty() || rec.fields[0].empty())) {
-                  line += rec.newlines;  // blank line
-                  continue;
-                }
-                if (s.batches.empty() || s.batches.back().rows.size() >= o.batch_rows) {
-                  Batch b;
-                  b.number = ++batch_no;
-                  b.first_record = record_no + 1;
-                  b.skip = committed.count(b.number) > 0;
-                  s.batches.push_back(std::move(b));
-                }
-                Batch& b = s.batches.back();
-                b.rows.push_back({rec.begin, rec.end, line});
-                b.bytes += rec.end - rec.begin;
-                ++record_no;
-                line += rec.newlines;
-                if (!table_checked && sample.size() < 1000) {
-                  std::vector<std::string> f;
-                  for (auto v : rec.fields) f.emplace_back(v);
-                  sample.push_back(std::move(f));
-                }
-              }
-              if (!table_checked) {
-                // --create-table: text columns, or types inferred from the first batch.
-                std::string ddl = "CREATE TABLE IF NOT EXISTS " + table + " (";
-                for (std::size_t i = 0; i < columns.size(); ++i) {
-                  std::vector<std::string> vals;
-                  for (auto& r : sample) vals.push_back(i < r.size() ? r[i] : "");
-                  ddl += (i ? ", " : "") + quote_ident(columns[i]) + " " + (o.infer_types ? infer_type(vals) : "text");
-                }
-                exec(*main, ddl + ")");
-                table_checked = true;
-              }
-              return &s;
-            }) &
-            // Parallel: each batch in one transaction with its ledger row.
-            tbb::make_filter<Slot*, Slot*>(
-                tbb::filter_mode::parallel,
-                [&](Slot* s) {
-                  if (o.dry_run) return s;
-                  Conn* k = nullptr;
-                  {
-                    std::unique_lock lock(pool_mu);
-                    pool_cv.wait(lock, [&] { return !pool.empty(); });
-                    k = pool.back();
-                    pool.pop_back();
-                  }
-                  struct Back {
-                    std::vector<Conn*>& p;
-                    std::mutex& mu;
-                    std::condition_variable& cv;
-                    Conn* k;
-                    ~Back() {
-                      {
-                        std::lock_guard lock(mu);
-                        p.push_back(k);
-                      }
-                      cv.notify_one();
-                    }
-                  } back{pool, pool_mu, pool_cv, k};
-                  for (Batch& b : s->batches) {
-                    if (b.skip) {
-                      skipped_rows += b.rows.size();
-                      skipped_bytes += b.bytes;
-                      continue;
-                    }
-                    auto data_of = [&](std::size_t i, std::size_t j) {
-                      return std::string_view(s->chunk.data + b.rows[i].begin, b.rows[j - 1].end - b.rows[i].begin);
-                    };
-                    exec(*k, "BEGIN");
-                    std::string state;
-                    std::string msg = copy_rows(*k, copy_sql, data_of(0, b.rows.size()), state);
-                    std::uint64_t ok_rows = b.rows.size();
-                    if (!msg.empty()) {
-                      exec(*k, "ROLLBACK");
-                      // Only bad data (SQLSTATE classes 22 and 23) is worth bisecting; a
-                      // missing column or permission stops the load.
-                      if (state.rfind("22", 0) != 0 && state.rfind("23", 0) != 0) {
-                        throw data_error("COPY into " + o.table + " failed: " + msg + " (SQLSTATE " + state + ")");
-                      }
-                      if (o.on_error == OnError::fail) {
-                        throw data_error("batch " + std::to_string(b.number) + " refused by the server: " + msg)
-                            .at_path(src.path)
-                            .at_line(b.rows[0].line);
-                      }
-                      // Bisect under savepoints, all in the batch's one transaction.
-                      exec(*k, "BEGIN");
-                      ok_rows = 0;
-                      std::vector<std::pair<std::size_t, std::size_t>> todo = {{0, b.rows.size()}};
-                      while (!todo.empty()) {
-                        auto [i, j] = todo.back();
-                        todo.pop_back();
-                        exec(*k, "SAVEPOINT ingot_bisect");
-                        std::string st;
-                        std::string m = copy_rows(*k, copy_sql, data_of(i, j), st);
-                        if (m.empty()) {
-                          exec(*k, "RELEASE SAVEPOINT ingot_bisect");
-                          ok_rows += j - i;
-                          continue;
-                        }
-                        exec(*k, "ROLLBACK TO SAVEPOINT ingot_bisect");
-                        if (j - i == 1) {
-                          b.rejects.emplace_back(i, m);
-                        } else {
-                          std::size_t mid = i + (j - i) / 2;
-                          todo.push_back({mid, j});
-                          todo.push_back({i, mid});
-                        }
-                      }
-                    }
-                    // The ledger row commits with the rows. A concurrent run that committed
-                    // the same batch first makes the insert a no-op: roll ours back.
-                    auto ins = query(*k,
-                                     "INSERT INTO ingot_load_ledger (load_id, source_fingerprint, target_table, batch, "
-                                     "first_record, records, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                                     "ON CONFLICT DO NOTHING RETURNING batch",
-                                     {rep.load_id, fp_text, o.table, std::to_string(b.number),
-                                      std::to_string(b.first_record), std::to_string(ok_rows), std::to_string(b.bytes)});
-                    if (ins.empty()) {
-                      exec(*k, "ROLLBACK");
-                      skipped_rows += b.rows.size();
-                      skipped_bytes += b.bytes;
-                      b.rejects.clear();
-                      continue;
-                    }
-                    exec(*k, "COMMIT");
-                    b.loaded = ok_rows;
-                  }
-                  return s;
-                }) &
-            // Serial, in order: rejects with line numbers, counts, progress.
-            tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order, [&](Slot* s) {
-              for (Batch& b : s->batches) {
-                if (o.dry_run && !b.rows.empty()) {
-                  rep.plan.push_back({b.number, s->chunk.offset + b.rows.front().begin,
-                                      b.rows.back().end - b.rows.front().begin});
-                }
-                loaded += b.loaded;
-                for (auto& [i, m] : b.rejects) {
-                  ++rep.rejected;
-                  if (rejects && kind == RecordKind::ndjson) {
-                    pending.emplace_back(b.first_record + i, m);
-                  } else if (rejects) {
-                    std::string_view raw(s->chunk.data + b.rows[i].begin, b.rows[i].end - b.rows[i].begin);
-                    while (!raw.empty() && (raw.back() == '\n' || raw.back() == '\r')) raw.remove_suffix(1);
-                    nlohmann::json j = {{"line", b.rows[i].line},
-                                        {"reason", m},
-                                        {"raw", std::string(raw)}};
-                    rejects->write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-                  }
-                }
-              }
-              bytes_done += s->chunk.size;
-              if (o.progress) {
-                std::lock_guard lock(progress_mu);
-                o.progress(bytes_done, loaded);
-              }
-            }));
-  });
-  if (rejects && kind == RecordKind::ndjson) {
-    for (const nlohmann::json& j : ndjson_rejects(src.path, convert_rejects, pending)) {
-      rejects->write(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    }
-  }
-  if (rejects) rejects->commit();
-  if (!tmp_csv.empty()) {
-    std::filesystem::remove(tmp_csv);
-    if (!convert_rejects.empty()) std::filesystem::remove(convert_rejects);
+            } back{pool, pool_mu, pool_cv, k};
+            w.results[i] = load_batch(*k, c, w, w.batches[i], copy_sql, o, rep.load_id, fp_text, src.path);
+          });
+        });
+      },
+      // Serial, in order: counts, and the rejects by source offset, exact lines.
+      [&](const Chunk& c, Work& w) {
+        std::vector<const Refused*> refused;
+        for (std::size_t i = 0; i < w.batches.size(); ++i) {
+          const Batch& b = w.batches[i];
+          const BatchResult& r = w.results[i];
+          if (o.dry_run) {
+            rep.plan.push_back(b.plan());
+          } else if (b.skip || r.conflict) {
+            skipped_rows += b.records();
+            skipped_bytes += b.length;
+            ++units_skipped;
+          } else {
+            loaded += r.loaded;
+            sent_bytes += b.length;
+            ++units_sent;
+            for (const Refused& f : r.refused) refused.push_back(&f);
+          }
+        }
+        rep.rejected += w.tally.rejects.size() + refused.size();
+        if (rejects) {
+          // Two sorted lists (converter rejects, refused rows) merged by offset.
+          LineCounter lines(c);
+          std::size_t a = 0, b = 0;
+          const auto& bad = w.tally.rejects;
+          while (a < bad.size() || b < refused.size()) {
+            const bool take_bad = b == refused.size() ||
+                                  (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
+            if (take_bad) {
+              const Reject& r = bad[a++];
+              append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
+            } else {
+              const Refused& f = *refused[b++];
+              const Row& row = w.rows[f.row];
+              append_reject_line(reject_buf, w.first_line + lines.before(row.src_begin), c.offset + row.src_begin,
+                                 f.message, std::string_view(c.data + row.src_begin, row.src_end - row.src_begin));
+            }
+          }
+          if (reject_buf.size() > (1 << 16)) {
+            rejects->write(reject_buf);
+            reject_buf.clear();
+          }
+        }
+        bytes_done += c.size;
+        if (o.progress) o.progress(bytes_done, loaded);
+      });
+  if (rejects) {
+    rejects->write(reject_buf);
+    rejects->commit();
   }
   rep.records = loaded;
   rep.records_skipped = skipped_rows;
-  rep.bytes_total = in.size();
-  rep.units_total = batch_no;
-  rep.units_skipped = committed.size();
-  rep.units_sent = batch_no - committed.size();
+  rep.bytes_total = in.seekable() ? in.size() : bytes_done;
+  rep.units_total = cutter.batches();
+  rep.units_skipped = units_skipped;
+  rep.units_sent = units_sent;
   rep.bytes_skipped = skipped_bytes;
-  rep.bytes_sent = bytes_done - std::min<std::uint64_t>(bytes_done, skipped_bytes);
+  rep.bytes_sent = sent_bytes;
   rep.verified = !o.dry_run;
-  if (o.dry_run) rep.bytes_sent = rep.units_sent = 0;
   return rep;
 }
 

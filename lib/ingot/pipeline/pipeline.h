@@ -1,5 +1,6 @@
 // The one pipeline every command runs: a serial in-order reader (the Chunker), a
-// parallel transform, and a serial in-order consumer. Tokens live in a ring of slots;
+// parallel transform, and a serial in-order consumer (upload adds two stages between
+// them: a serial in-order sequencer and a parallel I/O stage, see below). Tokens live in a ring of slots;
 // each slot owns its input buffer and its Work (parser, output buffer, counters), so
 // memory is bounded by tokens x (chunk + output) whatever the input size, and the
 // consumer sees chunks in source order, so output is identical for any thread count.
@@ -9,8 +10,11 @@
 #include <tbb/info.h>
 #include <tbb/parallel_pipeline.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
+#include <atomic>
+#include <semaphore>
 #include <vector>
 
 #include "ingot/chunk/chunker.h"
@@ -63,6 +67,92 @@ void run_pipeline(Chunker& chunker, const PipelineOptions& opts, Transform&& tra
             tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
                                            [&](Slot* s) {
                                              transform(static_cast<const Chunk&>(s->chunk), s->work);
+                                             return s;
+                                           }) &
+            tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order,
+                                          [&](Slot* s) { consume(static_cast<const Chunk&>(s->chunk), s->work); }));
+  });
+}
+
+// The pipeline of commands that talk to a server (upload): five stages instead of three.
+//   reader (serial, in order) -> transform (parallel: CPU work, up to `threads`)
+//   -> sequence (serial, in order: what needs the running state of all earlier chunks,
+//      e.g. batch numbers) -> io (parallel, at most io.concurrency at once: blocking
+//      network calls) -> consume (serial, in order).
+// I/O threads sleep on the network, so the arena holds threads + io.concurrency
+// threads: a full I/O stage does not take the CPU from the transform. The I/O limit
+// is a semaphore inside the stage (TBB limits tokens, not one filter's concurrency);
+// a thread waiting there holds a token that is already transformed, which is the
+// back-pressure wanted. Tokens: threads x tokens_per_thread + io.concurrency, so
+// memory stays bounded by tokens x (chunk + Work).
+struct IoStage {
+  unsigned concurrency = 1;
+};
+
+template <class Work, class Transform, class Sequence, class Io, class Consume>
+void run_pipeline(Chunker& chunker, const PipelineOptions& opts, IoStage io, Transform&& transform,
+                  Sequence&& sequence, Io&& io_stage, Consume&& consume) {
+  struct Slot {
+    Buffer buf;
+    Chunk chunk;
+    Work work;
+  };
+  const unsigned threads = resolve_threads(opts.threads);
+  const unsigned io_limit = std::max(1u, io.concurrency);
+  const std::size_t ntokens =
+      std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread + io_limit);
+  std::vector<Slot> slots(ntokens);
+  std::uint64_t produced = 0;
+  const std::size_t arena_threads = std::size_t{threads} + io_limit;
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                            std::max<std::size_t>(arena_threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
+  std::counting_semaphore<> io_slots(static_cast<std::ptrdiff_t>(io_limit));
+  std::atomic<bool> failed{false};
+  tbb::task_arena arena(static_cast<int>(arena_threads));
+  arena.execute([&] {
+    tbb::parallel_pipeline(
+        ntokens,
+        tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order,
+                                      [&](tbb::flow_control& fc) -> Slot* {
+                                        Slot& s = slots[produced % ntokens];
+                                        if (!chunker.next(s.buf, s.chunk)) {
+                                          fc.stop();
+                                          return nullptr;
+                                        }
+                                        ++produced;
+                                        return &s;
+                                      }) &
+            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
+                                           [&](Slot* s) {
+                                             transform(static_cast<const Chunk&>(s->chunk), s->work);
+                                             return s;
+                                           }) &
+            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::serial_in_order,
+                                           [&](Slot* s) {
+                                             try {
+                                               sequence(static_cast<const Chunk&>(s->chunk), s->work);
+                                             } catch (...) {
+                                               failed = true;
+                                               throw;
+                                             }
+                                             return s;
+                                           }) &
+            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
+                                           [&](Slot* s) {
+                                             io_slots.acquire();
+                                             // After a failure, start no new request. The flag is set
+                                             // before the slot is released: TBB flags the cancellation
+                                             // only later, when the exception reaches it.
+                                             try {
+                                               if (!failed && !tbb::is_current_task_group_canceling()) {
+                                                 io_stage(static_cast<const Chunk&>(s->chunk), s->work);
+                                               }
+                                             } catch (...) {
+                                               failed = true;
+                                               io_slots.release();
+                                               throw;
+                                             }
+                                             io_slots.release();
                                              return s;
                                            }) &
             tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order,
