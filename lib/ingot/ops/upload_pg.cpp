@@ -241,7 +241,7 @@ struct Work {
 void find_records(const Chunk& c, Work& w) {
   w.rows.clear();
   w.tally.clear();
-  w.tokenizer.reset(c.data, c.size, true);
+  w.tokenizer.reset(c.data, c.size);
   CsvRecord rec;
   bool gaps = false;
   while (w.tokenizer.next(rec)) {
