@@ -101,12 +101,18 @@ std::string_view raw_key(od::raw_json_string key) {
   return {s, static_cast<std::size_t>(p - s)};
 }
 
-// Walks one JSON value, appending its compact text to `out` (null: only validate).
-error_code write_compact(od::value v, std::string* out) {
+// Objects and arrays nested deeper than this make the line invalid (simdjson's DOM
+// default): the walkers recurse once per level, and 100,000 levels overflowed the stack.
+constexpr std::uint32_t kMaxJsonDepth = 1024;
+
+// Walks one JSON value at nesting `depth`, appending its compact text to `out` (null:
+// only validate).
+error_code write_compact(od::value v, std::string* out, std::uint32_t depth) {
   od::json_type t;
   if (auto e = v.type().get(t)) return e;
   switch (t) {
     case od::json_type::object: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
       od::object obj;
       if (auto e = v.get_object().get(obj)) return e;
       if (out) *out += '{';
@@ -121,12 +127,13 @@ error_code write_compact(od::value v, std::string* out) {
           *out += "\":";
         }
         first = false;
-        if (auto e = write_compact(f.value(), out)) return e;
+        if (auto e = write_compact(f.value(), out, depth + 1)) return e;
       }
       if (out) *out += '}';
       return simdjson::SUCCESS;
     }
     case od::json_type::array: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
       od::array arr;
       if (auto e = v.get_array().get(arr)) return e;
       if (out) *out += '[';
@@ -136,7 +143,7 @@ error_code write_compact(od::value v, std::string* out) {
         if (auto e = std::move(er).get(el)) return e;
         if (out && !first) *out += ',';
         first = false;
-        if (auto e = write_compact(el, out)) return e;
+        if (auto e = write_compact(el, out, depth + 1)) return e;
       }
       if (out) *out += ']';
       return simdjson::SUCCESS;
@@ -237,6 +244,7 @@ class Walker {
 
  private:
   error_code walk_object(od::object obj, std::string_view prefix, std::uint32_t depth) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
     for (auto fr : obj) {
       od::field f;
       if (auto e = std::move(fr).get(f)) return e;
@@ -344,9 +352,9 @@ class Walker {
       }
       case od::json_type::object:
       case od::json_type::array: {
-        if (col < 0) return write_compact(v, nullptr);
+        if (col < 0) return write_compact(v, nullptr, depth + 1);
         std::size_t at = scratch_.size();
-        if (auto e = write_compact(v, &scratch_)) return e;
+        if (auto e = write_compact(v, &scratch_, depth + 1)) return e;
         sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
         return simdjson::SUCCESS;
       }
@@ -376,6 +384,7 @@ std::string reason_for(error_code e) {
     case simdjson::TRAILING_CONTENT: return "trailing content after the JSON value";
     case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string";
     case simdjson::NUMBER_ERROR: return "invalid JSON: malformed number";
+    case simdjson::DEPTH_ERROR: return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
     default: return std::string("invalid JSON: ") + simdjson::error_message(e);
   }
 }
