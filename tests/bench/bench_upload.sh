@@ -17,15 +17,15 @@
 # Environment:
 #   INGOT_BENCH_DIR  work dir (default /tmp/ingot-bench-upload); the input is kept there
 #   S3_ENDPOINT, PG_URL  use running servers instead of starting them (servers.sh up)
-#   PART, CONC       ingot S3 part size and concurrency (default 8M, 8)
+#   PART, CONC       ingot S3 part size and concurrency (default 32M, 4: ingot's own defaults)
 #   SEED             gen_taxi seed (default 42)
 set -euo pipefail
 
 SIZE=${1:-512M}
 BUILD_DIR=${2:-build}
 WORK=${INGOT_BENCH_DIR:-/tmp/ingot-bench-upload}
-PART=${PART:-8M}
-CONC=${CONC:-8}
+PART=${PART:-32M}
+CONC=${CONC:-4}
 SEED=${SEED:-42}
 
 BENCH=bench_upload

@@ -84,12 +84,12 @@ TEST_CASE("s3: credentials come from the environment, else the AWS_PROFILE of th
   fs::remove_all(dir);
 }
 
-TEST_CASE("upload: the default part size keeps a 100 GiB file within 10,000 parts", "[s3][upload]") {
+TEST_CASE("upload: the default part size keeps a 1 TiB file within 10,000 parts", "[s3][upload]") {
   fs::path f = fs::temp_directory_path() / ("ingot-sparse-" + std::to_string(::getpid()));
   {
     int fd = ::open(f.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
     REQUIRE(fd >= 0);
-    REQUIRE(::ftruncate(fd, std::int64_t{100} << 30) == 0);  // sparse: no disk used
+    REQUIRE(::ftruncate(fd, std::int64_t{1} << 40) == 0);  // sparse: no disk used
     ::close(fd);
   }
   UploadOptions o;
@@ -99,15 +99,15 @@ TEST_CASE("upload: the default part size keeps a 100 GiB file within 10,000 part
   auto r = upload(o);
   REQUIRE(r.ok());
   CHECK(r.value().method == "multipart");
-  CHECK(r.value().part_size == std::uint64_t{11} << 20);  // ceil(100 GiB / 10,000) rounded up to a MiB
-  CHECK(r.value().plan.size() == 9310);
-  CHECK(r.value().plan.back().offset + r.value().plan.back().length == std::uint64_t{100} << 30);
+  CHECK(r.value().part_size == std::uint64_t{105} << 20);  // ceil(1 TiB / 10,000) rounded up to a MiB
+  CHECK(r.value().plan.size() == 9987);
+  CHECK(r.value().plan.back().offset + r.value().plan.back().length == std::uint64_t{1} << 40);
 
-  o.part_size = std::uint64_t{8} << 20;  // 12,800 parts
+  o.part_size = std::uint64_t{100} << 20;  // 10,486 parts
   r = upload(o);
   REQUIRE(!r.ok());
   CHECK(r.error().kind() == ErrorKind::usage);
-  CHECK(std::string(r.error().what()).find("use at least 11.0 MiB") != std::string::npos);
+  CHECK(std::string(r.error().what()).find("use at least 105.0 MiB") != std::string::npos);
   fs::remove(f);
 }
 
