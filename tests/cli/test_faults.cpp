@@ -177,12 +177,11 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
         }
         if (sig != SIGKILL) {
           // The handler removed every temporary. It also removes a split's finished
-          // pieces while they are being written (all but one whose rename is under way
-          // when the signal lands: split registers a piece's final name only after
-          // OutputFile::commit returns), but no longer once every piece is done and the
-          // manifest is being written: then all pieces stay, complete, as checked above.
+          // pieces while they are being written (split registers a piece's final name
+          // before its rename), but no longer once every piece is done and the manifest
+          // is being written: then all pieces stay, complete, as checked above.
           CHECK(temporaries(dir / "out").empty());
-          if (cmd.name == "split") CHECK((after.size() <= 1 || after.size() >= expected.size() - 1));
+          if (cmd.name == "split") CHECK((after.empty() || after.size() >= expected.size() - 1));
           continue;
         }
         // SIGKILL: the same command again completes and sweeps the dead run's temporaries.

@@ -433,7 +433,7 @@ class PieceSink {
   std::string zbuf_;
 };
 
-// Pieces already renamed into place while the split is still running. Until the
+// Pieces renamed (or about to be renamed) into place while the split is still running. Until the
 // manifest is written they are part of an unfinished split: an error removes them,
 // and so does SIGINT (they stay registered with the signal handler, within a budget
 // that leaves the handler's slots free for the temporaries still being written).
@@ -623,9 +623,11 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
         o.progress(done_bytes.load(), done_records.load());
       }
     }
+    // Registered before the rename in finish(), so that a signal between the two
+    // cannot leave this piece behind.
+    if (sink.is_file()) committed.add(mp.path);
     sink.finish();  // first: it writes the end of a compressed piece
     results[k] = {sink.size(), sink.digest(), records};
-    if (sink.is_file()) committed.add(mp.path);
   };
   // Failures are reported for the lowest failing piece, whatever the thread timing, so
   // the message is the same for -j1 and -jN; pieces after a failed one are skipped.
@@ -708,12 +710,12 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
     cur->write(s.header.data(), s.header.size());
   };
   auto close_piece = [&] {
+    if (cur->is_file()) committed.add(cur_piece.path);  // before the rename (see above)
     cur->finish();  // first: it writes the end of a compressed piece
     if (o.filter.empty()) {
       cur_piece.size = cur->size();
       cur_piece.xxh3 = xxh3_hex(cur->digest());
     }
-    if (cur->is_file()) committed.add(cur_piece.path);
     cur.reset();
     m.pieces.push_back(cur_piece);
   };
