@@ -21,6 +21,8 @@ built=$(date +%s)
 # detect_leaks: LeakSanitizer at exit. abort_on_error gives a core-less abort that
 # ctest reports as a failure; halt_on_error stops at the first UBSan report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
+# tests/lsan.supp: one documented false positive (OpenSSL per-thread state).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" --timeout 1800 "$@" || status=$?

@@ -214,19 +214,19 @@ TEST_CASE("convert: a line rejected for trailing content writes no row", "[conve
   REQUIRE(lines_of(r.rejects).size() == 2);
 }
 
-TEST_CASE("convert: nesting up to 1024 levels converts, deeper is an invalid line", "[convert][rejects]") {
+TEST_CASE("convert: nesting up to 256 levels converts, deeper is an invalid line", "[convert][rejects]") {
   TempDir dir;
   auto nested = [](int levels, char open, char close, const std::string& inner) {
     return std::string(static_cast<std::size_t>(levels), open) + inner + std::string(static_cast<std::size_t>(levels), close);
   };
-  // The top object is level 1: 1023 arrays (or objects) below it make 1024 levels.
-  std::string objs1023, objs1024;
-  for (int i = 0; i < 1023; ++i) objs1023 += "{\"k\":";
-  objs1024 = objs1023 + "{\"k\":";
-  const std::string text = "{\"a\":" + nested(1023, '[', ']', "1") + "}\n" +   // line 1: 1024 levels
-                           "{\"a\":" + nested(1024, '[', ']', "2") + "}\n" +   // line 2: 1025
-                           "{\"b\":" + objs1023 + "3" + std::string(1023, '}') + "}\n" +  // line 3: 1024
-                           "{\"b\":" + objs1024 + "4" + std::string(1024, '}') + "}\n" +  // line 4: 1025
+  // The top object is level 1: 255 arrays (or objects) below it make 256 levels.
+  std::string objs255, objs256;
+  for (int i = 0; i < 255; ++i) objs255 += "{\"k\":";
+  objs256 = objs255 + "{\"k\":";
+  const std::string text = "{\"a\":" + nested(255, '[', ']', "1") + "}\n" +   // line 1: 256 levels
+                           "{\"a\":" + nested(256, '[', ']', "2") + "}\n" +   // line 2: 257
+                           "{\"b\":" + objs255 + "3" + std::string(255, '}') + "}\n" +  // line 3: 256
+                           "{\"b\":" + objs256 + "4" + std::string(256, '}') + "}\n" +  // line 4: 257
                            "{\"a\":5}\n";
   write_file(dir / "in.ndjson", text);
   for (unsigned threads : {1u, 2u}) {
@@ -238,10 +238,10 @@ TEST_CASE("convert: nesting up to 1024 levels converts, deeper is an invalid lin
     for (std::size_t k = 0; k < 2; ++k) {
       auto j = nlohmann::json::parse(rejects[k]);
       CHECK(j["line"] == 2 + 2 * k);
-      CHECK(j["reason"] == "invalid JSON: nested deeper than 1024 levels");
+      CHECK(j["reason"] == "invalid JSON: nested deeper than 256 levels");
     }
     // Line 1's array is compact JSON text; line 3's objects flatten to one long dot path.
-    CHECK(r.out.find("\n" + nested(1023, '[', ']', "1") + ",\n") != std::string::npos);
+    CHECK(r.out.find("\n" + nested(255, '[', ']', "1") + ",\n") != std::string::npos);
     CHECK(r.out.substr(r.out.size() - 3) == "5,\n");
   }
 }

@@ -101,9 +101,11 @@ std::string_view raw_key(od::raw_json_string key) {
   return {s, static_cast<std::size_t>(p - s)};
 }
 
-// Objects and arrays nested deeper than this make the line invalid (simdjson's DOM
-// default): the walkers recurse once per level, and 100,000 levels overflowed the stack.
-constexpr std::uint32_t kMaxJsonDepth = 1024;
+// Objects and arrays nested deeper than this make the line invalid: the walkers recurse
+// once per level, and 100,000 levels overflowed the stack. 1024 (simdjson's DOM default)
+// still overflowed a TBB worker's stack in the AddressSanitizer build, whose frames are
+// much bigger; real data rarely nests past a few dozen levels.
+constexpr std::uint32_t kMaxJsonDepth = 256;
 
 // Walks one JSON value at nesting `depth`, appending its compact text to `out` (null:
 // only validate).
