@@ -92,11 +92,8 @@ int run(UploadArgs& a) {
   });
   if (!parsed) return fail("upload", parsed.error());
 
-  std::uint64_t total = 0;
   // A --part worker sends only its share: no total, so no misleading ETA.
-  if (o.source != "-" && !o.worker_n) {
-    total = known_input_size(o.source);
-  }
+  const std::uint64_t total = o.worker_n ? 0 : known_input_size(o.source);
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<const net::EntryPoints*> mod = net::load();  // libcurl, libpq: only now

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,31 @@ inline RunResult run_sh(const TempDir& dir, const std::string& script) {
   r.out = read_file(dir / ".stdout");
   r.err = read_file(dir / ".stderr");
   return r;
+}
+// Starts `ingot <args>` in the background in dir, stdout and stderr to dir/.bg.out and
+// dir/.bg.err, stdin from `input` (relative to dir); returns its PID. The shell execs
+// ingot, so the PID is ingot's own (a signal reaches ingot, not a shell). fork, not
+// posix_spawn: a vfork-style child would inherit the test process's peak RSS, which
+// the memory tests read with wait4.
+inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std::string& input = "/dev/null") {
+  const std::string script = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " +
+                             args + " > .bg.out 2> .bg.err < " + shell_quote(input);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(pid > 0);
+  return pid;
+}
+
+// The exit status as a shell reports it: 128+N for death by signal N.
+inline int wait_code(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 #endif
 

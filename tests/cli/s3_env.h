@@ -1,6 +1,5 @@
 // Helpers of the S3 upload tests (test_upload_s3*.cpp): a fresh bucket on the real
-// Swift S3 endpoint (tests/servers.h), the --json report, ingot in the background, and
-// the fault-injecting proxy (tests/fixtures/faulty_proxy.py) in front of Swift.
+// Swift S3 endpoint (tests/servers.h) and the fault-injecting proxy (tests/fixtures/faulty_proxy.py) in front of Swift.
 #pragma once
 
 #include <signal.h>
@@ -69,26 +68,6 @@ struct S3Env {
     return ids;
   }
 };
-
-inline nlohmann::json report(const RunResult& r) {
-  INFO(r.err);
-  auto j = nlohmann::json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j["result"];
-}
-
-// Starts ingot in the background (exec'd by sh, so the pid is ingot's own), stdin from
-// the file `input` (relative to dir).
-inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std::string& input = "/dev/null") {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > .bg.out 2> .bg.err < " + shell_quote(input);
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
-}
 
 // tests/fixtures/faulty_proxy.py in front of the Swift endpoint, for the life of the
 // object: `endpoint` is the proxy's URL, `log()` its request log (one JSON per request).

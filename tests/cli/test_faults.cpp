@@ -4,7 +4,6 @@
 // the signal handler removes temporaries; after SIGKILL the next run of the same command
 // removes the dead run's temporaries.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,7 +14,6 @@
 
 #include "cli.h"
 
-extern char** environ;
 
 using namespace ingot_test;
 
@@ -31,27 +29,6 @@ std::string fault_input() {
          (i % 3 ? "true" : "false") + "}\n";
   }
   return s;
-}
-
-// Starts `ingot ARGS` in dir (stdout and stderr to files there); returns its PID. The
-// shell execs ingot, so the PID is ingot's own.
-pid_t spawn_ingot(const TempDir& dir, const std::string& args) {
-  std::string script = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                       " > .fault-stdout 2> .fault-stderr < /dev/null";
-  std::string sh = "/bin/sh", c = "-c";
-  char* argv[] = {sh.data(), c.data(), script.data(), nullptr};
-  pid_t pid = -1;
-  REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, environ) == 0);
-  return pid;
-}
-
-// The exit status as a shell reports it: 128+N for death by signal N.
-int wait_code(pid_t pid) {
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 // Regular files under dir (recursive), relative path -> content; dot files are the
@@ -155,7 +132,7 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
           code = wait_code(pid);
         }
         const auto after = snapshot(dir / "out");
-        const std::string err = read_file(dir / ".fault-stderr");
+        const std::string err = read_file(dir / ".bg.err");
         INFO("exit " << code << ", stderr: " << err);
         if (code == 0) {
           // Finished before the signal: everything complete.

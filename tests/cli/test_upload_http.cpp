@@ -167,13 +167,6 @@ void check_exactly_once(Endpoint& ep, int n) {
   CHECK(ids.rbegin()->first == n);
 }
 
-json report(const RunResult& r) {
-  INFO(r.err);
-  auto j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j["result"];
-}
-
 }  // namespace
 
 TEST_CASE("upload http: 429 (Retry-After honoured), 500 and a dropped connection lose and duplicate nothing",
@@ -228,13 +221,7 @@ TEST_CASE("upload http: kill -9 midway, rerun sends only unacknowledged batches"
   const int n = 20000;  // ~900 KB: 90 batches of 10K
   write_file(dir / "ev.ndjson", make_ndjson(n));
   const std::string args = "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --concurrency 2 --json";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > /dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_ingot(dir, args);
   while (ep.requests() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);

@@ -48,13 +48,6 @@ std::string make_csv(int n) {
   return s;
 }
 
-json report(const RunResult& r) {
-  INFO(r.err);
-  auto j = json::parse(r.out, nullptr, false);
-  REQUIRE(!j.is_discarded());
-  return j["result"];
-}
-
 }  // namespace
 
 TEST_CASE("upload pg: CSV over 1 and 3 workers loads every row once", "[upload][pg]") {
@@ -80,13 +73,7 @@ TEST_CASE("upload pg: kill -9 midway, the same command again gives the exact row
   std::string t = fresh_table();
   const std::string args = "upload big.csv " + shell_quote(servers().pg_url) + " --table " + t +
                            " --batch-rows 500 --workers 2 --json";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > /dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_ingot(dir, args);
   std::string committed;
   for (int i = 0; i < 2000; ++i) {
     committed = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'");
@@ -345,13 +332,7 @@ TEST_CASE("upload pg: NDJSON kill -9 midway, the same command again gives the ex
   std::string t = nd_table();
   const std::string args = "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
                            " --batch-rows 500 --workers 2 -j2 --rejects rej.ndjson --json";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > /dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_ingot(dir, args);
   for (int i = 0; i < 4000; ++i) {
     if (::waitpid(pid, nullptr, WNOHANG) == pid) FAIL("the load finished before it could be killed");
     std::string committed = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'");
@@ -499,13 +480,7 @@ TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, 
   const std::string app = "ingotdrop" + t;
   const std::string url = servers().pg_url + "?application_name=" + app;
   const std::string args = "upload big.csv " + shell_quote(url) + " --table " + t + " --batch-rows 100 --workers 3";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) + " " + args +
-                      " > out.txt 2> err.txt";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_ingot(dir, args);
   // Up to 3 connections inside a transaction at the same moment: the workers run in parallel.
   int busy = 0, committed = 0, status = 0;
   bool ended = false;
@@ -526,7 +501,7 @@ TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, 
   if (!ended) ::waitpid(pid, &status, 0);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 3);
-  std::string err = read_file(dir / "err.txt");
+  std::string err = read_file(dir / ".bg.err");
   CHECK(err.find("ingot upload: error: ") == 0);
   CHECK(err.find("connection") != std::string::npos);
   CHECK(lines_of(err).size() == 1);
@@ -582,14 +557,8 @@ TEST_CASE("upload pg: an NDJSON load's memory is bounded by the batch size, not 
     rows = src.rows;
   }
   std::string t = nd_table();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + shell_quote(dir.path().string()) + " && exec " + shell_quote(INGOT_BINARY) +
-                      " upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
-                      " --batch-bytes 1M -j2 --workers 2 -q";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn_ingot(dir, "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                                    " --batch-bytes 1M -j2 --workers 2 -q");
   int status = 0;
   struct rusage ru {};
   REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
