@@ -27,6 +27,13 @@ struct CsvRecord {
   std::string_view raw(const char* base) const { return {base + begin, end - begin}; }
 };
 
+// An empty field views the input where it stands: at its closing quote when it was
+// quoted (""), else at its delimiter or terminator (or the end of the input). COPY's
+// CSV format reads the first as an empty string and the second as NULL.
+inline bool csv_quoted_empty(std::string_view field, const char* input_end) {
+  return field.empty() && field.data() != input_end && *field.data() == '"';
+}
+
 // Fields are found through a 64-byte window: one SIMD pass marks every delimiter, '\n'
 // and '"' in it, and each field end is then a bit scan, so the common short unquoted
 // field costs a few instructions instead of a byte loop. Reads never go past

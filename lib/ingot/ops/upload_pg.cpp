@@ -1,9 +1,9 @@
 // ingot upload to PostgreSQL, on the engine's five-stage pipeline (run_pipeline with an
 // I/O stage, pipeline.h):
 //   Chunker (chunks of --batch-bytes whole records)
-//   -> transform, parallel: CSV/TSV records found by the tokenizer; NDJSON converted
-//      to CSV rows by the convert library, chunk by chunk (the COPY input is never
-//      written to disk)
+//   -> transform, parallel: CSV/TSV records tokenized and rewritten in COPY's text
+//      format (cheaper for the server to parse than CSV); NDJSON converted to CSV rows
+//      by the convert library, chunk by chunk (the COPY input is never written to disk)
 //   -> sequence, serial in order: batches of at most --batch-rows numbered across the
 //      source (BatchCutter), --create-table on the first chunk
 //   -> io, at most --workers at once: each batch COPY'd and recorded in
@@ -28,12 +28,14 @@
 #include <nlohmann/json.hpp>
 
 #include "ingot/format/csv.h"
+#include "ingot/format/pg_copy_text.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/ops/convert.h"
 #include "ingot/ops/convert_internal.h"
 #include "ingot/ops/upload_internal.h"
 #include "ingot/ops/upload_journal.h"
+#include "ingot/util/byte_buffer.h"
 #include "ingot/util/hash.h"
 
 namespace ingot::detail {
@@ -202,7 +204,7 @@ std::string infer_type(const std::vector<std::string>& values) {
 
 // A record of the COPY input: its bytes in the chunk's payload (from the previous
 // record's end to out_end) and its source bytes in the chunk (for line numbers, rejects
-// and the batch plan). NDJSON: the converter's rows; CSV/TSV: the records themselves.
+// and the batch plan). NDJSON: the converter's CSV rows; CSV/TSV: text-format rows.
 using Row = NdjsonRow;
 
 struct Refused {
@@ -221,9 +223,10 @@ struct Work {
   std::unique_ptr<NdjsonChunkConverter> converter;  // NDJSON
   CsvTokenizer tokenizer;                           // CSV/TSV
   bool tokenizer_ready = false;                     // made with the source's delimiter
-  std::string out;                 // NDJSON rows, or CSV records without blank lines
+  std::string out;                 // NDJSON: CSV rows
   std::string fixed;               // scratch for quote_end_markers
-  const char* payload = nullptr;   // out, or the chunk itself
+  ByteBuffer text;                 // CSV/TSV: text-format rows
+  const char* payload = nullptr;   // out or text
   std::vector<Row> rows;
   ChunkTally tally;                // newlines; NDJSON: the converter's rejects
   std::uint64_t first_line = 0;    // absolute line of the chunk's first byte
@@ -236,37 +239,64 @@ struct Work {
   }
 };
 
-// CSV/TSV: the chunk's records. A chunk without blank lines is its own COPY input; one
-// with blank lines is compacted (an empty line would be a row of NULLs, or an error).
-void find_records(const Chunk& c, Work& w) {
+// A line of nothing but its terminator.
+bool is_blank(const CsvRecord& rec) {
+  return rec.end - rec.begin <= 2 && rec.fields.size() <= 1 && (rec.fields.empty() || rec.fields[0].empty());
+}
+
+// CSV/TSV: the chunk's records as COPY text-format rows. An empty unquoted field is
+// NULL and "" an empty string, as COPY's CSV format reads them. A blank line is no row
+// (COPY would read a row of NULLs, or refuse it); a malformed record (a stray quote) is
+// rejected here with the tokenizer's reason, as convert rejects it. Field counts are
+// left to the server ("missing data for column ...").
+void csv_to_copy_text(const Chunk& c, Work& w) {
   w.rows.clear();
   w.tally.clear();
+  w.text.clear();
   w.tokenizer.reset(c.data, c.size);
+  const char* const end = c.data + c.size;
   CsvRecord rec;
-  bool gaps = false;
+  std::uint64_t line = 0;  // newlines before the record, in the chunk
   while (w.tokenizer.next(rec)) {
-    w.tally.newlines += rec.newlines;
-    if (rec.end - rec.begin <= 2 && rec.fields.size() <= 1 && (rec.fields.empty() || rec.fields[0].empty())) {
-      ++w.tally.counts.blank;
-      gaps = true;
+    const std::uint64_t at = line;
+    line += rec.newlines;
+    if (rec.error) {
+      Reject r;
+      r.line = at;
+      r.offset = rec.begin;
+      r.raw = rec.raw(c.data);
+      r.reason = rec.error;
+      w.tally.rejects.push_back(std::move(r));
       continue;
     }
-    w.rows.push_back(Row{rec.end, rec.begin, rec.end});
-  }
-  w.tally.counts.valid = w.rows.size();
-  w.payload = c.data;
-  if (gaps) {
-    w.out.clear();
-    for (Row& r : w.rows) {
-      w.out.append(c.data + r.src_begin, r.src_end - r.src_begin);
-      r.out_end = w.out.size();
+    if (is_blank(rec)) {
+      ++w.tally.counts.blank;
+      continue;
     }
-    w.payload = w.out.data();
+    const std::size_t raw_len = rec.end - rec.begin;
+    char* o = w.text.reserve(copy_text_field_max(raw_len) + 3 * rec.fields.size() + 1);
+    for (std::size_t i = 0; i < rec.fields.size(); ++i) {
+      const std::string_view f = rec.fields[i];
+      if (i) *o++ = '\t';
+      if (f.empty() && !csv_quoted_empty(f, end)) {
+        *o++ = '\\';
+        *o++ = 'N';
+      } else {
+        o = write_copy_text_field(o, f);
+      }
+    }
+    *o++ = '\n';
+    w.text.commit(o);
+    w.rows.push_back(Row{w.text.size(), rec.begin, rec.end});
   }
+  w.tally.newlines = line;
+  w.tally.counts.valid = w.rows.size();
+  w.payload = w.text.data();
 }
 
 // COPY reads a line that is only \. as the end of the data, even in CSV format, and
-// ignores the rest of the batch: such a record (a one-column value "\.") is quoted.
+// ignores the rest of the batch: such a row of the converter's CSV (a one-column value
+// "\.") is quoted. (The text format escapes the backslash.)
 bool is_end_marker(std::string_view row) {
   if (row.size() < 2 || row[0] != '\\' || row[1] != '.') return false;
   row.remove_prefix(2);
@@ -471,7 +501,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
 
   std::string copy_sql = "COPY " + table + " (";
   for (std::size_t i = 0; i < columns.size(); ++i) copy_sql += (i ? ", " : "") + quote_ident(columns[i]);
-  copy_sql += ") FROM STDIN WITH (FORMAT csv" + std::string(delim == '\t' ? ", DELIMITER E'\\t'" : "") + ")";
+  copy_sql += kind == RecordKind::ndjson ? ") FROM STDIN WITH (FORMAT csv)" : ") FROM STDIN";
 
   // The connections, shared by the batches of every chunk in the I/O stage; a batch
   // waits (sleeping: the CPU stays with the converter and the server) for a free one.
@@ -502,14 +532,14 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           if (!w.converter) w.converter = make_ndjson_converter(columns, RecordKind::csv, true);
           w.converter->convert(c, w.out, w.rows, w.tally);
           w.payload = w.out.data();
+          quote_end_markers(w);
         } else {
           if (!w.tokenizer_ready) {
             w.tokenizer = CsvTokenizer(delim);
             w.tokenizer_ready = true;
           }
-          find_records(c, w);
+          csv_to_copy_text(c, w);
         }
-        quote_end_markers(w);
       },
       // Serial, in order: line numbers, batches, the table.
       [&](const Chunk& c, Work& w) {
@@ -529,15 +559,20 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         w.results.assign(w.batches.size(), BatchResult{});
         if (!table_checked) {
           // --create-table: text columns, or types inferred from up to 1,000 rows of the
-          // first chunk (read back from the COPY input, so NDJSON and CSV alike).
+          // first chunk: CSV/TSV records as the source has them, NDJSON's converted rows.
           std::vector<std::vector<std::string>> sample;
           const std::size_t n = std::min<std::size_t>(w.rows.size(), 1000);
-          std::string text;
-          if (n && o.infer_types) text.assign(w.data(0, n));
+          std::string_view text;
+          if (n && o.infer_types) {
+            text = kind == RecordKind::ndjson ? w.data(0, n)
+                                              : std::string_view(c.data + w.rows[0].src_begin,
+                                                                 w.rows[n - 1].src_end - w.rows[0].src_begin);
+          }
           CsvTokenizer tok(delim);
           tok.reset(text.data(), text.size());
           CsvRecord rec;
           while (tok.next(rec)) {
+            if (rec.error || is_blank(rec)) continue;
             std::vector<std::string> f;
             for (auto v : rec.fields) f.emplace_back(v);
             sample.push_back(std::move(f));

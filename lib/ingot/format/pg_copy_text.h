@@ -1,0 +1,69 @@
+// PostgreSQL COPY's text format, the input ingot sends for CSV/TSV sources: fields
+// joined by tabs, rows ended by LF, NULL as \N, and backslash, tab, LF and CR in a
+// value written as \\, \t, \n and \r. The server parses it ~12% faster than its CSV
+// format (measured: ARCHITECTURE.md, "Upload to PostgreSQL"), and the client has
+// tokenized every record anyway.
+#pragma once
+
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace ingot {
+
+// Room a field needs: every byte may double, plus one 16-byte store past the end.
+inline std::size_t copy_text_field_max(std::size_t n) { return 2 * n + 16; }
+
+namespace copy_text_detail {
+
+inline char* escape_bytes(char* o, const char* s, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[i];
+    switch (c) {
+      case '\\': *o++ = '\\'; *o++ = '\\'; break;
+      case '\t': *o++ = '\\'; *o++ = 't'; break;
+      case '\n': *o++ = '\\'; *o++ = 'n'; break;
+      case '\r': *o++ = '\\'; *o++ = 'r'; break;
+      default: *o++ = c;
+    }
+  }
+  return o;
+}
+
+}  // namespace copy_text_detail
+
+// Writes one non-NULL value, escaped; returns the end. The field may be read up to 15
+// bytes past its end (chunks and the CSV tokenizer's scratch have 64 readable bytes of
+// padding) and up to 16 bytes past the written end may be overwritten: room for
+// copy_text_field_max(field.size()).
+inline char* write_copy_text_field(char* o, std::string_view field) {
+  const char* s = field.data();
+  std::size_t n = field.size();
+#if defined(__SSE2__)
+  while (n > 0) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+    const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\\')),
+                                                _mm_cmpeq_epi8(w, _mm_set1_epi8('\t'))),
+                                   _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\n')),
+                                                _mm_cmpeq_epi8(w, _mm_set1_epi8('\r'))));
+    const std::size_t k = n < 16 ? n : 16;
+    const unsigned live = k == 16 ? 0xFFFFu : (1u << k) - 1;
+    if ((static_cast<unsigned>(_mm_movemask_epi8(x)) & live) == 0) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), w);
+      o += k;
+    } else {
+      o = copy_text_detail::escape_bytes(o, s, k);
+    }
+    s += k;
+    n -= k;
+  }
+  return o;
+#else
+  return copy_text_detail::escape_bytes(o, s, n);
+#endif
+}
+
+}  // namespace ingot
