@@ -119,8 +119,14 @@ psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS bench_copy, bench
     -c "DELETE FROM ingot_load_ledger WHERE target_table LIKE 'bench_%'" 2>/dev/null || true
 psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE TABLE bench_copy ($COLS)" \
     -c "CREATE TABLE bench_w1 ($COLS)" -c "CREATE TABLE bench_w2 ($COLS)"
+# Each PostgreSQL case starts from a checkpoint, so none pays for the previous case's
+# dirty buffers and WAL (the first would otherwise run on a cleaner server).
+checkpoint() { psql "$PG_URL" -qX -c CHECKPOINT; }
+checkpoint
 timed pg-copy psql "$PG_URL" -qX -v ON_ERROR_STOP=1 -c "\\copy bench_copy FROM '$IN' WITH (FORMAT csv, HEADER)"
+checkpoint
 timed pg-w1 "$INGOT" upload "$IN" "$PG_URL" --table bench_w1 --workers 1 -q
+checkpoint
 timed pg-w2 "$INGOT" upload "$IN" "$PG_URL" --table bench_w2 --workers 2 -q
 ROWS=$(psql "$PG_URL" -qAtX -c "SELECT (SELECT count(*) FROM bench_copy) || '/' || (SELECT count(*) FROM bench_w1) || '/' || (SELECT count(*) FROM bench_w2)")
 psql "$PG_URL" -qX -c "DROP TABLE IF EXISTS bench_copy, bench_w1, bench_w2" \

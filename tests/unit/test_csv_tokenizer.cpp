@@ -13,6 +13,7 @@
 
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
+#include "ingot/format/pg_copy_text.h"
 #include "ingot/ops/convert.h"
 #include "support.h"
 
@@ -355,4 +356,44 @@ TEST_CASE("convert: NDJSON numbers follow the full grammar, projected or not", "
   REQUIRE(r.value().records.valid == valid);
   REQUIRE(r.value().records.invalid == 4000 - valid);
   REQUIRE(read_file(dir / "out.csv") == want);
+}
+
+TEST_CASE("pg copy text: the word-wide field writer escapes exactly like a byte loop", "[csv][pg]") {
+  std::mt19937 rng(11);
+  const char alphabet[] = "ab\\\t\n\r.N\"\xc3";
+  for (int round = 0; round < 3000; ++round) {
+    std::string v;
+    const std::size_t len = rng() % 70;
+    for (std::size_t i = 0; i < len; ++i) v += alphabet[rng() % (sizeof alphabet - 1)];
+    std::string want;
+    for (char c : v) {
+      switch (c) {
+        case '\\': want += "\\\\"; break;
+        case '\t': want += "\\t"; break;
+        case '\n': want += "\\n"; break;
+        case '\r': want += "\\r"; break;
+        default: want += c;
+      }
+    }
+    // The field may be read 15 bytes past its end, the output written 16 past its end.
+    std::string padded = v + std::string(16, '\\');
+    std::string out(copy_text_field_max(v.size()), '\0');
+    char* end = write_copy_text_field(out.data(), std::string_view(padded.data(), v.size()));
+    REQUIRE(std::string(out.data(), end) == want);
+  }
+}
+
+TEST_CASE("csv: an empty field tells quoted (\"\") from unquoted, as COPY's NULL needs", "[csv][tokenizer]") {
+  const std::string in = "\"\",,x,\"\"\n,\"\"\r\n\"\",";
+  CsvTokenizer t(',');
+  t.reset(in.data(), in.size());
+  const char* end = in.data() + in.size();
+  std::vector<std::string> got;
+  CsvRecord rec;
+  while (t.next(rec)) {
+    std::string s;
+    for (auto f : rec.fields) s += f.empty() ? (csv_quoted_empty(f, end) ? 'Q' : 'U') : 'v';
+    got.push_back(s);
+  }
+  CHECK(got == std::vector<std::string>{"QUvQ", "UQ", "QU"});
 }

@@ -1,7 +1,7 @@
 // PostgreSQL COPY's text format, the input ingot sends for CSV/TSV sources: fields
 // joined by tabs, rows ended by LF, NULL as \N, and backslash, tab, LF and CR in a
 // value written as \\, \t, \n and \r. The server parses it ~12% faster than its CSV
-// format (measured: ARCHITECTURE.md, "Upload to PostgreSQL"), and the client has
+// format (measured: docs/upload.md, "PostgreSQL"), and the client has
 // tokenized every record anyway.
 #pragma once
 
