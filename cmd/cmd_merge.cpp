@@ -25,8 +25,10 @@ int run(MergeArgs& a) {
   auto parsed = capture([&]() -> Unit {
     if (!a.manifest.empty() && !a.inputs.empty()) throw usage_error("give pieces or --manifest, not both");
     if (a.manifest.empty() && a.inputs.empty()) throw usage_error("give the pieces to merge, or a manifest");
-    // One argument that is a split manifest means "its pieces, in its order".
-    if (a.inputs.size() == 1 && is_manifest_file(a.inputs.front())) {
+    // One argument that is a split manifest means "its pieces, in its order"; one named
+    // like a manifest is read as one, so a damaged manifest is an error, not a copy.
+    if (a.inputs.size() == 1 &&
+        (is_manifest_file(a.inputs.front()) || a.inputs.front().ends_with("manifest.json"))) {
       o.manifest = a.inputs.front();
     } else {
       o.manifest = a.manifest;

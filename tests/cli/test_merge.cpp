@@ -116,11 +116,20 @@ TEST_CASE("cli merge: truncated or non-JSON manifests, usage errors", "[cli][mer
   write_file(d / "trunc.json", text.substr(0, 200));
   auto t = run_ingot(d, "merge --manifest trunc.json -o out.csv");
   REQUIRE(t.code == 1);
-  REQUIRE(t.err == "ingot merge: error: trunc.json: not a valid split manifest: truncated or not JSON (parse error at byte 201)\n");
+  REQUIRE(t.err == "ingot merge: error: trunc.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
   write_file(d / "junk.json", "this is not json");
   auto j = run_ingot(d, "merge --manifest junk.json -o out.csv");
   REQUIRE(j.code == 1);
-  REQUIRE(j.err.find("junk.json: not a valid split manifest: truncated or not JSON") != std::string::npos);
+  REQUIRE(j.err == "ingot merge: error: junk.json: not a valid split manifest: not JSON (parse error at byte 2)\n");
+  // A lone argument named like a manifest is read as one, damaged or not; any other
+  // lone file is a one-piece merge.
+  write_file(d / "s-manifest.json", text.substr(0, 200));
+  auto m = run_ingot(d, "merge s-manifest.json -o out.csv");
+  REQUIRE(m.code == 1);
+  REQUIRE(m.err == "ingot merge: error: s-manifest.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
+  write_file(d / "data.json", "{\"a\":1}\n");
+  REQUIRE(run_ingot(d, "merge data.json -o one.json").code == 0);
+  REQUIRE(read_file(d / "one.json") == "{\"a\":1}\n");
   auto v = run_ingot(d, "merge s-00000.csv s-00001.csv --verify -o out.csv");
   REQUIRE(v.code == 2);
   REQUIRE(v.err == "ingot merge: error: --verify needs a manifest (ingot merge PREFIX-manifest.json --verify -o OUT)\n");

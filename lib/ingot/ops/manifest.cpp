@@ -186,8 +186,13 @@ Manifest read_manifest(const std::string& path) {
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
-    throw data_error("not a valid split manifest: truncated or not JSON (parse error at byte " +
-                     std::to_string(e.byte) + ")")
+    // The parser reports the end of the input as the byte after the last one.
+    if (e.byte > text.size()) {
+      throw data_error("not a valid split manifest: truncated (its JSON stops after " + std::to_string(text.size()) +
+                       " bytes)")
+          .at_path(path);
+    }
+    throw data_error("not a valid split manifest: not JSON (parse error at byte " + std::to_string(e.byte) + ")")
         .at_path(path);
   } catch (const json::exception& e) {  // e.g. a number too large for a double (6e666)
     throw data_error(std::string("not a valid split manifest: ") + e.what()).at_path(path);
