@@ -170,7 +170,10 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--endpoint", o.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)");
   sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)");
   sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
-  sub.add_option("--part-size", a->part_size, "S3 part size (default: 8M, or larger to stay within 10,000 parts)");
+  sub.add_option("--part-size", a->part_size, "S3 part size (default: 32M, or larger to stay within --max-parts)");
+  sub.add_option("--max-parts", o.max_parts, "Most parts per S3 upload the server takes (AWS 10000, Swift 1000)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   sub.add_flag("--abort", o.abort,
                "Abort the interrupted S3 upload: --upload-id, else the journal's, else all in progress for the key");
   sub.add_flag("--begin", o.begin, "Start a multipart upload for --part workers and print its id");

@@ -1,5 +1,8 @@
 // ingot upload to S3 and ingot ls, against a real Swift S3 API on loopback
 // (tests/servers.h). Faults are real: kill -9 of the uploader, a wrong secret.
+#include <filesystem>
+#include <fstream>
+
 #include "cli/s3_env.h"
 
 using namespace ingot_test;
@@ -90,13 +93,16 @@ TEST_CASE("upload s3: wrong secret is refused with a clear one-line error, exit 
   CHECK(lines_of(err).size() == 1);
 }
 
-TEST_CASE("upload s3: --part-size beyond 10,000 parts is a usage error, --dry-run sends nothing", "[upload][s3]") {
+TEST_CASE("upload s3: --part-size beyond --max-parts parts is a usage error, --dry-run sends nothing", "[upload][s3]") {
   TempDir dir;
   S3Env s3;
   write_file(dir / "c.bin", random_bytes(20001, 4));
   RunResult r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 2");
   CHECK(r.code == 2);
-  CHECK(r.err.find("10,000") != std::string::npos);
+  CHECK(r.err == "ingot upload: error: --part-size 2 B makes 10001 parts; the limit is 10000 (--max-parts): use at least 3 B\n");
+  r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 2K --max-parts 5");
+  CHECK(r.code == 2);
+  CHECK(r.err == "ingot upload: error: --part-size 2.0 KiB makes 10 parts; the limit is 5 (--max-parts): use at least 4.0 KiB\n");
   r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 8K --dry-run --json");
   REQUIRE(r.code == 0);
   json j = report(r);
@@ -239,4 +245,33 @@ TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows,
   CHECK(j["stats"]["units"] == 3);  // 3 MiB pieces are below S3's 5 MiB minimum: re-cut at 5 MiB
   CHECK(j["note"].get<std::string>().find("re-cut at the part size") != std::string::npos);
   CHECK(s3.get("four.csv", 4u << 20) == csv);
+}
+
+TEST_CASE("upload s3: a plan with more parts than the server takes fails at once, --max-parts plans fewer",
+          "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  // Swift takes part numbers up to 1,000: the last part goes first and is refused before
+  // anything else is sent, and the upload is aborted.
+  write_file(dir / "p.bin", random_bytes(1001, 9));
+  RunResult r = run_ingot(dir, "upload p.bin " + s3.url("p") + s3.flags + "--part-size 1 --concurrency 1 --json");
+  CHECK(r.code == 3);
+  CHECK(r.err.find("1001") != std::string::npos);
+  CHECK(r.err.find("pass --max-parts") != std::string::npos);
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(!s3.client.head({s3.bucket, "p"}).has_value());
+  CHECK(s3.client.list_uploads({s3.bucket, "p"}).empty());
+
+  // The default part size grows to stay within --max-parts: 100 GiB (sparse, never
+  // read by --dry-run) in 1,000 parts is 103 MiB each, 995 parts.
+  {
+    std::ofstream f(dir / "big.bin");
+  }
+  std::filesystem::resize_file(dir / "big.bin", std::uint64_t{100} << 30);
+  r = run_ingot(dir, "upload big.bin " + s3.url("big") + s3.flags + "--max-parts 1000 --dry-run --json");
+  REQUIRE(r.code == 0);
+  json j = report(r);
+  CHECK(j["part_size"] == std::uint64_t{103} << 20);
+  CHECK(j["plan"].size() == 995);
+  CHECK(j["plan"][994]["offset"] == std::uint64_t{994} * (std::uint64_t{103} << 20));
 }

@@ -44,6 +44,7 @@ struct UploadOptions {
   std::string endpoint, region;
   bool path_style = false;
   std::optional<std::uint64_t> part_size;
+  unsigned max_parts = kS3MaxParts;  // the server's limit: S3 10,000, Swift 1,000
   bool abort = false;        // abort the interrupted upload(s): the journal's, --upload-id, else all for the key
   bool keep_parts = false;   // do not abort on a fatal error
   unsigned list_page_size = 1000;  // ListParts page (tests use small pages to page through)

@@ -71,20 +71,28 @@ class PartBuffer {
   std::size_t size_ = 0, cap_ = 0;
 };
 
-std::uint64_t default_part_size(std::uint64_t size) {
+std::uint64_t default_part_size(std::uint64_t size, unsigned max_parts) {
   const std::uint64_t mib = std::uint64_t{1} << 20;
-  std::uint64_t need = (size + kS3MaxParts - 1) / kS3MaxParts;
+  std::uint64_t need = (size + max_parts - 1) / max_parts;
   need = (need + mib - 1) / mib * mib;
   return std::max(kS3DefaultPart, need);
 }
 
+// Up to a whole KiB or MiB, so that the size printed is one that works.
+std::uint64_t round_up_size(std::uint64_t n) {
+  const std::uint64_t unit = n >= (std::uint64_t{1} << 20) ? std::uint64_t{1} << 20 : n >= 1024 ? 1024 : 1;
+  return (n + unit - 1) / unit * unit;
+}
+
 std::uint64_t choose_part_size(const UploadOptions& o, std::uint64_t size, bool stream) {
-  if (!o.part_size) return stream ? kS3StreamPart : default_part_size(size);
+  if (o.max_parts == 0 || o.max_parts > kS3MaxParts) throw usage_error("--max-parts must be between 1 and 10000");
+  if (!o.part_size) return stream ? kS3StreamPart : default_part_size(size, o.max_parts);
   std::uint64_t ps = *o.part_size;
   if (ps == 0 || ps > kS3MaxPart) throw usage_error("--part-size must be between 1 byte and 5 GiB");
-  if (!stream && (size + ps - 1) / ps > kS3MaxParts) {
+  if (!stream && (size + ps - 1) / ps > o.max_parts) {
     throw usage_error("--part-size " + format_size(ps) + " makes " + std::to_string((size + ps - 1) / ps) +
-                      " parts; S3 allows 10,000: use at least " + format_size(default_part_size(size)));
+                      " parts; the limit is " + std::to_string(o.max_parts) + " (--max-parts): use at least " +
+                      format_size(round_up_size((size + o.max_parts - 1) / o.max_parts)));
   }
   return ps;
 }
@@ -93,8 +101,8 @@ std::uint64_t choose_part_size(const UploadOptions& o, std::uint64_t size, bool 
 // least 5 MiB, each at most 5 GiB, at most 10,000, covering the source); otherwise empty
 // and the caller re-cuts at the part size. The first part starts at 0 so a CSV header
 // (before piece 1) goes with it.
-std::vector<PartJob> parts_from_pieces(const std::vector<ByteRange>& pieces, std::uint64_t size) {
-  if (pieces.empty() || pieces.size() > kS3MaxParts) return {};
+std::vector<PartJob> parts_from_pieces(const std::vector<ByteRange>& pieces, std::uint64_t size, unsigned max_parts) {
+  if (pieces.empty() || pieces.size() > max_parts) return {};
   std::vector<PartJob> v;
   std::uint64_t pos = 0;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -185,7 +193,7 @@ std::size_t read_stream(InputFile& in, PartBuffer& data, std::uint64_t length) {
 // same parts without talking to each other.
 std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src, std::uint64_t size,
                                 std::uint64_t& part_size, std::string& note) {
-  std::vector<PartJob> layout = parts_from_pieces(src.pieces, size);
+  std::vector<PartJob> layout = parts_from_pieces(src.pieces, size, o.max_parts);
   if (!layout.empty()) {
     note = "the manifest's " + std::to_string(layout.size()) + " pieces are the parts";
   } else if (!src.pieces.empty()) {
@@ -268,7 +276,14 @@ struct PartSender {
       ++nskipped;
     } else {
       if (journal) journal->append({{"start", job.number}});
-      etag = client.upload_part(at, upload_id, job.number, data, md5.base64);
+      try {
+        etag = client.upload_part(at, upload_id, job.number, data, md5.base64);
+      } catch (const s3::S3Error& e) {
+        if (e.code() != "InvalidArgument" || job.number <= 1) throw;
+        throw s3::S3Error(std::string(e.what()) + " (part " + std::to_string(job.number) +
+                              "; pass --max-parts with the server's limit to plan fewer parts)",
+                          e.status(), e.code(), false);
+      }
       if (etag.size() == 32 && etag != md5.hex) {
         throw s3::S3Error("part " + std::to_string(job.number) + ": the server's ETag " + etag +
                               " is not the MD5 of what was sent (" + md5.hex + ")",
@@ -285,14 +300,17 @@ struct PartSender {
   }
 };
 
-// Sends jobs of a file source, at most concurrency parts in memory.
+// Sends jobs of a file source, at most concurrency parts in memory. The last job goes
+// first: a server that takes fewer parts than the plan has (Swift: 1,000) refuses its
+// number before anything else is sent, not after 1,000 parts.
 void send_file_parts(unsigned concurrency, const InputFile& in, const std::vector<PartJob>& jobs, PartSender& sender) {
   std::size_t next = 0;
   run_parts(
       concurrency,
       [&](PartJob& job, PartBuffer& data) {
         if (next == jobs.size()) return false;
-        job = jobs[next++];
+        job = jobs[next == 0 ? jobs.size() - 1 : next - 1];
+        ++next;
         read_exact(in, data, job.offset, job.length);
         return true;
       },
@@ -649,8 +667,9 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
       if (data.size() < part_size) stream_eof = true;
       if (data.empty()) return false;
     }
-    if (stream_number + 1 > kS3MaxParts) {
-      throw usage_error("stdin is longer than 10,000 parts of " + format_size(part_size) + ": use a bigger --part-size")
+    if (stream_number + 1 > o.max_parts) {
+      throw usage_error("stdin is longer than " + std::to_string(o.max_parts) + " parts of " + format_size(part_size) +
+                        " (--max-parts): use a bigger --part-size")
           .at_path(o.dest);
     }
     job = {++stream_number, stream_offset, data.size(), ""};
