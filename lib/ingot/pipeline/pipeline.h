@@ -30,47 +30,67 @@ inline unsigned resolve_threads(unsigned threads) {
   return threads ? threads : static_cast<unsigned>(std::max(1, tbb::info::default_concurrency()));
 }
 
+namespace pipeline_detail {
+
+// One token: its input buffer, the chunk cut into it, and what the stages made of it.
+template <class Work>
+struct Slot {
+  Buffer buf;
+  Chunk chunk;
+  Work work;
+};
+
+// The first stage of both pipelines: the Chunker fills the next slot of the ring. A slot
+// is reused for token i + ntokens only after token i left the last (serial, in-order)
+// stage: at most ntokens tokens are live, and they finish in order.
+template <class Work>
+auto read_filter(Chunker& chunker, std::vector<Slot<Work>>& slots, std::uint64_t& produced) {
+  return tbb::make_filter<void, Slot<Work>*>(tbb::filter_mode::serial_in_order,
+                                             [&](tbb::flow_control& fc) -> Slot<Work>* {
+                                               Slot<Work>& s = slots[produced % slots.size()];
+                                               if (!chunker.next(s.buf, s.chunk)) {
+                                                 fc.stop();
+                                                 return nullptr;
+                                               }
+                                               ++produced;
+                                               return &s;
+                                             });
+}
+
+template <class Work, class Transform>
+auto transform_filter(Transform& transform) {
+  return tbb::make_filter<Slot<Work>*, Slot<Work>*>(tbb::filter_mode::parallel, [&](Slot<Work>* s) {
+    transform(static_cast<const Chunk&>(s->chunk), s->work);
+    return s;
+  });
+}
+
+template <class Work, class Consume>
+auto consume_filter(Consume& consume) {
+  return tbb::make_filter<Slot<Work>*, void>(tbb::filter_mode::serial_in_order, [&](Slot<Work>* s) {
+    consume(static_cast<const Chunk&>(s->chunk), s->work);
+  });
+}
+
+}  // namespace pipeline_detail
+
 // transform(const Chunk&, Work&) runs in parallel; consume(const Chunk&, Work&) runs
 // serially in chunk order. Work must be default-constructible; it is reused across
 // chunks, so transform must reset what it fills. Exceptions thrown by either stage
 // cancel the pipeline and are rethrown here.
 template <class Work, class Transform, class Consume>
 void run_pipeline(Chunker& chunker, const PipelineOptions& opts, Transform&& transform, Consume&& consume) {
-  struct Slot {
-    Buffer buf;
-    Chunk chunk;
-    Work work;
-  };
+  using namespace pipeline_detail;
   const unsigned threads = resolve_threads(opts.threads);
-  const std::size_t ntokens = std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread);
-  // A slot is reused for token i + ntokens only after token i left the last (serial,
-  // in-order) stage: at most ntokens tokens are live, and they finish in order.
-  std::vector<Slot> slots(ntokens);
+  std::vector<Slot<Work>> slots(std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread));
   std::uint64_t produced = 0;
   // -j above the core count is allowed (and silent): lift TBB's cap for this run.
   tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
                             std::max<std::size_t>(threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
   tbb::task_arena arena(static_cast<int>(threads));
   arena.execute([&] {
-    tbb::parallel_pipeline(
-        ntokens,
-        tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order,
-                                      [&](tbb::flow_control& fc) -> Slot* {
-                                        Slot& s = slots[produced % ntokens];
-                                        if (!chunker.next(s.buf, s.chunk)) {
-                                          fc.stop();
-                                          return nullptr;
-                                        }
-                                        ++produced;
-                                        return &s;
-                                      }) &
-            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
-                                           [&](Slot* s) {
-                                             transform(static_cast<const Chunk&>(s->chunk), s->work);
-                                             return s;
-                                           }) &
-            tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order,
-                                          [&](Slot* s) { consume(static_cast<const Chunk&>(s->chunk), s->work); }));
+    tbb::parallel_pipeline(slots.size(), read_filter<Work>(chunker, slots, produced) &
+                                             transform_filter<Work>(transform) & consume_filter<Work>(consume));
   });
 }
 
@@ -92,71 +112,45 @@ struct IoStage {
 template <class Work, class Transform, class Sequence, class Io, class Consume>
 void run_pipeline(Chunker& chunker, const PipelineOptions& opts, IoStage io, Transform&& transform,
                   Sequence&& sequence, Io&& io_stage, Consume&& consume) {
-  struct Slot {
-    Buffer buf;
-    Chunk chunk;
-    Work work;
-  };
+  using namespace pipeline_detail;
+  using S = Slot<Work>;
   const unsigned threads = resolve_threads(opts.threads);
   const unsigned io_limit = std::max(1u, io.concurrency);
-  const std::size_t ntokens =
-      std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread + io_limit);
-  std::vector<Slot> slots(ntokens);
+  std::vector<S> slots(std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread + io_limit));
   std::uint64_t produced = 0;
   const std::size_t arena_threads = std::size_t{threads} + io_limit;
   tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
                             std::max<std::size_t>(arena_threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
   std::counting_semaphore<> io_slots(static_cast<std::ptrdiff_t>(io_limit));
   std::atomic<bool> failed{false};
+  auto sequence_filter = tbb::make_filter<S*, S*>(tbb::filter_mode::serial_in_order, [&](S* s) {
+    try {
+      sequence(static_cast<const Chunk&>(s->chunk), s->work);
+    } catch (...) {
+      failed = true;
+      throw;
+    }
+    return s;
+  });
+  auto io_filter = tbb::make_filter<S*, S*>(tbb::filter_mode::parallel, [&](S* s) {
+    io_slots.acquire();
+    // After a failure, start no new request. The flag is set before the slot is
+    // released: TBB flags the cancellation only later, when the exception reaches it.
+    try {
+      if (!failed && !tbb::is_current_task_group_canceling()) io_stage(static_cast<const Chunk&>(s->chunk), s->work);
+    } catch (...) {
+      failed = true;
+      io_slots.release();
+      throw;
+    }
+    io_slots.release();
+    return s;
+  });
   tbb::task_arena arena(static_cast<int>(arena_threads));
   arena.execute([&] {
-    tbb::parallel_pipeline(
-        ntokens,
-        tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order,
-                                      [&](tbb::flow_control& fc) -> Slot* {
-                                        Slot& s = slots[produced % ntokens];
-                                        if (!chunker.next(s.buf, s.chunk)) {
-                                          fc.stop();
-                                          return nullptr;
-                                        }
-                                        ++produced;
-                                        return &s;
-                                      }) &
-            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
-                                           [&](Slot* s) {
-                                             transform(static_cast<const Chunk&>(s->chunk), s->work);
-                                             return s;
-                                           }) &
-            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::serial_in_order,
-                                           [&](Slot* s) {
-                                             try {
-                                               sequence(static_cast<const Chunk&>(s->chunk), s->work);
-                                             } catch (...) {
-                                               failed = true;
-                                               throw;
-                                             }
-                                             return s;
-                                           }) &
-            tbb::make_filter<Slot*, Slot*>(tbb::filter_mode::parallel,
-                                           [&](Slot* s) {
-                                             io_slots.acquire();
-                                             // After a failure, start no new request. The flag is set
-                                             // before the slot is released: TBB flags the cancellation
-                                             // only later, when the exception reaches it.
-                                             try {
-                                               if (!failed && !tbb::is_current_task_group_canceling()) {
-                                                 io_stage(static_cast<const Chunk&>(s->chunk), s->work);
-                                               }
-                                             } catch (...) {
-                                               failed = true;
-                                               io_slots.release();
-                                               throw;
-                                             }
-                                             io_slots.release();
-                                             return s;
-                                           }) &
-            tbb::make_filter<Slot*, void>(tbb::filter_mode::serial_in_order,
-                                          [&](Slot* s) { consume(static_cast<const Chunk&>(s->chunk), s->work); }));
+    tbb::parallel_pipeline(slots.size(), read_filter<Work>(chunker, slots, produced) &
+                                             transform_filter<Work>(transform) & sequence_filter & io_filter &
+                                             consume_filter<Work>(consume));
   });
 }
 
