@@ -380,6 +380,15 @@ TEST_CASE("pg copy text: the word-wide field writer escapes exactly like a byte 
     std::string out(copy_text_field_max(v.size()), '\0');
     char* end = write_copy_text_field(out.data(), std::string_view(padded.data(), v.size()));
     REQUIRE(std::string(out.data(), end) == want);
+    std::string appended = "x";
+    append_copy_text_field(appended, v);
+    REQUIRE(appended == "x" + want);
+    // And back, as --infer-types reads a row: a value, a NULL, the value again.
+    const auto fields = parse_copy_text_row(want + "\t\\N\t" + want);
+    REQUIRE(fields.size() == 3);
+    REQUIRE(fields[0] == v);
+    REQUIRE(!fields[1].has_value());
+    REQUIRE(fields[2] == v);
   }
 }
 

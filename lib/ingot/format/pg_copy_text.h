@@ -1,4 +1,4 @@
-// PostgreSQL COPY's text format, the input ingot sends for CSV/TSV sources: fields
+// PostgreSQL COPY's text format, the input ingot sends to COPY for every source: fields
 // joined by tabs, rows ended by LF, NULL as \N, and backslash, tab, LF and CR in a
 // value written as \\, \t, \n and \r. The server parses it ~12% faster than its CSV
 // format (measured: docs/upload.md, "PostgreSQL"), and the client has
@@ -6,11 +6,16 @@
 #pragma once
 
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "ingot/util/swar.h"
 
 namespace ingot {
 
@@ -64,6 +69,43 @@ inline char* write_copy_text_field(char* o, std::string_view field) {
 #else
   return copy_text_detail::escape_bytes(o, s, n);
 #endif
+}
+
+// The same into a string, for values without padding (the NDJSON converter's cells):
+// the common value with nothing to escape is one word-wide scan and one append.
+inline void append_copy_text_field(std::string& out, std::string_view field) {
+  const std::size_t k = swar::find4(field.data(), field.size(), '\\', '\t', '\n', '\r');
+  out.append(field.data(), k);
+  if (k == field.size()) return;
+  const std::size_t at = out.size();
+  out.resize(at + 2 * (field.size() - k));
+  char* end = copy_text_detail::escape_bytes(out.data() + at, field.data() + k, field.size() - k);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
+// One text-format row (without its line end) back into values, for --infer-types:
+// \N is nullopt, escapes undone.
+inline std::vector<std::optional<std::string>> parse_copy_text_row(std::string_view row) {
+  std::vector<std::optional<std::string>> fields;
+  std::string v;
+  bool null = false;
+  for (std::size_t i = 0;; ++i) {
+    if (i == row.size() || row[i] == '\t') {
+      fields.push_back(null ? std::nullopt : std::optional<std::string>(v));
+      v.clear();
+      null = false;
+      if (i == row.size()) break;
+      continue;
+    }
+    if (row[i] != '\\' || i + 1 == row.size()) {
+      v += row[i];
+      continue;
+    }
+    const char e = row[++i];
+    if (e == 'N') null = true;
+    else v += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+  }
+  return fields;
 }
 
 }  // namespace ingot

@@ -35,12 +35,12 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
   return generic::ndjson_key_union(in, begin, end, opts);
 }
 
-std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RecordKind to,
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
                                                             bool flatten) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::make_ndjson_converter(columns, to, flatten);
+  if (kV3) return x86_64_v3::make_ndjson_converter(columns, format, flatten);
 #endif
-  return generic::make_ndjson_converter(columns, to, flatten);
+  return generic::make_ndjson_converter(columns, format, flatten);
 }
 
 }  // namespace ingot::detail

@@ -43,18 +43,23 @@ struct NdjsonRow {
   std::size_t src_end = 0;    // end of the source line, its line end included
 };
 
+// How the NDJSON converter writes a row: CSV or TSV as convert writes them, or
+// PostgreSQL COPY's text format (format/pg_copy_text.h; an absent, null or "" value is
+// \N, NULL, as the CSV's empty field is for COPY's CSV format).
+enum class RowFormat { csv, tsv, copy_text };
+
 // The conversion of convert_ndjson, one chunk at a time, for callers that run their own
 // pipeline stages around it (upload to PostgreSQL converts chunks straight into COPY
-// input). One per thread (it owns the simdjson parser); the rows are the same bytes
-// convert_ndjson writes for the chunk, without the header.
+// input). One per thread (it owns the simdjson parser); the rows hold the same values
+// convert_ndjson writes for the chunk (in CSV/TSV: the same bytes), without the header.
 class NdjsonChunkConverter {
  public:
   virtual ~NdjsonChunkConverter() = default;
-  // Fills out with one CSV/TSV row per valid record, rows with one entry per row, and
-  // tally with counts, newlines and the rejects (chunk-local line numbers).
+  // Fills out with one row per valid record, rows with one entry per row, and tally
+  // with counts, newlines and the rejects (chunk-local line numbers).
   virtual void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) = 0;
 };
-std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RecordKind to,
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
                                                             bool flatten);
 
 #define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                          \
@@ -63,7 +68,7 @@ std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<st
   std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end, \
                                             const ConvertOptions& opts);                        \
   std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, \
-                                                              RecordKind to, bool flatten);     \
+                                                              RowFormat format, bool flatten);  \
   }
 INGOT_DECLARE_NDJSON_VARIANT(generic)
 #if defined(__x86_64__)

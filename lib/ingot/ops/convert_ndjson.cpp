@@ -15,6 +15,7 @@
 
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
+#include "ingot/format/pg_copy_text.h"
 #include "ingot/ops/convert_internal.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/swar.h"
@@ -563,8 +564,10 @@ struct RowWork {
 
 // Converts one chunk into w.out (rows without the header); with `rows`, also where each
 // row is in w.out and which source line it came from.
-void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flatten, char delim,
+void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flatten, RowFormat format,
                    std::vector<NdjsonRow>* rows) {
+  const char delim = format == RowFormat::tsv ? '\t' : ',';
+  const bool copy_text = format == RowFormat::copy_text;
   const std::size_t ncols = columns.count;
   w.tally.clear();
   w.out.clear();
@@ -575,6 +578,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     RowWork& w;
     bool flatten;
     char delim;
+    bool copy_text;
     std::vector<NdjsonRow>* rows;
     const char* base;
     const char* end;
@@ -591,6 +595,29 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     void accepted() {
       std::string& out = w.out;
       const std::size_t n = w.cells.size();
+      if (copy_text) {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i) out += '\t';
+          const Cell& cell = w.cells[i];
+          if (cell.row != w.row || cell.n == 0) {
+            out += "\\N";
+          } else {
+            append_copy_text_field(out, std::string_view(cell.p, cell.n));
+          }
+        }
+      } else {
+        append_delimited(out, n);
+      }
+      out += '\n';
+      if (rows) {
+        // The source line with its line end ("\r\n" or "\n"; none at the end of the input).
+        const char* e = src + src_len;
+        if (e < end && *e == '\r') ++e;
+        if (e < end && *e == '\n') ++e;
+        rows->push_back(NdjsonRow{out.size(), static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
+      }
+    }
+    void append_delimited(std::string& out, std::size_t n) {
       for (std::size_t i = 0; i < n; ++i) {
         if (i) out += delim;
         const Cell& cell = w.cells[i];
@@ -603,17 +630,9 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
           out.append(text);
         }
       }
-      out += '\n';
-      if (rows) {
-        // The source line with its line end ("\r\n" or "\n"; none at the end of the input).
-        const char* e = src + src_len;
-        if (e < end && *e == '\r') ++e;
-        if (e < end && *e == '\n') ++e;
-        rows->push_back(NdjsonRow{out.size(), static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
-      }
     }
     void rejected() {}
-  } handler{w, flatten, delim, rows, c.data, c.data + c.size};
+  } handler{w, flatten, delim, copy_text, rows, c.data, c.data + c.size};
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
@@ -623,28 +642,28 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
 
 class ChunkConverter final : public NdjsonChunkConverter {
  public:
-  ChunkConverter(const std::vector<std::string>& names, RecordKind to, bool flatten)
-      : columns_(names), delim_(to == RecordKind::tsv ? '\t' : ','), flatten_(flatten) {}
+  ChunkConverter(const std::vector<std::string>& names, RowFormat format, bool flatten)
+      : columns_(names), format_(format), flatten_(flatten) {}
   void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) override {
     rows.clear();
     work_.out.swap(out);  // the caller's buffer keeps its capacity from chunk to chunk
-    convert_chunk(c, work_, columns_, flatten_, delim_, &rows);
+    convert_chunk(c, work_, columns_, flatten_, format_, &rows);
     work_.out.swap(out);
     tally = std::move(work_.tally);
   }
 
  private:
   Columns columns_;
-  char delim_;
+  RowFormat format_;
   bool flatten_;
   RowWork work_;
 };
 
 }  // namespace
 
-std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RecordKind to,
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
                                                             bool flatten) {
-  return std::make_unique<ChunkConverter>(columns, to, flatten);
+  return std::make_unique<ChunkConverter>(columns, format, flatten);
 }
 
 void convert_ndjson(ConvertRun& run) {
@@ -655,7 +674,8 @@ void convert_ndjson(ConvertRun& run) {
     }
     run.columns = ndjson_key_union(run.in, run.begin, run.end, opts);
   }
-  const char delim = run.to == RecordKind::tsv ? '\t' : ',';
+  const RowFormat format = run.to == RecordKind::tsv ? RowFormat::tsv : RowFormat::csv;
+  const char delim = format == RowFormat::tsv ? '\t' : ',';
   const Columns columns(run.columns);
   std::string header;
   for (std::size_t i = 0; i < run.columns.size(); ++i) {
@@ -672,7 +692,7 @@ void convert_ndjson(ConvertRun& run) {
   std::vector<char> filled(ncols, 0);
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
-      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, delim, nullptr); },
+      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, format, nullptr); },
       [&](const Chunk& c, RowWork& w) {
         for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);
