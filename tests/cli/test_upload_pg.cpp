@@ -444,6 +444,14 @@ TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a va
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["records"] == 3);
   CHECK(psql("SELECT count(*), count(id), sum(id) FROM " + t) == "3|3|6");
+  // A last line "" without a line end is an empty string, not a blank line.
+  write_file(dir / "empty.csv", "v\na\n\n\"\"");
+  const std::string e = "es" + std::to_string(std::random_device{}());
+  psql("CREATE TABLE " + e + " (v text)");
+  r = run_ingot(dir, "upload empty.csv " + shell_quote(servers().pg_url) + " --table " + e + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == 2);
+  CHECK(psql("SELECT count(*), count(v), count(*) FILTER (WHERE v = '') FROM " + e) == "2|2|1");
 
   // A lone \. line is COPY's end of data even in CSV: the value "\." must load, and
   // the rows after it too (CSV, CRLF, and NDJSON converted to CSV).

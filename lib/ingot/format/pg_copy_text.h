@@ -5,7 +5,6 @@
 // tokenized every record anyway.
 #pragma once
 
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>

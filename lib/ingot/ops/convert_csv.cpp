@@ -33,7 +33,6 @@ struct CsvWork {
   ByteBuffer out;
 };
 
-bool is_blank_record(std::string_view raw) { return raw == "\n" || raw == "\r\n" || raw == "\r" || raw.empty(); }
 
 bool is_json_literal(std::string_view v) { return v == "true" || v == "false"; }
 

@@ -25,6 +25,12 @@ struct ErrorPolicy {
 
 using ProgressFn = std::function<void(std::uint64_t bytes_done, std::uint64_t records)>;
 
+// A blank line: nothing but its terminator (or nothing, at the end of the input). It is
+// counted as blank, neither a record nor a reject.
+inline bool is_blank_record(std::string_view raw) {
+  return raw.empty() || raw == "\n" || raw == "\r\n" || raw == "\r";
+}
+
 struct RecordCounts {
   std::uint64_t valid = 0;
   std::uint64_t invalid = 0;

@@ -227,7 +227,7 @@ struct Work {
   ByteBuffer text;                 // CSV/TSV: text-format rows
   const char* payload = nullptr;   // out or text
   std::vector<Row> rows;
-  ChunkTally tally;                // newlines; NDJSON: the converter's rejects
+  ChunkTally tally;                // newlines, and the records rejected before the server
   std::uint64_t first_line = 0;    // absolute line of the chunk's first byte
   std::vector<Batch> batches;
   std::vector<BatchResult> results;
@@ -237,11 +237,6 @@ struct Work {
     return {payload + begin_of(i), rows[j - 1].out_end - begin_of(i)};
   }
 };
-
-// A line of nothing but its terminator.
-bool is_blank(const CsvRecord& rec) {
-  return rec.end - rec.begin <= 2 && rec.fields.size() <= 1 && (rec.fields.empty() || rec.fields[0].empty());
-}
 
 // CSV/TSV: the chunk's records as COPY text-format rows. An empty unquoted field is
 // NULL and "" an empty string, as COPY's CSV format reads them. A blank line is no row
@@ -268,7 +263,7 @@ void csv_to_copy_text(const Chunk& c, Work& w) {
       w.tally.rejects.push_back(std::move(r));
       continue;
     }
-    if (is_blank(rec)) {
+    if (is_blank_record(rec.raw(c.data))) {
       ++w.tally.counts.blank;
       continue;
     }
