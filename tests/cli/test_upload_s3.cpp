@@ -252,15 +252,24 @@ TEST_CASE("upload s3: a plan with more parts than the server takes fails at once
   TempDir dir;
   S3Env s3;
   // Swift takes part numbers up to 1,000: the last part goes first and is refused before
-  // anything else is sent, and the upload is aborted.
+  // any other is sent (kept parts: none), and without --keep-parts the upload is aborted.
   write_file(dir / "p.bin", random_bytes(1001, 9));
-  RunResult r = run_ingot(dir, "upload p.bin " + s3.url("p") + s3.flags + "--part-size 1 --concurrency 1 --json");
+  RunResult r = run_ingot(dir, "upload p.bin " + s3.url("p") + s3.flags + "--part-size 1 --concurrency 1 --keep-parts");
   CHECK(r.code == 3);
-  CHECK(r.err.find("1001") != std::string::npos);
-  CHECK(r.err.find("pass --max-parts") != std::string::npos);
+  CHECK(r.err.find("between 1 and 1000, inclusive (part 1001; rerun with --max-parts") != std::string::npos);
   CHECK(lines_of(r.err).size() == 1);
-  CHECK(!s3.client.head({s3.bucket, "p"}).has_value());
-  CHECK(s3.client.list_uploads({s3.bucket, "p"}).empty());
+  auto kept = s3.client.list_uploads({s3.bucket, "p"});
+  REQUIRE(kept.size() == 1);
+  CHECK(s3.client.list_parts({s3.bucket, "p"}, kept[0].upload_id).empty());
+  s3.client.abort_multipart({s3.bucket, "p"}, kept[0].upload_id);
+  r = run_ingot(dir, "upload p.bin " + s3.url("p2") + s3.flags + "--part-size 1 --concurrency 1");
+  CHECK(r.code == 3);
+  CHECK(!s3.client.head({s3.bucket, "p2"}).has_value());
+  CHECK(s3.client.list_uploads({s3.bucket, "p2"}).empty());
+  // --max-parts 1: one part, so a single PUT.
+  r = run_ingot(dir, "upload p.bin " + s3.url("p3") + s3.flags + "--max-parts 1 --json");
+  CHECK(r.code == 0);
+  CHECK(report(r)["stats"]["units"] == 1);
 
   // The default part size grows to stay within --max-parts: 100 GiB (sparse, never
   // read by --dry-run) in 1,000 parts is 103 MiB each, 995 parts.
@@ -274,4 +283,8 @@ TEST_CASE("upload s3: a plan with more parts than the server takes fails at once
   CHECK(j["part_size"] == std::uint64_t{103} << 20);
   CHECK(j["plan"].size() == 995);
   CHECK(j["plan"][994]["offset"] == std::uint64_t{994} * (std::uint64_t{103} << 20));
+  r = run_ingot(dir, "upload big.bin " + s3.url("big") + s3.flags + "--max-parts 10 --dry-run");
+  CHECK(r.code == 2);
+  CHECK(r.err == "ingot upload: error: 100.0 GiB in at most 10 parts (--max-parts) needs parts over 5 GiB, the most S3 "
+                 "takes: use --max-parts 20 or more\n");
 }

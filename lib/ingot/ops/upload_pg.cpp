@@ -448,6 +448,10 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   std::string id_text = fp_text + "\n" + o.table + "\n" + record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) +
                         "\n" + std::to_string(o.batch_bytes);
   if (kind == RecordKind::ndjson) id_text += "\n" + nlohmann::json(columns).dump();
+  // How records become rows is part of the plan: since malformed CSV records are
+  // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
+  // older ingot, so a load that one began is not resumed under the same id.
+  if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
   rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
   std::set<std::uint64_t> committed;
   if (!o.dry_run) {
@@ -457,7 +461,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
                         {fp_text, o.table, rep.load_id});
     if (!others.empty()) {
       throw usage_error("this source was already (partly) loaded into " + o.table +
-                        " with other batch settings or columns (load " + others[0][0] +
+                        " with other batch settings or columns, or by another ingot version (load " + others[0][0] +
                         "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
           .at_path(o.dest);
     }

@@ -86,6 +86,11 @@ std::uint64_t round_up_size(std::uint64_t n) {
 
 std::uint64_t choose_part_size(const UploadOptions& o, std::uint64_t size, bool stream) {
   if (o.max_parts == 0 || o.max_parts > kS3MaxParts) throw usage_error("--max-parts must be between 1 and 10000");
+  if (!stream && (size + o.max_parts - 1) / o.max_parts > kS3MaxPart) {
+    throw usage_error(format_size(size) + " in at most " + std::to_string(o.max_parts) +
+                      " parts (--max-parts) needs parts over 5 GiB, the most S3 takes: use --max-parts " +
+                      std::to_string((size + kS3MaxPart - 1) / kS3MaxPart) + " or more");
+  }
   if (!o.part_size) return stream ? kS3StreamPart : default_part_size(size, o.max_parts);
   std::uint64_t ps = *o.part_size;
   if (ps == 0 || ps > kS3MaxPart) throw usage_error("--part-size must be between 1 byte and 5 GiB");
@@ -98,7 +103,7 @@ std::uint64_t choose_part_size(const UploadOptions& o, std::uint64_t size, bool 
 }
 
 // Parts from a manifest's pieces when S3 accepts them as parts (all but the last at
-// least 5 MiB, each at most 5 GiB, at most 10,000, covering the source); otherwise empty
+// least 5 MiB, each at most 5 GiB, at most --max-parts, covering the source); otherwise empty
 // and the caller re-cuts at the part size. The first part starts at 0 so a CSV header
 // (before piece 1) goes with it.
 std::vector<PartJob> parts_from_pieces(const std::vector<ByteRange>& pieces, std::uint64_t size, unsigned max_parts) {
@@ -188,7 +193,7 @@ std::size_t read_stream(InputFile& in, PartBuffer& data, std::uint64_t length) {
   return got;
 }
 
-// The part plan is a pure function of the source's size, --part-size and a manifest's
+// The part plan is a pure function of the source's size, --part-size, --max-parts and a manifest's
 // pieces, so --begin, the --part K/N workers and --complete, run anywhere, compute the
 // same parts without talking to each other.
 std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src, std::uint64_t size,
@@ -197,7 +202,7 @@ std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src,
   if (!layout.empty()) {
     note = "the manifest's " + std::to_string(layout.size()) + " pieces are the parts";
   } else if (!src.pieces.empty()) {
-    note = "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most 10,000); re-cut at the part size";
+    note = "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most --max-parts of them); re-cut at the part size";
   }
   part_size = choose_part_size(o, size, false);
   if (layout.empty()) {
@@ -281,7 +286,7 @@ struct PartSender {
       } catch (const s3::S3Error& e) {
         if (e.code() != "InvalidArgument" || job.number <= 1) throw;
         throw s3::S3Error(std::string(e.what()) + " (part " + std::to_string(job.number) +
-                              "; pass --max-parts with the server's limit to plan fewer parts)",
+                              "; rerun with --max-parts set to the server's limit, after --abort if the parts were kept)",
                           e.status(), e.code(), false);
       }
       if (etag.size() == 32 && etag != md5.hex) {
@@ -302,7 +307,7 @@ struct PartSender {
 
 // Sends jobs of a file source, at most concurrency parts in memory. The last job goes
 // first: a server that takes fewer parts than the plan has (Swift: 1,000) refuses its
-// number before anything else is sent, not after 1,000 parts.
+// number at once (with --concurrency parts at most in flight), not after 1,000 parts.
 void send_file_parts(unsigned concurrency, const InputFile& in, const std::vector<PartJob>& jobs, PartSender& sender) {
   std::size_t next = 0;
   run_parts(
@@ -434,7 +439,7 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
         missing.push_back(j.number);
       } else if (s->second.size != j.length && wrong.empty()) {
         wrong = "part " + std::to_string(j.number) + " holds " + std::to_string(s->second.size) + " bytes, the plan " +
-                std::to_string(j.length) + " (every worker must use the same source and --part-size)";
+                std::to_string(j.length) + " (every worker must use the same source, --part-size and --max-parts)";
       } else {
         parts.push_back(s->second);
         md5s.push_back(s->second.etag);
