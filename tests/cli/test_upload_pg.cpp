@@ -129,7 +129,7 @@ TEST_CASE("upload pg: refused rows go to --rejects with line numbers, the rest l
   r = run_ingot(dir, "upload bad.csv " + shell_quote(servers().pg_url) + " --table " + t2 +
                          " --batch-rows 7 --on-error fail");
   CHECK(r.code == 1);
-  CHECK(r.err.rfind("ingot upload: error: bad.csv:2: batch 1 refused by the server: invalid input syntax", 0) == 0);
+  CHECK(r.err.rfind("ingot upload: error: bad.csv:5: batch 1 refused by the server: invalid input syntax", 0) == 0);
 
   // Not bad data but a wrong table: stops at once instead of bisecting every row away.
   psql("CREATE TABLE " + t2 + "_narrow (id bigint)");
@@ -469,6 +469,12 @@ TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a va
     CHECK(psql("SELECT string_agg(v, '|' ORDER BY ctid) FROM " + e) == want);
   }
 
+  // A client encoding whose characters may hold a backslash byte is refused.
+  r = run_ingot(dir, "upload ids.csv " + shell_quote(servers().pg_url + "?client_encoding=SJIS") + " --table " + t);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("client_encoding SJIS is not supported") != std::string::npos);
+  CHECK(lines_of(r.err).size() == 1);
+
   r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json");
   CHECK(r.code == 3);
   CHECK(r.err.rfind("ingot upload: error: postgresql://ingot:***@127.0.0.1:1/none: cannot connect: ", 0) == 0);
@@ -674,4 +680,37 @@ TEST_CASE("upload pg: a CSV record with a stray quote is a reject with its line,
   r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + fresh_table() + " --on-error fail");
   CHECK(r.code == 1);
   CHECK(r.err == "ingot upload: error: q.csv:5: invalid record: quote inside an unquoted field (--on-error fail)\n");
+}
+
+TEST_CASE("upload pg: --on-error fail reports the first bad line of the file and loads nothing after it, for any -j",
+          "[upload][pg]") {
+  TempDir dir;
+  std::string csv = "id,name,score\n", malformed_only = csv;
+  for (int i = 1; i <= 200; ++i) {
+    const std::string id = std::to_string(i);
+    std::string row = id + ",n" + id + "," + id + ".5\n";
+    if (i == 150) row = id + ",b\"a\"d," + id + ".5\n";  // line 151: malformed, rejected by ingot
+    malformed_only += row;
+    if (i == 50) row = id + ",n" + id + ",oops\n";  // line 51: refused by the server
+    csv += row;
+  }
+  write_file(dir / "both.csv", csv);
+  write_file(dir / "malformed.csv", malformed_only);
+  for (int run = 0; run < 3; ++run) {
+    for (const char* file : {"both.csv", "malformed.csv"}) {
+      INFO(file << " run " << run);
+      const std::string t = fresh_table();
+      RunResult r = run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + t +
+                                       " --on-error fail -j2 --workers 2 --batch-bytes 256 --batch-rows 5");
+      CHECK(r.code == 1);
+      if (std::string(file) == "both.csv") {
+        CHECK(r.err.rfind("ingot upload: error: both.csv:51: batch ", 0) == 0);
+        CHECK(r.err.find("refused by the server: invalid input syntax for type double precision") != std::string::npos);
+      } else {
+        CHECK(r.err == "ingot upload: error: malformed.csv:151: invalid record: quote inside an unquoted field "
+                       "(--on-error fail)\n");
+      }
+      CHECK(psql("SELECT count(*) FROM " + t + " WHERE id >= 150") == "0");
+    }
+  }
 }

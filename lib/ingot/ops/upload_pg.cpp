@@ -137,15 +137,34 @@ std::string quote_table(const std::string& t) {
   return quote_ident(t.substr(0, dot)) + "." + quote_ident(t.substr(dot + 1));
 }
 
-// One COPY of data; empty string on success, else the server's message. Returns the
-// SQLSTATE through `state`.
-std::string copy_rows(Conn& k, const std::string& copy_sql, std::string_view data, std::string& state) {
+// Why a COPY failed; an empty message means it did not.
+struct CopyFailure {
+  std::string message;
+  std::string state;      // SQLSTATE
+  std::uint64_t row = 0;  // the 1-based row of the COPY input the server names, or 0
+};
+
+// "COPY t, line 5, column score: ..." -> 5. Rows of the text format are one line each.
+std::uint64_t copy_context_row(const char* context) {
+  if (!context) return 0;
+  std::string_view c(context);
+  const auto at = c.find(", line ");
+  if (c.rfind("COPY ", 0) != 0 || at == std::string_view::npos) return 0;
+  std::uint64_t n = 0;
+  for (std::size_t i = at + 7; i < c.size() && c[i] >= '0' && c[i] <= '9'; ++i) n = n * 10 + static_cast<unsigned>(c[i] - '0');
+  return n;
+}
+
+// One COPY of data.
+CopyFailure copy_rows(Conn& k, const std::string& copy_sql, std::string_view data) {
+  CopyFailure f;
   {
     PgResult r(PQexec(k.c, copy_sql.c_str()));
     if (r.status() != PGRES_COPY_IN) {
-      state = r.sqlstate();
+      f.state = r.sqlstate();
       if (PQstatus(k.c) != CONNECTION_OK) throw remote_error("connection lost: " + r.message());
-      return r.primary();
+      f.message = r.primary();
+      return f;
     }
   }
   const std::size_t step = 64 << 10;  // like psql: the server parses while more arrives
@@ -156,17 +175,17 @@ std::string copy_rows(Conn& k, const std::string& copy_sql, std::string_view dat
   // A last record without a line end still ends the COPY data properly.
   if (!data.empty() && data.back() != '\n') PQputCopyData(k.c, "\n", 1);
   PQputCopyEnd(k.c, nullptr);
-  std::string msg;
   while (PGresult* res = PQgetResult(k.c)) {
     PgResult r(res);
-    if (r.status() != PGRES_COMMAND_OK && msg.empty()) {
-      state = r.sqlstate();
-      msg = r.primary();
-      if (msg.empty()) msg = "COPY failed";
+    if (r.status() != PGRES_COMMAND_OK && f.message.empty()) {
+      f.state = r.sqlstate();
+      f.message = r.primary();
+      if (f.message.empty()) f.message = "COPY failed";
+      f.row = copy_context_row(PQresultErrorField(r.r, PG_DIAG_CONTEXT));
     }
   }
-  if (PQstatus(k.c) != CONNECTION_OK) throw remote_error("connection lost during COPY: " + msg);
-  return msg;
+  if (PQstatus(k.c) != CONNECTION_OK) throw remote_error("connection lost during COPY: " + f.message);
+  return f;
 }
 
 std::vector<std::string> header_fields(const std::string& header, char delim) {
@@ -229,6 +248,7 @@ struct Work {
   std::vector<Row> rows;
   ChunkTally tally;                // newlines, and the records rejected before the server
   std::uint64_t first_line = 0;    // absolute line of the chunk's first byte
+  const Reject* stop_at = nullptr;  // --on-error fail: the chunk's first reject
   std::vector<Batch> batches;
   std::vector<BatchResult> results;
 
@@ -311,20 +331,22 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
                        const std::string& source) {
   BatchResult res;
   exec(k, "BEGIN");
-  std::string state;
-  std::string msg = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end), state);
+  const CopyFailure failed = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end));
   std::uint64_t ok_rows = b.records();
-  if (!msg.empty()) {
+  if (!failed.message.empty()) {
     exec(k, "ROLLBACK");
     // Only bad data (SQLSTATE classes 22 and 23) is worth bisecting; a missing column
     // or permission stops the load.
+    const std::string& state = failed.state;
     if (state.rfind("22", 0) != 0 && state.rfind("23", 0) != 0) {
-      throw data_error("COPY into " + o.table + " failed: " + msg + " (SQLSTATE " + state + ")");
+      throw data_error("COPY into " + o.table + " failed: " + failed.message + " (SQLSTATE " + state + ")");
     }
     if (o.on_error == OnError::fail) {
-      throw data_error("batch " + std::to_string(b.number) + " refused by the server: " + msg)
+      // The line of the row the server names (else the batch's first).
+      const std::size_t row = failed.row >= 1 && failed.row <= b.records() ? b.row_begin + failed.row - 1 : b.row_begin;
+      throw data_error("batch " + std::to_string(b.number) + " refused by the server: " + failed.message)
           .at_path(source)
-          .at_line(w.first_line + LineCounter(c).before(w.rows[b.row_begin].src_begin));
+          .at_line(w.first_line + LineCounter(c).before(w.rows[row].src_begin));
     }
     exec(k, "BEGIN");
     ok_rows = 0;
@@ -333,8 +355,7 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
       auto [i, j] = todo.back();
       todo.pop_back();
       exec(k, "SAVEPOINT ingot_bisect");
-      std::string st;
-      std::string m = copy_rows(k, copy_sql, w.data(i, j), st);
+      std::string m = copy_rows(k, copy_sql, w.data(i, j)).message;
       if (m.empty()) {
         exec(k, "RELEASE SAVEPOINT ingot_bisect");
         ok_rows += j - i;
@@ -401,6 +422,16 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   std::unique_ptr<Conn> main;
   if (!o.dry_run) {
     main = std::make_unique<Conn>(o.dest);
+    // In these client encodings a multibyte character may hold the byte of '\\', which
+    // the text format doubles as an escape, corrupting the character.
+    const std::string enc = PQparameterStatus(main->c, "client_encoding") ? PQparameterStatus(main->c, "client_encoding") : "";
+    for (const char* unsafe : {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB"}) {
+      if (enc == unsafe) {
+        throw usage_error("client_encoding " + enc + " is not supported (its characters may contain a backslash byte); " +
+                          "convert the source to UTF-8, e.g. with iconv, and load it with client_encoding UTF8")
+            .at_path(o.dest);
+      }
+    }
     exec(*main, kLedgerDdl);
   }
 
@@ -490,6 +521,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
 
   BatchCutter cutter(o.batch_rows, committed);
   bool table_checked = o.dry_run || !o.create_table;
+  bool stopping = false;  // --on-error fail met a reject: no more rows are cut
   std::uint64_t loaded = 0, skipped_rows = 0, skipped_bytes = 0, sent_bytes = 0, units_sent = 0, units_skipped = 0,
                 bytes_done = 0;
   std::string reject_buf;
@@ -516,11 +548,18 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
       [&](const Chunk& c, Work& w) {
         w.first_line = line;
         line += w.tally.newlines;
-        if (o.on_error == OnError::fail && !w.tally.rejects.empty()) {
-          const Reject& r = w.tally.rejects.front();
-          throw data_error("invalid record: " + r.reason + " (--on-error fail)")
-              .at_path(src.path)
-              .at_line(w.first_line + r.line);
+        // --on-error fail: only the rows before the chunk's first reject load, and the
+        // error is raised by the in-order consumer, so that a row the server refused in
+        // an earlier chunk (an earlier line) is the one reported, for any -j.
+        // Later chunks then load nothing.
+        w.stop_at = nullptr;
+        if (stopping) w.rows.clear();
+        if (o.on_error == OnError::fail && !w.tally.rejects.empty() && !stopping) {
+          w.stop_at = &w.tally.rejects.front();
+          const std::size_t at = w.stop_at->offset;
+          w.rows.erase(std::partition_point(w.rows.begin(), w.rows.end(), [&](const Row& r) { return r.src_begin < at; }),
+                       w.rows.end());
+          stopping = true;
         }
         w.batches.clear();
         cutter.cut(
@@ -587,6 +626,11 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
       },
       // Serial, in order: counts, and the rejects by source offset, exact lines.
       [&](const Chunk& c, Work& w) {
+        if (w.stop_at) {
+          throw data_error("invalid record: " + w.stop_at->reason + " (--on-error fail)")
+              .at_path(src.path)
+              .at_line(w.first_line + w.stop_at->line);
+        }
         std::vector<const Refused*> refused;
         for (std::size_t i = 0; i < w.batches.size(); ++i) {
           const Batch& b = w.batches[i];
