@@ -130,7 +130,7 @@ TEST_CASE("upload s3: --complete names missing parts and wrong sizes, a rerun wo
   r = run_ingot(dir, "upload src.bin " + s3.url("odd") + s3.flags + "--part-size 64K --complete");
   CHECK(r.code == 3);
   CHECK(r.err.find("cannot complete: part 1 holds 32768 bytes, the plan 65536 (every worker must use the same "
-                   "source and --part-size)") != std::string::npos);
+                   "source, --part-size and --max-parts)") != std::string::npos);
 }
 
 TEST_CASE("upload s3: two uploads in progress for a key need --upload-id, --abort without a journal removes both",
