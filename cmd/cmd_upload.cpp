@@ -189,8 +189,8 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--batch-rows", o.batch_rows, "Rows per COPY batch")->capture_default_str();
   sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)");
   sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->capture_default_str();
-  sub.add_option("--rejects", o.rejects, "Write rows the server refused (line, server message) to FILE as NDJSON");
-  sub.add_option("--on-error", a->on_error, "Bad rows (invalid NDJSON, refused by the server): skip (to --rejects) or fail")
+  sub.add_option("--rejects", o.rejects, "Write rejected rows (invalid records, rows the server refused) to FILE as NDJSON with line numbers");
+  sub.add_option("--on-error", a->on_error, "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
   sub.add_option("--from", a->from, "Source format: ndjson, csv or tsv (default: from the extension)");
