@@ -121,7 +121,6 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   std::string id_text = fp.dump() + "\n" + o.dest + "\n" + std::to_string(batch_bytes);
   rep.load_id = stream ? "" : xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
 
-  std::uint64_t sent = 0, skipped = 0, records = 0, skipped_records = 0, nsent = 0, nskipped = 0;
   std::atomic<std::uint64_t> retries{0};
   auto post = [&](const Chunk& c, const Batch& b) {
     std::string_view body(c.data, c.size);
@@ -204,20 +203,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
           }
         },
         [&](const Chunk&, Work& w) {
-          for (const Batch& b : w.batches) {
-            if (o.dry_run) {
-              rep.plan.push_back(b.plan());
-            } else if (b.skip) {
-              skipped += b.length;
-              skipped_records += w.records;
-              ++nskipped;
-            } else {
-              sent += b.length;
-              records += w.records;
-              ++nsent;
-            }
-          }
-          if (o.progress) o.progress(sent + skipped, records);
+          for (const Batch& b : w.batches) report_batch(rep, b, o.dry_run, b.skip, w.records);
+          if (o.progress) o.progress(rep.bytes_sent + rep.bytes_skipped, rep.records);
         });
   } catch (const Error& e) {
     if (stream || e.kind() != ErrorKind::remote) throw;
@@ -229,15 +216,9 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     return rep;
   }
   if (!stream) journal.remove();
-  rep.bytes_sent = sent;
-  rep.bytes_skipped = skipped;
-  rep.records = records;
-  rep.records_skipped = skipped_records;
-  rep.units_sent = nsent;
-  rep.units_skipped = nskipped;
-  rep.units_total = nsent + nskipped;
+  rep.units_total = rep.units_sent + rep.units_skipped;
   rep.retries = retries;
-  if (stream) rep.bytes_total = sent;
+  if (stream) rep.bytes_total = rep.bytes_sent;
   return rep;
 }
 

@@ -43,6 +43,22 @@ struct Batch {
   PlanItem plan() const { return {number, offset, length}; }
 };
 
+// Counts one batch of a PostgreSQL or HTTP load into the report: its plan line under
+// --dry-run, else its bytes and records as skipped (an earlier run committed it) or sent.
+inline void report_batch(UploadReport& rep, const Batch& b, bool dry_run, bool skipped, std::uint64_t records) {
+  if (dry_run) {
+    rep.plan.push_back(b.plan());
+  } else if (skipped) {
+    rep.bytes_skipped += b.length;
+    rep.records_skipped += records;
+    ++rep.units_skipped;
+  } else {
+    rep.bytes_sent += b.length;
+    rep.records += records;
+    ++rep.units_sent;
+  }
+}
+
 inline ChunkerOptions batch_chunker_options(ChunkerOptions base, std::uint64_t batch_bytes) {
   base.chunk_size = static_cast<std::size_t>(batch_bytes);
   return base;

@@ -522,8 +522,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   BatchCutter cutter(o.batch_rows, committed);
   bool table_checked = o.dry_run || !o.create_table;
   bool stopping = false;  // --on-error fail met a reject: no more rows are cut
-  std::uint64_t loaded = 0, skipped_rows = 0, skipped_bytes = 0, sent_bytes = 0, units_sent = 0, units_skipped = 0,
-                bytes_done = 0;
+  std::uint64_t bytes_done = 0;
   std::string reject_buf;
   PipelineOptions popts = o.pipeline;
   popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
@@ -635,16 +634,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         for (std::size_t i = 0; i < w.batches.size(); ++i) {
           const Batch& b = w.batches[i];
           const BatchResult& r = w.results[i];
-          if (o.dry_run) {
-            rep.plan.push_back(b.plan());
-          } else if (b.skip || r.conflict) {
-            skipped_rows += b.records();
-            skipped_bytes += b.length;
-            ++units_skipped;
-          } else {
-            loaded += r.loaded;
-            sent_bytes += b.length;
-            ++units_sent;
+          const bool skipped = b.skip || r.conflict;
+          report_batch(rep, b, o.dry_run, skipped, skipped ? b.records() : r.loaded);
+          if (!o.dry_run && !skipped) {
             for (const Refused& f : r.refused) refused.push_back(&f);
           }
         }
@@ -673,20 +665,14 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           }
         }
         bytes_done += c.size;
-        if (o.progress) o.progress(bytes_done, loaded);
+        if (o.progress) o.progress(bytes_done, rep.records);
       });
   if (rejects) {
     rejects->write(reject_buf);
     rejects->commit();
   }
-  rep.records = loaded;
-  rep.records_skipped = skipped_rows;
   rep.bytes_total = in.seekable() ? in.size() : bytes_done;
   rep.units_total = cutter.batches();
-  rep.units_skipped = units_skipped;
-  rep.units_sent = units_sent;
-  rep.bytes_skipped = skipped_bytes;
-  rep.bytes_sent = sent_bytes;
   rep.verified = !o.dry_run;
   return rep;
 }
