@@ -71,17 +71,15 @@ class PartBuffer {
   std::size_t size_ = 0, cap_ = 0;
 };
 
-std::uint64_t default_part_size(std::uint64_t size, unsigned max_parts) {
-  const std::uint64_t mib = std::uint64_t{1} << 20;
-  std::uint64_t need = (size + max_parts - 1) / max_parts;
-  need = (need + mib - 1) / mib * mib;
-  return std::max(kS3DefaultPart, need);
-}
-
 // Up to a whole KiB or MiB, so that the size printed is one that works.
 std::uint64_t round_up_size(std::uint64_t n) {
   const std::uint64_t unit = n >= (std::uint64_t{1} << 20) ? std::uint64_t{1} << 20 : n >= 1024 ? 1024 : 1;
   return (n + unit - 1) / unit * unit;
+}
+
+// 32 MiB, or the whole MiBs that keep the parts within max_parts when that is larger.
+std::uint64_t default_part_size(std::uint64_t size, unsigned max_parts) {
+  return std::max(kS3DefaultPart, round_up_size((size + max_parts - 1) / max_parts));
 }
 
 std::uint64_t choose_part_size(const UploadOptions& o, std::uint64_t size, bool stream) {
