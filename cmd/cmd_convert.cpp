@@ -106,10 +106,12 @@ int run(ConvertArgs& a) {
               {"total", r.records.total()}}},
             {"columns", r.columns},
             {"empty_columns", r.empty_columns},
+            {"renamed_columns", r.renamed_columns},
             {"seconds", r.seconds},
             {"mb_per_s", mbps}}}}}};
     std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
   }
+  if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot convert: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (!a.fields.empty() || !a.schema.empty()) {
     // A named field that never appears is most likely a typo: say so, keep the column.
     for (const auto& name : r.empty_columns) {
@@ -131,6 +133,7 @@ Runner setup_convert(CLI::App& sub) {
   auto a = std::make_shared<ConvertArgs>();
   sub.add_option("input", a->input, "Input file ('-' = stdin)")->required();
   add_common_options(&sub, a->common);
+  add_csv_options(&sub, a->common);
   sub.add_option("--from", a->from, "Input format: ndjson, csv or tsv (default: from the extension)");
   sub.add_option("--to", a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
   sub.add_option("--fields", a->fields, "NDJSON columns in order, comma-separated; dot paths reach into objects")

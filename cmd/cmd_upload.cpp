@@ -108,6 +108,7 @@ int run(UploadArgs& a) {
     return code;
   }
   const UploadReport& r = result.value();
+  if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot upload: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (a.common.json) {
     std::fprintf(stdout, "%s\n", nlohmann::json({{"result", report_json(r)}}).dump().c_str());
   } else if (o.dry_run) {
@@ -155,6 +156,7 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->required();
   sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://..., http(s)://...")->required();
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
+  add_csv_options(&sub, a->common);
   sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->capture_default_str();
   sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")->capture_default_str();
   sub.add_option("--retry-base-ms", o.retry_base_ms, "First back-off in ms (doubles per retry)")

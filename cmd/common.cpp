@@ -26,6 +26,17 @@ void add_common_options(CLI::App* app, CommonOptions& o, unsigned flags) {
   }
 }
 
+void add_csv_options(CLI::App* app, CommonOptions& o) {
+  app->add_flag("--strict-quotes", o.strict_quotes,
+                "CSV/TSV: a quote inside an unquoted field or text after a closing quote makes the record invalid");
+}
+
+std::string renamed_warning(const std::vector<std::string>& renamed) {
+  std::string s = "duplicate header names renamed: ";
+  for (std::size_t i = 0; i < renamed.size(); ++i) s += (i ? ", " : "") + renamed[i];
+  return s;
+}
+
 static std::size_t size_option(const std::string& text, const char* name) {
   auto v = parse_size(text);
   if (!v || *v == 0) throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. 4M, 64K, 1G)");
@@ -36,6 +47,7 @@ ChunkerOptions chunker_options(const CommonOptions& o) {
   ChunkerOptions c;
   c.chunk_size = size_option(o.chunk_size, "--chunk-size");
   c.max_record = size_option(o.max_record_size, "--max-record-size");
+  c.strict_quotes = o.strict_quotes;
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ingot/chunk/chunker.h"
 #include "ingot/pipeline/pipeline.h"
@@ -25,6 +26,7 @@ struct CommonOptions {
   bool json = false;
   bool progress = false;
   bool no_progress = false;
+  bool strict_quotes = false;
 };
 
 enum CommonFlags : unsigned {
@@ -34,6 +36,13 @@ enum CommonFlags : unsigned {
   kAllCommon = 7,
 };
 void add_common_options(CLI::App* app, CommonOptions& opts, unsigned flags = kAllCommon);
+
+// How CSV/TSV records are read, for the commands that check records (convert, upload):
+// --strict-quotes. split, index and get copy records without reading their fields, and
+// the strict reading cuts records exactly where the default does, so they do not take it.
+void add_csv_options(CLI::App* app, CommonOptions& opts);
+// The one warning line for duplicate CSV header names renamed (rename_duplicate_columns).
+std::string renamed_warning(const std::vector<std::string>& renamed);
 
 ChunkerOptions chunker_options(const CommonOptions& opts);
 PipelineOptions pipeline_options(const CommonOptions& opts);

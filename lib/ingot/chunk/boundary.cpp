@@ -25,31 +25,41 @@ std::size_t count_byte(const char* p, std::size_t n, char c) {
   return total;
 }
 
-std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind) {
+std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char delim) {
   if (n == 0) return 0;
   if (!is_delimited(kind)) {
     const void* nl = ::memrchr(p, '\n', n);
     return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1 : 0;
   }
-  // Quote parity before position i = (quotes in [0, n)) - (quotes in [i, n)). A '\n'
-  // with even parity before it ends a record; walk back from the end to the last one.
-  std::size_t parity = count_byte(p, n, '"') & 1;
-  for (std::size_t i = n; i-- > 0;) {
-    const char c = p[i];
-    if (c == '"') {
-      parity ^= 1;
-    } else if (c == '\n' && parity == 0) {
-      return i + 1;
-    }
-  }
-  return 0;
+  std::size_t last = 0;
+  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t a, std::size_t b) {
+    if (const void* nl = ::memrchr(p + a, '\n', b - a)) last = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1;
+  });
+  return last;
 }
 
-RecordScan scan_records(const char* p, std::size_t n, RecordKind kind) {
+std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, char delim) {
+  if (!is_delimited(kind)) return count_byte(p, n, '\n');
+  std::uint64_t records = 0;
+  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start,
+           [&](std::size_t a, std::size_t b) { records += count_byte(p + a, b - a, '\n'); });
+  return records;
+}
+
+RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim) {
   RecordScan scan;
-  for_each_record_end(p, n, kind, [&](std::size_t end) {
-    if (scan.records++ == 0) scan.first_end = end;
-  });
+  auto span = [&](std::size_t a, std::size_t b) {
+    const std::size_t k = count_byte(p + a, b - a, '\n');
+    if (k > 0 && scan.records == 0) {
+      scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p + a, '\n', b - a)) - p) + 1;
+    }
+    scan.records += k;
+  };
+  if (!is_delimited(kind)) {
+    span(0, n);
+  } else {
+    csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, span);
+  }
   return scan;
 }
 

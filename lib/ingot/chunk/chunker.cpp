@@ -20,12 +20,11 @@ void Buffer::reserve(std::size_t n, std::size_t keep) {
   capacity_ = cap;
 }
 
-Chunker::Chunker(InputFile& in, RecordKind kind, std::uint64_t begin, std::uint64_t end,
-                 ChunkerOptions opts)
+Chunker::Chunker(InputFile& in, RecordKind kind, std::uint64_t begin, std::uint64_t end, ChunkerOptions opts)
     : in_(in), kind_(kind), pos_(begin), end_(end), opts_(opts) {
   if (in_.seekable()) end_ = std::min(end_, in_.size());
   if (opts_.chunk_size == 0) opts_.chunk_size = 1;
-  opts_.max_record = std::max(opts_.max_record, opts_.chunk_size);
+  delim_ = grammar_delimiter(kind_, opts_.delimiter);
 }
 
 std::size_t Chunker::fill(char* dst, std::size_t n) {
@@ -44,27 +43,129 @@ std::size_t Chunker::fill(char* dst, std::size_t n) {
   return got;
 }
 
+std::size_t Chunker::scan(const char* p, std::size_t from, std::size_t n, CsvState& state) const {
+  std::size_t last = 0;
+  auto span = [&](std::size_t a, std::size_t b) {
+    if (const void* nl = ::memrchr(p + from + a, '\n', b - a)) {
+      last = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1;
+    }
+  };
+  if (is_delimited(kind_)) {
+    state = csv_scan(p + from, n - from, delim_, state, span);
+  } else {
+    span(0, n - from);
+  }
+  return last;
+}
+
+std::uint64_t Chunker::line_at(const char* p, std::uint64_t p_offset, std::uint64_t offset) const {
+  // Error paths only: a file is re-read from its start; a stream counts what it handed out.
+  if (in_.seekable()) {
+    std::vector<char> buf(std::size_t{1} << 20);
+    std::uint64_t lines = 1;
+    for (std::uint64_t o = 0; o < offset;) {
+      const std::size_t n = in_.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), offset - o)), o);
+      if (n == 0) break;
+      lines += count_byte(buf.data(), n, '\n');
+      o += n;
+    }
+    return lines;
+  }
+  return 1 + lines_before_ + count_byte(p, static_cast<std::size_t>(offset - p_offset), '\n');
+}
+
+std::size_t Chunker::content_length(const char* rec, std::size_t n, bool terminated) {
+  // The terminator ('\n' or "\r\n") does not count.
+  if (!terminated) return n;
+  return n - 1 - (n >= 2 && rec[n - 2] == '\r' ? 1 : 0);
+}
+
+void Chunker::record_too_long(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const {
+  // When the record is still inside quotes, say where the quote opened: most often it
+  // never closes.
+  std::string hint;
+  CsvState s = CsvState::field_start;
+  std::size_t opened = 0;
+  if (is_delimited(kind_)) {
+    for (std::size_t i = rec; i < n; ++i) {
+      const CsvState t = csv_step(s, p[i], delim_);
+      if (t == CsvState::quoted && s != CsvState::quoted) opened = i;
+      s = t;
+    }
+    if (s == CsvState::quoted) {
+      hint = "; an unclosed quote opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) + "?";
+    }
+  }
+  throw data_error("record longer than --max-record-size (" + format_size(opts_.max_record) + ")" + hint)
+      .at_path(in_.display_name())
+      .at_line(line_at(p, p_offset, p_offset + rec))
+      .at_offset(p_offset + rec);
+}
+
+void Chunker::unclosed_quote(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const {
+  CsvState s = CsvState::field_start;
+  std::size_t opened = rec;
+  for (std::size_t i = rec; i < n; ++i) {
+    const CsvState t = csv_step(s, p[i], delim_);
+    if (t == CsvState::quoted && s != CsvState::quoted) opened = i;
+    s = t;
+  }
+  throw data_error("unclosed quote (opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) +
+                   ") runs to the end of the file")
+      .at_path(in_.display_name())
+      .at_line(line_at(p, p_offset, p_offset + rec))
+      .at_offset(p_offset + rec);
+}
+
+void Chunker::check_records(const char* p, std::uint64_t p_offset, std::size_t cut, std::size_t n, bool at_eof,
+                            CsvState state) const {
+  const std::size_t limit = opts_.max_record;
+  // A complete record longer than the limit needs a chunk of more than limit + 1 bytes;
+  // only then are the records walked one by one.
+  if (cut > limit + 1) {
+    std::size_t prev = 0;
+    for_each_record_end(
+        p, cut, kind_,
+        [&](std::size_t e) {
+          if (content_length(p + prev, e - prev, true) > limit) record_too_long(p, p_offset, prev, e);
+          prev = e;
+        },
+        delim_);
+  }
+  // The record after the cut: complete only at the end of the input. Before that, a
+  // final '\r' may be the start of its "\r\n" terminator.
+  std::size_t tail = n - cut;
+  if (!at_eof && tail > 0 && p[n - 1] == '\r') --tail;
+  if (tail > limit) record_too_long(p, p_offset, cut, n);
+  if (at_eof && n > cut && state == CsvState::quoted) unclosed_quote(p, p_offset, cut, n);
+}
+
 std::string Chunker::take_first_record() {
   // Read growing windows until the first record ends (or the input does).
   std::size_t window = 64 * 1024;
+  const std::uint64_t start = position();
   for (;;) {
-    auto scan = scan_records(carry_.data(), carry_.size(), kind_);
+    auto scan = scan_records(carry_.data(), carry_.size(), kind_, delim_);
     if (scan.first_end > 0 || eof_) {
-      std::size_t n = scan.first_end > 0 ? scan.first_end : carry_.size();
+      const std::size_t n = scan.first_end > 0 ? scan.first_end : carry_.size();
+      CsvState state = CsvState::field_start;
+      if (scan.first_end == 0) scan_state(carry_.data(), n, state);
+      check_records(carry_.data(), start, scan.first_end > 0 ? n : 0, n, scan.first_end == 0, state);
       std::string first = carry_.substr(0, n);
       carry_.erase(0, n);
+      if (!in_.seekable()) lines_before_ += count_byte(first.data(), first.size(), '\n');
       return first;
     }
-    if (carry_.size() >= opts_.max_record) {
-      throw data_error("first record is longer than the record size limit (" + format_size(opts_.max_record) +
-                       "); an unbalanced quote?")
-          .at_path(in_.display_name());
-    }
+    check_records(carry_.data(), start, 0, carry_.size(), false, CsvState::field_start);
     std::size_t old = carry_.size();
     carry_.resize(old + window);
     carry_.resize(old + fill(carry_.data() + old, window));
     window *= 2;
   }
+}
+
+void Chunker::scan_state(const char* p, std::size_t n, CsvState& state) const {
+  if (is_delimited(kind_)) state = csv_scan(p, n, delim_, state, [](std::size_t, std::size_t) {});
 }
 
 bool Chunker::next(Buffer& buf, Chunk& out) {
@@ -75,45 +176,32 @@ bool Chunker::next(Buffer& buf, Chunk& out) {
   std::memcpy(buf.data(), carry_.data(), n);
   carry_.clear();
   std::size_t want = opts_.chunk_size;
-  std::size_t scanned = 0;  // bytes before this already known to hold no record end
+  // The grammar's state after the bytes already scanned, which hold no record end
+  // when the loop goes round (a record longer than the chunk): only new bytes are read.
+  CsvState state = CsvState::field_start;
+  std::size_t scanned = 0;
   std::size_t cut = 0;
   for (;;) {
     n += fill(buf.data() + n, want);
+    cut = scan(buf.data(), scanned, n, state);
+    scanned = n;
     if (eof_) {
+      check_records(buf.data(), start, cut, n, true, state);
       cut = n;
-      // The last record has no end to wait for, but the limit holds for it too (only
-      // a chunk grown past the limit can hold one that long).
-      if (n >= opts_.max_record) {
-        const std::size_t tail = last_record_end(buf.data(), n, kind_);
-        if (n - tail >= opts_.max_record) {
-          throw data_error("a record is longer than the record size limit (" + format_size(opts_.max_record) +
-                           ", --max-record-size)" + (is_delimited(kind_) ? "; an unbalanced quote?" : ""))
-              .at_path(in_.display_name())
-              .at_offset(start + tail);
-        }
-      }
       break;
     }
-    // Lines: only the new bytes can hold the last newline. CSV needs the parity of all.
-    cut = is_delimited(kind_) ? last_record_end(buf.data(), n, kind_)
-                              : last_record_end(buf.data() + scanned, n - scanned, kind_);
     if (cut > 0) {
-      if (!is_delimited(kind_)) cut += scanned;
+      check_records(buf.data(), start, cut, n, false, state);
       break;
     }
     // No record end yet: one record longer than the chunk. Grow and keep reading.
-    if (n >= opts_.max_record) {
-      throw data_error("a record is longer than the record size limit (" + format_size(opts_.max_record) +
-                       ", --max-record-size)" + (is_delimited(kind_) ? "; an unbalanced quote?" : ""))
-          .at_path(in_.display_name())
-          .at_offset(start);
-    }
-    scanned = n;
+    check_records(buf.data(), start, 0, n, false, state);
     want = std::max(want, n);
     buf.reserve(n + want, n);
   }
   carry_.assign(buf.data() + cut, n - cut);
   std::memset(buf.data() + cut, 0, std::min(kChunkPadding, buf.capacity() + kChunkPadding - cut));
+  if (!in_.seekable()) lines_before_ += count_byte(buf.data(), cut, '\n');
   out.seq = seq_++;
   out.offset = start;
   out.data = buf.data();
@@ -141,88 +229,79 @@ std::uint64_t next_line_start(const InputFile& in, std::uint64_t pos) {
   return in.size();
 }
 
-// Exact: the quote parity of [0, q) decides whether byte q is inside a quoted field;
-// then walk forward from q to the first '\n' outside quotes.
-std::uint64_t csv_align_exact(const InputFile& in, std::uint64_t q) {
-  std::vector<char> buf(std::size_t{4} << 20);
-  std::uint64_t off = 0;
-  std::size_t parity = 0;
-  while (off < q) {
-    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), q - off));
-    n = in.read_at(buf.data(), n, off);
+// One past the first '\n' at or after byte `from` read in a state other than quoted,
+// given the state before `from`; size when none.
+std::uint64_t first_end_from(const InputFile& in, std::uint64_t from, CsvState s, char delim) {
+  std::vector<char> buf(kAlignWindow);
+  for (std::uint64_t off = from; off < in.size();) {
+    const std::size_t n = in.read_at(buf.data(), buf.size(), off);
     if (n == 0) break;
-    parity ^= count_byte(buf.data(), n, '"') & 1;
-    off += n;
-  }
-  bool quoted = parity != 0;
-  while (off < in.size()) {
-    std::size_t n = in.read_at(buf.data(), buf.size(), off);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (buf[i] == '"') quoted = !quoted;
-      else if (buf[i] == '\n' && !quoted) return off + i + 1;
-    }
+    std::size_t found = 0;
+    s = csv_scan(buf.data(), n, delim, s, [&](std::size_t a, std::size_t b) {
+      if (found) return;
+      if (const void* nl = std::memchr(buf.data() + a, '\n', b - a)) {
+        found = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) + 1;
+      }
+    });
+    if (found) return off + found;
     off += n;
   }
   return in.size();
 }
 
-// Speculative: parse forward from byte q under both hypotheses (inside / outside quotes)
-// with RFC 4180's grammar: outside, a quote may only open a field; inside, a closing
-// quote must be followed by a delimiter, a line end or another quote. The first
-// hypothesis to break the grammar is false. Returns 0 when the window cannot decide.
-std::uint64_t csv_align_speculative(const InputFile& in, std::uint64_t q, char delim) {
-  std::vector<char> buf(4 * kAlignWindow);
-  std::uint64_t from = q > 0 ? q - 1 : 0;  // one byte of context for "field start"
-  std::size_t n = in.read_at(buf.data(), buf.size(), from);
-  const char* p = buf.data();
-  std::size_t start = static_cast<std::size_t>(q - from);
-  auto valid_under = [&](bool quoted, std::uint64_t& first_boundary) {
-    first_boundary = 0;
-    for (std::size_t i = start; i < n; ++i) {
-      char c = p[i];
-      char prev = i > 0 ? p[i - 1] : '\n';
-      if (c == '"') {
-        if (!quoted) {
-          if (prev != delim && prev != '\n' && prev != '\r' && !(i > 0 && p[i - 1] == '"')) return false;
-          quoted = true;
-        } else {
-          char nx = i + 1 < n ? p[i + 1] : '\0';
-          if (i + 1 < n && nx != delim && nx != '\n' && nx != '\r' && nx != '"') return false;
-          quoted = false;
-        }
-      } else if (c == '\n' && !quoted && first_boundary == 0) {
-        first_boundary = from + i + 1;
-      }
-    }
-    return true;
-  };
-  std::uint64_t b_out = 0, b_in = 0;
-  bool out_ok = valid_under(false, b_out);
-  bool in_ok = valid_under(true, b_in);
-  if (out_ok && !in_ok && b_out) return b_out;
-  if (in_ok && !out_ok && b_in) return b_in;
-  if (out_ok && in_ok && b_out && b_out == b_in) return b_out;
-  return 0;
+// The state before byte q, by a scan from the start of the file.
+CsvState state_at(const InputFile& in, std::uint64_t q, char delim) {
+  std::vector<char> buf(std::size_t{4} << 20);
+  CsvState s = CsvState::field_start;
+  for (std::uint64_t off = 0; off < q;) {
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), q - off));
+    n = in.read_at(buf.data(), n, off);
+    if (n == 0) break;
+    s = csv_scan(buf.data(), n, delim, s, [](std::size_t, std::size_t) {});
+    off += n;
+  }
+  return s;
 }
 
 }  // namespace
 
-std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind) {
+std::uint64_t align_csv(const InputFile& in, std::uint64_t q, char delim, std::uint64_t window) {
+  // Read from q under every state the grammar could be in there, in lockstep. The DFA
+  // is deterministic, so once the runs agree they agree for good, and that run is the
+  // true one whatever the state at q was.
+  CsvState run[3] = {CsvState::field_start, CsvState::unquoted, CsvState::quoted};
+  std::vector<char> buf(kAlignWindow);
+  const std::uint64_t limit = q + window;
+  for (std::uint64_t off = q; off < in.size() && off < limit;) {
+    const std::size_t n = in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - off)), off);
+    if (n == 0) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = buf[i];
+      for (CsvState& s : run) s = csv_step(s, c, delim);
+      if (run[0] == run[1] && run[1] == run[2]) return first_end_from(in, off + i + 1, run[0], delim);
+    }
+    off += n;
+  }
+  if (limit >= in.size()) return in.size();  // never agreed before the end: no record start is certain
+  // Undecided within the window: the exact state, from the start of the file.
+  return first_end_from(in, limit, state_at(in, limit, delim), delim);
+}
+
+std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind, char delim) {
   if (pos == 0 || pos >= in.size()) return std::min(pos, in.size());
   // The record starting at pos, if any, ends with the byte at pos - 1: search from there.
   if (!is_delimited(kind)) return next_line_start(in, pos - 1);
-  if (std::uint64_t b = csv_align_speculative(in, pos - 1, default_delimiter(kind))) return b;
-  return csv_align_exact(in, pos - 1);
+  return align_csv(in, pos - 1, grammar_delimiter(kind, delim), kAlignConvergeWindow);
 }
 
-ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n) {
+ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n, char delim) {
   if (n == 0 || k == 0 || k > n) throw usage_error("--part K/N needs 1 <= K <= N");
   const std::uint64_t size = in.size();
   // size * i / n without overflow for any file size.
   auto nominal = [&](std::uint64_t i) { return (size / n) * i + (size % n) * i / n; };
   ByteRange r;
-  r.begin = align_to_record(in, nominal(k - 1), kind);
-  r.end = align_to_record(in, nominal(k), kind);
+  r.begin = align_to_record(in, nominal(k - 1), kind, delim);
+  r.end = align_to_record(in, nominal(k), kind, delim);
   if (r.end < r.begin) r.end = r.begin;
   return r;
 }

@@ -1,6 +1,8 @@
 // The one chunker: cuts a byte range of an input into chunks of about chunk_size bytes
 // that start and end on record boundaries. A record longer than chunk_size makes a
-// bigger chunk (up to max_record bytes), so every record is handled whole.
+// bigger chunk, so every record is handled whole. It also enforces the two rules no
+// worker could check alone: no record longer than max_record bytes (its terminator not
+// counted), and no CSV/TSV quote left open at the end of the input.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "ingot/chunk/boundary.h"
 #include "ingot/chunk/record_kind.h"
 #include "ingot/io/input.h"
 
@@ -43,7 +46,13 @@ struct Chunk {
 
 struct ChunkerOptions {
   std::size_t chunk_size = kDefaultChunkSize;
+  // A record longer than this (without its '\n' or "\r\n" terminator) stops the run
+  // with an error naming its line, whatever the chunk size.
   std::size_t max_record = kDefaultMaxRecord;
+  char delimiter = 0;  // CSV/TSV: the field delimiter (0: the kind's default)
+  // CSV/TSV, for the tokenizers that read the chunks: a quote inside an unquoted field
+  // or text after a closing quote makes the record invalid. Cuts are the same either way.
+  bool strict_quotes = false;
 };
 
 class Chunker {
@@ -64,23 +73,43 @@ class Chunker {
 
  private:
   std::size_t fill(char* dst, std::size_t n);
+  // Scans p[from, n) in `state`; returns one past the last record end in it (0: none).
+  std::size_t scan(const char* p, std::size_t from, std::size_t n, CsvState& state) const;
+  void scan_state(const char* p, std::size_t n, CsvState& state) const;
+  // Throws when a record of p (a buffer at source offset p_offset, starting on a record
+  // boundary, cut at `cut`, n bytes read) is over the limit, or the input ends in quotes.
+  void check_records(const char* p, std::uint64_t p_offset, std::size_t cut, std::size_t n, bool at_eof,
+                     CsvState state) const;
+  static std::size_t content_length(const char* rec, std::size_t n, bool terminated);
+  [[noreturn]] void record_too_long(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const;
+  [[noreturn]] void unclosed_quote(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const;
+  // 1-based line of a source offset inside (or before) the buffer p at p_offset.
+  std::uint64_t line_at(const char* p, std::uint64_t p_offset, std::uint64_t offset) const;
 
   InputFile& in_;
   RecordKind kind_;
+  char delim_;
   std::uint64_t pos_;  // source offset of the next byte to read
   std::uint64_t end_;
   ChunkerOptions opts_;
   std::string carry_;  // bytes read past the last cut, handed out first next time
   std::uint64_t seq_ = 0;
+  std::uint64_t lines_before_ = 0;  // streams: '\n' bytes handed out so far
   bool eof_ = false;
 };
 
 // Record-aligned byte ranges of a seekable input, for --part K/N and split --plan.
-// align_to_record(pos) is the first record start at or after pos (0 and size map to
-// themselves). Lines/NDJSON look only near pos; CSV/TSV must know the quote state at
-// pos, which is resolved by a speculative parse near pos, verified, falling
-// back to an exact quote-parity scan from the start of the file when ambiguous.
-std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind);
+// align_to_record(pos) is a record start after pos, a deterministic and nondecreasing
+// function of the file and pos (0 and size map to themselves), so part K's end is part
+// K+1's start. Lines/NDJSON: the first line start after pos - 1. CSV/TSV: the grammar
+// is run from pos - 1 under all three states it could be in there; the first record
+// end after the runs agree is certain. When they do not agree within
+// kAlignConvergeWindow bytes, the first record end after the window, found with the
+// exact state from a scan from the start of the file (ARCHITECTURE.md has the proof).
+inline constexpr std::uint64_t kAlignConvergeWindow = std::uint64_t{1} << 20;
+std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind kind, char delim = 0);
+// The CSV/TSV case from byte q with a given window; exposed for the tests.
+std::uint64_t align_csv(const InputFile& in, std::uint64_t q, char delim, std::uint64_t window);
 
 struct ByteRange {
   std::uint64_t begin = 0;
@@ -88,6 +117,6 @@ struct ByteRange {
   std::uint64_t size() const { return end - begin; }
 };
 // The k-th (1-based) of n record-aligned ranges of nearly equal size.
-ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n);
+ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n, char delim = 0);
 
 }  // namespace ingot

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <unordered_set>
 
 #include "ingot/chunk/boundary.h"
 #include "ingot/util/swar.h"
@@ -56,20 +57,6 @@ void CsvTokenizer::reserve_scratch(std::size_t n, std::string_view* fields_end) 
   scratch_cap_ = cap;
 }
 
-void CsvTokenizer::skip_malformed(const char*& p, bool quoted, CsvRecord& rec) const {
-  for (; p < end_; ++p) {
-    if (*p == '"') {
-      quoted = !quoted;
-    } else if (*p == '\n') {
-      ++rec.newlines;
-      if (!quoted) {
-        ++p;
-        return;
-      }
-    }
-  }
-}
-
 bool CsvTokenizer::next(CsvRecord& rec) {
   if (p_ >= end_) return false;
   rec.error = nullptr;
@@ -116,38 +103,36 @@ bool CsvTokenizer::next(CsvRecord& rec) {
     }
     *f++ = std::string_view(s, n);
   };
+  // Ends the unquoted part of a field: the next delimiter, '\n' or the end. A '"'
+  // there is an ordinary byte (or, read strictly, makes the record malformed).
+  auto unquoted_end = [&](const char* e) {
+    while (e != end && *e == '"') {
+      if (strict_ && !rec.error) rec.error = "quote inside an unquoted field";
+      e = take();
+    }
+    return e;
+  };
+  // The field's last byte before a '\n' terminator loses a '\r' (CRLF), as does the last
+  // field of an input that ends in '\r'.
+  auto trim_cr = [&](const char* s, const char* fe) { return fe > s && fe[-1] == '\r' ? fe - 1 : fe; };
   for (;;) {
     // One field starts at p and runs to the next special byte.
     const char* e = take();
-    if (e == end) {  // the last field of an unterminated last record
-      const char* fe = end;
-      if (fe > p && fe[-1] == '\r') --fe;
-      push(p, static_cast<std::size_t>(fe - p));
-      p = end;
-      break;
-    }
-    const char c = *e;
-    if (c == d) {
-      push(p, static_cast<std::size_t>(e - p));
-      p = e + 1;
-      continue;
-    }
-    if (c == '\n') {
-      const char* fe = e;
-      if (fe > p && fe[-1] == '\r') --fe;  // CRLF
-      push(p, static_cast<std::size_t>(fe - p));
+    if (e == end || *e != '"' || e != p) {
+      e = unquoted_end(e);
+      if (e == end) {  // the last field of an unterminated last record
+        push(p, static_cast<std::size_t>(trim_cr(p, end) - p));
+        p = end;
+        break;
+      }
+      if (*e == d) {
+        push(p, static_cast<std::size_t>(e - p));
+        p = e + 1;
+        continue;
+      }
+      push(p, static_cast<std::size_t>(trim_cr(p, e) - p));
       ++newlines;
       p = e + 1;
-      break;
-    }
-    // A quote.
-    if (e != p) {
-      rec.error = "quote inside an unquoted field";
-      rec.newlines = newlines;
-      p = e;
-      skip_malformed(p, false, rec);
-      newlines = rec.newlines;
-      jump(p);
       break;
     }
     // A quoted field: its content is viewed in place unless it holds a doubled quote,
@@ -155,8 +140,19 @@ bool CsvTokenizer::next(CsvRecord& rec) {
     const char* seg = p + 1;  // start of the content not yet copied
     bool copying = false;
     std::size_t start = 0;  // of the field in scratch
+    auto copy = [&](const char* from, const char* to) {
+      const auto n = static_cast<std::size_t>(to - from);
+      if (!copying) {
+        copying = true;
+        start = scratch_used_;
+      }
+      reserve_scratch(n, f);
+      std::memcpy(scratch_.get() + scratch_used_, from, n);
+      scratch_used_ += n;
+    };
+    const char* x;
     for (;;) {
-      const char* x = take();
+      x = take();
       if (x == end) {
         rec.error = "unterminated quoted field";
         p = end;
@@ -167,31 +163,40 @@ bool CsvTokenizer::next(CsvRecord& rec) {
       } else if (*x == '"') {
         if (x + 1 < end && x[1] == '"') {  // doubled quote: keep one
           take();  // the second quote
-          const auto n = static_cast<std::size_t>(x + 1 - seg);
-          if (!copying) {
-            copying = true;
-            start = scratch_used_;
-          }
-          reserve_scratch(n, f);
-          std::memcpy(scratch_.get() + scratch_used_, seg, n);
-          scratch_used_ += n;
+          copy(seg, x + 1);
           seg = x + 2;
           continue;
         }
-        // The closing quote.
-        if (copying) {
-          const auto n = static_cast<std::size_t>(x - seg);
-          reserve_scratch(n, f);
-          std::memcpy(scratch_.get() + scratch_used_, seg, n);
-          scratch_used_ += n;
-          push(scratch_.get() + start, scratch_used_ - start);
-        } else {
-          push(seg, static_cast<std::size_t>(x - seg));
-        }
-        p = x + 1;
-        break;
+        break;  // the closing quote
       }
       // else a delimiter or newline inside the quotes
+    }
+    p = x + 1;
+    const char* after = p < end ? p : nullptr;
+    if (after && *after != d && *after != '\n' && !(*after == '\r' && (after + 1 == end || after[1] == '\n'))) {
+      // Text after the closing quote joins the field, up to the next delimiter or line
+      // end, quotes in it taken literally (Python's csv reads it so).
+      if (strict_ && !rec.error) rec.error = "text after a closing quote";
+      copy(seg, x);
+      jump(p);
+      const char* fe = unquoted_end(take());
+      const char* te = fe == end || *fe == '\n' ? trim_cr(p, fe) : fe;
+      copy(p, te);
+      push(scratch_.get() + start, scratch_used_ - start);
+      if (fe == end) {
+        p = end;
+        break;
+      }
+      p = fe + 1;
+      if (*fe == d) continue;
+      ++newlines;
+      break;
+    }
+    if (copying) {
+      copy(seg, x);
+      push(scratch_.get() + start, scratch_used_ - start);
+    } else {
+      push(seg, static_cast<std::size_t>(x - seg));
     }
     if (p >= end) break;
     if (*p == d) {
@@ -203,20 +208,12 @@ bool CsvTokenizer::next(CsvRecord& rec) {
       jump(++p);
       break;
     }
-    if (*p == '\r' && p + 1 < end && p[1] == '\n') {
+    if (p + 1 < end) {  // "\r\n"
       ++newlines;
       jump(p += 2);
       break;
     }
-    if (*p == '\r' && p + 1 == end) {
-      ++p;
-      break;
-    }
-    rec.error = "text after a closing quote";
-    rec.newlines = newlines;
-    skip_malformed(p, false, rec);
-    newlines = rec.newlines;
-    jump(p);
+    ++p;  // a final '\r'
     break;
   }
 done:
@@ -227,6 +224,24 @@ done:
   rec.fields = std::span<const std::string_view>(fields_.get(), static_cast<std::size_t>(f - fields_.get()));
   rec.end = static_cast<std::size_t>(p - begin_);
   return true;
+}
+
+std::vector<std::string> rename_duplicate_columns(std::vector<std::string>& names) {
+  std::vector<std::string> renamed;
+  const std::unordered_set<std::string> original(names.begin(), names.end());
+  std::unordered_set<std::string> taken;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (taken.insert(names[i]).second) continue;
+    std::string candidate;
+    for (std::size_t k = 1;; ++k) {
+      candidate = names[i] + "_" + std::to_string(k);
+      if (!original.count(candidate) && !taken.count(candidate)) break;
+    }
+    renamed.push_back(names[i] + " -> " + candidate + " (column " + std::to_string(i + 1) + ")");
+    names[i] = candidate;
+    taken.insert(candidate);
+  }
+  return renamed;
 }
 
 bool csv_needs_quoting(std::string_view field, char delimiter) {

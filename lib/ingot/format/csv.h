@@ -1,12 +1,14 @@
-// RFC 4180 CSV/TSV: a tokenizer over one chunk (records may hold quoted delimiters,
-// doubled quotes, CR and LF) and the field writer. Written here rather than taken
-// from fast-cpp-csv-parser, which cannot read newlines inside quotes and fixes the
-// column count at compile time (see ARCHITECTURE.md); tests use it as a reference.
+// CSV/TSV: a tokenizer over one chunk (records may hold quoted delimiters, doubled
+// quotes, CR and LF) and the field writer. Written here rather than taken from
+// fast-cpp-csv-parser, which cannot read newlines inside quotes and fixes the column
+// count at compile time (see ARCHITECTURE.md); tests use it as a reference.
 //
-// Quote semantics match chunk/boundary.h: every '"' toggles the quoted state, so the
-// tokenizer and the chunker agree on where every record ends. A quote inside an
-// unquoted field, or text after a closing quote, makes the record malformed (it is
-// rejected whole) but does not move the record's end.
+// The grammar is chunk/boundary.h's, Python's csv module (strict=False): a '"' opens a
+// quoted field only at a field's start; elsewhere outside quotes it is an ordinary
+// byte (5'11" stays 5'11"). Text after a closing quote joins the field ("ab"cd reads
+// abcd, quotes after the closing one are literal). Read strictly (set_strict_quotes),
+// those two cases make the record malformed (rejected whole) but never move its end, so
+// the tokenizer and the chunker agree on every record end either way.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,8 @@ class CsvTokenizer {
   explicit CsvTokenizer(char delimiter = ',') : delim_(delimiter) {}
   // Takes effect at the next reset().
   void set_delimiter(char delimiter) { delim_ = delimiter; }
+  // A quote inside an unquoted field or text after a closing quote marks the record.
+  void set_strict_quotes(bool strict) { strict_ = strict; }
   // Bytes must start on a record boundary; the last record may lack a terminator.
   void reset(const char* data, std::size_t size);
   bool next(CsvRecord& rec);
@@ -56,14 +60,13 @@ class CsvTokenizer {
   // Bit i set when p[i] is special, for p[i] before end_; reads nothing past end_.
   std::uint64_t window_mask(const char* p) const;
   std::uint64_t tail_mask(const char* p) const;
-  // Skips to the end of a malformed record by quote parity, from a given state.
-  void skip_malformed(const char*& p, bool quoted, CsvRecord& rec) const;
   std::string_view* grow_fields(std::string_view* at);
   // Makes room for n more unescaped bytes after scratch_used_, moving the buffer (and
   // rebasing the views of this record's fields into it) when it is too small.
   void reserve_scratch(std::size_t n, std::string_view* fields_end);
 
   char delim_;
+  bool strict_ = false;
   const char* begin_ = nullptr;
   const char* p_ = nullptr;
   const char* end_ = nullptr;
@@ -78,6 +81,12 @@ class CsvTokenizer {
   std::size_t scratch_cap_ = 0;
   std::size_t scratch_used_ = 0;
 };
+
+// Makes header names unique as DuckDB does: a name seen before in the row becomes
+// name_1 (name_2, ... when that is taken too, by any column of the row), so no column
+// overwrites another when records become objects. Returns one "old -> new (column N)"
+// per renamed column, for the warning the commands print.
+std::vector<std::string> rename_duplicate_columns(std::vector<std::string>& names);
 
 // Appends one field, quoted (with doubled quotes) only when it holds the delimiter, a
 // quote, CR or LF, as RFC 4180 requires.

@@ -85,7 +85,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
             .at_path(in.display_name());
       }
       if (!in.seekable()) throw usage_error("--part and --piece need a file, not a stream");
-      ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n);
+      ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n, opts.delimiter.value_or(0));
       begin = r.begin;
       end = r.end;
     }
@@ -144,6 +144,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     rep.bytes = run.bytes;
     rep.columns = run.columns.size();
     rep.empty_columns = std::move(run.empty_columns);
+    rep.renamed_columns = std::move(run.renamed_columns);
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
   });

@@ -65,6 +65,7 @@ struct ConvertReport {
   std::uint64_t bytes = 0;          // input bytes processed
   std::size_t columns = 0;
   std::vector<std::string> empty_columns;  // NDJSON: columns that never got a value
+  std::vector<std::string> renamed_columns;  // CSV: duplicate header names renamed ("id -> id_1 (column 3)")
   double seconds = 0;
 };
 

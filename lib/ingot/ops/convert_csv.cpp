@@ -155,26 +155,29 @@ void convert_delimited(ConvertRun& run) {
   const char in_delim = opts.delimiter.value_or(default_delimiter(run.from));
   const bool to_json = run.to == RecordKind::ndjson;
   const char out_delim = run.to == RecordKind::tsv ? '\t' : ',';
+  ChunkerOptions copts = opts.chunker;
+  copts.delimiter = in_delim;
 
   // The header (or, with --no-header, the first record's width) comes from the first
   // record of the file, even when this run converts a later part of it.
   std::string first;
   std::uint64_t header_len = 0;
   {
-    Chunker head(run.in, run.from, 0, kToEnd, opts.chunker);
+    Chunker head(run.in, run.from, 0, kToEnd, copts);
     if (run.in.seekable()) {
       first = head.take_first_record();
     }
   }
   std::optional<Chunker> stream_chunker;
   if (!run.in.seekable()) {
-    stream_chunker.emplace(run.in, run.from, 0, kToEnd, opts.chunker);
+    stream_chunker.emplace(run.in, run.from, 0, kToEnd, copts);
     first = stream_chunker->take_first_record();
   }
   const std::size_t bom = bom_length(first.data(), first.size(), 0);
   std::vector<std::string> keys;
   {
     CsvTokenizer tok(in_delim);
+    tok.set_strict_quotes(copts.strict_quotes);
     tok.reset(first.data() + bom, first.size() - bom);
     CsvRecord rec;
     if (!first.empty() && tok.next(rec)) {
@@ -185,6 +188,8 @@ void convert_delimited(ConvertRun& run) {
       for (std::size_t i = 0; i < rec.fields.size(); ++i) {
         keys.push_back(opts.header ? std::string(rec.fields[i]) : "col" + std::to_string(i + 1));
       }
+      // Objects cannot hold a key twice; CSV and TSV output keep the header as it is.
+      if (to_json) run.renamed_columns = rename_duplicate_columns(keys);
     }
   }
   if (opts.header) {
@@ -209,7 +214,7 @@ void convert_delimited(ConvertRun& run) {
   }
 
   std::optional<Chunker> file_chunker;
-  if (!stream_chunker) file_chunker.emplace(run.in, run.from, run.begin, run.end, opts.chunker);
+  if (!stream_chunker) file_chunker.emplace(run.in, run.from, run.begin, run.end, copts);
   Chunker& chunker = stream_chunker ? *stream_chunker : *file_chunker;
   const std::size_t nkeys = keys.size();
   const RecordWriter write_record = opts.types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes.width)
@@ -222,6 +227,7 @@ void convert_delimited(ConvertRun& run) {
         // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
         const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
         w.tokenizer.set_delimiter(in_delim);
+        w.tokenizer.set_strict_quotes(copts.strict_quotes);
         const std::size_t skip = bom_length(c.data, c.size, c.offset);
         const char* base = c.data + skip;
         w.tokenizer.reset(base, c.size - skip);

@@ -24,6 +24,7 @@ struct ConvertRun {
   std::uint64_t bytes = 0;  // filled by the converter
   std::vector<std::string> columns;
   std::vector<std::string> empty_columns;  // columns no valid record gave a value
+  std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".

@@ -101,27 +101,8 @@ void check_targets(const InputFile& in, const std::vector<std::string>& paths, b
 
 // Records in a chunk that starts on a boundary; the input's last record may lack its
 // terminator and still counts.
-//
-// CSV: the same rule as for_each_record_end (every '"' toggles the quoted state, a
-// '\n' outside quotes ends a record), but quoted spans are skipped with memchr and the
-// newlines between them counted with the vectorised count_byte: several times faster
-// than a byte loop on real data, where quotes are sparse.
-std::uint64_t count_csv_record_ends(const char* p, std::size_t n) {
-  std::uint64_t records = 0;
-  const char* end = p + n;
-  while (p < end) {
-    const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-    if (!q) return records + count_byte(p, static_cast<std::size_t>(end - p), '\n');
-    records += count_byte(p, static_cast<std::size_t>(q - p), '\n');
-    const char* close = static_cast<const char*>(std::memchr(q + 1, '"', static_cast<std::size_t>(end - q - 1)));
-    if (!close) return records;  // quoted to the end: no record ends after q
-    p = close + 1;
-  }
-  return records;
-}
-
 std::uint64_t count_records(const Chunk& ch, RecordKind kind, bool input_ends_here) {
-  std::uint64_t n = is_delimited(kind) ? count_csv_record_ends(ch.data, ch.size) : count_byte(ch.data, ch.size, '\n');
+  std::uint64_t n = count_record_ends(ch.data, ch.size, kind);
   if (input_ends_here && ch.size > 0 && last_record_end(ch.data, ch.size, kind) != ch.size) ++n;
   return n;
 }
@@ -135,8 +116,8 @@ std::uint64_t last_end_at_or_before(InputFile& in, RecordKind kind, std::uint64_
   std::uint64_t window = 64 * 1024;
   for (;;) {
     const bool from_start = t - s <= window;
-    // align_to_record is exact for CSV (it falls back to a parity scan when unsure),
-    // so b0 is a true boundary and a forward scan from it knows the quote state.
+    // align_to_record returns only certain record starts, so b0 is a true boundary
+    // and a forward scan from it knows the quote state.
     const std::uint64_t b0 = from_start ? s : align_to_record(in, t - window, kind);
     if (b0 <= t) {
       ChunkerOptions o = copts;
@@ -744,7 +725,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
         std::uint64_t off = ch.offset;
         // Records in a segment of this chunk; only the chunk's end can hold the tail.
         auto seg_records = [&](std::size_t n) {
-          std::uint64_t r = is_delimited(s.kind) ? count_csv_record_ends(p, n) : count_byte(p, n, '\n');
+          std::uint64_t r = count_record_ends(p, n, s.kind);
           return r + (w.tail && n == rem ? 1 : 0);
         };
         auto advance = [&](std::size_t n) {
@@ -793,8 +774,8 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
               advance(rem);
               break;
             }
-            // The chunk starts on a boundary and every cut is one, so the quote
-            // state at p is "outside" and last_record_end's parity is exact.
+            // The chunk starts on a boundary and every cut is one, so p is a record
+            // start and last_record_end reads the grammar from its first state.
             std::size_t cut = last_record_end(p, static_cast<std::size_t>(avail), s.kind);
             if (cut == 0) {
               if (cur && cur_piece.length > 0) {

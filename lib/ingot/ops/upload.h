@@ -109,6 +109,7 @@ struct UploadReport {
   std::uint64_t rejected = 0;
   std::vector<PlanItem> plan;       // --dry-run
   std::string note;                 // e.g. how manifest pieces became parts
+  std::vector<std::string> renamed_columns;  // CSV header names made unique ("id -> id_1 (column 3)")
   double seconds = 0;
 };
 

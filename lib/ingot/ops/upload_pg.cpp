@@ -471,6 +471,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     std::string header = chunker.take_first_record();
     columns = header_fields(header, delim);
     if (columns.empty()) throw data_error("no header record").at_path(src.path);
+    rep.renamed_columns = rename_duplicate_columns(columns);
     line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
   }
 
@@ -538,6 +539,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         } else {
           if (!w.tokenizer_ready) {
             w.tokenizer = CsvTokenizer(delim);
+            w.tokenizer.set_strict_quotes(o.chunker.strict_quotes);
             w.tokenizer_ready = true;
           }
           csv_to_copy_text(c, w);
