@@ -668,11 +668,12 @@ TEST_CASE("upload pg: CSV and TSV sent in COPY text format load the same rows as
 
 TEST_CASE("upload pg: a CSV record with a stray quote is a reject with its line, the rest load", "[upload][pg]") {
   TempDir dir;
-  // Quotes in pairs: each malformed record still ends at its own line end.
+  // Read with --strict-quotes (by default both records are data, as Python reads
+  // them: tests/cli/test_csv_grammar.cpp); each still ends at its own line end.
   write_file(dir / "q.csv", "id,name,score\n1,a,1\n2,\"two\nlines\",2\n3,b\"a\"d,3\n4,\"c\"x,4\n5,e,5\n");
   const std::string t = fresh_table();
   RunResult r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + t +
-                                   " --rejects rej.ndjson --json");
+                                   " --rejects rej.ndjson --json --strict-quotes");
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["records"] == 3);
   CHECK(report(r)["stats"]["rejected"] == 2);
@@ -680,7 +681,7 @@ TEST_CASE("upload pg: a CSV record with a stray quote is a reject with its line,
   CHECK(read_file(dir / "rej.ndjson") ==
         "{\"line\":5,\"offset\":36,\"reason\":\"quote inside an unquoted field\",\"raw\":\"3,b\\\"a\\\"d,3\"}\n"
         "{\"line\":6,\"offset\":46,\"reason\":\"text after a closing quote\",\"raw\":\"4,\\\"c\\\"x,4\"}\n");
-  r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + fresh_table() + " --on-error fail");
+  r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + fresh_table() + " --on-error fail --strict-quotes");
   CHECK(r.code == 1);
   CHECK(r.err == "ingot upload: error: q.csv:5: invalid record: quote inside an unquoted field (--on-error fail)\n");
 }
@@ -692,7 +693,7 @@ TEST_CASE("upload pg: --on-error fail reports the first bad line of the file and
   for (int i = 1; i <= 200; ++i) {
     const std::string id = std::to_string(i);
     std::string row = id + ",n" + id + "," + id + ".5\n";
-    if (i == 150) row = id + ",b\"a\"d," + id + ".5\n";  // line 151: malformed, rejected by ingot
+    if (i == 150) row = id + ",b\"a\"d," + id + ".5\n";  // line 151: malformed (--strict-quotes), rejected by ingot
     malformed_only += row;
     if (i == 50) row = id + ",n" + id + ",oops\n";  // line 51: refused by the server
     csv += row;
@@ -704,7 +705,7 @@ TEST_CASE("upload pg: --on-error fail reports the first bad line of the file and
       INFO(file << " run " << run);
       const std::string t = fresh_table();
       RunResult r = run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + t +
-                                       " --on-error fail -j2 --workers 2 --batch-bytes 256 --batch-rows 5");
+                                       " --on-error fail --strict-quotes -j2 --workers 2 --batch-bytes 256 --batch-rows 5");
       CHECK(r.code == 1);
       if (std::string(file) == "both.csv") {
         CHECK(r.err.rfind("ingot upload: error: both.csv:51: batch ", 0) == 0);

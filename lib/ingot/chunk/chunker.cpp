@@ -80,18 +80,30 @@ std::size_t Chunker::content_length(const char* rec, std::size_t n, bool termina
   return n - 1 - (n >= 2 && rec[n - 2] == '\r' ? 1 : 0);
 }
 
+CsvState Chunker::state_after(const char* p, std::size_t from, std::size_t to, std::size_t& opened) const {
+  // Error paths only: byte at a time, noting where the last quoted field opened (a
+  // quote right after a closing one is the second half of a doubled quote, not an opening).
+  CsvState s = CsvState::field_start;
+  bool just_closed = false;
+  for (std::size_t i = from; i < to; ++i) {
+    const CsvState t = csv_step(s, p[i], delim_);
+    if (t == CsvState::quoted && s != CsvState::quoted && !just_closed) opened = i;
+    just_closed = s == CsvState::quoted && t != CsvState::quoted;
+    s = t;
+  }
+  return s;
+}
+
 void Chunker::record_too_long(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const {
-  // When the record is still inside quotes, say where the quote opened: most often it
-  // never closes.
+  // When the record is inside quotes at the byte that takes it past the limit, say
+  // where the quote opened: most often it never closes. Only the record's first
+  // limit + 1 bytes decide, so the message is the same for every chunk size.
   std::string hint;
   CsvState s = CsvState::field_start;
   std::size_t opened = 0;
   if (is_delimited(kind_)) {
-    for (std::size_t i = rec; i < n; ++i) {
-      const CsvState t = csv_step(s, p[i], delim_);
-      if (t == CsvState::quoted && s != CsvState::quoted) opened = i;
-      s = t;
-    }
+    n = std::min(n, rec + opts_.max_record + 1);
+    s = state_after(p, rec, n, opened);
     if (s == CsvState::quoted) {
       hint = "; an unclosed quote opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) + "?";
     }
@@ -103,13 +115,8 @@ void Chunker::record_too_long(const char* p, std::uint64_t p_offset, std::size_t
 }
 
 void Chunker::unclosed_quote(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const {
-  CsvState s = CsvState::field_start;
   std::size_t opened = rec;
-  for (std::size_t i = rec; i < n; ++i) {
-    const CsvState t = csv_step(s, p[i], delim_);
-    if (t == CsvState::quoted && s != CsvState::quoted) opened = i;
-    s = t;
-  }
+  state_after(p, rec, n, opened);
   throw data_error("unclosed quote (opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) +
                    ") runs to the end of the file")
       .at_path(in_.display_name())
@@ -137,7 +144,9 @@ void Chunker::check_records(const char* p, std::uint64_t p_offset, std::size_t c
   std::size_t tail = n - cut;
   if (!at_eof && tail > 0 && p[n - 1] == '\r') --tail;
   if (tail > limit) record_too_long(p, p_offset, cut, n);
-  if (at_eof && n > cut && state == CsvState::quoted) unclosed_quote(p, p_offset, cut, n);
+  // Only the input's end, not a range's (split's planning reads ranges ending anywhere).
+  const bool input_end = !in_.seekable() || end_ == in_.size();
+  if (at_eof && input_end && n > cut && state == CsvState::quoted) unclosed_quote(p, p_offset, cut, n);
 }
 
 std::string Chunker::take_first_record() {

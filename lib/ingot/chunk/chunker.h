@@ -80,6 +80,9 @@ class Chunker {
   // boundary, cut at `cut`, n bytes read) is over the limit, or the input ends in quotes.
   void check_records(const char* p, std::uint64_t p_offset, std::size_t cut, std::size_t n, bool at_eof,
                      CsvState state) const;
+  // The state after p[from, to) read from a record start; `opened`: where the last
+  // quoted field opened.
+  CsvState state_after(const char* p, std::size_t from, std::size_t to, std::size_t& opened) const;
   static std::size_t content_length(const char* rec, std::size_t n, bool terminated);
   [[noreturn]] void record_too_long(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const;
   [[noreturn]] void unclosed_quote(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const;
