@@ -32,8 +32,8 @@ std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char 
     return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1 : 0;
   }
   std::size_t last = 0;
-  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t a, std::size_t b) {
-    if (const void* nl = ::memrchr(p + a, '\n', b - a)) last = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1;
+  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
+    last = base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
   });
   return last;
 }
@@ -42,24 +42,21 @@ std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, c
   if (!is_delimited(kind)) return count_byte(p, n, '\n');
   std::uint64_t records = 0;
   csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start,
-           [&](std::size_t a, std::size_t b) { records += count_byte(p + a, b - a, '\n'); });
+           [&](std::size_t, std::uint64_t ends) { records += static_cast<std::uint64_t>(__builtin_popcountll(ends)); });
   return records;
 }
 
 RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim) {
   RecordScan scan;
-  auto span = [&](std::size_t a, std::size_t b) {
-    const std::size_t k = count_byte(p + a, b - a, '\n');
-    if (k > 0 && scan.records == 0) {
-      scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p + a, '\n', b - a)) - p) + 1;
-    }
-    scan.records += k;
-  };
   if (!is_delimited(kind)) {
-    span(0, n);
-  } else {
-    csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, span);
+    scan.records = count_byte(p, n, '\n');
+    if (scan.records) scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p, '\n', n)) - p) + 1;
+    return scan;
   }
+  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
+    if (scan.records == 0) scan.first_end = base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
+    scan.records += static_cast<std::size_t>(__builtin_popcountll(ends));
+  });
   return scan;
 }
 

@@ -33,12 +33,13 @@ inline CsvState csv_step(CsvState s, char c, char delim) {
 // The delimiter the grammar uses: d, or the kind's default when d is 0.
 inline char grammar_delimiter(RecordKind kind, char d) { return d ? d : default_delimiter(kind); }
 
-// Calls on_span(a, b) for spans [a, b) of [p, p+n) that lie outside quotes, in order,
-// starting in state s; every '\n' outside quotes lies in one of them and every '\n' in
-// them ends a record. Returns the state after the last byte. Jumps from quote to quote
-// with memchr, so a chunk without quotes costs one memchr pass.
+// Reads [p, p+n) from state s and returns the state after it. The '\n' bytes read
+// outside quotes (the record ends) are reported 64-byte block by block:
+// on_ends(base, mask) means a record ends after p[base + i] for each bit i of mask.
+// The blocks are classified with SIMD masks and only quotes cost work, so a chunk
+// without quotes costs about a vectorised byte count.
 template <class F>
-CsvState csv_scan(const char* p, std::size_t n, char delim, CsvState s, F&& on_span);
+CsvState csv_scan(const char* p, std::size_t n, char delim, CsvState s, F&& on_ends);
 
 // Number of occurrences of byte c in [p, p+n).
 std::size_t count_byte(const char* p, std::size_t n, char c);

@@ -44,17 +44,14 @@ std::size_t Chunker::fill(char* dst, std::size_t n) {
 }
 
 std::size_t Chunker::scan(const char* p, std::size_t from, std::size_t n, CsvState& state) const {
-  std::size_t last = 0;
-  auto span = [&](std::size_t a, std::size_t b) {
-    if (const void* nl = ::memrchr(p + from + a, '\n', b - a)) {
-      last = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1;
-    }
-  };
-  if (is_delimited(kind_)) {
-    state = csv_scan(p + from, n - from, delim_, state, span);
-  } else {
-    span(0, n - from);
+  if (!is_delimited(kind_)) {
+    const void* nl = ::memrchr(p + from, '\n', n - from);
+    return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1 : 0;
   }
+  std::size_t last = 0;
+  state = csv_scan(p + from, n - from, delim_, state, [&](std::size_t base, std::uint64_t ends) {
+    last = from + base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
+  });
   return last;
 }
 
@@ -174,7 +171,7 @@ std::string Chunker::take_first_record() {
 }
 
 void Chunker::scan_state(const char* p, std::size_t n, CsvState& state) const {
-  if (is_delimited(kind_)) state = csv_scan(p, n, delim_, state, [](std::size_t, std::size_t) {});
+  if (is_delimited(kind_)) state = csv_scan(p, n, delim_, state, [](std::size_t, std::uint64_t) {});
 }
 
 bool Chunker::next(Buffer& buf, Chunk& out) {
@@ -246,11 +243,8 @@ std::uint64_t first_end_from(const InputFile& in, std::uint64_t from, CsvState s
     const std::size_t n = in.read_at(buf.data(), buf.size(), off);
     if (n == 0) break;
     std::size_t found = 0;
-    s = csv_scan(buf.data(), n, delim, s, [&](std::size_t a, std::size_t b) {
-      if (found) return;
-      if (const void* nl = std::memchr(buf.data() + a, '\n', b - a)) {
-        found = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data()) + 1;
-      }
+    s = csv_scan(buf.data(), n, delim, s, [&](std::size_t base, std::uint64_t ends) {
+      if (!found) found = base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
     });
     if (found) return off + found;
     off += n;
@@ -266,7 +260,7 @@ CsvState state_at(const InputFile& in, std::uint64_t q, char delim) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), q - off));
     n = in.read_at(buf.data(), n, off);
     if (n == 0) break;
-    s = csv_scan(buf.data(), n, delim, s, [](std::size_t, std::size_t) {});
+    s = csv_scan(buf.data(), n, delim, s, [](std::size_t, std::uint64_t) {});
     off += n;
   }
   return s;
