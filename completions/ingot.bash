@@ -22,7 +22,7 @@ _ingot() {
   local opts=
   case $cmd in
     convert)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress'
       case $prev in
         --types)
           mapfile -t COMPREPLY < <(compgen -W 'auto string' -- "$cur")
@@ -100,7 +100,7 @@ _ingot() {
       esac
       ;;
     upload)
-      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --concurrency --retries --state --resume --dry-run --endpoint --region --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --from --fields --schema --gzip --header'
+      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --concurrency --retries --state --resume --dry-run --endpoint --region --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --from --fields --schema --gzip --header'
       case $prev in
         --on-error)
           mapfile -t COMPREPLY < <(compgen -W 'skip fail' -- "$cur")
