@@ -11,13 +11,15 @@
 
 #include "ingot/ops/serve.h"
 #include "ingot/ops/upload.h"
+#include "ingot/ops/upload_redact.h"
 #include "ingot/util/error.h"
 
 namespace ingot::net {
 
 // Changes whenever the layout of what crosses the boundary does, so that a module
-// from another build is refused instead of misread.
-inline constexpr unsigned kAbi = 1u << 24 | (sizeof(UploadOptions) + sizeof(UploadReport) + sizeof(ListOptions) +
+// from another build is refused instead of misread. The high byte counts changes to
+// EntryPoints itself (2: secret_spans).
+inline constexpr unsigned kAbi = 2u << 24 | (sizeof(UploadOptions) + sizeof(UploadReport) + sizeof(ListOptions) +
                                              sizeof(ListEntry) + sizeof(ServeOptions) + sizeof(ServeReport)) %
                                                 (1u << 24);
 
@@ -27,6 +29,9 @@ struct EntryPoints {
   Result<UploadReport> (*upload)(const UploadOptions&) = nullptr;
   Result<std::vector<ListEntry>> (*list_datasets)(const ListOptions&) = nullptr;
   Result<ServeReport> (*serve)(const ServeOptions&) = nullptr;
+  // The secrets in a destination or endpoint (upload_redact.h), for the CLI to
+  // overwrite in its argv.
+  std::vector<SecretSpan> (*secret_spans)(std::string_view) = nullptr;
 };
 
 // The module's one exported symbol.

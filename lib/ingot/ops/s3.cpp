@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include "ingot/ops/upload_redact.h"
+
 namespace ingot::s3 {
 
 namespace {
@@ -257,7 +259,7 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Co
   if (cfg_.endpoint.empty()) cfg_.endpoint = getenv_str("AWS_ENDPOINT_URL");
   if (cfg_.endpoint.empty()) cfg_.endpoint = "https://s3." + cfg_.region + ".amazonaws.com";
   while (!cfg_.endpoint.empty() && cfg_.endpoint.back() == '/') cfg_.endpoint.pop_back();
-  if (cfg_.endpoint.find("://") == std::string::npos) throw usage_error("--endpoint must be a URL: " + cfg_.endpoint);
+  if (cfg_.endpoint.find("://") == std::string::npos) throw usage_error("--endpoint must be a URL: " + redacted(cfg_.endpoint));
   scheme_host_ = cfg_.endpoint;
   std::string host = scheme_host_.substr(scheme_host_.find("://") + 3);
   host = host.substr(0, host.find_first_of(":/"));
@@ -344,7 +346,7 @@ Response Client::request(const std::string& method, const Location& where,
     bool transient = false;
     std::string code;
     if (rc != CURLE_OK) {
-      what = std::string(curl_easy_strerror(rc)) + " (" + cfg_.endpoint + ")";
+      what = std::string(curl_easy_strerror(rc)) + " (" + redacted(cfg_.endpoint) + ")";
       transient = true;
     } else {
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);

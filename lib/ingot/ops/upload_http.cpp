@@ -111,7 +111,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   if (!stream && !journal.exists() && !o.dry_run) {
     journal.create({{"ingot_upload_journal", 1},
                     {"target", "http"},
-                    {"dest", o.dest},
+                    {"dest", redacted(o.dest)},
                     {"source", std::filesystem::absolute(src.path).string()},
                     {"fingerprint", fp},
                     {"batch_bytes", batch_bytes}});

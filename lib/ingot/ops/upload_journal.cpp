@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "ingot/io/output.h"
+#include "ingot/ops/upload_redact.h"
 #include "ingot/util/error.h"
 #include "ingot/util/hash.h"
 
@@ -20,7 +21,7 @@ nlohmann::json fingerprint_json(const Fingerprint& f) {
 std::string Journal::path_for(const std::string& source, const std::string& dest, const std::string& state_dir) {
   namespace fs = std::filesystem;
   std::string abs = fs::absolute(source).lexically_normal().string();
-  std::string id = abs + "\n" + dest;
+  std::string id = abs + "\n" + redacted(dest);
   std::string hash = xxh3_hex(xxh3_64(id.data(), id.size())).substr(0, 12);
   std::string base = fs::path(abs).filename().string();
   if (!state_dir.empty()) return (fs::path(state_dir) / (base + "." + hash + ".ingot-upload")).string();

@@ -19,7 +19,8 @@ nlohmann::json fingerprint_json(const Fingerprint& f);
 class Journal {
  public:
   // <state_dir>/<source basename>.<hash>.ingot-upload, or next to the source as
-  // .<basename>.<hash>.ingot-upload; hash = xxh3 of (absolute source, destination).
+  // .<basename>.<hash>.ingot-upload; hash = xxh3 of (absolute source, redacted destination): a
+  // password in the destination neither shows in the name nor changes it.
   static std::string path_for(const std::string& source, const std::string& dest, const std::string& state_dir);
 
   explicit Journal(std::string path) : path_(std::move(path)) {}

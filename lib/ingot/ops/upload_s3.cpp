@@ -529,7 +529,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   std::uint64_t part_size = 0;
   std::vector<PartJob> layout;
   if (have_journal) {
-    if (header.value("dest", "") != o.dest || header.value("target", "") != "s3") {
+    if (header.value("dest", "") != redacted(o.dest) || header.value("target", "") != "s3") {
       throw data_error("journal " + journal.path() + " is for another destination; delete it").at_path(o.dest);
     }
     if (header["fingerprint"] != fingerprint_json(in.fingerprint())) {
@@ -632,7 +632,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     upload_id = client.create_multipart(at);
     nlohmann::json h = {{"ingot_upload_journal", 1},
                         {"target", "s3"},
-                        {"dest", o.dest},
+                        {"dest", redacted(o.dest)},
                         {"upload_id", upload_id},
                         {"part_size", part_size}};
     if (!stream) {
