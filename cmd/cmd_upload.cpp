@@ -1,4 +1,5 @@
-// ingot upload: SOURCE (file, '-', split manifest) -> s3://, postgresql://, http(s)://.
+// ingot upload: SOURCE (file, '-', split manifest) -> s3://, postgresql:// or a libpq
+// conninfo, http(s)://. The destination is shown only redacted (the module does it).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -155,7 +156,7 @@ Runner setup_upload(CLI::App& sub) {
   auto a = std::make_shared<UploadArgs>();
   UploadOptions& o = a->o;
   sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->required();
-  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://..., http(s)://...")->required();
+  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://... or 'host=... dbname=...', http(s)://...")->required();
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->capture_default_str();
   sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")->capture_default_str();

@@ -151,6 +151,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+      // Credentials from ~/.netrc keep a password off the command line (docs/security.md).
+      curl_easy_setopt(h, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
       CURLcode rc = curl_easy_perform(h);
       curl_slist_free_all(hl);
       long status = 0;
