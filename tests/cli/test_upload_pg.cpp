@@ -480,7 +480,7 @@ TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a va
   CHECK(r.err.find("client_encoding SJIS is not supported") != std::string::npos);
   CHECK(lines_of(r.err).size() == 1);
 
-  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json");
+  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json -q");  // -q: no argv warning
   CHECK(r.code == 3);
   CHECK(r.err.rfind("ingot upload: error: postgresql://ingot:***@127.0.0.1:1/none: cannot connect: ", 0) == 0);
   CHECK(lines_of(r.err).size() == 1);
