@@ -243,7 +243,7 @@ struct Client::Counters {
 unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after) {
   if (!retry_after.empty() && retry_after.size() <= 6 &&
       std::all_of(retry_after.begin(), retry_after.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::min(60000u, static_cast<unsigned>(std::stoul(std::string(retry_after))) * 1000u);
+    return std::min(kMaxRetryAfterSeconds, static_cast<unsigned>(std::stoul(std::string(retry_after)))) * 1000u;
   }
   thread_local std::mt19937_64 rng(std::random_device{}());
   std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
@@ -310,6 +310,11 @@ Response Client::request(const std::string& method, const Location& where,
     curl_slist* hl = nullptr;
     for (const std::string& s : headers) hl = curl_slist_append(hl, s.c_str());
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    // The key is sent exactly as given, as aws cli sends it: curl would otherwise drop
+    // "./" and fold "dir/../" (RFC 3986), storing another key, or with path-style
+    // addressing another bucket ("s3://a/../b/k" -> bucket b). S3 signs the path
+    // unnormalised, and curl's SigV4 signs the path it sends.
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
     // The access key may contain ':' (Swift's "test:tester"): CURLOPT_USERPWD would split there.
     curl_easy_setopt(h, CURLOPT_USERNAME, cfg_.creds.access_key.c_str());
