@@ -10,6 +10,7 @@
 
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/io/same_file.h"
 #include "ingot/ops/convert_internal.h"
 
 namespace ingot {
@@ -65,6 +66,8 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
   return capture([&]() -> ConvertReport {
     const auto t0 = std::chrono::steady_clock::now();
     InputFile in = InputFile::open(opts.input);
+    refuse_same_files({{"", opts.input}, {"--schema", opts.schema_in}},
+                      {{"-o", opts.output}, {"--rejects", opts.rejects}, {"--schema-out", opts.schema_out}});
     RecordKind from = resolve_kind(opts.from, opts.input, "input");
     // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON.
     RecordKind to = opts.to || opts.output != "-"
@@ -91,7 +94,6 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     }
     std::vector<std::string> columns = opts.fields;
     if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
-    if (opts.output != "-" && opts.output == opts.input) throw usage_error("output would overwrite the input");
     if (from == RecordKind::ndjson && columns.empty() && in.compressed()) {
       throw usage_error(std::string("finding the NDJSON columns takes a pre-pass over the input, which ") +
                         codec_name(in.codec()) + "-compressed input does not allow; pass --fields or --schema, "
