@@ -125,11 +125,11 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     std::uint64_t begin = 0, end = kToEnd;
     if (opts.part || opts.range) {
       if (in.compressed()) {
-        throw usage_error(std::string("--part and --piece need random access, which ") + codec_name(in.codec()) +
+        throw usage_error(std::string("--part needs random access, which ") + codec_name(in.codec()) +
                           "-compressed input does not allow; decompress it first")
             .at_path(in.display_name());
       }
-      if (!in.seekable()) throw usage_error("--part and --piece need a file, not a stream");
+      if (!in.seekable()) throw usage_error("--part needs a file, not a stream");
       ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n);
       begin = r.begin;
       end = r.end;
@@ -145,7 +145,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
 
     if (from == RecordKind::ndjson && columns.empty() && (opts.part || opts.range) && !opts.schema_only) {
       // Each part would find only its own keys, and the parts could not be merged.
-      throw usage_error("--part and --piece with NDJSON need --fields or --schema, so that every part has the same "
+      throw usage_error("--part with NDJSON needs --fields or --schema, so that every part has the same "
                         "columns; make the schema once with: ingot convert " + opts.input +
                         " --schema-only --schema-out cols.json");
     }
