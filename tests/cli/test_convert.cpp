@@ -181,16 +181,20 @@ TEST_CASE("convert cli: bad input gives one clear line and the documented exit c
   REQUIRE(r.code == 0);
   REQUIRE(nlohmann::json::parse(r.out)["result"]["stats"]["records"]["blank"] == 3);
 
+  // Records, but not one valid: exit 1 with what the file looks like; nothing written.
   r = run_ingot(dir, "convert garbage.ndjson -o g.csv --json -q");
-  REQUIRE(r.code == 0);
-  REQUIRE(nlohmann::json::parse(r.out)["result"]["stats"]["records"]["invalid"] == 2);
+  REQUIRE(r.code == 1);
+  REQUIRE(r.err == "ingot convert: error: garbage.ndjson: no valid record in 2 records (all invalid; the first: line 1: "
+                   "invalid UTF-8); is it NDJSON? It looks like binary data\n");
+  REQUIRE(nlohmann::json::parse(r.out)["result"]["status"] == "error");
+  REQUIRE(!fs::exists(dir / "g.csv"));
 
   r = run_ingot(dir, "convert trunc.csv -o t.ndjson --rejects t.rej --json -q");
-  REQUIRE(r.code == 0);
-  REQUIRE(read_file(dir / "t.ndjson").empty());
-  auto rej = nlohmann::json::parse(read_file(dir / "t.rej"));
-  REQUIRE(rej["line"] == 2);
-  REQUIRE(rej["reason"] == "unterminated quoted field");
+  REQUIRE(r.code == 1);
+  REQUIRE(r.err == "ingot convert: error: trunc.csv: no valid record in 1 record (all invalid; the first: line 2: "
+                   "unterminated quoted field); is it CSV?\n");
+  REQUIRE(!fs::exists(dir / "t.ndjson"));
+  REQUIRE(!fs::exists(dir / "t.rej"));
 
   r = run_ingot(dir, "convert missing.ndjson -o x.csv");
   REQUIRE(r.code == 1);

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <fstream>
 
+#include "ingot/io/same_file.h"
 #include "ingot/ops/manifest.h"
 #include "ingot/ops/s3.h"
+#include "ingot/ops/upload_journal.h"
 #include "ingot/ops/upload_internal.h"
 #include "ingot/ops/upload_redact.h"
 
@@ -66,6 +68,12 @@ Result<UploadReport> upload(const UploadOptions& opts) {
   Result<UploadReport> result = capture([&]() -> UploadReport {
     auto t0 = std::chrono::steady_clock::now();
     detail::UploadSource src = detail::resolve_source(opts);
+    // Neither --rejects nor the resume journal may be the source or its manifest.
+    std::vector<NamedPath> inputs{{"", src.path}};
+    if (!src.manifest.empty()) inputs.push_back({"manifest", src.manifest});
+    refuse_same_files(inputs, {{"--rejects", opts.rejects},
+                               {"journal", src.path == "-" ? std::string()
+                                                           : detail::Journal::path_for(src.path, opts.dest, opts.state_dir)}});
     UploadReport r;
     if (s3::is_s3_url(opts.dest)) {
       r = detail::upload_s3(opts, src);
