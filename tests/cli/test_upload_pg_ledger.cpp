@@ -383,3 +383,35 @@ TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns; it
   REQUIRE(r.code == 0);
   CHECK(psql("SELECT count(*) FROM " + schema + ".t2") == "50");
 }
+
+TEST_CASE("upload pg ledger: a role that may not create the TRUNCATE trigger loads, says so, and still reloads an "
+          "emptied table",
+          "[upload][pg][ledger]") {
+  TempDir dir;
+  write_file(dir / "rows.csv", make_csv(200));
+  const std::string t = new_table();
+  const std::string role = "lim" + rnd();
+  // May write the table and the ledger, may not own the table (nor make triggers on it).
+  // A load by the owner first: the ledger and the trigger's function exist.
+  const std::string scratch = new_table();
+  REQUIRE(run_ingot(dir, "upload rows.csv " + shell_quote(servers().pg_url) + " --table " + scratch).code == 0);
+  REQUIRE(psql("CREATE ROLE " + role + " LOGIN") == "");
+  REQUIRE(psql("GRANT SELECT, INSERT ON " + t + " TO " + role) == "");
+  REQUIRE(psql("GRANT SELECT, INSERT, UPDATE, DELETE ON ingot_load_ledger TO " + role) == "");
+  std::string url = servers().pg_url;
+  REQUIRE(url.find("ingot@") != std::string::npos);
+  url.replace(url.find("ingot@"), 6, role + "@");
+  const std::string cmd = "upload rows.csv " + shell_quote(url) + " --table " + t + " --json";
+  RunResult r = run_ingot(dir, cmd);
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["verified"] == true);
+  CHECK(report(r)["note"] == "cannot install ingot's TRUNCATE trigger on " + t + " (permission denied for table " + t +
+                                 "): a TRUNCATE of it will be noticed only when it leaves the table empty");
+  CHECK(psql("SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + t + "'::regclass") == "0");
+  psql("TRUNCATE " + t);
+  r = run_ingot(dir, cmd);
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"] == 200);
+  CHECK(report(r)["note"].get<std::string>().find(" is empty though load ") != std::string::npos);
+  CHECK(counts(t) == exact(200));
+}

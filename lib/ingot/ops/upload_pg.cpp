@@ -493,7 +493,9 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
 // Creates the ledger, or brings an older one to format 2 (new columns, NULL in old rows).
 // Returns the schema it is in, quoted, for the truncate trigger's function.
 std::string ensure_ledger(Conn& k) {
-  exec(k, kLedgerDdl);
+  // Looked up first: CREATE ... IF NOT EXISTS wants CREATE on the schema even when the
+  // ledger is there, which a role that only loads may not have.
+  if (query(k, "SELECT to_regclass('ingot_load_ledger')::text")[0][0].empty()) exec(k, kLedgerDdl);
   for (const auto& [name, type] : kLedgerV2Columns) {
     // Checked first: ALTER TABLE takes an exclusive lock even when it has nothing to do.
     if (query(k, "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ingot_load_ledger') AND attname = $1 AND "
