@@ -194,7 +194,7 @@ TEST_CASE("upload pg ledger: TRUNCATE, DROP + CREATE and DELETE reload every row
   }
 }
 
-TEST_CASE("upload pg ledger: kill -9 midway, touch, rerun loads each row once; a changed source is refused",
+TEST_CASE("upload pg ledger: kill -9 midway, touch, rerun loads each row once, a changed source is refused",
           "[upload][pg][ledger][resume]") {
   TempDir dir;
   const int n = 20000;
@@ -340,7 +340,7 @@ TEST_CASE("upload pg ledger: --table is parsed, quoted by libpq, never pasted in
   CHECK(psql("SELECT x FROM " + victim) == "42");
 }
 
-TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns; its load of this source is refused",
+TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns, its load of this source is refused",
           "[upload][pg][ledger]") {
   TempDir dir;
   write_file(dir / "rows.csv", make_csv(100));
