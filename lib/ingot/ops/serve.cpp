@@ -252,6 +252,7 @@ class Server {
         body_timeout(to_duration(opts.body_timeout)),
         idle_timeout(to_duration(opts.idle_timeout)),
         ioc_(ioc),
+        one_thread_(opts.threads == 1),
         acceptor_(asio::make_strand(ioc)),
         retry_(acceptor_.get_executor()) {}
 
@@ -282,7 +283,11 @@ class Server {
   }
 
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&Server::on_accept, this));
+    // A strand per connection keeps its handlers in order when several threads run the
+    // loop; with one thread they are in order anyway, and a strand would only cost.
+    asio::any_io_executor ex = one_thread_ ? asio::any_io_executor(ioc_.get_executor())
+                                           : asio::any_io_executor(asio::make_strand(ioc_));
+    acceptor_.async_accept(ex, beast::bind_front_handler(&Server::on_accept, this));
   }
 
   // From any thread (the signal waiter): stop accepting, close the connections that
@@ -352,6 +357,7 @@ class Server {
   }
 
   asio::io_context& ioc_;
+  const bool one_thread_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
   std::atomic<bool> stopping_{false};
@@ -507,9 +513,11 @@ ServeReport serve_or_throw(const ServeOptions& o) {
   LineServer lines(o, std::move(in), std::move(idx));
 
   SignalBlock block;
-  const unsigned threads = o.threads ? o.threads : kDefaultServeThreads;
+  ServeOptions opts = o;
+  if (opts.threads == 0) opts.threads = kDefaultServeThreads;
+  const unsigned threads = opts.threads;
   asio::io_context ioc(static_cast<int>(threads));
-  Server server(ioc, o, lines);
+  Server server(ioc, opts, lines);
   const int port = server.listen();
   if (o.on_listening) o.on_listening(port, lines.records());
   server.accept();

@@ -17,7 +17,9 @@ namespace ingot {
 
 inline constexpr std::uint64_t kDefaultMaxRangeRecords = 10000;
 inline constexpr std::uint64_t kDefaultMaxRangeBytes = std::uint64_t{16} << 20;
-inline constexpr unsigned kDefaultServeThreads = 2;
+// One event-loop thread: on 2 cores it left the other to the clients and answered 40%
+// more requests than two (tests/bench/bench_serve.sh); more help when pread waits on a disk.
+inline constexpr unsigned kDefaultServeThreads = 1;
 inline constexpr unsigned kDefaultMaxConnections = 1000;
 // Bounds on a request (larger ones are refused: 431, 413) and the time a client may
 // take to read a response; fixed, because no GET of this server needs more.
