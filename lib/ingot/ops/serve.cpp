@@ -224,6 +224,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply(http::status status, const std::string& text);  // an error: answered, then closed
   void send();
   void on_sent(beast::error_code ec, std::size_t);
+  void linger();
+  void discard();
   void wait_request();
   void on_first_bytes(beast::error_code ec, std::size_t n);
   void close() {
@@ -447,15 +449,27 @@ void Session::send() {
 
 void Session::on_sent(beast::error_code ec, std::size_t) {
   if (ec) return close();
-  if (!res_.keep_alive() || server_.stopping()) {
-    // Half-close: the client reads the whole answer, then sees the end.
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_never();
-    return;  // the last handler returns: the session and its socket go away
-  }
+  if (!res_.keep_alive() || server_.stopping()) return linger();
   if (buffer_.size() > 0) return read_head();  // a pipelined request is already here
   wait_request();
+}
+
+// Half-closes, then reads and discards what the client still sends until it closes or
+// a second passes. Closing at once with unread bytes (the rest of a head over 8 KiB,
+// requests pipelined after a Connection: close) would make the kernel send a reset,
+// which can destroy the answer before the client has read it.
+void Session::linger() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(1));
+  discard();
+}
+
+void Session::discard() {
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    // The session ends when this handler returns without a new read: socket closed.
+    if (!ec) self->discard();
+  });
 }
 
 // A kept-alive connection between requests: the idle timeout until the first byte of
