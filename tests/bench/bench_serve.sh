@@ -7,7 +7,10 @@
 # On a NYC-taxi-shaped NDJSON file of SIZE (generated once into the work directory,
 # reused while SIZE/SEED/generator version match; in the page cache), for each build:
 #   1. keep-alive load: wrk -t2 -cCONNS -dDURATION --latency, random /lines/N:
-#      requests/s, p50, p99 and the slowest request (target: p99 < 10 ms at 200 conns)
+#      requests/s, p50, p99 and the slowest request (target: p99 < 10 ms at 200 conns).
+#      wrk's latencies cover answered requests only; "in flight" (req/s x mean latency,
+#      Little's law) shows how many of the CONNS connections were really being served
+#      (the cpp-httplib build served its 16 threads' worth and left the rest waiting).
 #   2. slow clients: SLOW connections each send a partial request head, then drip one
 #      more header line; then one normal request on a fresh connection: how long it
 #      waits for its answer (target: < 1 s; "none" when no answer came within 20 s)
@@ -83,10 +86,10 @@ request = function()
   return wrk.format("GET", "/lines/" .. math.random(1, $RECORDS))
 end
 done = function(summary, latency, requests)
-  io.write(string.format("BENCH %d %d %.1f %.3f %.3f %.3f\n", summary.requests,
+  io.write(string.format("BENCH %d %d %.1f %.3f %.3f %.3f %.1f\n", summary.requests,
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000))
+    latency.max / 1000, summary.requests / (summary.duration / 1e6) * latency.mean / 1e6))
 end
 LUA
 
@@ -147,17 +150,17 @@ measure() {  # label, binary, serve args...
     echo
     echo "=== $label: wrk -t2 -c$CONNS -d$DURATION --latency, random /lines/N"
     start_serve "$bin" "$@"
-    local out reqs errs rps p50 p99 max waited
+    local out reqs errs rps p50 p99 max inflight waited
     out=$(wrk -t 2 -c "$CONNS" -d "$DURATION" --latency -s "$WORK/serve-random.lua" "http://127.0.0.1:$PORT/")
     echo "$out"
-    read -r _ reqs errs rps p50 p99 max <<<"$(grep '^BENCH ' <<<"$out")"
+    read -r _ reqs errs rps p50 p99 max inflight <<<"$(grep '^BENCH ' <<<"$out")"
     stop_serve
     echo "=== $label: $SLOW slow clients + 1 normal request"
     start_serve "$bin" "$@"
     waited=$(slow_clients)
     echo "normal request answered after: $waited ms"
     stop_serve
-    ROWS+=("$(printf '%-6s %10.0f %9s %9s %10s %8s %12s' "$label" "$rps" "$p50" "$p99" "$max" "$errs" "$waited")")
+    ROWS+=("$(printf '%-6s %10.0f %9s %9s %10s %10s %8s %12s' "$label" "$rps" "$p50" "$p99" "$max" "$inflight" "$errs" "$waited")")
 }
 
 measure new "$INGOT" ${THREADS:+--threads "$THREADS"}
@@ -165,6 +168,6 @@ if [[ -n ${OLD_INGOT:-} ]]; then measure old "$OLD_INGOT"; fi
 
 echo
 echo "ingot serve, $SIZE NDJSON ($RECORDS records), $(nproc) cores, $CONNS keep-alive conns, $SLOW slow clients"
-printf '%-6s %10s %9s %9s %10s %8s %12s\n' build "req/s" "p50 ms" "p99 ms" "max ms" errors "slow: ms"
+printf '%-6s %10s %9s %9s %10s %10s %8s %12s\n' build "req/s" "p50 ms" "p99 ms" "max ms" "in flight" errors "slow: ms"
 printf '%s\n' "${ROWS[@]}"
 echo "targets: p99 < 10 ms; the normal request among slow clients answered in < 1000 ms"
