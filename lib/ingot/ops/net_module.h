@@ -1,10 +1,10 @@
 // ingot upload, ls and serve live in a separate module, ingot-net.so, that the binary
-// loads with dlopen only when one of them runs. The module carries libcurl, libpq and
-// cpp-httplib (with OpenSSL, GnuTLS, Kerberos, LDAP, ... behind them: 30 shared
-// libraries whose relocation took 9 of the 10 ms that `ingot get` used to spend
-// starting up). The module does not link the engine: it uses the binary's copy, which
-// the binary exports, so there is one copy of every global (e.g. the temp-file
-// registry of util/cleanup).
+// loads with dlopen only when one of them runs. The module carries libcurl and libpq
+// (with OpenSSL, GnuTLS, Kerberos, LDAP, ... behind them: 30 shared libraries whose
+// relocation took 9 of the 10 ms that `ingot get` used to spend starting up) and
+// serve's header-only Boost.Beast server. The module does not link the engine: it
+// uses the binary's copy, which the binary exports, so there is one copy of every
+// global (e.g. the temp-file registry of util/cleanup).
 #pragma once
 
 #include <vector>
