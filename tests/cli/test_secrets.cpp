@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "cli/pg_env.h"
 #include "cli/s3_env.h"
 #include "servers.h"
 
@@ -105,18 +106,6 @@ class Endpoint {
   bool held_ = false, released_ = false;
   std::string auth_;
 };
-
-std::string psql(const std::string& sql) {
-  std::string cmd = "psql " + shell_quote(servers().pg_url) + " -qAtX -v ON_ERROR_STOP=1 -c " + shell_quote(sql) + " 2>&1";
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
 
 // "host:port" of a URL like scheme://[user@]host:port[/...].
 std::string authority_of(const std::string& url) {

@@ -956,12 +956,22 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     // loaded + refused add up to the records cut from the source, their bytes to the
     // plan's; the bytes of batches earlier runs committed were checked against their
     // hashes before the load.
+    // Read under the table's ACCESS SHARE lock: it queues behind a TRUNCATE that was
+    // waiting for the last batch, so the ledger is read after that TRUNCATE marked it
+    // (a dropped table fails the lock; the OID check below then fails the load).
+    exec(*main, "BEGIN");
+    PgResult locked(PQexec(main->c, ("LOCK TABLE " + table + " IN ACCESS SHARE MODE").c_str()));
+    if (locked.status() != PGRES_COMMAND_OK) {
+      exec(*main, "ROLLBACK");
+      exec(*main, "BEGIN");
+    }
     const auto v = query(*main,
                          "SELECT count(*), coalesce(max(batch), 0), coalesce(sum(records + coalesce(refused, 0)), 0), "
                          "coalesce(sum(bytes), 0), count(*) FILTER (WHERE truncated_at IS NOT NULL OR table_oid IS "
                          "DISTINCT FROM to_regclass($2)::oid OR source_xxh3 IS NULL) FROM ingot_load_ledger WHERE "
                          "load_id = $1",
                          {rep.load_id, table})[0];
+    exec(*main, "COMMIT");
     const std::string want = std::to_string(cutter.batches()) + " " + std::to_string(cutter.batches()) + " " +
                              std::to_string(cutter.records()) + " " + std::to_string(plan_bytes) + " 0";
     const std::string got = v[0] + " " + v[1] + " " + v[2] + " " + v[3] + " " + v[4];

@@ -532,7 +532,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   }
   if (o.abort) return abort_uploads(o, src, at, rep);
 
-  InputFile in = InputFile::open(src.path);
+  // An object is the file's bytes as stored: a .gz or .bz2 file is sent compressed.
+  InputFile in = InputFile::open(src.path, Decode::raw);
   const bool stream = !in.seekable();
   if (stream && (o.resume || shared)) {
     throw usage_error("--resume, --begin, --part and --complete need a file source: stdin cannot be read again");
