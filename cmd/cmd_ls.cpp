@@ -20,6 +20,7 @@ struct LsArgs {
 int run(LsArgs& a) {
   Result<const net::EntryPoints*> mod = net::load();
   if (!mod) return fail("ls", mod.error());
+  hide_secret_args("ls", {a.list.url, a.list.endpoint}, mod.value()->secret_spans, false);
   Result<std::vector<ListEntry>> r = mod.value()->list_datasets(a.list);
   if (!r) return fail("ls", r.error());
   if (a.json) {

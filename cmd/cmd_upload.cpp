@@ -1,4 +1,5 @@
-// ingot upload: SOURCE (file, '-', split manifest) -> s3://, postgresql://, http(s)://.
+// ingot upload: SOURCE (file, '-', split manifest) -> s3://, postgresql:// or a libpq
+// conninfo, http(s)://. The destination is shown only redacted (the module does it).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,9 @@ nlohmann::json report_json(const UploadReport& r) {
 
 int run(UploadArgs& a) {
   UploadOptions& o = a.o;
+  // The module (libcurl, libpq) loads only now; first, it finds the secrets to hide from ps.
+  Result<const net::EntryPoints*> mod = net::load();
+  if (mod) hide_secret_args("upload", {o.dest, o.endpoint}, mod.value()->secret_spans, a.common.quiet);
   auto parsed = capture([&]() -> Unit {
     if (!a.part_size.empty()) o.part_size = size_arg(a.part_size, "--part-size");
     if (!a.batch_bytes.empty()) o.batch_bytes = size_arg(a.batch_bytes, "--batch-bytes");
@@ -96,7 +100,6 @@ int run(UploadArgs& a) {
   const std::uint64_t total = o.worker_n ? 0 : known_input_size(o.source);
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
-  Result<const net::EntryPoints*> mod = net::load();  // libcurl, libpq: only now
   Result<UploadReport> result = mod ? mod.value()->upload(o) : Result<UploadReport>(mod.error());
   progress.finish();
   if (!result) {
@@ -154,7 +157,7 @@ Runner setup_upload(CLI::App& sub) {
   auto a = std::make_shared<UploadArgs>();
   UploadOptions& o = a->o;
   sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->required();
-  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://..., http(s)://...")->required();
+  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://... or 'host=... dbname=...', http(s)://...")->required();
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   add_csv_options(&sub, a->common);
   sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->capture_default_str();

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "ingot/io/input.h"
 #include "ingot/util/progress.h"
@@ -75,6 +76,41 @@ int fail(const std::string& cmd, const Error& e) {
 }
 
 FILE* report_stream(const CommonOptions& o) { return o.output == "-" ? stderr : stdout; }
+
+namespace {
+int g_argc = 0;
+char** g_argv = nullptr;
+}  // namespace
+
+void keep_process_args(int argc, char** argv) {
+  g_argc = argc;
+  g_argv = argv;
+}
+
+bool hide_secret_args(const std::string& cmd, const std::vector<std::string>& values,
+                      std::vector<SecretSpan> (*spans)(std::string_view), bool quiet) {
+  bool hidden = false;
+  for (const std::string& v : values) {
+    if (v.empty()) continue;
+    const std::vector<SecretSpan> secret = spans(v);
+    if (secret.empty()) continue;
+    for (int i = 1; i < g_argc; ++i) {
+      const std::string_view arg = g_argv[i];
+      if (!arg.ends_with(v) || (arg.size() > v.size() && arg[arg.size() - v.size() - 1] != '=')) continue;
+      char* base = g_argv[i] + (arg.size() - v.size());
+      for (const SecretSpan& s : secret) std::memset(base + s.pos, '*', s.len);
+      hidden = true;
+    }
+  }
+  if (hidden && !quiet) {
+    std::fprintf(stderr,
+                 "ingot %s: warning: a password on the command line is visible to other users (ps) while ingot "
+                 "starts; use PGPASSWORD, ~/.pgpass or a service file (PostgreSQL), ~/.netrc (HTTP) or the AWS "
+                 "environment (S3) instead: docs/security.md\n",
+                 cmd.c_str());
+  }
+  return hidden;
+}
 
 std::string with_commas(std::uint64_t n) {
   std::string s = std::to_string(n);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ingot/chunk/chunker.h"
+#include "ingot/ops/upload_redact.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/error.h"
 
@@ -57,6 +58,17 @@ int fail(const std::string& cmd, const Error& e);
 
 // Where --json goes: stdout, unless data already goes there.
 FILE* report_stream(const CommonOptions& opts);
+
+// The process's argv, kept by main() so that a command can overwrite the secrets in it.
+void keep_process_args(int argc, char** argv);
+
+// Overwrites with '*', in the argv memory that ps and /proc/PID/cmdline read, the
+// secrets (`spans`, the network module's redactor) of each of `values` where an argument
+// is that value or --option=value. CLI11 has copied every argument before, so the run
+// is unaffected. Unless `quiet`, one warning line then says how to keep the secret off
+// the command line. Returns whether anything was hidden.
+bool hide_secret_args(const std::string& cmd, const std::vector<std::string>& values,
+                      std::vector<SecretSpan> (*spans)(std::string_view), bool quiet);
 
 // "1234567" -> "1,234,567" for human summaries.
 std::string with_commas(std::uint64_t n);

@@ -42,6 +42,7 @@ const Subcommand kSubcommands[] = {
 
 int main(int argc, char** argv) {
   ingot::cleanup::install_signal_handlers();
+  ingot::cli::keep_process_args(argc, argv);
   CLI::App app{"ingot: convert, split, index and ship files too big for memory", "ingot"};
   app.set_version_flag("--version", std::string("ingot ") + INGOT_VERSION);
   app.require_subcommand(1);

@@ -90,12 +90,12 @@ _ingot() {
       esac
       ;;
     serve)
-      opts='-h --help --index --bind --port -j --threads --max-range -q --quiet'
+      opts='-h --help --index --bind --port -j --threads --max-range --max-connections --header-timeout --body-timeout --idle-timeout -q --quiet'
       case $prev in
         --index)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        --bind|--port|-j|--threads|--max-range)
+        --bind|--port|-j|--threads|--max-range|--max-connections|--header-timeout|--body-timeout|--idle-timeout)
           return ;;
       esac
       ;;

@@ -109,8 +109,12 @@ complete -c ingot -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Print 
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l index -r -F -d 'Index file (default: FILE.idx)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l bind -x -d 'Address to listen on (loopback unless you say otherwise)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l port -x -d 'TCP port (0 = any free port, printed on stderr)'
-complete -c ingot -n '__fish_seen_subcommand_from serve' -s j -l threads -x -d 'Connection threads: each keep-alive connection holds one (0 = 16)'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -s j -l threads -x -d 'Threads answering requests; each serves any number of connections (0 = 1)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l max-range -x -d 'Most records one /lines/N-M request may return (else 413)'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -l max-connections -x -d 'Most connections open at once; one more is answered 503 and closed'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -l header-timeout -x -d 'Seconds a client has to send a request\'s head, in total (a slow drip does not extend it)'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -l body-timeout -x -d 'Seconds a client has to send a request\'s body, in total'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -l idle-timeout -x -d 'Seconds a kept-alive connection may wait for its next request before it is closed'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'No summary on stderr when stopped'
 
 # ingot upload

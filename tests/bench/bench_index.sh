@@ -18,7 +18,7 @@
 #   RUNS             hyperfine timed runs (default 10, plus WARMUP=2 warmups)
 #   GETS             random `ingot get` runs (default 1000)
 #   DURATION         wrk duration (default 10s)
-#   CONNS            wrk connections = serve threads (default 16)
+#   CONNS            wrk connections (default 16; tests/bench/bench_serve.sh runs 200)
 #   SEED             gen_taxi seed (default 42)
 #   INGOT, GEN_TAXI  binaries (default BUILD_DIR/ingot, BUILD_DIR/tests/bench/gen_taxi)
 set -euo pipefail
@@ -145,7 +145,7 @@ cmp -s <("$INGOT" get "$IN" "$SPOT") <(sed -n "${SPOT}{p;q}" "$IN") || die "ingo
 # ------------------------------------------------------------------ 4. serve under wrk
 echo
 echo "=== 4. ingot serve under wrk: -t2 -c$CONNS -d$DURATION, random /lines/N on 127.0.0.1"
-"$INGOT" serve "$IN" --bind 127.0.0.1 --port 0 --threads "$CONNS" 2>"$WORK/serve.err" &
+"$INGOT" serve "$IN" --bind 127.0.0.1 --port 0 2>"$WORK/serve.err" &
 SERVE_PID=$!
 PORT=
 for _ in $(seq 1 500); do

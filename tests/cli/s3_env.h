@@ -73,7 +73,9 @@ struct S3Env {
 // object: `endpoint` is the proxy's URL, `log()` its request log (one JSON per request).
 class FaultyProxy {
  public:
-  FaultyProxy(const TempDir& dir, const std::string& plan, int times = 1, const std::string& match = "")
+  // hold_dir: for the "hold" fault (the proxy writes hold_dir/held and waits for hold_dir/release).
+  FaultyProxy(const TempDir& dir, const std::string& plan, int times = 1, const std::string& match = "",
+              const std::string& hold_dir = "")
       : port_file_(dir / ".proxy.port"), log_(dir / ".proxy.log") {
     fs::remove(port_file_);  // from an earlier proxy of the same test
     fs::remove(log_);
@@ -84,6 +86,10 @@ class FaultyProxy {
     if (!match.empty()) {
       args.push_back("--match");
       args.push_back(match);
+    }
+    if (!hold_dir.empty()) {
+      args.push_back("--hold-dir");
+      args.push_back(hold_dir);
     }
     pid_ = ::fork();
     if (pid_ == 0) {

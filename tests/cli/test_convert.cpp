@@ -181,9 +181,13 @@ TEST_CASE("convert cli: bad input gives one clear line and the documented exit c
   REQUIRE(r.code == 0);
   REQUIRE(nlohmann::json::parse(r.out)["result"]["stats"]["records"]["blank"] == 3);
 
+  // Records, but not one valid: exit 1 with what the file looks like; nothing written.
   r = run_ingot(dir, "convert garbage.ndjson -o g.csv --json -q");
-  REQUIRE(r.code == 0);
-  REQUIRE(nlohmann::json::parse(r.out)["result"]["stats"]["records"]["invalid"] == 2);
+  REQUIRE(r.code == 1);
+  REQUIRE(r.err == "ingot convert: error: garbage.ndjson: no valid record in 2 records (all invalid; the first: line 1: "
+                   "invalid UTF-8); is it NDJSON? It looks like binary data\n");
+  REQUIRE(nlohmann::json::parse(r.out)["result"]["status"] == "error");
+  REQUIRE(!fs::exists(dir / "g.csv"));
 
   // An unclosed quote stops the run naming its line (ARCHITECTURE.md: a reject could
   // not say where the record ends).
@@ -191,6 +195,7 @@ TEST_CASE("convert cli: bad input gives one clear line and the documented exit c
   REQUIRE(r.code == 1);
   REQUIRE(r.err == "ingot convert: error: trunc.csv:2: unclosed quote (opened on line 2) runs to the end of the file\n");
   REQUIRE_FALSE(fs::exists(dir / "t.ndjson"));
+  REQUIRE_FALSE(fs::exists(dir / "t.rej"));
 
   r = run_ingot(dir, "convert missing.ndjson -o x.csv");
   REQUIRE(r.code == 1);

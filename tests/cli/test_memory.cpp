@@ -3,6 +3,7 @@
 // ("Memory bound"): 16 MiB + 2 x threads x 8 x chunk size, i.e. 48 MiB for -j2
 // --chunk-size 1M. Peak RSS is the child's ru_maxrss from wait4.
 #include <fcntl.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -141,4 +142,38 @@ TEST_CASE("memory: convert, split and index of inputs 8x the bound stay under it
   std::fprintf(stderr, "memory test: input %llu MiB each, bound %llu MiB, peak RSS:\n%s",
                static_cast<unsigned long long>(fs::file_size(nd) / kMiB),
                static_cast<unsigned long long>(kBound / kMiB), summary.c_str());
+}
+
+TEST_CASE("memory: -j 1000 is capped at the core count, so the bound with that many threads holds", "[cli][memory]") {
+#ifdef INGOT_TEST_ASAN
+  WARN("AddressSanitizer build (shadow memory, quarantine): peak RSS says nothing about ingot's bound; skipped");
+  return;
+#endif
+  // The cores this process may run on, as TBB counts them (it honours the affinity mask).
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(::sched_getaffinity(0, sizeof set, &set) == 0);
+  const std::uint64_t cores = static_cast<std::uint64_t>(CPU_COUNT(&set));
+  constexpr std::uint64_t kSmallChunk = 64 * 1024;
+  const std::uint64_t bound = 16 * kMiB + 2 * cores * 8 * kSmallChunk;
+  TempDir dir;
+  const fs::path nd = dir / "in.ndjson", csv = dir / "in.csv";
+  write_repeated(nd, ndjson_block(), 4 * kMiB);
+  write_repeated(csv, "vendorid,pickup,distance,zone,note,amount,paid\n" + csv_block(), 4 * kMiB);
+  const std::vector<std::vector<std::string>> runs = {
+      {"convert", nd.string(), "--to", "csv", "-o", (dir / "out.csv").string()},
+      {"convert", csv.string(), "--to", "ndjson", "-o", (dir / "out.ndjson").string()},
+  };
+  for (std::vector<std::string> args : runs) {
+    args.insert(args.end(), {"-j", "1000", "--chunk-size", "64K", "-q"});
+    Peak p = run_measured(args);
+    INFO(args[1] << " -j 1000: peak RSS " << p.rss / 1024 << " KiB, bound " << bound / 1024 << " KiB (" << cores
+                 << " cores)");
+    CHECK(p.code == 0);
+    CHECK(p.rss > 0);
+    CHECK(p.rss < bound);
+  }
+  // The capped runs did the whole work: the same output as -j1.
+  REQUIRE(run_measured({"convert", nd.string(), "--to", "csv", "-o", (dir / "j1.csv").string(), "-j", "1", "-q"}).code == 0);
+  CHECK(read_file(dir / "j1.csv") == read_file(dir / "out.csv"));
 }

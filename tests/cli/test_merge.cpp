@@ -136,7 +136,7 @@ TEST_CASE("cli merge: truncated or non-JSON manifests, usage errors", "[cli][mer
   REQUIRE(run_ingot(d, "merge -o out.csv").code == 2);
   auto self = run_ingot(d, "merge s-00000.csv s-00001.csv -o s-00001.csv");
   REQUIRE(self.code == 2);
-  REQUIRE(self.err == "ingot merge: error: s-00001.csv: the output is one of the pieces\n");
+  REQUIRE(self.err == "ingot merge: error: -o s-00001.csv is the piece file s-00001.csv (same file); refusing to overwrite it\n");
   REQUIRE(read_file(d / "s-00001.csv").rfind("id,v\n", 0) == 0);
   REQUIRE_FALSE(fs::exists(d / "out.csv"));
 }

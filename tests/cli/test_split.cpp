@@ -141,9 +141,13 @@ TEST_CASE("cli split: missing input, a directory, a missing or read-only output 
   auto dir = run_ingot(d, "split adir --pieces 2");
   REQUIRE(dir.code == 1);
   REQUIRE(dir.err == "ingot split: error: adir: is a directory, not a file\n");
-  auto outdir = run_ingot(d, "split t.txt --pieces 2 --prefix no/such/p-");
-  REQUIRE(outdir.code == 1);
-  REQUIRE(outdir.err == "ingot split: error: no/such/p-manifest.json: output directory does not exist: no/such\n");
+  // A missing directory of the prefix is created (mkdir -p); a file in its way is an error.
+  auto outdir = run_ingot(d, "split t.txt --pieces 2 --prefix no/such/p- -q");
+  REQUIRE(outdir.code == 0);
+  REQUIRE(read_file(d / "no/such/p-00000.txt") + read_file(d / "no/such/p-00001.txt") == "a\nb\n");
+  auto notdir = run_ingot(d, "split t.txt --pieces 2 --prefix t.txt/p-");
+  REQUIRE(notdir.code == 1);
+  REQUIRE(notdir.err == "ingot split: error: t.txt/p-manifest.json: not a directory: t.txt\n");
   if (::geteuid() != 0) {  // root writes anywhere; the check is for everyone else
     fs::create_directories(d / "ro");
     fs::permissions(d / "ro", fs::perms::owner_read | fs::perms::owner_exec);

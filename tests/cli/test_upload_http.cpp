@@ -324,3 +324,93 @@ TEST_CASE("upload http: stdin is sent in batches too, without a journal", "[uplo
   CHECK(j["retries"] == 1);
   check_exactly_once(ep, 1000);
 }
+
+TEST_CASE("upload http: a --header with CR or LF is a usage error and nothing is sent", "[upload][http][security]") {
+  TempDir dir;
+  Endpoint ep({});
+  write_file(dir / "ev.ndjson", make_ndjson(10));
+  for (const std::string h : {"X-A: b\r\nX-Injected: yes", "X-A: b\nX-Injected: yes", "X-A: b\r"}) {
+    RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --header " + shell_quote(h));
+    CHECK(r.code == 2);
+    CHECK(r.err == "ingot upload: error: --header must not contain CR, LF or NUL characters (one header per --header)\n");
+  }
+  CHECK(ep.requests() == 0);
+}
+
+TEST_CASE("upload http: a CSV source is sent as the NDJSON ingot convert makes of it", "[upload][http][csv]") {
+  TempDir dir;
+  // Quoted delimiters, quotes and newlines, numbers, empty fields, UTF-8, and one
+  // record with a field too many (not sent, counted). ~150 KB: several batches after
+  // the first 64 KiB (which the chunker reads with the header).
+  std::string csv = "id,name,note,amount\n";
+  for (int i = 1; i <= 3000; ++i) {
+    csv += std::to_string(i) + ",\"Name, " + std::to_string(i) + "\",\"say \"\"hi\"\"\nline two é\"," +
+           (i % 7 ? std::to_string(i * 1.5) : "") + "\n";
+    if (i == 300) csv += "301x,too,many,fields,here\n";
+  }
+  write_file(dir / "x.csv", csv);
+  RunResult ref = run_ingot(dir, "convert x.csv --to ndjson -o ref.ndjson");
+  INFO(ref.err);
+  const std::string expect = read_file(dir / "ref.ndjson");
+  REQUIRE(lines_of(expect).size() == 3000);
+  for (const char* opts : {"-j1 --concurrency 1", "-j2 --concurrency 3"}) {
+    INFO(opts);
+    Endpoint ep({});
+    RunResult r = run_ingot(dir, "upload x.csv " + ep.url() + " --batch-bytes 8K --json --rejects rej.ndjson " + opts);
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["stats"]["records"] == 3000);
+    CHECK(j["stats"]["rejected"] == 1);
+    CHECK(j["note"].get<std::string>().rfind("1 invalid record not sent (first at line ", 0) == 0);
+    auto bodies = ep.bodies();
+    CHECK(bodies.size() > 3);
+    std::string all;
+    for (auto& [n, b] : bodies) all += b;
+    CHECK(all == expect);
+    CHECK(ep.content_types() == std::set<std::string>{"application/x-ndjson"});
+    const auto rej = lines_of(read_file(dir / "rej.ndjson"));
+    REQUIRE(rej.size() == 1);
+    CHECK(json::parse(rej[0])["raw"] == "301x,too,many,fields,here");
+  }
+  // --on-error fail stops at the invalid record, naming its line.
+  Endpoint ep({});
+  RunResult r = run_ingot(dir, "upload x.csv " + ep.url() + " --batch-bytes 8K --on-error fail");
+  CHECK(r.code == 1);
+  CHECK(r.err.rfind("ingot upload: error: x.csv:", 0) == 0);
+  CHECK(r.err.find(": expected 4 fields, found 5") != std::string::npos);
+  CHECK(lines_of(r.err).size() == 1);
+}
+
+TEST_CASE("upload http: the journal of a failed upload holds no password or token, mode 0600, and still resumes",
+          "[upload][http][security]") {
+  TempDir dir;
+  Endpoint ep(std::map<int, int>{{2, 500}});
+  fs::create_directories(dir / "src");
+  fs::create_directories(dir / "state");
+  write_file(dir / "src" / "ev.ndjson", make_ndjson(500));
+  const std::string url = "http://user:secret@" + ep.url().substr(7) + "?token=abc&x=1";
+  const std::string args = "upload src/ev.ndjson '" + url + "' --batch-bytes 4K --concurrency 1 -j1 --retries 0 --state state";
+  RunResult r = run_ingot(dir, args);
+  REQUIRE(r.code == 3);
+  CHECK(r.err.find("secret") == std::string::npos);
+  CHECK(r.err.find("abc") == std::string::npos);
+  std::vector<fs::path> journals;
+  for (const char* sub : {"src", "state"}) {
+    for (const auto& e : fs::recursive_directory_iterator(dir / sub)) {
+      const std::string text = read_file(e.path());
+      INFO(e.path());
+      CHECK(text.find("secret") == std::string::npos);
+      CHECK(text.find("abc") == std::string::npos);
+      if (e.path().string().ends_with(".ingot-upload")) journals.push_back(e.path());
+    }
+  }
+  REQUIRE(journals.size() == 1);
+  CHECK((fs::status(journals[0]).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+  const json header = json::parse(lines_of(read_file(journals[0]))[0]);
+  CHECK(header["dest"] == "http://user:***@" + ep.url().substr(7) + "?token=***&x=1");  // the shared redactor
+  // The same command finds its journal by the destination's hash and sends the rest.
+  r = run_ingot(dir, args + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["resumed"] == true);
+  check_exactly_once(ep, 500);
+}

@@ -44,6 +44,21 @@ TEST_CASE("upload s3: small file is one PUT, verified, bytes identical", "[uploa
   CHECK(find_journal(dir).empty());  // nothing left behind after success
 }
 
+TEST_CASE("upload s3: a compressed file is sent as stored, not decoded", "[upload][s3]") {
+  TempDir dir;
+  S3Env s3;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "{\"n\":" + std::to_string(i) + "}\n";
+  write_file(dir / "e.ndjson", text);
+  REQUIRE(std::system(("cd '" + dir.path().string() + "' && gzip -k e.ndjson && bzip2 -k e.ndjson").c_str()) == 0);
+  for (const std::string name : {"e.ndjson.gz", "e.ndjson.bz2"}) {
+    RunResult r = run_ingot(dir, "upload " + name + " " + s3.url(name) + s3.flags + "--json");
+    INFO(name << ": " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(s3.get(name) == read_file(dir / name));
+  }
+}
+
 TEST_CASE("upload s3: multipart with parallel parts equals -concurrency 1, object bytes identical", "[upload][s3]") {
   TempDir dir;
   S3Env s3;

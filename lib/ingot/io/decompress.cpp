@@ -46,6 +46,28 @@ Codec detect_codec(const void* head, std::size_t n) {
   return Codec::none;
 }
 
+const char* foreign_compression(const void* head, std::size_t n) {
+  const std::string_view h(static_cast<const char*>(head), n);
+  // bzip2: "BZh" + block size, then the first block's magic (pi) or, for an empty
+  // stream, the end-of-stream magic (sqrt pi): text starting "BZh9" is not taken for it.
+  if (n >= 10 && h.starts_with("BZh") && h[3] >= '1' && h[3] <= '9' &&
+      (h.substr(4, 6) == "\x31\x41\x59\x26\x53\x59" || h.substr(4, 6) == "\x17\x72\x45\x38\x50\x90")) {
+    return "bzip2";
+  }
+  if (h.starts_with("\xfd" "7zX")) return "xz";  // fd 37 7a 58 5a 00; 0xfd never starts text
+  if (h.starts_with("PK\x03\x04") || h.starts_with("PK\x05\x06")) return "zip";
+  return nullptr;
+}
+
+void refuse_foreign_compression(const char* format, const std::string& display) {
+  const std::string f = format;
+  const char* how = f == "bzip2" ? "bunzip2" : f == "xz" ? "unxz" : "unzip";
+  throw data_error((f == "zip" ? std::string("a zip archive") : f + "-compressed data") +
+                   ", which ingot does not read (only gzip and zstd): " + (f == "zip" ? "extract" : "decompress") +
+                   " it first (" + how + ")")
+      .at_path(display);
+}
+
 std::string strip_codec_suffix(const std::string& name) {
   for (const char* z : {".gz", ".zst"}) {
     const std::size_t n = std::strlen(z);

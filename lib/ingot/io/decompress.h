@@ -28,6 +28,12 @@ const char* codec_suffix(Codec codec);
 // gzip: 1f 8b; zstd: 28 b5 2f fd (a zstd frame; skippable frames 5? 2a 4d 18 too).
 // Needs the first 4 bytes (fewer: only what they can decide).
 Codec detect_codec(const void* head, std::size_t n);
+// Compressed formats ingot recognises but does not decode: "bzip2" (BZh1-9 and a block
+// or end-of-stream magic), "xz" (fd 37 7a 58), "zip" (PK 03 04 / PK 05 06);
+// nullptr otherwise. Needs the first 10 bytes (fewer: only what they can decide).
+const char* foreign_compression(const void* head, std::size_t n);
+// Throws the data Error for such input: what it is and how to decompress it first.
+[[noreturn]] void refuse_foreign_compression(const char* format, const std::string& display);
 // The name without a trailing ".gz" or ".zst".
 std::string strip_codec_suffix(const std::string& name);
 

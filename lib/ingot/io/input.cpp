@@ -36,9 +36,10 @@ InputFile InputFile::open(const std::string& path, Decode decode) {
     f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (decode == Decode::auto_detect) {
-      unsigned char magic[4];
+      unsigned char magic[10];
       std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
       f.codec_ = detect_codec(magic, n);
+      if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
       if (f.compressed()) {  // a stream of decoded bytes from here on
         f.seekable_ = false;
         f.size_ = 0;
@@ -108,6 +109,22 @@ std::size_t InputFile::read(char* dst, std::size_t n) {
     }
     pending_.resize(got);
     codec_ = detect_codec(pending_.data(), got);
+    if (got == 4 && pending_.starts_with("BZh")) {
+      // Maybe bzip2: its block magic follows (read more only then, so that a stream
+      // is never waited on for more than the 4 bytes every stream is sniffed for).
+      pending_.resize(10);
+      while (got < pending_.size()) {
+        ssize_t r = ::read(fd_, pending_.data() + got, pending_.size() - got);
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          throw sys_error("read failed", errno).at_path(display_).at_offset(got);
+        }
+        if (r == 0) break;
+        got += static_cast<std::size_t>(r);
+      }
+      pending_.resize(got);
+    }
+    if (const char* foreign = foreign_compression(pending_.data(), got)) refuse_foreign_compression(foreign, display_);
   }
   if (compressed()) {
     if (!dec_) dec_ = Decompressor::create(codec_, fd_, display_, std::exchange(pending_, {}));

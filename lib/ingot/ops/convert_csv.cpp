@@ -101,6 +101,8 @@ constexpr std::size_t kWriteSlack = 32;
 #endif
 }
 
+}  // namespace
+
 // The `{"key":` / `,"key":` texts before each value, each in a slot of `width` bytes (a
 // multiple of 16) so that every copy is the same few whole words.
 struct KeyPrefixes {
@@ -124,6 +126,8 @@ struct KeyPrefixes {
     for (std::size_t i = 0; i < texts.size(); ++i) std::memcpy(slots.get() + i * width, texts[i].data(), texts[i].size());
   }
 };
+
+namespace {
 
 // One record as a JSON object. W is the prefix slot width when known at compile time
 // (16 or 32 covers keys up to 29 bytes), 0 for any width.
@@ -150,6 +154,103 @@ RecordWriter pick_record_writer(std::size_t width) {
 
 }  // namespace
 
+std::vector<std::string> delimited_keys(std::string_view first, char delim, bool header, bool strict_quotes,
+                                        const std::string& path) {
+  const std::size_t bom = bom_length(first.data(), first.size(), 0);
+  std::vector<std::string> keys;
+  CsvTokenizer tok(delim);
+  tok.set_strict_quotes(strict_quotes);
+  tok.reset(first.data() + bom, first.size() - bom);
+  CsvRecord rec;
+  if (!first.empty() && tok.next(rec)) {
+    if (rec.error) throw data_error(std::string("malformed header: ") + rec.error).at_path(path).at_line(1);
+    if (!simdjson::validate_utf8(first.data(), first.size())) {
+      throw data_error("header is not valid UTF-8").at_path(path).at_line(1);
+    }
+    for (std::size_t i = 0; i < rec.fields.size(); ++i) {
+      keys.push_back(header ? std::string(rec.fields[i]) : "col" + std::to_string(i + 1));
+    }
+  }
+  return keys;
+}
+
+DelimitedChunkConverter::DelimitedChunkConverter(const std::vector<std::string>& keys, char in_delim, RecordKind to,
+                                                 ValueTypes types, bool strict_quotes)
+    : prefixes_(std::make_unique<KeyPrefixes>(keys)),
+      nkeys_(keys.size()),
+      in_delim_(in_delim),
+      strict_quotes_(strict_quotes),
+      to_json_(to == RecordKind::ndjson),
+      out_delim_(to == RecordKind::tsv ? '\t' : ','),
+      expected_("expected " + std::to_string(keys.size()) + " fields, found ") {
+  write_record_ = types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes_->width)
+                                                   : pick_record_writer<false>(prefixes_->width);
+}
+
+DelimitedChunkConverter::~DelimitedChunkConverter() = default;
+
+void DelimitedChunkConverter::convert(const Chunk& c, CsvTokenizer& tokenizer, CsvRecord& rec, ChunkTally& tally,
+                                      ByteBuffer& out) const {
+  const KeyPrefixes& prefixes = *prefixes_;
+  const RecordWriter write_record = write_record_;
+  const std::size_t nkeys = nkeys_;
+  tally.clear();
+  out.clear();
+  // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
+  const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
+  tokenizer.set_delimiter(in_delim_);
+  tokenizer.set_strict_quotes(strict_quotes_);
+  const std::size_t skip = bom_length(c.data, c.size, c.offset);
+  const char* base = c.data + skip;
+  tokenizer.reset(base, c.size - skip);
+  std::uint64_t line = 0;
+  while (tokenizer.next(rec)) {
+    std::string_view raw = rec.raw(base);
+    const char* reason = rec.error;
+    std::string detail;
+    if (!reason && is_blank_record(raw)) {
+      ++tally.counts.blank;
+    } else {
+      if (!reason && rec.fields.size() != nkeys) {
+        detail = expected_ + std::to_string(rec.fields.size());
+      } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
+        reason = "invalid UTF-8";
+      }
+      if (reason || !detail.empty()) {
+        Reject r;
+        r.line = line;
+        r.offset = rec.begin + skip;
+        r.raw = raw;
+        r.reason = reason ? reason : detail;
+        tally.rejects.push_back(std::move(r));
+      } else {
+        ++tally.counts.valid;
+        // Reserve the worst case once, then write without per-append checks.
+        const std::size_t raw_len = raw.size();
+        char* o = out.reserve(prefixes.total + json_string_max(raw_len) + 4 * nkeys + 4 + prefixes.width + kWriteSlack);
+        if (to_json_) {
+          o = write_record(o, prefixes, rec.fields);
+          if (nkeys) {
+            *o++ = '}';
+          } else {
+            *o++ = '{';
+            *o++ = '}';
+          }
+        } else {
+          for (std::size_t i = 0; i < nkeys; ++i) {
+            if (i) *o++ = out_delim_;
+            o = write_csv_field(o, rec.fields[i], out_delim_);
+          }
+        }
+        *o++ = '\n';
+        out.commit(o);
+      }
+    }
+    line += rec.newlines;
+  }
+  tally.newlines = line;
+}
+
 void convert_delimited(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
   const char in_delim = opts.delimiter.value_or(default_delimiter(run.from));
@@ -173,25 +274,9 @@ void convert_delimited(ConvertRun& run) {
     stream_chunker.emplace(run.in, run.from, 0, kToEnd, copts);
     first = stream_chunker->take_first_record();
   }
-  const std::size_t bom = bom_length(first.data(), first.size(), 0);
-  std::vector<std::string> keys;
-  {
-    CsvTokenizer tok(in_delim);
-    tok.set_strict_quotes(copts.strict_quotes);
-    tok.reset(first.data() + bom, first.size() - bom);
-    CsvRecord rec;
-    if (!first.empty() && tok.next(rec)) {
-      if (rec.error) throw data_error(std::string("malformed header: ") + rec.error).at_path(run.in.display_name()).at_line(1);
-      if (!simdjson::validate_utf8(first.data(), first.size())) {
-        throw data_error("header is not valid UTF-8").at_path(run.in.display_name()).at_line(1);
-      }
-      for (std::size_t i = 0; i < rec.fields.size(); ++i) {
-        keys.push_back(opts.header ? std::string(rec.fields[i]) : "col" + std::to_string(i + 1));
-      }
-      // Objects cannot hold a key twice; CSV and TSV output keep the header as it is.
-      if (to_json) run.renamed_columns = rename_duplicate_columns(keys);
-    }
-  }
+  std::vector<std::string> keys = delimited_keys(first, in_delim, opts.header, copts.strict_quotes, run.in.display_name());
+  // Objects cannot hold a key twice; CSV and TSV output keep the header as it is.
+  if (to_json) run.renamed_columns = rename_duplicate_columns(keys);
   if (opts.header) {
     header_len = first.size();
     if (run.begin < header_len) {
@@ -202,7 +287,7 @@ void convert_delimited(ConvertRun& run) {
   run.columns = keys;
 
   // Pre-escaped `"key":` prefixes, so the hot loop only copies.
-  const KeyPrefixes prefixes(keys);
+  const DelimitedChunkConverter converter(keys, in_delim, run.to, opts.types, copts.strict_quotes);
   if (!to_json && !keys.empty() && opts.header) {
     std::string h;
     for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -216,70 +301,8 @@ void convert_delimited(ConvertRun& run) {
   std::optional<Chunker> file_chunker;
   if (!stream_chunker) file_chunker.emplace(run.in, run.from, run.begin, run.end, copts);
   Chunker& chunker = stream_chunker ? *stream_chunker : *file_chunker;
-  const std::size_t nkeys = keys.size();
-  const RecordWriter write_record = opts.types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes.width)
-                                                                         : pick_record_writer<false>(prefixes.width);
-  const std::string expected = "expected " + std::to_string(nkeys) + " fields, found ";
   std::uint64_t done = 0;
-  auto transform = [&](const Chunk& c, CsvWork& w) {
-        w.tally.clear();
-        w.out.clear();
-        // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
-        const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
-        w.tokenizer.set_delimiter(in_delim);
-        w.tokenizer.set_strict_quotes(copts.strict_quotes);
-        const std::size_t skip = bom_length(c.data, c.size, c.offset);
-        const char* base = c.data + skip;
-        w.tokenizer.reset(base, c.size - skip);
-        std::uint64_t line = 0;
-        CsvRecord& rec = w.rec;
-        while (w.tokenizer.next(rec)) {
-          std::string_view raw = rec.raw(base);
-          const char* reason = rec.error;
-          std::string detail;
-          if (!reason && is_blank_record(raw)) {
-            ++w.tally.counts.blank;
-          } else {
-            if (!reason && rec.fields.size() != nkeys) {
-              detail = expected + std::to_string(rec.fields.size());
-            } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
-              reason = "invalid UTF-8";
-            }
-            if (reason || !detail.empty()) {
-              Reject r;
-              r.line = line;
-              r.offset = rec.begin + skip;
-              r.raw = raw;
-              r.reason = reason ? reason : detail;
-              w.tally.rejects.push_back(std::move(r));
-            } else {
-              ++w.tally.counts.valid;
-              // Reserve the worst case once, then write without per-append checks.
-              const std::size_t raw_len = raw.size();
-              char* o = w.out.reserve(prefixes.total + json_string_max(raw_len) + 4 * nkeys + 4 +
-                                      prefixes.width + kWriteSlack);
-              if (to_json) {
-                o = write_record(o, prefixes, rec.fields);
-                if (nkeys) {
-                  *o++ = '}';
-                } else {
-                  *o++ = '{';
-                  *o++ = '}';
-                }
-              } else {
-                for (std::size_t i = 0; i < nkeys; ++i) {
-                  if (i) *o++ = out_delim;
-                  o = write_csv_field(o, rec.fields[i], out_delim);
-                }
-              }
-              *o++ = '\n';
-              w.out.commit(o);
-            }
-          }
-          line += rec.newlines;
-        }
-        w.tally.newlines = line;
-  };
+  auto transform = [&](const Chunk& c, CsvWork& w) { converter.convert(c, w.tokenizer, w.rec, w.tally, w.out); };
   auto consume = [&](const Chunk& c, CsvWork& w) {
         run.ledger.add(c, w.tally);
         run.out.write(w.out.data(), w.out.size());

@@ -2,13 +2,17 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "ingot/format/csv.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/ops/convert.h"
 #include "ingot/ops/records.h"
+#include "ingot/util/byte_buffer.h"
 
 namespace ingot::detail {
 
@@ -77,6 +81,36 @@ INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 #endif
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
+
+// The keys of a CSV/TSV source from its first record: the header's fields, or col1..colN
+// when !header. Throws a data Error at line 1 for a malformed or non-UTF-8 header.
+std::vector<std::string> delimited_keys(std::string_view first, char delim, bool header, bool strict_quotes,
+                                        const std::string& path);
+
+struct KeyPrefixes;
+// The record conversion of convert_delimited, one chunk at a time, for callers that run
+// their own pipeline around it (upload to an HTTP endpoint sends a CSV source's chunks
+// as NDJSON). Shared by the pipeline's threads (const); each thread brings its own
+// tokenizer and buffers. out gets the bytes convert writes for the chunk's records
+// (without the header); tally the counts, newlines and rejects (chunk-local lines).
+class DelimitedChunkConverter {
+ public:
+  DelimitedChunkConverter(const std::vector<std::string>& keys, char in_delim, RecordKind to, ValueTypes types,
+                          bool strict_quotes);
+  ~DelimitedChunkConverter();
+  void convert(const Chunk& c, CsvTokenizer& tokenizer, CsvRecord& rec, ChunkTally& tally, ByteBuffer& out) const;
+
+ private:
+  using RecordWriter = char* (*)(char*, const KeyPrefixes&, std::span<const std::string_view>);
+  std::unique_ptr<KeyPrefixes> prefixes_;
+  RecordWriter write_record_ = nullptr;
+  std::size_t nkeys_;
+  char in_delim_;
+  bool strict_quotes_;
+  bool to_json_;
+  char out_delim_;
+  std::string expected_;  // "expected N fields, found "
+};
 
 // Strips a UTF-8 byte order mark at the very start of the source.
 inline std::size_t bom_length(const char* p, std::size_t n, std::uint64_t source_offset) {

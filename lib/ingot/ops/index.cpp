@@ -9,6 +9,7 @@
 #include "ingot/chunk/boundary.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/io/same_file.h"
 
 namespace ingot {
 namespace {
@@ -72,7 +73,7 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     IndexReport rep;
     rep.input = o.input;
     rep.output = o.output.empty() ? default_index_path(o.input, o.part) : o.output;
-    if (rep.output == o.input) throw usage_error("the index would overwrite its own input").at_path(o.input);
+    refuse_same_files({{"", o.input}}, {{"-o", rep.output}});
 
     IndexMeta meta;
     meta.kind = kind;

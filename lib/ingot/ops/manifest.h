@@ -1,8 +1,8 @@
 // The split manifest: which source a split came from (path, fingerprint), how it was
 // cut (record kind, CSV header) and, per piece, the byte range of the source it holds,
 // its records and the size and xxh3 of the piece file. Written by split (atomically,
-// last, so it exists only for a complete split), read by merge --verify and by every
-// command that takes `manifest.json --piece K` (convert, index, upload).
+// last, so it exists only for a complete split), read by merge --verify, by `index manifest.json --piece K` and by
+// upload given a manifest as its source.
 // The JSON layout is documented in docs/split-merge.md.
 #pragma once
 

@@ -21,6 +21,7 @@
 #include "ingot/io/decompress.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/io/same_file.h"
 #include "ingot/ops/index.h"
 #include "ingot/ops/manifest.h"
 #include "ingot/util/hash.h"
@@ -161,6 +162,11 @@ Result<MergeReport> merge(const MergeOptions& o) {
       with_header = is_delimited(kind) && o.header;
     }
 
+    // The output is none of the pieces and not the manifest (through any spelling or link).
+    std::vector<NamedPath> inputs;
+    if (!o.manifest.empty()) inputs.push_back({"manifest", o.manifest});
+    for (const std::string& p : paths) inputs.push_back({"piece", p});
+    refuse_same_files(inputs, {{"-o", o.output}});
     // Open (and so check) every piece before the output exists.
     std::vector<Source> src;
     src.reserve(paths.size());

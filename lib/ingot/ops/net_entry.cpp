@@ -6,6 +6,7 @@ extern "C" __attribute__((visibility("default"))) const ingot::net::EntryPoints*
       .upload = &ingot::upload,
       .list_datasets = &ingot::list_datasets,
       .serve = &ingot::serve,
+      .secret_spans = &ingot::secret_spans,
   };
   return &eps;
 }

@@ -62,6 +62,10 @@ void RecordLedger::add(const Chunk& chunk, const ChunkTally& tally) {
   for (const Reject& r : tally.rejects) {
     ++counts_.invalid;
     const std::uint64_t line = line_ + r.line;
+    if (counts_.invalid == 1) {
+      first_reject_line_ = line;
+      first_reject_reason_ = r.reason;
+    }
     if (policy_.on_error == OnError::fail) {
       throw data_error("invalid record: " + r.reason + " (--on-error fail)").at_path(input_).at_line(line);
     }

@@ -75,6 +75,9 @@ class RecordLedger {
   void finish();
   const RecordCounts& counts() const { return counts_; }
   std::uint64_t next_line() const { return line_; }
+  // The first invalid record (line 0 and no reason before there is one).
+  std::uint64_t first_reject_line() const { return first_reject_line_; }
+  const std::string& first_reject_reason() const { return first_reject_reason_; }
 
  private:
   std::string input_;
@@ -83,6 +86,8 @@ class RecordLedger {
   std::string buf_;
   RecordCounts counts_;
   std::uint64_t line_;
+  std::uint64_t first_reject_line_ = 0;
+  std::string first_reject_reason_;
 };
 
 }  // namespace ingot

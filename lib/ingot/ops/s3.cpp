@@ -13,6 +13,8 @@
 #include <random>
 #include <thread>
 
+#include "ingot/ops/upload_redact.h"
+
 namespace ingot::s3 {
 
 namespace {
@@ -241,7 +243,7 @@ struct Client::Counters {
 unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after) {
   if (!retry_after.empty() && retry_after.size() <= 6 &&
       std::all_of(retry_after.begin(), retry_after.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::min(60000u, static_cast<unsigned>(std::stoul(std::string(retry_after))) * 1000u);
+    return std::min(kMaxRetryAfterSeconds, static_cast<unsigned>(std::stoul(std::string(retry_after)))) * 1000u;
   }
   thread_local std::mt19937_64 rng(std::random_device{}());
   std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
@@ -257,7 +259,7 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Co
   if (cfg_.endpoint.empty()) cfg_.endpoint = getenv_str("AWS_ENDPOINT_URL");
   if (cfg_.endpoint.empty()) cfg_.endpoint = "https://s3." + cfg_.region + ".amazonaws.com";
   while (!cfg_.endpoint.empty() && cfg_.endpoint.back() == '/') cfg_.endpoint.pop_back();
-  if (cfg_.endpoint.find("://") == std::string::npos) throw usage_error("--endpoint must be a URL: " + cfg_.endpoint);
+  if (cfg_.endpoint.find("://") == std::string::npos) throw usage_error("--endpoint must be a URL: " + redacted(cfg_.endpoint));
   scheme_host_ = cfg_.endpoint;
   std::string host = scheme_host_.substr(scheme_host_.find("://") + 3);
   host = host.substr(0, host.find_first_of(":/"));
@@ -308,6 +310,11 @@ Response Client::request(const std::string& method, const Location& where,
     curl_slist* hl = nullptr;
     for (const std::string& s : headers) hl = curl_slist_append(hl, s.c_str());
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    // The key is sent exactly as given, as aws cli sends it: curl would otherwise drop
+    // "./" and fold "dir/../" (RFC 3986), storing another key, or with path-style
+    // addressing another bucket ("s3://a/../b/k" -> bucket b). S3 signs the path
+    // unnormalised, and curl's SigV4 signs the path it sends.
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4_.c_str());
     // The access key may contain ':' (Swift's "test:tester"): CURLOPT_USERPWD would split there.
     curl_easy_setopt(h, CURLOPT_USERNAME, cfg_.creds.access_key.c_str());
@@ -344,7 +351,7 @@ Response Client::request(const std::string& method, const Location& where,
     bool transient = false;
     std::string code;
     if (rc != CURLE_OK) {
-      what = std::string(curl_easy_strerror(rc)) + " (" + cfg_.endpoint + ")";
+      what = std::string(curl_easy_strerror(rc)) + " (" + redacted(cfg_.endpoint) + ")";
       transient = true;
     } else {
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);

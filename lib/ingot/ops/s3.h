@@ -142,9 +142,12 @@ class Client {
   std::shared_ptr<Counters> counters_;
 };
 
-// How long to wait before retry number attempt+1 (attempt is 0-based): the server's
-// Retry-After (seconds, capped at 60 s) when it sent one, else exponential back-off
-// with full jitter, uniform in [0, min(20 s, base_ms * 2^attempt)].
+// How long to wait before retry number attempt+1 (attempt is 0-based), for S3 and HTTP
+// uploads alike: the server's Retry-After when it gave whole seconds, capped at
+// kMaxRetryAfterSeconds (a client stalled for longer looks hung), else (none, or an
+// HTTP-date) exponential back-off with full jitter, uniform in
+// [0, min(20 s, base_ms * 2^attempt)].
+constexpr unsigned kMaxRetryAfterSeconds = 60;
 unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after = {});
 
 // MD5 of data: hex (as S3 ETags of single parts) and base64 (Content-MD5).

@@ -25,6 +25,7 @@
 #include "ingot/io/copy.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/io/same_file.h"
 #include "ingot/util/cleanup.h"
 #include "ingot/util/hash.h"
 
@@ -72,28 +73,32 @@ const char* mode_name(SplitBy by) {
   return "bytes";
 }
 
-// Fails before any work when pieces could not be written at all.
+// Creates the directory of the pieces or the manifest when missing (`--prefix parts/x-`
+// makes parts/, as mkdir -p would) and fails before any work when it cannot be written.
 void check_output_dir(const std::string& file) {
   const std::string dir = parent_dir(file);
   struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw io_error("output directory does not exist: " + dir).at_path(file);
+  if (::stat(dir.c_str(), &st) != 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw io_error("cannot create the output directory " + dir + ": " + ec.message()).at_path(file);
+    if (::stat(dir.c_str(), &st) != 0) throw sys_error("cannot stat the output directory " + dir, errno).at_path(file);
   }
+  if (!S_ISDIR(st.st_mode)) throw io_error("not a directory: " + dir).at_path(file);
   if (::access(dir.c_str(), W_OK | X_OK) != 0) throw io_error("output directory is not writable: " + dir).at_path(file);
 }
 
-bool same_file(const InputFile& in, const std::string& path) {
-  struct stat a, b;
-  return in.seekable() && ::fstat(in.fd(), &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
-         a.st_ino == b.st_ino;
-}
-
-// Refuses up front, before copying anything, to clobber existing files (or the input).
-void check_targets(const InputFile& in, const std::vector<std::string>& paths, bool force) {
-  for (const std::string& p : paths) {
-    if (same_file(in, p)) throw usage_error("output would overwrite the input; choose another --prefix").at_path(p);
+// Refuses up front, before copying anything, to clobber existing files, the input, or
+// one output with another (a --manifest named like a piece).
+void check_targets(const std::string& input, const std::vector<std::string>& pieces, const std::string& manifest,
+                   bool force) {
+  std::vector<NamedPath> outputs;
+  for (const std::string& p : pieces) outputs.push_back({"piece", p});
+  if (!manifest.empty()) outputs.push_back({"manifest", manifest});
+  refuse_same_files({{"", input}}, outputs);
+  for (const NamedPath& p : outputs) {
     struct stat st;
-    if (!force && ::lstat(p.c_str(), &st) == 0) throw io_error("output exists (use --force to overwrite)").at_path(p);
+    if (!force && ::lstat(p.path.c_str(), &st) == 0) throw io_error("output exists (use --force to overwrite)").at_path(p.path);
   }
 }
 
@@ -571,8 +576,7 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
     if (!o.plan && o.filter.empty()) targets.push_back(p.path);
     m.pieces.push_back(std::move(p));
   }
-  targets.push_back(s.manifest_path);
-  check_targets(in, targets, o.force);
+  check_targets(o.input, targets, s.manifest_path, o.force);
 
   if (o.plan) {
     number_records(m);
@@ -669,7 +673,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
   if (o.by == SplitBy::records && o.amount == 0) throw usage_error("--records must be at least 1");
   Manifest m = base_manifest(o, s, in);
   m.digits = 5;  // the piece count is not known while streaming
-  check_targets(in, {s.manifest_path}, o.force);
+  check_targets(o.input, {}, s.manifest_path, o.force);
 
   CommittedPieces committed;
   std::optional<PieceSink> cur;
@@ -686,7 +690,10 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
     cur_piece.offset = offset;
     cur_piece.header_bytes = hb;
     cur_piece.records = 0;
-    if (o.filter.empty()) check_targets(in, {cur_piece.path}, o.force);
+    if (o.filter.empty()) {
+      refuse_same_files({}, {{"piece", cur_piece.path}, {"manifest", s.manifest_path}});
+      check_targets(o.input, {cur_piece.path}, "", o.force);
+    }
     cur.emplace(o.filter.empty() ? PieceSink::to_file(cur_piece.path, o.force, o.compress) : PieceSink::to_filter(o.filter, cur_piece.path, o.compress));
     cur->write(s.header.data(), s.header.size());
   };

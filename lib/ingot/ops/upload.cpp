@@ -3,9 +3,12 @@
 #include <chrono>
 #include <fstream>
 
+#include "ingot/io/same_file.h"
 #include "ingot/ops/manifest.h"
 #include "ingot/ops/s3.h"
+#include "ingot/ops/upload_journal.h"
 #include "ingot/ops/upload_internal.h"
+#include "ingot/ops/upload_redact.h"
 
 namespace ingot {
 
@@ -44,14 +47,19 @@ UploadSource resolve_source(const UploadOptions& opts) {
 
 namespace {
 
-// The destination as printed in messages: a password in a URL becomes "***".
-std::string redacted(const std::string& url) {
-  auto scheme = url.find("://");
-  auto at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos) return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+// An error as it may be shown: the destination (its path by default) and anything in
+// the message that came from the destination or the endpoint, redacted.
+Error scrubbed(const Error& e, const std::vector<std::string_view>& originals) {
+  std::string what = e.what(), path = e.path();
+  for (std::string_view o : originals) {
+    what = scrub(std::move(what), o);
+    path = scrub(std::move(path), o);
+  }
+  Error out(e.kind(), std::move(what));
+  out.at_path(std::move(path));
+  if (e.line()) out.at_line(*e.line());
+  if (e.offset()) out.at_offset(*e.offset());
+  return out;
 }
 
 }  // namespace
@@ -60,30 +68,36 @@ Result<UploadReport> upload(const UploadOptions& opts) {
   Result<UploadReport> result = capture([&]() -> UploadReport {
     auto t0 = std::chrono::steady_clock::now();
     detail::UploadSource src = detail::resolve_source(opts);
+    // Neither --rejects nor the resume journal may be the source or its manifest.
+    std::vector<NamedPath> inputs{{"", src.path}};
+    if (!src.manifest.empty()) inputs.push_back({"manifest", src.manifest});
+    refuse_same_files(inputs, {{"--rejects", opts.rejects},
+                               {"journal", src.path == "-" ? std::string()
+                                                           : detail::Journal::path_for(src.path, opts.dest, opts.state_dir)}});
     UploadReport r;
     if (s3::is_s3_url(opts.dest)) {
       r = detail::upload_s3(opts, src);
-    } else if (opts.dest.rfind("postgresql://", 0) == 0 || opts.dest.rfind("postgres://", 0) == 0) {
-      r = detail::upload_pg(opts, src);
     } else if (opts.dest.rfind("http://", 0) == 0 || opts.dest.rfind("https://", 0) == 0) {
       r = detail::upload_http(opts, src);
+    } else if (is_postgres_destination(opts.dest)) {
+      r = detail::upload_pg(opts, src);
     } else {
-      throw usage_error("destination must be s3://bucket/key, postgresql://... or http(s)://...: " + opts.dest);
+      throw usage_error("destination must be s3://bucket/key, postgresql://..., a libpq conninfo (host=... "
+                        "dbname=..., service=NAME) or http(s)://...: " + redacted(opts.dest));
     }
+    r.dest = redacted(opts.dest);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
   });
   // Every message names where it happened: the source or, by default, the destination.
-  if (!result.ok() && result.error().path().empty() && result.error().kind() != ErrorKind::usage) {
-    Error e = result.error();
-    e.at_path(redacted(opts.dest));
-    return e;
-  }
-  return result;
+  if (result.ok()) return result;
+  Error e = result.error();
+  if (e.path().empty() && e.kind() != ErrorKind::usage) e.at_path(opts.dest);
+  return scrubbed(e, {opts.dest, opts.endpoint});
 }
 
 Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {
-  return capture([&]() -> std::vector<ListEntry> {
+  Result<std::vector<ListEntry>> result = capture([&]() -> std::vector<ListEntry> {
     s3::Location at = s3::parse_url(opts.url);
     s3::Config cfg;
     cfg.endpoint = opts.endpoint;
@@ -105,6 +119,8 @@ Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {
     }
     return out;
   });
+  if (result.ok()) return result;
+  return scrubbed(result.error(), {opts.url, opts.endpoint});
 }
 
 }  // namespace ingot

@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/ops/convert_internal.h"
 #include "ingot/ops/s3.h"
 #include "ingot/ops/upload_internal.h"
 #include "ingot/ops/upload_journal.h"
@@ -52,15 +54,22 @@ size_t on_body(char* p, size_t size, size_t n, void* user) {
 size_t on_header(char* p, size_t size, size_t n, void* user) {
   std::string line(p, size * n);
   if (line.size() > 12 && strncasecmp(line.c_str(), "retry-after:", 12) == 0) {
-    *static_cast<std::string*>(user) = line.substr(12);
+    const auto b = line.find_first_not_of(" \t", 12), e = line.find_last_not_of(" \t\r\n");
+    *static_cast<std::string*>(user) = b == std::string::npos || e < b ? "" : line.substr(b, e - b + 1);
   }
   return size * n;
 }
 
-// Per token: the chunk's records and its one batch.
+// Per token: the chunk's records and its one batch; for a CSV/TSV source also the
+// chunk converted to NDJSON (the body sent) and the records it rejected.
 struct Work {
   std::uint64_t records = 0;
   std::vector<Batch> batches;
+  CsvTokenizer tokenizer;
+  CsvRecord rec;
+  ChunkTally tally;
+  ByteBuffer ndjson;
+  std::uint64_t first_line = 0;  // absolute line of the chunk's first byte
 };
 
 }  // namespace
@@ -70,8 +79,15 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   rep.target = "http";
   rep.source = o.source;
   rep.dest = o.dest;
+  // Messages name the destination redacted (upload_redact.h).
+  const std::string shown = redacted(o.dest);
   if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
   for (const std::string& h : o.headers) {
+    // A CR or LF would end the header line and start another one (header injection),
+    // a NUL would cut it short: refused, and the value (often a token) not echoed.
+    if (h.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      throw usage_error("--header must not contain CR, LF or NUL characters (one header per --header)");
+    }
     if (h.find(':') == std::string::npos) throw usage_error("--header takes 'Name: value', got '" + h + "'");
   }
   const std::uint64_t batch_bytes = o.http_batch_bytes.value_or(kHttpDefaultBatch);
@@ -79,6 +95,12 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   const bool stream = !in.seekable();
   if (stream && o.resume) throw usage_error("--resume needs a file source: stdin cannot be read again");
   rep.bytes_total = in.size();
+  // The endpoint takes NDJSON: a CSV/TSV source is converted chunk by chunk, as
+  // `ingot convert --to ndjson` converts it (the same converter); invalid records are
+  // not sent (counted, --rejects, --on-error fail). Anything else is sent as it is.
+  const RecordKind kind = o.from ? *o.from : record_kind_from_path(src.path).value_or(RecordKind::ndjson);
+  const bool from_delimited = is_delimited(kind);
+  const std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
 
   Journal journal(stream ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
   rep.journal = journal.path();
@@ -88,15 +110,23 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     nlohmann::json header;
     std::vector<nlohmann::json> events;
     journal.load(header, events);
+    if (header.contains("dest_sha256") && header["dest_sha256"] != dest_hash(o.dest)) {
+      throw data_error("journal " + journal.path() + " is for another destination; delete it").at_path(shown);
+    }
     if (header["fingerprint"] != fp) {
       throw data_error("the source changed since the interrupted upload started (journal " + journal.path() +
                        "): restore it, or delete the journal to send everything again")
           .at_path(src.path);
     }
+    // Older journals of a CSV source recorded batches of raw CSV: not these batches.
+    if (header.value("body", std::string("as is")) != body_kind) {
+      throw data_error("journal " + journal.path() + " is for batches of another kind; delete it to send everything again")
+          .at_path(shown);
+    }
     if (header.value("batch_bytes", std::uint64_t{0}) != batch_bytes) {
       throw usage_error("the interrupted upload used --batch-bytes " +
                         std::to_string(header.value("batch_bytes", std::uint64_t{0})) + "; rerun with the same value")
-          .at_path(o.dest);
+          .at_path(shown);
     }
     for (const auto& e : events) {
       if (e.contains("done")) acked.insert(e["done"].get<std::uint64_t>());
@@ -104,26 +134,44 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     journal.open_append();
     rep.resumed = true;
   } else if (o.resume) {
-    throw usage_error("nothing to resume: no journal " + journal.path()).at_path(o.dest);
+    throw usage_error("nothing to resume: no journal " + journal.path()).at_path(shown);
   }
 
-  Chunker chunker(in, RecordKind::ndjson, 0, kToEnd, batch_chunker_options(o.chunker, batch_bytes));
+  Chunker chunker(in, from_delimited ? kind : RecordKind::ndjson, 0, kToEnd,
+                  batch_chunker_options(o.chunker, batch_bytes));
+  std::unique_ptr<DelimitedChunkConverter> converter;
+  std::uint64_t line = 1;  // of the next chunk's first byte
+  if (from_delimited) {
+    const std::string header = chunker.take_first_record();
+    std::vector<std::string> keys =
+        delimited_keys(header, default_delimiter(kind), true, o.chunker.strict_quotes, in.display_name());
+    rep.renamed_columns = rename_duplicate_columns(keys);  // NDJSON objects cannot hold a key twice
+    converter = std::make_unique<DelimitedChunkConverter>(keys, default_delimiter(kind), RecordKind::ndjson,
+                                                          ValueTypes::auto_detect, o.chunker.strict_quotes);
+    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+  }
+  std::optional<OutputFile> rejects;
+  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
+  std::string reject_buf;
+  std::string first_reject;  // "line N: reason", for the summary's note
   if (!stream && !journal.exists() && !o.dry_run) {
     journal.create({{"ingot_upload_journal", 1},
                     {"target", "http"},
-                    {"dest", o.dest},
+                    {"dest", redacted(o.dest)},
+                    {"dest_sha256", dest_hash(o.dest)},
                     {"source", std::filesystem::absolute(src.path).string()},
                     {"fingerprint", fp},
-                    {"batch_bytes", batch_bytes}});
+                    {"batch_bytes", batch_bytes},
+                    {"body", body_kind}});
   }
   // An idempotency key per batch lets an endpoint drop a batch it already has (a
   // retry after a response was lost); the id is stable across reruns.
   std::string id_text = fp.dump() + "\n" + o.dest + "\n" + std::to_string(batch_bytes);
+  if (from_delimited) id_text += "\n" + body_kind;  // not the keys of an older version's raw CSV batches
   rep.load_id = stream ? "" : xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
 
   std::atomic<std::uint64_t> retries{0};
-  auto post = [&](const Chunk& c, const Batch& b) {
-    std::string_view body(c.data, c.size);
+  auto post = [&](std::string_view body, const Batch& b) {
     std::string packed;
     if (o.gzip) {
       packed = gzip(body);
@@ -151,6 +199,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
       curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+      // Credentials from ~/.netrc keep a password off the command line (docs/security.md).
+      curl_easy_setopt(h, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
       CURLcode rc = curl_easy_perform(h);
       curl_slist_free_all(hl);
       long status = 0;
@@ -163,17 +213,13 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
       if (!transient || attempt >= o.retries) {
         throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
                            (transient ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""))
-            .at_path(o.dest);
+            .at_path(shown);
       }
       ++retries;
-      unsigned wait = backoff_ms(o.retry_base_ms, attempt);
-      // Retry-After in seconds is the server's explicit word; an HTTP-date falls back to back-off.
-      if ((status == 429 || status == 503) && !retry_after.empty()) {
-        char* end = nullptr;
-        long secs = std::strtol(retry_after.c_str(), &end, 10);
-        if (end != retry_after.c_str() && secs >= 0) wait = static_cast<unsigned>(std::min(secs, 300L)) * 1000u;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+      // The one back-off rule of S3 and HTTP (s3::retry_delay_ms): the server's
+      // Retry-After when it gave seconds, capped, else exponential back-off with jitter.
+      const std::string_view after = status == 429 || status == 503 ? std::string_view(retry_after) : std::string_view();
+      std::this_thread::sleep_for(std::chrono::milliseconds(s3::retry_delay_ms(o.retry_base_ms, attempt, after)));
     }
   };
 
@@ -185,11 +231,24 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     run_pipeline<Work>(
         chunker, popts, IoStage{o.concurrency},
         [&](const Chunk& c, Work& w) {
+          if (converter) {
+            converter->convert(c, w.tokenizer, w.rec, w.tally, w.ndjson);
+            w.records = w.tally.counts.valid;
+            return;
+          }
           auto n = static_cast<std::uint64_t>(std::count(c.data, c.data + c.size, '\n'));
           if (c.size && c.data[c.size - 1] != '\n') ++n;
           w.records = n;
         },
         [&](const Chunk& c, Work& w) {
+          w.first_line = line;
+          line += w.tally.newlines;
+          if (converter && o.on_error == OnError::fail && !w.tally.rejects.empty()) {
+            const Reject& r = w.tally.rejects.front();
+            throw data_error(r.reason + " (--on-error fail; the batches before it were sent)")
+                .at_path(in.display_name())
+                .at_line(w.first_line + r.line);
+          }
           w.batches.clear();
           cutter.cut(c, w.records, [&](std::size_t) { return std::pair<std::size_t, std::size_t>(0, c.size); },
                      w.batches);
@@ -198,18 +257,35 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
           if (o.dry_run) return;
           for (const Batch& b : w.batches) {
             if (b.skip) continue;
-            post(c, b);
+            post(converter ? w.ndjson.view() : std::string_view(c.data, c.size), b);
             if (!stream) journal.append({{"done", b.number}, {"bytes", b.length}, {"records", w.records}});
           }
         },
-        [&](const Chunk&, Work& w) {
+        [&](const Chunk& c, Work& w) {
           for (const Batch& b : w.batches) report_batch(rep, b, o.dry_run, b.skip, w.records);
+          rep.rejected += w.tally.rejects.size();
+          for (const Reject& r : w.tally.rejects) {
+            if (first_reject.empty()) first_reject = "line " + std::to_string(w.first_line + r.line) + ": " + r.reason;
+            if (rejects) append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
+          }
+          if (rejects && reject_buf.size() > (1 << 16)) {
+            rejects->write(reject_buf);
+            reject_buf.clear();
+          }
           if (o.progress) o.progress(rep.bytes_sent + rep.bytes_skipped, rep.records);
         });
   } catch (const Error& e) {
     if (stream || e.kind() != ErrorKind::remote) throw;
     Error out(e.kind(), std::string(e.what()) + "; acknowledged batches are journaled: rerun the same command to continue");
     throw out.at_path(e.path());
+  }
+  if (rep.rejected) {
+    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at " +
+               first_reject + ")" + (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
+  }
+  if (rejects) {
+    rejects->write(reject_buf);
+    rejects->commit();
   }
   if (o.dry_run) {
     rep.units_total = rep.plan.size();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ingot/ops/upload.h"
+#include "ingot/ops/upload_redact.h"
 
 namespace ingot::detail {
 

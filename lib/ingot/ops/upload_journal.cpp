@@ -1,6 +1,9 @@
 #include "ingot/ops/upload_journal.h"
 
+#include <openssl/evp.h>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +11,7 @@
 #include <fstream>
 
 #include "ingot/io/output.h"
+#include "ingot/ops/upload_redact.h"
 #include "ingot/util/error.h"
 #include "ingot/util/hash.h"
 
@@ -17,10 +21,38 @@ nlohmann::json fingerprint_json(const Fingerprint& f) {
   return {{"size", f.size}, {"mtime_ns", f.mtime_ns}, {"edge_xxh3", xxh3_hex(f.edge_hash)}};
 }
 
+nlohmann::json source_stat_json(const InputFile& in) {
+  struct stat st {}, at {};
+  if (::fstat(in.fd(), &st) != 0) throw sys_error("stat " + in.display_name(), errno);
+  // The path may name another file by now (replaced by a rename): record what it names.
+  const bool named = ::stat(in.path().c_str(), &at) == 0;
+  auto ns = [](const timespec& t) { return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec; };
+  return {{"size", static_cast<std::uint64_t>(st.st_size)},
+          {"mtime_ns", ns(st.st_mtim)},
+          {"ctime_ns", ns(st.st_ctim)},
+          {"inode", static_cast<std::uint64_t>(st.st_ino)},
+          {"device", static_cast<std::uint64_t>(st.st_dev)},
+          {"path_inode", named ? static_cast<std::uint64_t>(at.st_ino) : 0},
+          {"path_device", named ? static_cast<std::uint64_t>(at.st_dev) : 0}};
+}
+
+std::string dest_hash(const std::string& dest) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(dest.data(), dest.size(), md, &n, EVP_sha256(), nullptr) != 1) throw io_error("SHA-256 failed");
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
 std::string Journal::path_for(const std::string& source, const std::string& dest, const std::string& state_dir) {
   namespace fs = std::filesystem;
   std::string abs = fs::absolute(source).lexically_normal().string();
-  std::string id = abs + "\n" + dest;
+  std::string id = abs + "\n" + redacted(dest);
   std::string hash = xxh3_hex(xxh3_64(id.data(), id.size())).substr(0, 12);
   std::string base = fs::path(abs).filename().string();
   if (!state_dir.empty()) return (fs::path(state_dir) / (base + "." + hash + ".ingot-upload")).string();
@@ -55,13 +87,15 @@ void Journal::create(const nlohmann::json& header) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   // The header goes in atomically (temp + rename): a journal either has one or does not exist.
+  // Mode 0600: a journal names the source and the destination, which are nobody else's business.
   std::string tmp = path_ + ".tmp";
   {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << header.dump() << "\n";
-    if (!f.flush()) {
-      throw io_error("cannot write the upload journal (use --state DIR for a writable place)").at_path(path_);
-    }
+    ::unlink(tmp.c_str());  // a leftover of a crash may have other permissions
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const std::string line = header.dump() + "\n";
+    const bool ok = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    if (fd >= 0) ::close(fd);
+    if (!ok) throw io_error("cannot write the upload journal (use --state DIR for a writable place)").at_path(path_);
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) throw sys_error("rename " + tmp, errno);
   open_append();

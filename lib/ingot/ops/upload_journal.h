@@ -16,10 +16,23 @@ namespace ingot::detail {
 
 nlohmann::json fingerprint_json(const Fingerprint& f);
 
+// What stat(2) says of an open source file and of its path: size, modification and
+// change times in ns, inode and device. Any write into the file changes its ctime (even
+// when the writer restores the mtime, which no user can set back), and a file replaced
+// under the same path has another inode: the S3 upload takes this before reading a byte
+// and compares it again before completing, so a source modified during the upload (or
+// between a run and its resume) never completes a torn object.
+nlohmann::json source_stat_json(const InputFile& in);
+
+// SHA-256 (hex) of the full destination: what a resume matches a journal by, without
+// storing the destination's secrets.
+std::string dest_hash(const std::string& dest);
+
 class Journal {
  public:
   // <state_dir>/<source basename>.<hash>.ingot-upload, or next to the source as
-  // .<basename>.<hash>.ingot-upload; hash = xxh3 of (absolute source, destination).
+  // .<basename>.<hash>.ingot-upload; hash = xxh3 of (absolute source, redacted destination): a
+  // password in the destination neither shows in the name nor changes it.
   static std::string path_for(const std::string& source, const std::string& dest, const std::string& state_dir);
 
   explicit Journal(std::string path) : path_(std::move(path)) {}
@@ -30,7 +43,7 @@ class Journal {
   bool exists() const;
   // Header and events of an existing journal; throws a data Error when the header is unreadable.
   void load(nlohmann::json& header, std::vector<nlohmann::json>& events) const;
-  // Starts a new journal with this header (replacing any old one).
+  // Starts a new journal with this header (replacing any old one); mode 0600.
   void create(const nlohmann::json& header);
   // Opens an existing journal for appending.
   void open_append();

@@ -11,6 +11,18 @@
 //      under savepoints, in the same transaction, until the bad rows are isolated
 //   -> consume, serial in order: rejects with exact source lines, counts, progress.
 // A rerun cuts the same batches and skips those the ledger holds: exactly once.
+// The ledger knows what it counted (docs/upload.md, "Exactly once"):
+//   the source by its path and, batch by batch, the xxh3 of the bytes each committed
+//     batch was cut from: a touch is the same load; a changed source is refused before
+//     anything loads (exit 1);
+//   the table by its OID (DROP + CREATE: a new OID, the old rows are forgotten) and an
+//     AFTER TRUNCATE trigger ingot installs on it, which marks the table's ledger rows
+//     in the TRUNCATE's own transaction. Not by pg_relation_filenode(): VACUUM FULL,
+//     CLUSTER and rewriting ALTERs change it too, and keep the rows.
+// "verified" = after the load the ledger holds exactly the plan's batches for that same
+// table, their rows adding up to the records cut from the source.
+// --table is parsed (name, schema.name, "quoted" parts) and every identifier reaches SQL
+// through PQescapeIdentifier; values travel as statement parameters.
 #include <libpq-fe.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -22,6 +34,8 @@
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
+#include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -42,11 +56,24 @@ namespace ingot::detail {
 
 namespace {
 
+// The ledger: one row per committed batch, written in the batch's transaction. The
+// columns after committed_at came with ledger format 2 (source and table identity);
+// an older ledger gets them by ALTER TABLE, its rows keep NULL there.
 constexpr const char* kLedgerDdl =
     "CREATE TABLE IF NOT EXISTS ingot_load_ledger ("
     " load_id text NOT NULL, source_fingerprint text NOT NULL, target_table text NOT NULL,"
     " batch bigint NOT NULL, first_record bigint NOT NULL, records bigint NOT NULL, bytes bigint NOT NULL,"
-    " committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (load_id, batch))";
+    " committed_at timestamptz NOT NULL DEFAULT now(),"
+    " byte_offset bigint, source_xxh3 text, refused bigint, table_oid oid, truncated_at timestamptz,"
+    " PRIMARY KEY (load_id, batch))";
+constexpr std::pair<const char*, const char*> kLedgerV2Columns[] = {
+    {"byte_offset", "bigint"}, {"source_xxh3", "text"}, {"refused", "bigint"}, {"table_oid", "oid"},
+    {"truncated_at", "timestamptz"}};
+// Installed on every table ingot loads into: a TRUNCATE marks the table's ledger rows
+// in its own transaction (so a TRUNCATE rolled back marks nothing). SECURITY DEFINER:
+// whoever truncates need not be allowed to write the ledger.
+constexpr const char* kTruncateFunction = "ingot_load_ledger_truncated";
+constexpr const char* kTruncateTrigger = "ingot_load_ledger_truncate";
 
 std::string one_line(std::string m) {
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
@@ -120,21 +147,80 @@ std::vector<std::vector<std::string>> query(Conn& k, const std::string& sql, std
   return rows;
 }
 
-std::string quote_ident(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
+// --table, parsed: `name`, `schema.name`, each part bare or in double quotes with ""
+// for a quote inside. The parts reach SQL only through PQescapeIdentifier (or as a
+// statement parameter), never as typed: a name is data, not SQL.
+struct TableName {
+  std::vector<std::string> parts;  // 1 or 2, unquoted
+
+  // The identity of the target in a load id: the parts, not their spelling.
+  std::string key() const { return nlohmann::json(parts).dump(); }
+};
+
+bool bare_ident_char(unsigned char c, bool first) {
+  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80 ||
+         (!first && ((c >= '0' && c <= '9') || c == '$'));
 }
 
-// "schema.table" -> "schema"."table"; a name already in double quotes is kept as is.
-std::string quote_table(const std::string& t) {
-  if (t.find('"') != std::string::npos) return t;
-  auto dot = t.find('.');
-  if (dot == std::string::npos) return quote_ident(t);
-  return quote_ident(t.substr(0, dot)) + "." + quote_ident(t.substr(dot + 1));
+TableName parse_table(const std::string& t) {
+  constexpr const char* kForm = " (write name, schema.name or \"Quoted Name\", with \"\" for a quote inside quotes)";
+  auto bad = [&](const std::string& what) { return usage_error("--table: " + what + kForm); };
+  TableName n;
+  std::size_t i = 0;
+  while (true) {
+    std::string part;
+    if (i < t.size() && t[i] == '"') {
+      for (++i;; ++i) {
+        if (i >= t.size()) throw bad("a quoted name is not closed");
+        if (t[i] == '"') {
+          if (i + 1 < t.size() && t[i + 1] == '"') {
+            part += '"';
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        if (t[i] == '\0') throw bad("a name cannot hold a NUL byte");
+        part += t[i];
+      }
+      if (part.empty()) throw bad("an empty quoted name");
+    } else {
+      while (i < t.size() && bare_ident_char(static_cast<unsigned char>(t[i]), part.empty())) part += t[i++];
+      if (part.empty()) {
+        if (i >= t.size()) throw bad(n.parts.empty() ? "empty name" : "a name ends with '.'");
+        const unsigned char c = static_cast<unsigned char>(t[i]);
+        throw bad(c > ' ' && c < 0x7f ? std::string("unexpected '") + t[i] + "' at byte " + std::to_string(i + 1)
+                                      : "unexpected byte " + std::to_string(c) + " at byte " + std::to_string(i + 1));
+      }
+    }
+    // The server would cut a longer name to 63 bytes: two names would be one table.
+    if (part.size() > 63) throw bad("a name longer than 63 bytes");
+    n.parts.push_back(std::move(part));
+    if (i == t.size()) break;
+    if (t[i] != '.') {
+      const unsigned char c = static_cast<unsigned char>(t[i]);
+      throw bad(c > ' ' && c < 0x7f ? std::string("unexpected '") + t[i] + "' at byte " + std::to_string(i + 1)
+                                    : "unexpected byte " + std::to_string(c) + " at byte " + std::to_string(i + 1));
+    }
+    if (n.parts.size() == 2) throw bad("more than two dot-separated parts");
+    ++i;
+  }
+  return n;
+}
+
+std::string escape_ident(Conn& k, const std::string& s) {
+  char* e = PQescapeIdentifier(k.c, s.data(), s.size());
+  if (!e) throw usage_error("cannot quote the name '" + s + "': " + one_line(PQerrorMessage(k.c)));
+  std::string q(e);
+  PQfreemem(e);
+  return q;
+}
+
+std::string escape_table(Conn& k, const TableName& n) {
+  std::string q;
+  for (const std::string& p : n.parts) q += (q.empty() ? "" : ".") + escape_ident(k, p);
+  return q;
 }
 
 // Why a COPY failed; an empty message means it did not.
@@ -326,9 +412,21 @@ class LineCounter {
 
 // One COPY'd batch with its ledger row, in one transaction. Returns what loaded; rows
 // the server refuses are bisected out (--on-error skip) or stop the load (fail).
-BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const std::string& copy_sql,
-                       const UploadOptions& o, const std::string& load_id, const std::string& fp_text,
-                       const std::string& source) {
+// What every batch of one load shares.
+struct LoadContext {
+  std::string copy_sql;
+  std::string load_id;
+  std::string fp_text;    // the source's identity (ledger column source_fingerprint)
+  std::string table_sql;  // the target, quoted: the ledger row names the table the COPY went into
+  std::string source;     // the path, for messages
+};
+
+BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const UploadOptions& o,
+                       const LoadContext& ctx) {
+  const std::string& copy_sql = ctx.copy_sql;
+  const std::string& source = ctx.source;
+  // The batch's source bytes, which a rerun must find unchanged to skip it.
+  const std::string hash = xxh3_hex(xxh3_64(c.data + (b.offset - c.offset), b.length));
   BatchResult res;
   exec(k, "BEGIN");
   const CopyFailure failed = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end));
@@ -372,12 +470,15 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
     }
   }
   // The ledger row commits with the rows. A concurrent run that committed the same
-  // batch first makes the insert a no-op: roll ours back.
+  // batch first makes the insert a no-op: roll ours back. The table's OID is looked up
+  // here, after the COPY: its lock keeps the name on the same table until COMMIT.
   auto ins = query(k,
                    "INSERT INTO ingot_load_ledger (load_id, source_fingerprint, target_table, batch, first_record, "
-                   "records, bytes) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING batch",
-                   {load_id, fp_text, o.table, std::to_string(b.number), std::to_string(b.first_record),
-                    std::to_string(ok_rows), std::to_string(b.length)});
+                   "records, bytes, byte_offset, source_xxh3, refused, table_oid) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                   "$8, $9, $10, to_regclass($11)::oid) ON CONFLICT DO NOTHING RETURNING batch",
+                   {ctx.load_id, ctx.fp_text, o.table, std::to_string(b.number), std::to_string(b.first_record),
+                    std::to_string(ok_rows), std::to_string(b.length), std::to_string(b.offset), hash,
+                    std::to_string(b.records() - ok_rows), ctx.table_sql});
   if (ins.empty()) {
     exec(k, "ROLLBACK");
     res.refused.clear();
@@ -387,6 +488,69 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
   exec(k, "COMMIT");
   res.loaded = ok_rows;
   return res;
+}
+
+// Creates the ledger, or brings an older one to format 2 (new columns, NULL in old rows).
+// Returns the schema it is in, quoted, for the truncate trigger's function.
+std::string ensure_ledger(Conn& k) {
+  // Looked up first: CREATE ... IF NOT EXISTS wants CREATE on the schema even when the
+  // ledger is there, which a role that only loads may not have.
+  if (query(k, "SELECT to_regclass('ingot_load_ledger')::text")[0][0].empty()) exec(k, kLedgerDdl);
+  for (const auto& [name, type] : kLedgerV2Columns) {
+    // Checked first: ALTER TABLE takes an exclusive lock even when it has nothing to do.
+    if (query(k, "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ingot_load_ledger') AND attname = $1 AND "
+                 "NOT attisdropped", {name}).empty()) {
+      exec(k, std::string("ALTER TABLE ingot_load_ledger ADD COLUMN IF NOT EXISTS ") + name + " " + type);
+    }
+  }
+  auto r = query(k, "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
+                    "to_regclass('ingot_load_ledger')");
+  if (r.empty()) throw data_error("ingot_load_ledger was created but cannot be found on the search_path");
+  return escape_ident(k, r[0][0]);
+}
+
+// The table's OID as text, "" when it does not exist.
+std::string table_oid(Conn& k, const std::string& table_sql) {
+  auto r = query(k, "SELECT coalesce(to_regclass($1)::oid::text, '')", {table_sql});
+  return r.empty() ? "" : r[0][0];
+}
+
+bool duplicate(const PgResult& r) {
+  const std::string s = r.sqlstate();
+  return s == "42710" || s == "42723" || s == "23505";  // duplicate_object, duplicate_function, unique_violation (a race)
+}
+
+// Installs the AFTER TRUNCATE trigger on the target (once; a concurrent run may win the
+// race). Returns "" or, when the role may not create it, the one-line note saying what
+// that costs.
+std::string ensure_truncate_trigger(Conn& k, const std::string& table_sql, const std::string& oid,
+                                    const std::string& ledger_schema, const std::string& table_name) {
+  if (!query(k, "SELECT 1 FROM pg_trigger WHERE tgrelid = $1::oid AND tgname = $2", {oid, kTruncateTrigger}).empty()) {
+    return "";
+  }
+  const std::string fn = ledger_schema + "." + kTruncateFunction;
+  auto fail = [&](const PgResult& r) {
+    if (PQstatus(k.c) != CONNECTION_OK) throw remote_error("connection lost: " + r.message());
+    return "cannot install ingot's TRUNCATE trigger on " + table_name + " (" + r.primary() +
+           "): a TRUNCATE of it will be noticed only when it leaves the table empty";
+  };
+  if (query(k, "SELECT to_regprocedure($1)::text", {fn + "()"})[0][0].empty()) {
+    PgResult r(PQexec(k.c, ("CREATE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+                            "SET search_path = " + ledger_schema + ", pg_temp AS $ingot$ BEGIN "
+                            "IF to_regclass('ingot_load_ledger') IS NOT NULL THEN "
+                            "UPDATE ingot_load_ledger SET truncated_at = now() WHERE table_oid = TG_RELID AND "
+                            "truncated_at IS NULL; END IF; RETURN NULL; END $ingot$").c_str()));
+    if (r.status() != PGRES_COMMAND_OK && !duplicate(r)) return fail(r);
+  }
+  PgResult r(PQexec(k.c, ("CREATE TRIGGER " + std::string(kTruncateTrigger) + " AFTER TRUNCATE ON " + table_sql +
+                          " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()").c_str()));
+  if (r.status() != PGRES_COMMAND_OK && !duplicate(r)) return fail(r);
+  return "";
+}
+
+void add_note(UploadReport& rep, const std::string& note) {
+  if (note.empty()) return;
+  rep.note += (rep.note.empty() ? "" : "; ") + note;
 }
 
 }  // namespace
@@ -407,19 +571,30 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   if (kind != RecordKind::ndjson && (!o.fields.empty() || !o.schema.empty())) {
     throw usage_error("--fields and --schema apply to NDJSON sources (CSV/TSV columns come from the header)");
   }
-  const std::string table = quote_table(o.table);
+  const TableName tname = parse_table(o.table);
 
   InputFile in = InputFile::open(src.path);
-  // stdin cannot be read again after a crash: its batches still commit with their
-  // ledger rows, but under a load id of their own, so a rerun loads everything again.
-  const std::string fp_text =
-      in.seekable() ? fingerprint_json(in.fingerprint()).dump()
-                    : "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) +
-                          "," + std::to_string(::getpid()) + "}";
-  if (!in.seekable()) rep.note = "stdin: not resumable (a rerun loads everything again)";
+  // The source's identity: its absolute path (symlinks resolved). Its content is
+  // checked batch by batch against the ledger (source_xxh3), so a touch changes
+  // nothing and a changed source is refused. stdin cannot be read again after a crash:
+  // its batches still commit with their ledger rows, but under a load id of their own,
+  // so a rerun loads everything again.
+  std::string fp_text;
+  if (in.seekable()) {
+    std::error_code ec;
+    std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(src.path), ec);
+    if (ec) abs = std::filesystem::absolute(src.path).lexically_normal();
+    fp_text = nlohmann::json({{"path", abs.string()}}).dump();
+  } else {
+    fp_text = "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "," +
+              std::to_string(::getpid()) + "}";
+    rep.note = "stdin: not resumable (a rerun loads everything again)";
+  }
 
   // --dry-run cuts the batches exactly as a load would, without a connection.
   std::unique_ptr<Conn> main;
+  std::string table;  // quoted by libpq
+  std::string ledger_schema, oid;
   if (!o.dry_run) {
     main = std::make_unique<Conn>(o.dest);
     // In these client encodings a multibyte character may hold the byte of '\\', which
@@ -432,7 +607,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
             .at_path(o.dest);
       }
     }
-    exec(*main, kLedgerDdl);
+    table = escape_table(*main, tname);
+    ledger_schema = ensure_ledger(*main);
+    oid = table_oid(*main, table);
   }
 
   // The COPY columns. CSV/TSV: the header. NDJSON: --fields/--schema, else the table's
@@ -475,37 +652,114 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
   }
 
-  // The load id names this source + table + batch settings (+ NDJSON columns): the
-  // same command again finds its batches in the ledger.
-  std::string id_text = fp_text + "\n" + o.table + "\n" + record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) +
-                        "\n" + std::to_string(o.batch_bytes);
-  if (kind == RecordKind::ndjson) id_text += "\n" + nlohmann::json(columns).dump();
+  // The load id names this source + table + batch settings + columns: the same command
+  // again finds its batches in the ledger. Not the source's mtime or content: a touch
+  // is the same load, and a changed source is refused by the batch hashes, not taken
+  // for a new load (which would load its rows twice).
+  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + tname.key() + "\n" + record_kind_name(kind) + "\n" +
+                        std::to_string(o.batch_rows) + "\n" + std::to_string(o.batch_bytes) + "\n" +
+                        nlohmann::json(columns).dump();
   // How records become rows is part of the plan: since malformed CSV records are
   // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
-  // older ingot, so a load that one began is not resumed under the same id.
+  // older ingot.
   if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
   rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
-  std::set<std::uint64_t> committed;
-  if (!o.dry_run) {
+  // Batches an earlier run committed: batch -> (offset, length), as cut then.
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
+  if (!o.dry_run && in.seekable()) {
+    // A load an older ingot began (format 1: no batch hashes, mtime in the fingerprint)
+    // can be neither checked nor resumed: refused, not loaded a second time.
+    const Fingerprint f = in.fingerprint();
+    const std::string old_fp = "{\"edge_xxh3\":\"" + xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":%,\"size\":" +
+                               std::to_string(f.size) + "}";
+    auto old = query(*main,
+                     "SELECT load_id FROM ingot_load_ledger WHERE source_xxh3 IS NULL AND target_table = $1 AND "
+                     "source_fingerprint LIKE $2 LIMIT 1",
+                     {o.table, old_fp});
+    if (!old.empty()) {
+      throw usage_error("load " + old[0][0] + " of this source into " + o.table +
+                        " was begun by an older ingot, whose ledger rows cannot be checked against the source: if "
+                        "it completed there is nothing to do; else delete its rows from the table and DELETE FROM "
+                        "ingot_load_ledger WHERE load_id = '" + old[0][0] + "', then load again")
+          .at_path(o.dest);
+    }
+    // Ledger rows of this source whose rows are gone: the table was truncated (the
+    // trigger marked them) or dropped (another OID, or none). Forgotten, said why.
+    for (auto& r : query(*main,
+                         "SELECT load_id, bool_or(truncated_at IS NOT NULL), bool_or(table_oid IS DISTINCT FROM "
+                         "nullif($3, '')::oid) FROM ingot_load_ledger WHERE source_fingerprint = $1 AND target_table = $2 "
+                         "AND source_xxh3 IS NOT NULL AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM "
+                         "nullif($3, '')::oid) GROUP BY load_id ORDER BY load_id",
+                         {fp_text, o.table, oid})) {
+      const std::string why = oid.empty() ? "was dropped" : r[2] == "t" ? "was dropped and created again" : "was truncated";
+      add_note(rep, "table " + o.table + " " + why + " since load " + r[0] + ": loading again");
+      exec(*main,
+           "DELETE FROM ingot_load_ledger WHERE load_id = $1 AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT "
+           "FROM nullif($2, '')::oid)",
+           {r[0], oid});
+    }
     auto others = query(*main,
                         "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
                         "target_table = $2 AND load_id <> $3",
                         {fp_text, o.table, rep.load_id});
     if (!others.empty()) {
       throw usage_error("this source was already (partly) loaded into " + o.table +
-                        " with other batch settings or columns, or by another ingot version (load " + others[0][0] +
+                        " with other batch settings or columns (load " + others[0][0] +
                         "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
           .at_path(o.dest);
     }
-    for (auto& r : query(*main, "SELECT batch FROM ingot_load_ledger WHERE load_id = $1", {rep.load_id})) {
-      committed.insert(std::stoull(r[0]));
+    auto rows = query(*main,
+                      "SELECT batch, byte_offset, bytes, source_xxh3, records FROM ingot_load_ledger WHERE load_id = $1 "
+                      "ORDER BY batch",
+                      {rep.load_id});
+    // Emptied some other way (DELETE, or a TRUNCATE without the trigger): the rows the
+    // ledger holds are not there. One row of the table is enough to look at.
+    std::uint64_t ledger_records = 0;
+    for (auto& r : rows) ledger_records += std::stoull(r[4]);
+    if (ledger_records > 0 && !oid.empty() && query(*main, "SELECT 1 FROM " + table + " LIMIT 1").empty()) {
+      add_note(rep, "table " + o.table + " is empty though load " + rep.load_id + " committed " +
+                        std::to_string(ledger_records) + " rows into it: loading again");
+      exec(*main, "DELETE FROM ingot_load_ledger WHERE load_id = $1", {rep.load_id});
+      rows.clear();
+    }
+    // The source must hold the bytes each committed batch was cut from, checked before
+    // anything loads: a changed source is refused, with nothing of it loaded.
+    for (auto& r : rows) {
+      const std::uint64_t number = std::stoull(r[0]), offset = std::stoull(r[1]), length = std::stoull(r[2]);
+      const auto stored = parse_xxh3_hex(r[3]);
+      bool same = stored && offset + length <= in.size();
+      if (same) {
+        Xxh3 h;
+        hash_file_range(h, in.fd(), offset, length, src.path);
+        same = h.digest() == *stored;
+      }
+      if (!same) {
+        throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
+                         r[0] + ", bytes " + std::to_string(offset) + "-" + std::to_string(offset + length) +
+                         " differ): restore it, or delete that load's rows from the table and DELETE FROM "
+                         "ingot_load_ledger WHERE load_id = '" + rep.load_id + "' to load it again")
+            .at_path(src.path);
+      }
+      committed[number] = {offset, length};
     }
   }
   rep.resumed = !committed.empty();
+  if (!o.dry_run && !oid.empty()) add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
 
-  std::string copy_sql = "COPY " + table + " (";
-  for (std::size_t i = 0; i < columns.size(); ++i) copy_sql += (i ? ", " : "") + quote_ident(columns[i]);
-  copy_sql += ") FROM STDIN";  // text format, which every source is rewritten into
+  LoadContext ctx;
+  ctx.load_id = rep.load_id;
+  ctx.fp_text = fp_text;
+  ctx.table_sql = table;
+  ctx.source = src.path;
+  std::vector<std::string> quoted_columns;
+  if (!o.dry_run) {
+    ctx.copy_sql = "COPY " + table + " (";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      quoted_columns.push_back(escape_ident(*main, columns[i]));
+      ctx.copy_sql += (i ? ", " : "") + quoted_columns.back();
+    }
+    ctx.copy_sql += ") FROM STDIN";  // text format, which every source is rewritten into
+  }
 
   // The connections, shared by the batches of every chunk in the I/O stage; a batch
   // waits (sleeping: the CPU stays with the converter and the server) for a free one.
@@ -520,7 +774,10 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   std::optional<OutputFile> rejects;
   if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
 
-  BatchCutter cutter(o.batch_rows, committed);
+  std::set<std::uint64_t> done;
+  for (const auto& kv : committed) done.insert(kv.first);
+  BatchCutter cutter(o.batch_rows, std::move(done));
+  std::uint64_t plan_bytes = 0;  // of every batch cut, for the final check
   bool table_checked = o.dry_run || !o.create_table;
   bool stopping = false;  // --on-error fail met a reject: no more rows are cut
   std::uint64_t bytes_done = 0;
@@ -568,6 +825,22 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
             [&](std::size_t i) { return std::pair<std::size_t, std::size_t>(w.rows[i].src_begin, w.rows[i].src_end); },
             w.batches);
         w.results.assign(w.batches.size(), BatchResult{});
+        for (const Batch& b : w.batches) {
+          plan_bytes += b.length;
+          // Its bytes were checked before the load; a change elsewhere that moves where
+          // a committed batch is cut shows here.
+          if (!b.skip) continue;
+          const auto& [offset, length] = committed.at(b.number);
+          if (offset != b.offset || length != b.length) {
+            throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
+                             std::to_string(b.number) + " is now cut at bytes " + std::to_string(b.offset) + "-" +
+                             std::to_string(b.offset + b.length) + ", not " + std::to_string(offset) + "-" +
+                             std::to_string(offset + length) + "): restore it, or delete that load's rows from the "
+                             "table and DELETE FROM ingot_load_ledger WHERE load_id = '" + rep.load_id +
+                             "' to load it again")
+                .at_path(src.path);
+          }
+        }
         if (!table_checked) {
           // --create-table: text columns, or types inferred from up to 1,000 rows of the
           // first chunk, read back from the COPY input (so NDJSON and CSV alike; NULL and
@@ -585,9 +858,13 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           for (std::size_t i = 0; i < columns.size(); ++i) {
             std::vector<std::string> vals;
             for (auto& r : sample) vals.push_back(i < r.size() ? r[i] : "");
-            ddl += (i ? ", " : "") + quote_ident(columns[i]) + " " + (o.infer_types ? infer_type(vals) : "text");
+            ddl += (i ? ", " : "") + quoted_columns[i] + " " + (o.infer_types ? infer_type(vals) : "text");
           }
           exec(*main, ddl + ")");
+          if (oid.empty()) {
+            oid = table_oid(*main, table);
+            add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
+          }
           table_checked = true;
         }
       },
@@ -621,7 +898,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
                 cv.notify_one();
               }
             } back{pool, pool_mu, pool_cv, k};
-            w.results[i] = load_batch(*k, c, w, w.batches[i], copy_sql, o, rep.load_id, fp_text, src.path);
+            w.results[i] = load_batch(*k, c, w, w.batches[i], o, ctx);
           });
         });
       },
@@ -675,7 +952,41 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   }
   rep.bytes_total = in.seekable() ? in.size() : bytes_done;
   rep.units_total = cutter.batches();
-  rep.verified = !o.dry_run;
+  if (!o.dry_run) {
+    // Verified: the ledger holds one row for every batch of the plan and no other, for
+    // the table loaded into (the OID it has now, not truncated since), and their rows
+    // loaded + refused add up to the records cut from the source, their bytes to the
+    // plan's; the bytes of batches earlier runs committed were checked against their
+    // hashes before the load.
+    // Read under the table's ACCESS SHARE lock: it queues behind a TRUNCATE that was
+    // waiting for the last batch, so the ledger is read after that TRUNCATE marked it
+    // (a dropped table fails the lock; the OID check below then fails the load).
+    exec(*main, "BEGIN");
+    PgResult locked(PQexec(main->c, ("LOCK TABLE " + table + " IN ACCESS SHARE MODE").c_str()));
+    if (locked.status() != PGRES_COMMAND_OK) {
+      exec(*main, "ROLLBACK");
+      exec(*main, "BEGIN");
+    }
+    const auto v = query(*main,
+                         "SELECT count(*), coalesce(max(batch), 0), coalesce(sum(records + coalesce(refused, 0)), 0), "
+                         "coalesce(sum(bytes), 0), count(*) FILTER (WHERE truncated_at IS NOT NULL OR table_oid IS "
+                         "DISTINCT FROM to_regclass($2)::oid OR source_xxh3 IS NULL) FROM ingot_load_ledger WHERE "
+                         "load_id = $1",
+                         {rep.load_id, table})[0];
+    exec(*main, "COMMIT");
+    const std::string want = std::to_string(cutter.batches()) + " " + std::to_string(cutter.batches()) + " " +
+                             std::to_string(cutter.records()) + " " + std::to_string(plan_bytes) + " 0";
+    const std::string got = v[0] + " " + v[1] + " " + v[2] + " " + v[3] + " " + v[4];
+    if (got != want) {
+      throw data_error("load " + rep.load_id + " into " + o.table + " is not verified: the ledger holds " + v[0] +
+                       " batches (last " + v[1] + ") of " + v[2] + " records and " + v[3] + " bytes, " + v[4] +
+                       " of them for a table truncated or replaced since, where the source gives " +
+                       std::to_string(cutter.batches()) + " batches of " + std::to_string(cutter.records()) +
+                       " records and " + std::to_string(plan_bytes) + " bytes")
+          .at_path(o.dest);
+    }
+    rep.verified = true;
+  }
   return rep;
 }
 

@@ -37,7 +37,12 @@ struct PartJob {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   std::string server_etag;  // the server holds a part with this number and size (unverified)
+  std::string known_md5;    // MD5 of an earlier run's read of this part (journal), to compare
 };
+
+bool is_md5_hex(const std::string& h) {
+  return h.size() == 32 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
 
 struct Done {
   std::uint64_t size = 0;
@@ -114,7 +119,7 @@ std::vector<PartJob> parts_from_pieces(const std::vector<ByteRange>& pieces, std
     if (i + 1 == pieces.size()) r.end = size;
     if (r.begin != pos || r.end < r.begin) return {};
     if (r.size() > kS3MaxPart || (i + 1 < pieces.size() && r.size() < kS3MinPart)) return {};
-    v.push_back({static_cast<unsigned>(i + 1), r.begin, r.size(), ""});
+    v.push_back({static_cast<unsigned>(i + 1), r.begin, r.size(), "", ""});
     pos = r.end;
   }
   return v;
@@ -191,6 +196,16 @@ std::size_t read_stream(InputFile& in, PartBuffer& data, std::uint64_t length) {
   return got;
 }
 
+// Before completing (or PUTting) an object: the source must be what stat said before
+// its first byte was read, or the object would join bytes of two versions.
+void check_source_unchanged(const InputFile& in, const nlohmann::json& before) {
+  if (source_stat_json(in) != before) {
+    throw data_error("the source changed while it was being uploaded (its size, times or inode differ from the "
+                     "start): the object was not created; upload it again once it is no longer being written")
+        .at_path(in.display_name());
+  }
+}
+
 // The part plan is a pure function of the source's size, --part-size, --max-parts and a manifest's
 // pieces, so --begin, the --part K/N workers and --complete, run anywhere, compute the
 // same parts without talking to each other.
@@ -205,7 +220,7 @@ std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src,
   part_size = choose_part_size(o, size, false);
   if (layout.empty()) {
     for (std::uint64_t off = 0, n = 1; off < size || n == 1; off += part_size, ++n) {
-      layout.push_back({static_cast<unsigned>(n), off, std::min(part_size, size - off), ""});
+      layout.push_back({static_cast<unsigned>(n), off, std::min(part_size, size - off), "", ""});
       if (size == 0) break;
     }
   }
@@ -266,12 +281,24 @@ struct PartSender {
   std::mutex mu;
   std::map<unsigned, Done> done;
   std::function<void(std::uint64_t)> progress;
+  std::string source;  // for messages
 
   PartSender(s3::Client& c, const s3::Location& l, const std::string& id) : client(c), at(l), upload_id(id) {}
 
   void operator()(const PartJob& job, const PartBuffer& part) {
     const std::string_view data = part.view();
     s3::Md5 md5 = s3::md5(data);
+    // A part read a second time (by a resumed run, or a rerun worker) must be the bytes
+    // read the first time: the server's copy of this upload's part, or the journal's
+    // digest. Anything else means the source changed in between, and completing would
+    // join parts of two versions. (A retry within a run resends the same buffer.)
+    const std::string& before = is_md5_hex(job.server_etag) ? job.server_etag : job.known_md5;
+    if (!before.empty() && before != md5.hex) {
+      throw data_error("part " + std::to_string(job.number) + " (byte " + std::to_string(job.offset) +
+                       ") reads differently than when an earlier run sent it: the source changed; "
+                       "upload it again from the start")
+          .at_path(source);
+    }
     std::string etag;
     if (!job.server_etag.empty() && job.server_etag == md5.hex) {
       etag = job.server_etag;
@@ -327,9 +354,7 @@ std::string complete_verified(s3::Client& client, const s3::Location& at, const 
                               const std::vector<s3::PartInfo>& parts, const std::vector<std::string>& md5s,
                               std::uint64_t total, std::string& note) {
   // Part ETags that are not MD5s (e.g. SSE-KMS) leave only the size to check.
-  const bool all_md5 = std::all_of(md5s.begin(), md5s.end(), [](const std::string& h) {
-    return h.size() == 32 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
-  });
+  const bool all_md5 = std::all_of(md5s.begin(), md5s.end(), is_md5_hex);
   const std::string expect = all_md5 ? s3::multipart_etag(md5s) : std::string();
   std::string etag;
   try {
@@ -404,6 +429,7 @@ UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, cons
 // processes, possibly on several machines, coordinated only by the plan.
 UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, const s3::Location& at, const InputFile& in,
                            UploadReport rep) {
+  const nlohmann::json start_stat = source_stat_json(in);
   const std::uint64_t size = in.size();
   std::vector<PartJob> layout = plan_parts(o, src, size, rep.part_size, rep.note);
   std::size_t first = 0, last = layout.size();
@@ -466,9 +492,11 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
     if (s != server.end() && s->second.size == j.length) j.server_etag = s->second.etag;
   }
   PartSender sender(client, at, upload_id);
+  sender.source = in.display_name();
   if (o.progress) sender.progress = [&](std::uint64_t bytes) { o.progress(bytes, 0); };
   try {
     send_file_parts(o.concurrency, in, jobs, sender);
+    check_source_unchanged(in, start_stat);
   } catch (const Error& e) {
     // The upload is shared: never abort it from a worker.
     Error out(e.kind(), std::string(e.what()) + "; the upload stays: rerun this worker");
@@ -504,12 +532,15 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   }
   if (o.abort) return abort_uploads(o, src, at, rep);
 
-  InputFile in = InputFile::open(src.path);
+  // An object is the file's bytes as stored: a .gz or .bz2 file is sent compressed.
+  InputFile in = InputFile::open(src.path, Decode::raw);
   const bool stream = !in.seekable();
   if (stream && (o.resume || shared)) {
     throw usage_error("--resume, --begin, --part and --complete need a file source: stdin cannot be read again");
   }
   if (shared) return shared_upload(o, src, at, in, rep);
+  // Taken before any byte is read, compared again before the object is made.
+  const nlohmann::json start_stat = stream ? nlohmann::json() : source_stat_json(in);
   const std::uint64_t size = in.size();
   rep.bytes_total = size;
 
@@ -529,17 +560,21 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   std::uint64_t part_size = 0;
   std::vector<PartJob> layout;
   if (have_journal) {
-    if (header.value("dest", "") != o.dest || header.value("target", "") != "s3") {
+    const bool same_dest = header.contains("dest_sha256") ? header["dest_sha256"] == dest_hash(o.dest)
+                                                          : header.value("dest", "") == o.dest;
+    if (!same_dest || header.value("target", "") != "s3") {
       throw data_error("journal " + journal.path() + " is for another destination; delete it").at_path(o.dest);
     }
-    if (header["fingerprint"] != fingerprint_json(in.fingerprint())) {
+    // Journals of older versions have no "stat"; the fingerprint alone decides for them.
+    if (header["fingerprint"] != fingerprint_json(in.fingerprint()) ||
+        (header.contains("stat") && header["stat"] != start_stat)) {
       throw data_error("the source changed since the interrupted upload started (journal " + journal.path() +
                        "): restore it, or discard the upload with --abort")
           .at_path(src.path);
     }
     part_size = header.value("part_size", std::uint64_t{0});
     for (const auto& p : header.value("layout", nlohmann::json::array())) {
-      layout.push_back({static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), ""});
+      layout.push_back({static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), "", ""});
     }
     rep.resumed = true;
   } else if (!stream) {
@@ -582,6 +617,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   if (single) {
     PartBuffer data;
     read_exact(in, data, 0, size);
+    check_source_unchanged(in, start_stat);
     return put_single(data);
   }
 
@@ -624,7 +660,10 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
           if (d != done.end() && d->second.etag == s->second.etag && d->second.size == j.length) continue;
           j.server_etag = s->second.etag;  // on the server but not journaled: verify by MD5 before skipping
         }
-        if (d != done.end()) done.erase(d);  // journaled but missing or different on the server
+        if (d != done.end()) {  // journaled but missing or different on the server: sent again
+          j.known_md5 = d->second.md5;
+          done.erase(d);
+        }
       }
     }
   }
@@ -632,12 +671,14 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     upload_id = client.create_multipart(at);
     nlohmann::json h = {{"ingot_upload_journal", 1},
                         {"target", "s3"},
-                        {"dest", o.dest},
+                        {"dest", redacted(o.dest)},
+                        {"dest_sha256", dest_hash(o.dest)},
                         {"upload_id", upload_id},
                         {"part_size", part_size}};
     if (!stream) {
       h["source"] = std::filesystem::absolute(src.path).string();
       h["fingerprint"] = fingerprint_json(in.fingerprint());
+      h["stat"] = start_stat;
       h["size"] = size;
       nlohmann::json lay = nlohmann::json::array();
       for (const PartJob& j : layout) lay.push_back({j.offset, j.length});
@@ -648,6 +689,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   rep.upload_id = upload_id;
 
   PartSender sender(client, at, upload_id);
+  sender.source = in.display_name();
   sender.journal = journal.path().empty() ? nullptr : &journal;
   sender.started_before = std::move(started_before);
   sender.done = std::move(done);
@@ -675,7 +717,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
                         " (--max-parts): use a bigger --part-size")
           .at_path(o.dest);
     }
-    job = {++stream_number, stream_offset, data.size(), ""};
+    job = {++stream_number, stream_offset, data.size(), "", ""};
     stream_offset += data.size();
     return true;
   };
@@ -686,6 +728,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
       rep.bytes_total = stream_offset;
     } else {
       send_file_parts(o.concurrency, in, todo, sender);
+      check_source_unchanged(in, start_stat);
     }
     std::vector<s3::PartInfo> parts;
     std::vector<std::string> md5s;

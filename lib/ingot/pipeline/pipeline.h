@@ -26,8 +26,13 @@ struct PipelineOptions {
   unsigned tokens_per_thread = 2;
 };
 
+// The worker threads for -j: 0 means all cores, and more than the cores is lowered to
+// the core count (the cores this process may run on), silently: the stages are CPU-bound,
+// so threads beyond the cores add only memory (each holds 2 token slots), and the
+// memory bound of ARCHITECTURE.md holds for any -j.
 inline unsigned resolve_threads(unsigned threads) {
-  return threads ? threads : static_cast<unsigned>(std::max(1, tbb::info::default_concurrency()));
+  const unsigned cores = static_cast<unsigned>(std::max(1, tbb::info::default_concurrency()));
+  return threads ? std::min(threads, cores) : cores;
 }
 
 namespace pipeline_detail {
