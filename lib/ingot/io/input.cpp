@@ -96,25 +96,12 @@ std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) c
 std::size_t InputFile::read(char* dst, std::size_t n) {
   if (!sniffed_) {
     sniffed_ = true;
-    pending_.resize(4);
-    std::size_t got = 0;
-    while (got < pending_.size()) {
-      ssize_t r = ::read(fd_, pending_.data() + got, pending_.size() - got);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw sys_error("read failed", errno).at_path(display_).at_offset(got);
-      }
-      if (r == 0) break;
-      got += static_cast<std::size_t>(r);
-    }
-    pending_.resize(got);
-    codec_ = detect_codec(pending_.data(), got);
-    if (got == 4 && pending_.starts_with("BZh")) {
-      // Maybe bzip2: its block magic follows (read more only then, so that a stream
-      // is never waited on for more than the 4 bytes every stream is sniffed for).
-      pending_.resize(10);
-      while (got < pending_.size()) {
-        ssize_t r = ::read(fd_, pending_.data() + got, pending_.size() - got);
+    // Reads pending_ up to `want` bytes (fewer only at the end of the stream).
+    auto fill_to = [&](std::size_t want) {
+      std::size_t got = pending_.size();
+      pending_.resize(want);
+      while (got < want) {
+        ssize_t r = ::read(fd_, pending_.data() + got, want - got);
         if (r < 0) {
           if (errno == EINTR) continue;
           throw sys_error("read failed", errno).at_path(display_).at_offset(got);
@@ -123,6 +110,14 @@ std::size_t InputFile::read(char* dst, std::size_t n) {
         got += static_cast<std::size_t>(r);
       }
       pending_.resize(got);
+      return got;
+    };
+    std::size_t got = fill_to(4);
+    codec_ = detect_codec(pending_.data(), got);
+    if (got == 4 && pending_.starts_with("BZh")) {
+      // Maybe bzip2: its block magic follows (read more only then, so that a stream
+      // is never waited on for more than the 4 bytes every stream is sniffed for).
+      got = fill_to(10);
     }
     if (const char* foreign = foreign_compression(pending_.data(), got)) refuse_foreign_compression(foreign, display_);
   }
