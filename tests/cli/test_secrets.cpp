@@ -255,6 +255,34 @@ TEST_CASE("secrets: no password from an S3 --endpoint is printed or stored", "[s
   run_cases(dir, cases);
 }
 
+TEST_CASE("secrets: a destination whose password parses ambiguously is refused, no piece of it printed",
+          "[secrets][upload]") {
+  TempDir dir;
+  write_file(dir / "rows.csv", "id\n1\n");
+  // Each would reach libpq or libcurl parsed otherwise than the URL rules read it, and
+  // their errors quote pieces of it (a host name, a bad token): a usage error instead.
+  for (const std::string dest : {"postgresql://loader:p@ssw0rdSECRET@127.0.0.1:1/db",
+                                 "postgresql://user:se%zzcretSECRETpw@127.0.0.1:1/db",
+                                 "postgresql://user:SECRET/pw@127.0.0.1:1/db",
+                                 "postgresql://127.0.0.1:1/db?sslpassword=ab%zzSECRET",
+                                 "host=127.0.0.1 port=1 password='SECRET",
+                                 "http://user:p@ssSECRET@127.0.0.1:1/in"}) {
+    for (const std::string flags : {"", " --json", " --dry-run"}) {
+      INFO(dest << flags);
+      RunResult r = run_ingot(dir, "upload rows.csv " + shell_quote(dest) + " --table t -q" + flags);
+      CHECK(r.code == 2);
+      // A conninfo libpq cannot parse is no destination at all ("destination must be ...").
+      if (dest.find("://") != std::string::npos) CHECK(r.err.find("does not parse unambiguously") != std::string::npos);
+      CHECK(r.out.find(kNeedle) == std::string::npos);
+      CHECK(r.err.find(kNeedle) == std::string::npos);
+    }
+  }
+  RunResult r = run_ingot(dir, "upload rows.csv s3://bucket-x/k --endpoint " +
+                                   shell_quote("http://u:p@ssSECRET@127.0.0.1:1") + " -q");
+  CHECK(r.code == 2);
+  CHECK(r.err.find(kNeedle) == std::string::npos);
+}
+
 TEST_CASE("secrets: keyword conninfo and service= destinations load into PostgreSQL", "[secrets][upload][pg]") {
   TempDir dir;
   write_file(dir / "rows.csv", "id,name\n1,a\n2,b\n3,c\n");

@@ -325,21 +325,22 @@ TEST_CASE("upload pg: NDJSON kill -9 midway, the same command again gives the ex
   std::string t = nd_table();
   const std::string args = "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
                            " --batch-rows 500 --workers 2 -j2 --rejects rej.ndjson --json";
+  // The moment is the test's: every row from id 60,000 on waits at a gate, so both
+  // workers end up holding a batch there, uncommitted, when the kill comes.
+  Gate gate(t, "NEW.id >= 60000");
   pid_t pid = spawn_ingot(dir, args);
-  for (int i = 0; i < 4000; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) FAIL("the load finished before it could be killed");
-    std::string committed = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'");
-    if (committed != "0" && std::stoi(committed) >= 20) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  wait_for(gate.waiting_sql(), "2", "both workers holding a batch at the gate");
   REQUIRE(::kill(pid, SIGKILL) == 0);
   int status = 0;
   ::waitpid(pid, &status, 0);
   REQUIRE(WIFSIGNALED(status));
   const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
   const int total = (static_cast<int>(src.rows) + 1 + 499) / 500;  // rows the server sees, incl. 777
-  REQUIRE(before >= 20);
-  REQUIRE(before < total);  // really midway
+  REQUIRE(before < total);  // really midway: the gated batches never committed
+  // The held transactions end once their client is gone (COPY reads EOF).
+  gate.open();
+  wait_for(gate.waiting_sql(), "0", "the killed load's transactions to end");
+  psql("DROP TRIGGER gate ON " + t);
   // Batches commit out of order (2 workers): was the one holding row 777 among them?
   // Row 777 is record 769 (8 broken rows before it): batch 2 of 500-row batches.
   const bool had_777 = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "' AND batch = 2") == "1";

@@ -201,6 +201,43 @@ TEST_CASE("upload pg ledger: kill -9 midway, touch, rerun loads each row once, a
   CHECK(counts(t) == exact(n));
 }
 
+TEST_CASE("upload pg ledger: one table under any spelling is one load; the same name in another schema is another",
+          "[upload][pg][ledger]") {
+  TempDir dir;
+  const int n = 1000;
+  write_file(dir / "rows.csv", make_csv(n));
+  const std::string t = new_table();
+  const std::string url = shell_quote(servers().pg_url);
+  auto load = [&](const std::string& table, const std::string& at = servers().pg_url) {
+    RunResult r = run_ingot(dir, "upload rows.csv " + shell_quote(at) + " --table " + shell_quote(table) +
+                                     " --batch-rows 300 --json");
+    INFO(table << ": " << r.err);
+    REQUIRE(r.code == 0);
+    return report(r);
+  };
+  CHECK(load(t)["stats"]["records"] == n);
+  for (const std::string& same : {"public." + t, "\"" + t + "\"", "\"public\".\"" + t + "\""}) {
+    const json j = load(same);
+    CHECK(j["stats"]["records"] == 0);
+    CHECK(j["stats"]["units_skipped"] == 4);
+  }
+  CHECK(counts(t) == exact(n));
+  // A TRUNCATE seen through another spelling still reloads every row, once.
+  psql("TRUNCATE " + t);
+  CHECK(load("public." + t)["stats"]["records"] == n);
+  CHECK(counts(t) == exact(n));
+
+  // The same name in another schema, reached through search_path: another table, so
+  // another load; the first table's ledger rows and rows stay as they are.
+  const std::string schema = "s" + rnd();
+  psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + "." + t + " (id bigint, name text, score double precision)");
+  const std::string other = servers().pg_url + "?options=-csearch_path%3D" + schema;
+  CHECK(load(t, other)["stats"]["records"] == n);
+  CHECK(counts(schema + "." + t) == exact(n));
+  CHECK(load(t)["stats"]["records"] == 0);
+  CHECK(counts(t) == exact(n));
+}
+
 TEST_CASE("upload pg ledger: a TRUNCATE during the load leaves it unverified (exit 1)", "[upload][pg][ledger]") {
   TempDir dir;
   const int n = 5000;

@@ -20,8 +20,15 @@ TEST_CASE("redact: userinfo passwords in URLs, the user kept", "[redact]") {
   // Percent-encoded '@' and ':' inside the password.
   CHECK(redacted("postgresql://u:p%40ss%3Aword@db/app") == "postgresql://u:***@db/app");
   CHECK(redacted("http://u:p%40ss%3Aword@h/x") == "http://u:***@h/x");
-  // A raw '@' in a PostgreSQL password: libpq stops at the first '@', the mask runs to the last.
-  CHECK(redacted("postgresql://u:p@ss@db/app") == "postgresql://u:***@db/app");
+  // A raw '@' in a PostgreSQL password: libpq stops at the first '@' (password "p", host
+  // "ss@db"), the URL rules at the last: they disagree, so all is masked (and upload
+  // refuses such a destination).
+  CHECK(redacted("postgresql://u:p@ss@db/app") == "postgresql://***");
+  CHECK(!parses_unambiguously("postgresql://u:p@ss@db/app"));
+  CHECK(!parses_unambiguously("postgresql://u:se%zzcret@db/app"));
+  CHECK(!parses_unambiguously("postgresql://u:secret/pw@db/app"));
+  CHECK(parses_unambiguously("postgresql://u:p%40ss@db/app"));
+  CHECK(parses_unambiguously("host=db password='a b'"));
   // An empty password hides nothing; a user alone is a PostgreSQL role name.
   CHECK(redacted("postgresql://u:@db/app") == "postgresql://u:@db/app");
   CHECK(redacted("postgresql://alice@db/app") == "postgresql://alice@db/app");
@@ -35,7 +42,8 @@ TEST_CASE("redact: secrets in query strings and fragments, names and values perc
   CHECK(redacted("postgresql://db/app?sslmode=require&sslpassword=k3y") ==
         "postgresql://db/app?sslmode=require&sslpassword=***");
   CHECK(redacted("postgresql://db/app?pass%77ord=secret") == "postgresql://db/app?pass%77ord=***");
-  CHECK(redacted("postgresql://u:a@db/app?password=b") == "postgresql://u:***@db/app?password=***");
+  // Two passwords: libpq takes the query's, so the userinfo's is not the one it uses.
+  CHECK(redacted("postgresql://u:a@db/app?password=b") == "postgresql://***");
   CHECK(redacted("https://h/in?token=abc&x=1") == "https://h/in?token=***&x=1");
   CHECK(redacted("https://h/in?x=1&access_token=abc") == "https://h/in?x=1&access_token=***");
   CHECK(redacted("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2024"
@@ -87,7 +95,7 @@ TEST_CASE("redact: an s3:// URL is a bucket and a literal key", "[redact]") {
 }
 
 TEST_CASE("redact: spans are the exact bytes of the secrets, for argv", "[redact]") {
-  const std::string url = "postgresql://u:p%40ss@db/app?password=two&connect_timeout=5";
+  const std::string url = "postgresql://u:p%40ss@db/app?sslpassword=two&connect_timeout=5";
   std::vector<SecretSpan> v = secret_spans(url);
   REQUIRE(v.size() == 2);
   CHECK(url.substr(v[0].pos, v[0].len) == "p%40ss");

@@ -64,9 +64,29 @@ Error scrubbed(const Error& e, const std::vector<std::string_view>& originals) {
 
 }  // namespace
 
+namespace {
+
+// A destination or endpoint whose secrets cannot be told exactly is not used: the
+// parser that would use it (libpq, libcurl) could quote in its errors the bytes of a
+// password the redactor did not recognise as one.
+void refuse_ambiguous(const char* what, const std::string& s) {
+  if (s.empty() || parses_unambiguously(s)) return;
+  throw usage_error(std::string(what) + " " + redacted(s) +
+                    " does not parse unambiguously (a raw '@', '/', ':' or '%' in a user name or password?): "
+                    "percent-encode them (%40 %2F %3A %25), or pass the password in PGPASSWORD, ~/.pgpass or "
+                    "~/.netrc");
+}
+
+}  // namespace
+
 Result<UploadReport> upload(const UploadOptions& opts) {
   Result<UploadReport> result = capture([&]() -> UploadReport {
     auto t0 = std::chrono::steady_clock::now();
+    // (A string neither a URL nor a conninfo libpq parses is refused below as no destination.)
+    if (opts.dest.find("://") != std::string::npos || is_postgres_destination(opts.dest)) {
+      refuse_ambiguous("the destination", opts.dest);
+    }
+    refuse_ambiguous("--endpoint", opts.endpoint);
     detail::UploadSource src = detail::resolve_source(opts);
     // Neither --rejects nor the resume journal may be the source or its manifest.
     std::vector<NamedPath> inputs{{"", src.path}};
@@ -98,6 +118,7 @@ Result<UploadReport> upload(const UploadOptions& opts) {
 
 Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {
   Result<std::vector<ListEntry>> result = capture([&]() -> std::vector<ListEntry> {
+    refuse_ambiguous("--endpoint", opts.endpoint);
     s3::Location at = s3::parse_url(opts.url);
     s3::Config cfg;
     cfg.endpoint = opts.endpoint;

@@ -611,6 +611,18 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     ledger_schema = ensure_ledger(*main);
     oid = table_oid(*main, table);
   }
+  // The target's identity in the load id: schema and name as the server resolves them
+  // (an existing table by its OID, a new one where CREATE TABLE puts it), so `t`,
+  // `public.t` and `"t"` are one target, and `t` under another search_path another.
+  std::vector<std::string> target = tname.parts;
+  if (main && !oid.empty()) {
+    target = query(*main,
+                   "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                   "c.oid = $1::oid",
+                   {oid})[0];
+  } else if (main && target.size() == 1) {
+    target.insert(target.begin(), query(*main, "SELECT coalesce(current_schema(), '')")[0][0]);
+  }
 
   // The COPY columns. CSV/TSV: the header. NDJSON: --fields/--schema, else the table's
   // columns, else (a table to create) the exact union of keys, as convert finds it.
@@ -656,7 +668,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // again finds its batches in the ledger. Not the source's mtime or content: a touch
   // is the same load, and a changed source is refused by the batch hashes, not taken
   // for a new load (which would load its rows twice).
-  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + tname.key() + "\n" + record_kind_name(kind) + "\n" +
+  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + nlohmann::json(target).dump() + "\n" + record_kind_name(kind) + "\n" +
                         std::to_string(o.batch_rows) + "\n" + std::to_string(o.batch_bytes) + "\n" +
                         nlohmann::json(columns).dump();
   // How records become rows is part of the plan: since malformed CSV records are
@@ -687,10 +699,10 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     // trigger marked them) or dropped (another OID, or none). Forgotten, said why.
     for (auto& r : query(*main,
                          "SELECT load_id, bool_or(truncated_at IS NOT NULL), bool_or(table_oid IS DISTINCT FROM "
-                         "nullif($3, '')::oid) FROM ingot_load_ledger WHERE source_fingerprint = $1 AND target_table = $2 "
-                         "AND source_xxh3 IS NOT NULL AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM "
-                         "nullif($3, '')::oid) GROUP BY load_id ORDER BY load_id",
-                         {fp_text, o.table, oid})) {
+                         "nullif($2, '')::oid) FROM ingot_load_ledger WHERE load_id = $1 AND source_xxh3 IS NOT NULL "
+                         "AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM nullif($2, '')::oid) GROUP BY "
+                         "load_id",
+                         {rep.load_id, oid})) {
       const std::string why = oid.empty() ? "was dropped" : r[2] == "t" ? "was dropped and created again" : "was truncated";
       add_note(rep, "table " + o.table + " " + why + " since load " + r[0] + ": loading again");
       exec(*main,
@@ -698,10 +710,12 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
            "FROM nullif($2, '')::oid)",
            {r[0], oid});
     }
-    auto others = query(*main,
-                        "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
-                        "target_table = $2 AND load_id <> $3",
-                        {fp_text, o.table, rep.load_id});
+    // Another load of this source into this very table (by OID, whatever its spelling).
+    auto others = oid.empty() ? std::vector<std::vector<std::string>>{}
+                              : query(*main,
+                                      "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
+                                      "table_oid = $2::oid AND truncated_at IS NULL AND load_id <> $3",
+                                      {fp_text, oid, rep.load_id});
     if (!others.empty()) {
       throw usage_error("this source was already (partly) loaded into " + o.table +
                         " with other batch settings or columns (load " + others[0][0] +

@@ -153,16 +153,37 @@ bool curl_agrees(std::string_view s, const UrlScan& u) {
          at(u.query, u.query_end, part(CURLUPART_QUERY)) && at(u.fragment, s.size(), part(CURLUPART_FRAGMENT));
 }
 
-// libpq parses the string, and every secret keyword it finds set was found by the scan.
-bool libpq_agrees(std::string_view s, const std::vector<Found>& found) {
+// A conninfo value as libpq reads it: single quotes removed, backslash escapes undone.
+std::string conninfo_value(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += v[i] == '\\' && i + 1 < v.size() ? v[++i] : v[i];
+  return out;
+}
+
+// libpq parses the string, and every secret keyword it sets has the value the scan
+// found for it (decoded), and the other way round: where the two disagree on where a
+// password ends, libpq would use, and quote in its errors, bytes the scan did not mask.
+bool libpq_agrees(std::string_view s, const std::vector<Found>& found, bool url) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(std::string(s).c_str(), &err);
   if (err) PQfreemem(err);
   if (!opts) return false;
+  auto value = [&](const Found& f) {
+    const std::string_view raw = s.substr(f.span.pos, f.span.len);
+    return url ? percent_decode(raw, false) : conninfo_value(raw);
+  };
   bool ok = true;
   for (const PQconninfoOption* o = opts; o->keyword; ++o) {
-    if (!o->val || !*o->val || !is_secret_name(o->keyword)) continue;
-    ok = ok && std::any_of(found.begin(), found.end(), [&](const Found& f) { return f.key == o->keyword; });
+    if (!is_secret_name(o->keyword)) continue;
+    const std::string libpq = o->val ? o->val : "";
+    bool seen = false;
+    for (const Found& f : found) {
+      if (f.key != o->keyword) continue;
+      seen = true;
+      ok = ok && value(f) == libpq;
+    }
+    ok = ok && (seen || libpq.empty());
   }
   PQconninfoFree(opts);
   return ok;
@@ -241,7 +262,12 @@ bool is_secret_name(std::string_view name) {
   return n == "sig" || n == "pwd" || n.ends_with("key") || n.ends_with("sig");
 }
 
-std::vector<SecretSpan> secret_spans(std::string_view s) {
+namespace {
+
+// secret_spans, and whether the string parsed the same for the scan and the parser that
+// will use it (exact = false: masked whole).
+std::vector<SecretSpan> spans_of(std::string_view s, bool& exact) {
+  exact = true;
   const std::size_t after = after_scheme(s);
   if (after != npos) {
     const std::string scheme = lowercase(s.substr(0, after - 3));
@@ -259,11 +285,14 @@ std::vector<SecretSpan> secret_spans(std::string_view s) {
     if (agrees && pg) {
       std::vector<Found> f = u.found;
       if (u.password) f.push_back({"password", *u.password});
-      agrees = libpq_agrees(s, f);
+      agrees = libpq_agrees(s, f, true);
     } else if (agrees) {
       agrees = curl_agrees(s, u);
     }
-    if (!agrees) return from(after, s.size());
+    if (!agrees) {
+      exact = false;
+      return from(after, s.size());
+    }
     std::vector<SecretSpan> out;
     if (u.password) {
       out.push_back(*u.password);
@@ -275,7 +304,10 @@ std::vector<SecretSpan> secret_spans(std::string_view s) {
   }
   if (s.find('=') != npos) {
     const std::optional<std::vector<Found>> found = scan_conninfo(s);
-    if (!found || !libpq_agrees(s, *found)) return from(s.find('=') + 1, s.size());
+    if (!found || !libpq_agrees(s, *found, false)) {
+      exact = false;
+      return from(s.find('=') + 1, s.size());
+    }
     std::vector<SecretSpan> out;
     for (const Found& f : *found) out.push_back(f.span);
     return sorted(std::move(out));
@@ -284,6 +316,19 @@ std::vector<SecretSpan> secret_spans(std::string_view s) {
   // precedes an '@' may be credentials.
   const std::size_t at = s.rfind('@');
   return at == npos || at == 0 ? std::vector<SecretSpan>{} : std::vector<SecretSpan>{{0, at}};
+}
+
+}  // namespace
+
+std::vector<SecretSpan> secret_spans(std::string_view s) {
+  bool exact = true;
+  return spans_of(s, exact);
+}
+
+bool parses_unambiguously(std::string_view s) {
+  bool exact = true;
+  spans_of(s, exact);
+  return exact;
 }
 
 std::string redacted(std::string_view s) {

@@ -23,6 +23,12 @@ struct SecretSpan {
 };
 std::vector<SecretSpan> secret_spans(std::string_view s);
 
+// False when the string's secrets cannot be told exactly (it does not parse, or the
+// parser that would use it reads its password other than the URL rules do, as for a raw
+// '@' or '/' in a password): such a destination is refused, since the parser's own
+// errors could quote the parts of it that were not masked.
+bool parses_unambiguously(std::string_view s);
+
 // The string with every secret span replaced by "***".
 std::string redacted(std::string_view s);
 
