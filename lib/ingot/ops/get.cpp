@@ -58,7 +58,7 @@ ChunkRecords chunk_records(const Chunk& c, RecordKind kind, char delim) {
   ChunkRecords r;
   if (!is_delimited(kind)) {
     r.complete = count_byte(c.data, c.size, '\n');
-    r.last_end = last_record_end(c.data, c.size, kind, delim);
+    r.last_end = last_record_end(c.data, c.size, kind, delim, leading_bom(c.data, c.size, c.offset));
   } else {
     for_each_record_end(
         c.data, c.size, kind,
@@ -66,7 +66,7 @@ ChunkRecords chunk_records(const Chunk& c, RecordKind kind, char delim) {
           ++r.complete;
           r.last_end = e;
         },
-        delim);
+        delim, leading_bom(c.data, c.size, c.offset));
   }
   return r;
 }
@@ -142,7 +142,7 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
       if (seen >= want.first && seen <= want.last) emit(c.data + prev, end - prev);
       prev = end;
     };
-    for_each_record_end(c.data, c.size, kind, on_record, o.chunker.delimiter);
+    for_each_record_end(c.data, c.size, kind, on_record, o.chunker.delimiter, leading_bom(c.data, c.size, c.offset));
     if (prev < c.size) on_record(c.size);
   }
   if (!started) throw data_error(out_of_range_message(o.spec, seen)).at_path(in.display_name());

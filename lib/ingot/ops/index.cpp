@@ -31,7 +31,7 @@ void scan_chunk(const Chunk& c, RecordKind kind, char delim, ChunkEnds& w) {
     throw data_error("a chunk of more than 4 GiB (a huge record?); lower --max-record-size").at_offset(c.offset);
   }
   auto push = [&](std::size_t e) { w.ends.push_back(static_cast<std::uint32_t>(e)); };
-  for_each_record_end(c.data, c.size, kind, push, delim);
+  for_each_record_end(c.data, c.size, kind, push, delim, leading_bom(c.data, c.size, c.offset));
 }
 
 }  // namespace

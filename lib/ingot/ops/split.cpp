@@ -107,8 +107,9 @@ void check_targets(const std::string& input, const std::vector<std::string>& pie
 // Records in a chunk that starts on a boundary; the input's last record may lack its
 // terminator and still counts.
 std::uint64_t count_records(const Chunk& ch, RecordKind kind, bool input_ends_here, char delim) {
-  std::uint64_t n = count_record_ends(ch.data, ch.size, kind, delim);
-  if (input_ends_here && ch.size > 0 && last_record_end(ch.data, ch.size, kind, delim) != ch.size) ++n;
+  const std::size_t bom = leading_bom(ch.data, ch.size, ch.offset);
+  std::uint64_t n = count_record_ends(ch.data, ch.size, kind, delim, bom);
+  if (input_ends_here && ch.size > 0 && last_record_end(ch.data, ch.size, kind, delim, bom) != ch.size) ++n;
   return n;
 }
 
@@ -133,7 +134,8 @@ std::uint64_t last_end_at_or_before(InputFile& in, RecordKind kind, std::uint64_
       std::uint64_t best = b0 > s ? b0 : 0;
       while (c.next(buf, ch)) {
         // Every chunk but the range's last ends on a record end; the last ends at t.
-        std::size_t e = ch.last ? last_record_end(ch.data, ch.size, kind, copts.delimiter) : ch.size;
+        std::size_t e = ch.last ? last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset))
+                                 : ch.size;
         if (e > 0) best = ch.offset + e;
       }
       return best;
@@ -152,7 +154,7 @@ std::uint64_t first_record_end(InputFile& in, RecordKind kind, std::uint64_t s, 
   Buffer buf;
   Chunk ch;
   if (!c.next(buf, ch)) return s;
-  std::size_t e = scan_records(ch.data, ch.size, kind, copts.delimiter).first_end;
+  std::size_t e = scan_records(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)).first_end;
   return ch.offset + (e ? e : ch.size);
 }
 
@@ -232,9 +234,11 @@ std::vector<PlannedPiece> plan_records(InputFile& in, RecordKind kind, std::uint
                   in_piece = 0;
                 }
               },
-              copts.delimiter);
+              copts.delimiter, leading_bom(ch.data, ch.size, ch.offset));
           // An unterminated last record counts, and can complete a piece too.
-          if (ch.last && last_record_end(ch.data, ch.size, kind, copts.delimiter) != ch.size && ++in_piece == n) {
+          if (ch.last &&
+              last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)) != ch.size &&
+              ++in_piece == n) {
             out.push_back({{begin, ch.offset + ch.size}, n, false});
             begin = ch.offset + ch.size;
             in_piece = 0;
@@ -727,7 +731,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
   run_pipeline<Work>(
       chunker, o.pipeline,
       [&](const Chunk& ch, Work& w) {
-        w.tail = ch.last && last_record_end(ch.data, ch.size, s.kind, delim) != ch.size;
+        w.tail = ch.last && last_record_end(ch.data, ch.size, s.kind, delim, leading_bom(ch.data, ch.size, ch.offset)) != ch.size;
         w.records = count_records(ch, s.kind, false, delim) + (w.tail ? 1 : 0);
       },
       [&](const Chunk& ch, Work& w) {
@@ -736,7 +740,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
         std::uint64_t off = ch.offset;
         // Records in a segment of this chunk; only the chunk's end can hold the tail.
         auto seg_records = [&](std::size_t n) {
-          std::uint64_t r = count_record_ends(p, n, s.kind, delim);
+          std::uint64_t r = count_record_ends(p, n, s.kind, delim, leading_bom(p, n, off));
           return r + (w.tail && n == rem ? 1 : 0);
         };
         auto advance = [&](std::size_t n) {
@@ -761,7 +765,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
                     count = 0;
                   }
                 },
-                delim);
+                delim, leading_bom(p, rem, off));
             if (w.tail && ++count == o.amount) {
               cuts.push_back(rem);
               count = 0;
@@ -790,14 +794,15 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
             }
             // The chunk starts on a boundary and every cut is one, so p is a record
             // start and last_record_end reads the grammar from its first state.
-            std::size_t cut = last_record_end(p, static_cast<std::size_t>(avail), s.kind, delim);
+            std::size_t cut = last_record_end(p, static_cast<std::size_t>(avail), s.kind, delim,
+                                              leading_bom(p, static_cast<std::size_t>(avail), off));
             if (cut == 0) {
               if (cur && cur_piece.length > 0) {
                 close_piece();
                 continue;
               }
               // A single record longer than --bytes: it alone makes the piece.
-              std::size_t e = scan_records(p, rem, s.kind, delim).first_end;
+              std::size_t e = scan_records(p, rem, s.kind, delim, leading_bom(p, rem, off)).first_end;
               cut = e ? e : rem;
               append(p, cut, off, seg_records(cut));
               cur_piece.oversized = cur_piece.length > o.amount - hb;
