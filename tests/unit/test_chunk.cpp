@@ -525,3 +525,36 @@ TEST_CASE("chunk: after a UTF-8 BOM at the file's start a quote opens a field, f
   Chunker ch(in, RecordKind::csv, 0, kToEnd, ChunkerOptions{});
   CHECK(ch.take_first_record() == text.substr(0, first_end));
 }
+
+TEST_CASE("chunk: a last record ending in a bare CR is as long as with CRLF for --max-record-size", "[chunk][limit]") {
+  // The tokenizer strips a '\r' at the end of the input like a terminator, so it does
+  // not count; one more content byte still does.
+  TempDir dir;
+  for (RecordKind kind : {RecordKind::csv, RecordKind::tsv, RecordKind::lines}) {
+    CAPTURE(record_kind_name(kind));
+    for (std::size_t size : {1, 3, 64}) {
+      CAPTURE(size);
+      ChunkerOptions o;
+      o.chunk_size = size;
+      o.max_record = 10;
+      Buffer buf;
+      Chunk c;
+      write_file(dir / "ok", "h\nab\n0123456789\r");
+      InputFile ok = InputFile::open(dir.str("ok"));
+      Chunker fine(ok, kind, 0, kToEnd, o);
+      std::string got;
+      while (fine.next(buf, c)) got.append(c.data, c.size);
+      CHECK(got == "h\nab\n0123456789\r");
+      write_file(dir / "long", "h\nab\n0123456789x\r");
+      InputFile lng = InputFile::open(dir.str("long"));
+      Chunker over(lng, kind, 0, kToEnd, o);
+      auto r = ingot::capture([&] {
+        while (over.next(buf, c)) {
+        }
+        return 0;
+      });
+      REQUIRE(!r);
+      CHECK(r.error().message().find(":3: record longer than --max-record-size") != std::string::npos);
+    }
+  }
+}

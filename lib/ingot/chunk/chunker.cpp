@@ -137,9 +137,10 @@ void Chunker::check_records(const char* p, std::uint64_t p_offset, std::size_t c
         delim_, leading_bom(p, cut, p_offset));
   }
   // The record after the cut: complete only at the end of the input. Before that, a
-  // final '\r' may be the start of its "\r\n" terminator.
+  // final '\r' may be the start of its "\r\n" terminator; at the end, the tokenizer
+  // strips it like one (a last record "...\r" is as long as "...\r\n").
   std::size_t tail = n - cut;
-  if (!at_eof && tail > 0 && p[n - 1] == '\r') --tail;
+  if (tail > 0 && p[n - 1] == '\r') --tail;
   if (tail > limit) record_too_long(p, p_offset, cut, n);
   // Only the input's end, not a range's (split's planning reads ranges ending anywhere).
   const bool input_end = !in_.seekable() || end_ == in_.size();
