@@ -29,14 +29,6 @@ std::optional<RecordKind> kind_option(const std::string& v, const char* name) {
   return k;
 }
 
-char delimiter_option(const std::string& v) {
-  if (v == "\\t" || v == "tab" || v == "\t") return '\t';
-  if (v.size() != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r') {
-    throw usage_error("--delimiter must be one character other than a quote or line end (or 'tab')");
-  }
-  return v[0];
-}
-
 PartSpec part_option(const std::string& v) {
   PartSpec p;
   unsigned long long k = 0, n = 0;
@@ -144,7 +136,7 @@ Runner setup_convert(CLI::App& sub) {
                "Only find the NDJSON columns (the key-union pass) and write them to --schema-out; no output");
   sub.add_flag("--no-flatten", a->no_flatten, "Keep nested objects as JSON text instead of dot-path columns");
   sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (keys col1, col2, ...)");
-  sub.add_option("--delimiter", a->delimiter, "CSV/TSV input delimiter (one character, or 'tab')");
+  add_delimiter_option(&sub, a->delimiter);
   sub.add_option("--types", a->types, "CSV values: auto (numbers, booleans, empty=null) or string")
       ->check(CLI::IsMember({"auto", "string"}))
       ->capture_default_str();

@@ -11,7 +11,7 @@ namespace {
 
 struct GetArgs {
   CommonOptions common;
-  std::string input, records, index, kind;
+  std::string input, records, index, kind, delimiter;
   bool reindex = false, scan = false, no_header = false, header = false;
 };
 
@@ -32,6 +32,7 @@ int run(GetArgs& a) {
     if (a.scan && (a.reindex || !a.index.empty())) throw usage_error("--scan ignores indexes: drop --reindex/--index");
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
+    if (!a.delimiter.empty()) o.chunker.delimiter = delimiter_option(a.delimiter);
     return {};
   });
   if (!parsed) return fail("get", parsed.error());
@@ -61,6 +62,7 @@ Runner setup_get(CLI::App& sub) {
       ->check(CLI::IsMember({"lines", "ndjson", "csv", "tsv"}));
   sub.add_flag("--header", a->header, "CSV/TSV: print the header before the records");
   sub.add_flag("--no-header", a->no_header, "CSV/TSV: the first record is data, not a header (scan/reindex)");
+  add_delimiter_option(&sub, a->delimiter);
   add_common_options(&sub, a->common, kWithThreads);
   sub.add_flag("-q,--quiet", a->common.quiet, "No notes on stderr");
   return [a] { return run(*a); };

@@ -15,7 +15,7 @@ namespace {
 
 struct IndexArgs {
   CommonOptions common;
-  std::string input, output, kind, part;
+  std::string input, output, kind, part, delimiter;
   std::optional<std::uint64_t> piece;
   bool no_header = false, verify = false;
 };
@@ -81,6 +81,7 @@ int run(IndexArgs& a) {
     }
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
+    if (!a.delimiter.empty()) o.chunker.delimiter = delimiter_option(a.delimiter);
     return {};
   });
   if (!parsed) return fail("index", parsed.error());
@@ -113,6 +114,7 @@ Runner setup_index(CLI::App& sub) {
   sub.add_option("--kind", a->kind, "Record kind: lines, ndjson, csv or tsv (default: from the extension, else lines)")
       ->check(CLI::IsMember({"lines", "ndjson", "csv", "tsv"}));
   sub.add_flag("--no-header", a->no_header, "CSV/TSV: the first record is data, not a header");
+  add_delimiter_option(&sub, a->delimiter);
   sub.add_option("--part", a->part, "Index only the K-th of N record-aligned parts of the file (K/N)");
   sub.add_option("--piece", a->piece, "INPUT is a split manifest: index piece K's byte range of its source");
   sub.add_flag("--verify", a->verify,

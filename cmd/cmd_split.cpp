@@ -15,7 +15,7 @@ namespace {
 
 struct SplitArgs {
   CommonOptions common;
-  std::string input, bytes, kind, prefix, manifest, filter, compress;
+  std::string input, bytes, kind, prefix, manifest, filter, compress, delimiter;
   std::optional<std::uint64_t> records, pieces;
   bool no_header = false, force = false, plan = false;
 };
@@ -55,6 +55,7 @@ int run(SplitArgs& a) {
     if (!a.compress.empty()) o.compress = parse_codec(a.compress).value_or(Codec::none);
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
+    if (!a.delimiter.empty()) o.chunker.delimiter = delimiter_option(a.delimiter);
     return {};
   });
   if (!parsed) return fail("split", parsed.error());
@@ -111,6 +112,7 @@ Runner setup_split(CLI::App& sub) {
   sub.add_option("--prefix", a->prefix, "Piece names: PREFIX + 5+ digit index + input extension (default: <input stem>-)");
   sub.add_option("--kind", a->kind, "Record kind: lines, ndjson, csv or tsv (default: from the extension, else lines)");
   sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (do not repeat one in every piece)");
+  add_delimiter_option(&sub, a->delimiter);
   sub.add_flag("--force", a->force, "Overwrite existing pieces and manifest");
   sub.add_flag("--plan", a->plan, "Write only the manifest of record-aligned byte ranges; copy nothing");
   sub.add_option("--manifest", a->manifest, "Manifest path (default: PREFIXmanifest.json)");

@@ -32,6 +32,18 @@ void add_csv_options(CLI::App* app, CommonOptions& o) {
                 "CSV/TSV: a quote inside an unquoted field or text after a closing quote makes the record invalid");
 }
 
+void add_delimiter_option(CLI::App* app, std::string& value) {
+  app->add_option("--delimiter", value, "CSV/TSV input delimiter (one character, or 'tab')");
+}
+
+char delimiter_option(const std::string& v) {
+  if (v == "\\t" || v == "tab" || v == "\t") return '\t';
+  if (v.size() != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r') {
+    throw usage_error("--delimiter must be one character other than a quote or line end (or 'tab')");
+  }
+  return v[0];
+}
+
 std::string renamed_warning(const std::vector<std::string>& renamed) {
   std::string s = "duplicate header names renamed: ";
   for (std::size_t i = 0; i < renamed.size(); ++i) s += (i ? ", " : "") + renamed[i];

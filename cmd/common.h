@@ -42,6 +42,13 @@ void add_common_options(CLI::App* app, CommonOptions& opts, unsigned flags = kAl
 // --strict-quotes. split, index and get copy records without reading their fields, and
 // the strict reading cuts records exactly where the default does, so they do not take it.
 void add_csv_options(CLI::App* app, CommonOptions& opts);
+// --delimiter: the CSV/TSV field delimiter (one character, or 'tab'), for every command
+// that finds CSV record ends (convert, split, index, get): a '"' opens a quoted field
+// only right after a delimiter, so the ends depend on it.
+void add_delimiter_option(CLI::App* app, std::string& value);
+// The delimiter an option value names; a usage error for a quote, a line end or more
+// than one character.
+char delimiter_option(const std::string& value);
 // The one warning line for duplicate CSV header names renamed (rename_duplicate_columns).
 std::string renamed_warning(const std::vector<std::string>& renamed);
 

@@ -41,7 +41,7 @@ _ingot() {
       esac
       ;;
     split)
-      opts='-h --help --bytes --records --pieces --prefix --kind --no-header --force --plan --manifest --filter --compress -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress'
+      opts='-h --help --bytes --records --pieces --prefix --kind --no-header --delimiter --force --plan --manifest --filter --compress -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress'
       case $prev in
         --compress)
           mapfile -t COMPREPLY < <(compgen -W 'gz gzip zst zstd none' -- "$cur")
@@ -49,7 +49,7 @@ _ingot() {
         --prefix|--manifest)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        --bytes|--records|--pieces|--kind|--filter|-j|--threads|--chunk-size|--max-record-size)
+        --bytes|--records|--pieces|--kind|--delimiter|--filter|-j|--threads|--chunk-size|--max-record-size)
           return ;;
       esac
       ;;
@@ -64,7 +64,7 @@ _ingot() {
       esac
       ;;
     index)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --kind --no-header --part --piece --verify'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --kind --no-header --delimiter --part --piece --verify'
       case $prev in
         --kind)
           mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
@@ -72,12 +72,12 @@ _ingot() {
         -o|--output)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--part|--piece)
+        -j|--threads|--chunk-size|--max-record-size|--delimiter|--part|--piece)
           return ;;
       esac
       ;;
     get)
-      opts='-h --help --index --reindex --scan --kind --header --no-header -j --threads --chunk-size --max-record-size -q --quiet'
+      opts='-h --help --index --reindex --scan --kind --header --no-header --delimiter -j --threads --chunk-size --max-record-size -q --quiet'
       case $prev in
         --kind)
           mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
@@ -85,7 +85,7 @@ _ingot() {
         --index)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size)
+        --delimiter|-j|--threads|--chunk-size|--max-record-size)
           return ;;
       esac
       ;;

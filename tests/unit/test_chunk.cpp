@@ -488,3 +488,73 @@ TEST_CASE("chunk: an unclosed quote stops the run naming the line it opened on",
   REQUIRE(chunk_all(dir.str("in.csv"), RecordKind::csv, 4, 8) ==
           "error: " + dir.str("in.csv") + ":4: record longer than --max-record-size (8 B); an unclosed quote opened on line 4?");
 }
+
+TEST_CASE("chunk: after a UTF-8 BOM at the file's start a quote opens a field, for every chunk size and align position",
+          "[chunk][csv][bom]") {
+  // The tokenizer skips the mark, so the grammar that cuts records must start after it
+  // too: the quoted newline of the first record is not a record end.
+  TempDir dir;
+  const std::string text = "\xEF\xBB\xBF\"a\nb\",c\nd,\"e\nf\"\n";
+  const std::uint64_t first_end = text.find("c\n") + 2;
+  write_file(dir / "in.csv", text);
+  for (std::size_t size = 1; size <= text.size() + 1; ++size) {
+    CAPTURE(size);
+    std::string joined;
+    auto chunks = cut(dir.str("in.csv"), RecordKind::csv, size, joined);
+    REQUIRE(joined == text);
+    for (const Chunk& c : chunks) {
+      const std::uint64_t end = c.offset + c.size;
+      CHECK((end == first_end || end == text.size()));
+    }
+  }
+  InputFile in = InputFile::open(dir.str("in.csv"));
+  // Inside the mark the runs under every state would read it as data; from there the
+  // first record end is certain. Later positions may skip an uncertain start, never
+  // land on a false one.
+  for (std::uint64_t pos = 1; pos <= text.size(); ++pos) {
+    CAPTURE(pos);
+    const std::uint64_t a = align_to_record(in, pos, RecordKind::csv);
+    if (pos <= 3) CHECK(a == first_end);
+    CHECK(a >= pos);
+    CHECK((a == first_end || a == text.size()));
+  }
+  CHECK(scan_records(text.data(), text.size(), RecordKind::csv, 0, leading_bom(text.data(), text.size(), 0)).first_end ==
+        first_end);
+  CHECK(leading_bom(text.data(), text.size(), 1) == 0);  // only at the input's start
+  // A header taken from the front of the file ends at the same place.
+  Chunker ch(in, RecordKind::csv, 0, kToEnd, ChunkerOptions{});
+  CHECK(ch.take_first_record() == text.substr(0, first_end));
+}
+
+TEST_CASE("chunk: a last record ending in a bare CR is as long as with CRLF for --max-record-size", "[chunk][limit]") {
+  // The tokenizer strips a '\r' at the end of the input like a terminator, so it does
+  // not count; one more content byte still does.
+  TempDir dir;
+  for (RecordKind kind : {RecordKind::csv, RecordKind::tsv, RecordKind::lines}) {
+    CAPTURE(record_kind_name(kind));
+    for (std::size_t size : {1, 3, 64}) {
+      CAPTURE(size);
+      ChunkerOptions o;
+      o.chunk_size = size;
+      o.max_record = 10;
+      Buffer buf;
+      Chunk c;
+      write_file(dir / "ok", "h\nab\n0123456789\r");
+      InputFile ok = InputFile::open(dir.str("ok"));
+      Chunker fine(ok, kind, 0, kToEnd, o);
+      std::string got;
+      while (fine.next(buf, c)) got.append(c.data, c.size);
+      CHECK(got == "h\nab\n0123456789\r");
+      write_file(dir / "long", "h\nab\n0123456789x\r");
+      InputFile lng = InputFile::open(dir.str("long"));
+      Chunker over(lng, kind, 0, kToEnd, o);
+      auto r = ingot::capture([&] {
+        while (over.next(buf, c)) {
+        }
+        return 0;
+      });
+      REQUIRE(!r);
+      CHECK(r.error().message().find(":3: record longer than --max-record-size") != std::string::npos);
+    }
+  }
+}

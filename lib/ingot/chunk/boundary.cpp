@@ -25,36 +25,36 @@ std::size_t count_byte(const char* p, std::size_t n, char c) {
   return total;
 }
 
-std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char delim) {
-  if (n == 0) return 0;
+std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char delim, std::size_t from) {
+  if (n <= from) return 0;
   if (!is_delimited(kind)) {
     const void* nl = ::memrchr(p, '\n', n);
     return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1 : 0;
   }
   std::size_t last = 0;
-  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    last = base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
+    last = from + base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
   });
   return last;
 }
 
-std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, char delim) {
+std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, char delim, std::size_t from) {
   if (!is_delimited(kind)) return count_byte(p, n, '\n');
   std::uint64_t records = 0;
-  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start,
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start,
            [&](std::size_t, std::uint64_t ends) { records += static_cast<std::uint64_t>(__builtin_popcountll(ends)); });
   return records;
 }
 
-RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim) {
+RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim, std::size_t from) {
   RecordScan scan;
   if (!is_delimited(kind)) {
     scan.records = count_byte(p, n, '\n');
     if (scan.records) scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p, '\n', n)) - p) + 1;
     return scan;
   }
-  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    if (scan.records == 0) scan.first_end = base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
+    if (scan.records == 0) scan.first_end = from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
     scan.records += static_cast<std::size_t>(__builtin_popcountll(ends));
   });
   return scan;

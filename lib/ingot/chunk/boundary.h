@@ -44,12 +44,24 @@ CsvState csv_scan(const char* p, std::size_t n, char delim, CsvState s, F&& on_e
 // Number of occurrences of byte c in [p, p+n).
 std::size_t count_byte(const char* p, std::size_t n, char c);
 
+// A UTF-8 byte order mark at the input's first byte is not data: the grammar starts
+// after it, as the tokenizer does, so a '"' right after it opens a quoted field. The
+// length of that mark when [p, p+n) starts at source offset `offset` (0: no mark, or
+// not the input's start, where those bytes are data). The scans below take it as
+// `from`: the grammar starts at p[from], and what they report stays relative to p.
+inline std::size_t leading_bom(const char* p, std::size_t n, std::uint64_t offset) {
+  return offset == 0 && n >= 3 && static_cast<unsigned char>(p[0]) == 0xEF &&
+                 static_cast<unsigned char>(p[1]) == 0xBB && static_cast<unsigned char>(p[2]) == 0xBF
+             ? 3
+             : 0;
+}
+
 // One past the terminator of the last complete record in [p, p+n), or 0 when the
 // bytes hold no complete record (a record longer than the chunk). delim 0: the kind's.
-std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char delim = 0);
+std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char delim = 0, std::size_t from = 0);
 
 // Complete records (terminated) in [p, p+n).
-std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, char delim = 0);
+std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, char delim = 0, std::size_t from = 0);
 
 // Scans records from a boundary, counting complete records and finding the end of
 // the first one; shared by split --records, index and the CSV header reader.
@@ -57,11 +69,12 @@ struct RecordScan {
   std::size_t records = 0;   // complete records (terminated by '\n' outside quotes)
   std::size_t first_end = 0; // one past the first record's terminator, 0 if none
 };
-RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim = 0);
+RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim = 0, std::size_t from = 0);
 
 // Calls on_record_end(pos) with one past each record terminator in [p, p+n), in order.
 template <class F>
-void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_record_end, char delim = 0);
+void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_record_end, char delim = 0,
+                         std::size_t from = 0);
 
 }  // namespace ingot
 

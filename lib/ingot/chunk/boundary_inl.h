@@ -138,7 +138,8 @@ CsvState csv_scan(const char* p, std::size_t n, char delim, CsvState s, F&& on_e
 }
 
 template <class F>
-void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_record_end, char delim) {
+void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_record_end, char delim,
+                         std::size_t from) {
   auto lines = [&](std::size_t a, std::size_t b) {
     for (const char* s = p + a; s < p + b;) {
       const char* nl = static_cast<const char*>(std::memchr(s, '\n', static_cast<std::size_t>(p + b - s)));
@@ -148,11 +149,11 @@ void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_r
     }
   };
   if (!is_delimited(kind)) {
-    lines(0, n);
+    lines(from, n);
     return;
   }
-  csv_scan(p, n, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    for (; ends; ends &= ends - 1) on_record_end(base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1);
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
+    for (; ends; ends &= ends - 1) on_record_end(from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1);
   });
 }
 

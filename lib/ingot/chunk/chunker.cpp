@@ -100,7 +100,7 @@ void Chunker::record_too_long(const char* p, std::uint64_t p_offset, std::size_t
   std::size_t opened = 0;
   if (is_delimited(kind_)) {
     n = std::min(n, rec + opts_.max_record + 1);
-    s = state_after(p, rec, n, opened);
+    s = state_after(p, rec + leading_bom(p + rec, n - rec, p_offset + rec), n, opened);
     if (s == CsvState::quoted) {
       hint = "; an unclosed quote opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) + "?";
     }
@@ -113,7 +113,7 @@ void Chunker::record_too_long(const char* p, std::uint64_t p_offset, std::size_t
 
 void Chunker::unclosed_quote(const char* p, std::uint64_t p_offset, std::size_t rec, std::size_t n) const {
   std::size_t opened = rec;
-  state_after(p, rec, n, opened);
+  state_after(p, rec + leading_bom(p + rec, n - rec, p_offset + rec), n, opened);
   throw data_error("unclosed quote (opened on line " + std::to_string(line_at(p, p_offset, p_offset + opened)) +
                    ") runs to the end of the file")
       .at_path(in_.display_name())
@@ -134,12 +134,13 @@ void Chunker::check_records(const char* p, std::uint64_t p_offset, std::size_t c
           if (content_length(p + prev, e - prev, true) > limit) record_too_long(p, p_offset, prev, e);
           prev = e;
         },
-        delim_);
+        delim_, leading_bom(p, cut, p_offset));
   }
   // The record after the cut: complete only at the end of the input. Before that, a
-  // final '\r' may be the start of its "\r\n" terminator.
+  // final '\r' may be the start of its "\r\n" terminator; at the end, the tokenizer
+  // strips it like one (a last record "...\r" is as long as "...\r\n").
   std::size_t tail = n - cut;
-  if (!at_eof && tail > 0 && p[n - 1] == '\r') --tail;
+  if (tail > 0 && p[n - 1] == '\r') --tail;
   if (tail > limit) record_too_long(p, p_offset, cut, n);
   // Only the input's end, not a range's (split's planning reads ranges ending anywhere).
   const bool input_end = !in_.seekable() || end_ == in_.size();
@@ -151,11 +152,13 @@ std::string Chunker::take_first_record() {
   std::size_t window = 64 * 1024;
   const std::uint64_t start = position();
   for (;;) {
-    auto scan = scan_records(carry_.data(), carry_.size(), kind_, delim_);
+    // At the input's start the grammar begins after a byte order mark.
+    const std::size_t bom = leading_bom(carry_.data(), carry_.size(), start);
+    auto scan = scan_records(carry_.data(), carry_.size(), kind_, delim_, bom);
     if (scan.first_end > 0 || eof_) {
       const std::size_t n = scan.first_end > 0 ? scan.first_end : carry_.size();
       CsvState state = CsvState::field_start;
-      if (scan.first_end == 0) scan_state(carry_.data(), n, state);
+      if (scan.first_end == 0) scan_state(carry_.data() + bom, n - bom, state);
       check_records(carry_.data(), start, scan.first_end > 0 ? n : 0, n, scan.first_end == 0, state);
       std::string first = carry_.substr(0, n);
       carry_.erase(0, n);
@@ -189,6 +192,17 @@ bool Chunker::next(Buffer& buf, Chunk& out) {
   std::size_t cut = 0;
   for (;;) {
     n += fill(buf.data() + n, want);
+    // At the input's start the grammar begins after a byte order mark (fewer than 3
+    // bytes read there yet: they are scanned again once more arrive).
+    if (scanned == 0 && start == 0 && n < 3) {
+      if (!eof_) {
+        want = std::max<std::size_t>(want, 3);
+        buf.reserve(n + want, n);
+        continue;
+      }
+    } else if (scanned == 0) {
+      scanned = leading_bom(buf.data(), n, start);
+    }
     cut = scan(buf.data(), scanned, n, state);
     scanned = n;
     if (eof_) {
@@ -252,11 +266,13 @@ std::uint64_t first_end_from(const InputFile& in, std::uint64_t from, CsvState s
   return in.size();
 }
 
-// The state before byte q, by a scan from the start of the file.
+std::size_t file_bom(const InputFile& in);
+
+// The state before byte q, by a scan from the start of the file (after its BOM).
 CsvState state_at(const InputFile& in, std::uint64_t q, char delim) {
   std::vector<char> buf(std::size_t{4} << 20);
   CsvState s = CsvState::field_start;
-  for (std::uint64_t off = 0; off < q;) {
+  for (std::uint64_t off = std::min<std::uint64_t>(file_bom(in), q); off < q;) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), q - off));
     n = in.read_at(buf.data(), n, off);
     if (n == 0) break;
@@ -264,6 +280,13 @@ CsvState state_at(const InputFile& in, std::uint64_t q, char delim) {
     off += n;
   }
   return s;
+}
+
+// A byte order mark at the start of the file: the grammar starts after it.
+std::size_t file_bom(const InputFile& in) {
+  char head[3];
+  const std::size_t n = in.size() >= 3 ? in.read_at(head, 3, 0) : 0;
+  return leading_bom(head, n, 0);
 }
 
 }  // namespace
@@ -294,6 +317,11 @@ std::uint64_t align_to_record(const InputFile& in, std::uint64_t pos, RecordKind
   if (pos == 0 || pos >= in.size()) return std::min(pos, in.size());
   // The record starting at pos, if any, ends with the byte at pos - 1: search from there.
   if (!is_delimited(kind)) return next_line_start(in, pos - 1);
+  // Inside a byte order mark (or on its last byte): the first record's end, read from
+  // where the grammar starts. The runs from any state would read the mark as data.
+  if (const std::size_t bom = file_bom(in); pos <= bom) {
+    return first_end_from(in, bom, CsvState::field_start, grammar_delimiter(kind, delim));
+  }
   return align_csv(in, pos - 1, grammar_delimiter(kind, delim), kAlignConvergeWindow);
 }
 

@@ -54,16 +54,19 @@ struct ChunkRecords {
   std::size_t last_end = 0;
 };
 
-ChunkRecords chunk_records(const Chunk& c, RecordKind kind) {
+ChunkRecords chunk_records(const Chunk& c, RecordKind kind, char delim) {
   ChunkRecords r;
   if (!is_delimited(kind)) {
     r.complete = count_byte(c.data, c.size, '\n');
-    r.last_end = last_record_end(c.data, c.size, kind);
+    r.last_end = last_record_end(c.data, c.size, kind, delim, leading_bom(c.data, c.size, c.offset));
   } else {
-    for_each_record_end(c.data, c.size, kind, [&](std::size_t e) {
-      ++r.complete;
-      r.last_end = e;
-    });
+    for_each_record_end(
+        c.data, c.size, kind,
+        [&](std::size_t e) {
+          ++r.complete;
+          r.last_end = e;
+        },
+        delim, leading_bom(c.data, c.size, c.offset));
   }
   return r;
 }
@@ -76,7 +79,7 @@ std::uint64_t count_all(const std::string& path, RecordKind kind, const GetOptio
   Chunk c;
   std::uint64_t n = 0;
   while (ch.next(buf, c)) {
-    const ChunkRecords cr = chunk_records(c, kind);
+    const ChunkRecords cr = chunk_records(c, kind, o.chunker.delimiter);
     n += cr.complete + (cr.last_end < c.size ? 1 : 0);
   }
   return n;
@@ -127,7 +130,7 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
   Chunk c;
   std::uint64_t seen = 0;  // records before the current chunk
   while (seen < want.last && ch.next(buf, c)) {
-    const ChunkRecords cr = chunk_records(c, kind);
+    const ChunkRecords cr = chunk_records(c, kind, o.chunker.delimiter);
     const std::uint64_t n = cr.complete + (cr.last_end < c.size ? 1 : 0);
     if (seen + n < want.first) {
       seen += n;
@@ -139,7 +142,7 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
       if (seen >= want.first && seen <= want.last) emit(c.data + prev, end - prev);
       prev = end;
     };
-    for_each_record_end(c.data, c.size, kind, on_record);
+    for_each_record_end(c.data, c.size, kind, on_record, o.chunker.delimiter, leading_bom(c.data, c.size, c.offset));
     if (prev < c.size) on_record(c.size);
   }
   if (!started) throw data_error(out_of_range_message(o.spec, seen)).at_path(in.display_name());

@@ -25,13 +25,13 @@ struct ChunkEnds {
   std::vector<std::uint32_t> ends;
 };
 
-void scan_chunk(const Chunk& c, RecordKind kind, ChunkEnds& w) {
+void scan_chunk(const Chunk& c, RecordKind kind, char delim, ChunkEnds& w) {
   w.ends.clear();
   if (c.size > std::numeric_limits<std::uint32_t>::max()) {
     throw data_error("a chunk of more than 4 GiB (a huge record?); lower --max-record-size").at_offset(c.offset);
   }
   auto push = [&](std::size_t e) { w.ends.push_back(static_cast<std::uint32_t>(e)); };
-  for_each_record_end(c.data, c.size, kind, push);
+  for_each_record_end(c.data, c.size, kind, push, delim, leading_bom(c.data, c.size, c.offset));
 }
 
 }  // namespace
@@ -61,7 +61,7 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     const RecordKind kind = index_kind_for(o.input, o.kind);
     ByteRange range{0, in.size()};
     if (o.part) {
-      range = part_range(in, kind, o.part->k, o.part->n);
+      range = part_range(in, kind, o.part->k, o.part->n, o.chunker.delimiter);
     } else if (o.range) {
       range = *o.range;
       if (range.begin > range.end || range.end > in.size()) {
@@ -91,7 +91,7 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     std::uint64_t records = 0;
     writer.add(last);
     run_pipeline<ChunkEnds>(
-        chunker, o.pipeline, [&](const Chunk& c, ChunkEnds& w) { scan_chunk(c, kind, w); },
+        chunker, o.pipeline, [&](const Chunk& c, ChunkEnds& w) { scan_chunk(c, kind, o.chunker.delimiter, w); },
         [&](const Chunk& c, ChunkEnds& w) {
           // The prefix sum: chunk-relative ends become absolute offsets, in file order.
           for (std::uint32_t e : w.ends) writer.add(c.offset + e);

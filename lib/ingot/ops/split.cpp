@@ -106,9 +106,10 @@ void check_targets(const std::string& input, const std::vector<std::string>& pie
 
 // Records in a chunk that starts on a boundary; the input's last record may lack its
 // terminator and still counts.
-std::uint64_t count_records(const Chunk& ch, RecordKind kind, bool input_ends_here) {
-  std::uint64_t n = count_record_ends(ch.data, ch.size, kind);
-  if (input_ends_here && ch.size > 0 && last_record_end(ch.data, ch.size, kind) != ch.size) ++n;
+std::uint64_t count_records(const Chunk& ch, RecordKind kind, bool input_ends_here, char delim) {
+  const std::size_t bom = leading_bom(ch.data, ch.size, ch.offset);
+  std::uint64_t n = count_record_ends(ch.data, ch.size, kind, delim, bom);
+  if (input_ends_here && ch.size > 0 && last_record_end(ch.data, ch.size, kind, delim, bom) != ch.size) ++n;
   return n;
 }
 
@@ -123,7 +124,7 @@ std::uint64_t last_end_at_or_before(InputFile& in, RecordKind kind, std::uint64_
     const bool from_start = t - s <= window;
     // align_to_record returns only certain record starts, so b0 is a true boundary
     // and a forward scan from it knows the quote state.
-    const std::uint64_t b0 = from_start ? s : align_to_record(in, t - window, kind);
+    const std::uint64_t b0 = from_start ? s : align_to_record(in, t - window, kind, copts.delimiter);
     if (b0 <= t) {
       ChunkerOptions o = copts;
       o.chunk_size = std::size_t{1} << 20;
@@ -133,7 +134,8 @@ std::uint64_t last_end_at_or_before(InputFile& in, RecordKind kind, std::uint64_
       std::uint64_t best = b0 > s ? b0 : 0;
       while (c.next(buf, ch)) {
         // Every chunk but the range's last ends on a record end; the last ends at t.
-        std::size_t e = ch.last ? last_record_end(ch.data, ch.size, kind) : ch.size;
+        std::size_t e = ch.last ? last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset))
+                                 : ch.size;
         if (e > 0) best = ch.offset + e;
       }
       return best;
@@ -152,7 +154,7 @@ std::uint64_t first_record_end(InputFile& in, RecordKind kind, std::uint64_t s, 
   Buffer buf;
   Chunk ch;
   if (!c.next(buf, ch)) return s;
-  std::size_t e = scan_records(ch.data, ch.size, kind).first_end;
+  std::size_t e = scan_records(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)).first_end;
   return ch.offset + (e ? e : ch.size);
 }
 
@@ -185,7 +187,7 @@ std::vector<PlannedPiece> plan_bytes(InputFile& in, RecordKind kind, std::uint64
   return out;
 }
 
-std::vector<PlannedPiece> plan_pieces(InputFile& in, RecordKind kind, std::uint64_t hb, std::uint64_t n) {
+std::vector<PlannedPiece> plan_pieces(InputFile& in, RecordKind kind, std::uint64_t hb, std::uint64_t n, char delim) {
   if (n == 0) throw usage_error("--pieces must be at least 1");
   const std::uint64_t size = in.size();
   const std::uint64_t body = size - hb;
@@ -195,7 +197,7 @@ std::vector<PlannedPiece> plan_pieces(InputFile& in, RecordKind kind, std::uint6
   std::uint64_t prev = hb;
   for (std::uint64_t i = 0; i < n; ++i) {
     out[i].range.begin = prev;
-    std::uint64_t end = i + 1 == n ? size : align_to_record(in, nominal(i + 1), kind);
+    std::uint64_t end = i + 1 == n ? size : align_to_record(in, nominal(i + 1), kind, delim);
     end = std::clamp(end, prev, size);
     out[i].range.end = end;
     prev = end;
@@ -217,21 +219,26 @@ std::vector<PlannedPiece> plan_records(InputFile& in, RecordKind kind, std::uint
   std::uint64_t begin = hb, in_piece = 0, total = 0;
   Chunker chunker(in, kind, hb, kToEnd, copts);
   run_pipeline<Work>(
-      chunker, popts, [&](const Chunk& ch, Work& w) { w.records = count_records(ch, kind, ch.last); },
+      chunker, popts, [&](const Chunk& ch, Work& w) { w.records = count_records(ch, kind, ch.last, copts.delimiter); },
       [&](const Chunk& ch, Work& w) {
         total += w.records;
         if (in_piece + w.records < n) {
           in_piece += w.records;
         } else {
-          for_each_record_end(ch.data, ch.size, kind, [&](std::size_t e) {
-            if (++in_piece == n) {
-              out.push_back({{begin, ch.offset + e}, n, false});
-              begin = ch.offset + e;
-              in_piece = 0;
-            }
-          });
+          for_each_record_end(
+              ch.data, ch.size, kind,
+              [&](std::size_t e) {
+                if (++in_piece == n) {
+                  out.push_back({{begin, ch.offset + e}, n, false});
+                  begin = ch.offset + e;
+                  in_piece = 0;
+                }
+              },
+              copts.delimiter, leading_bom(ch.data, ch.size, ch.offset));
           // An unterminated last record counts, and can complete a piece too.
-          if (ch.last && last_record_end(ch.data, ch.size, kind) != ch.size && ++in_piece == n) {
+          if (ch.last &&
+              last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)) != ch.size &&
+              ++in_piece == n) {
             out.push_back({{begin, ch.offset + ch.size}, n, false});
             begin = ch.offset + ch.size;
             in_piece = 0;
@@ -248,7 +255,7 @@ std::vector<PlannedPiece> plan_any(InputFile& in, RecordKind kind, std::uint64_t
   std::vector<PlannedPiece> out;
   switch (by) {
     case SplitBy::bytes: out = plan_bytes(in, kind, hb, amount, copts); break;
-    case SplitBy::pieces: out = plan_pieces(in, kind, hb, amount); break;
+    case SplitBy::pieces: out = plan_pieces(in, kind, hb, amount, copts.delimiter); break;
     case SplitBy::records: out = plan_records(in, kind, hb, amount, popts, copts, progress); break;
   }
   // Every split has at least one piece, so an empty input (or a header-only CSV)
@@ -598,7 +605,7 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
     Chunk ch;
     std::uint64_t records = 0;
     while (c.next(buf, ch)) {
-      const std::uint64_t n = count_records(ch, s.kind, ch.last && ch.offset + ch.size == in.size());
+      const std::uint64_t n = count_records(ch, s.kind, ch.last && ch.offset + ch.size == in.size(), o.chunker.delimiter);
       records += n;
       sink.body(in, ch.offset, ch.data, ch.size);
       done_bytes += ch.size;
@@ -664,6 +671,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
   if (o.by == SplitBy::pieces) throw usage_error("--pieces needs the input's size; it cannot read stdin (use --bytes or --records)");
   if (o.plan) throw usage_error("--plan needs a file to point back into; it cannot read stdin");
   Chunker chunker(in, s.kind, 0, kToEnd, o.chunker);
+  const char delim = o.chunker.delimiter;
   if (is_delimited(s.kind) && o.header) s.header = chunker.take_first_record();
   const std::uint64_t hb = s.header.size();
   if (o.by == SplitBy::bytes && o.amount <= hb) {
@@ -723,8 +731,8 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
   run_pipeline<Work>(
       chunker, o.pipeline,
       [&](const Chunk& ch, Work& w) {
-        w.tail = ch.last && last_record_end(ch.data, ch.size, s.kind) != ch.size;
-        w.records = count_records(ch, s.kind, false) + (w.tail ? 1 : 0);
+        w.tail = ch.last && last_record_end(ch.data, ch.size, s.kind, delim, leading_bom(ch.data, ch.size, ch.offset)) != ch.size;
+        w.records = count_records(ch, s.kind, false, delim) + (w.tail ? 1 : 0);
       },
       [&](const Chunk& ch, Work& w) {
         const char* p = ch.data;
@@ -732,7 +740,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
         std::uint64_t off = ch.offset;
         // Records in a segment of this chunk; only the chunk's end can hold the tail.
         auto seg_records = [&](std::size_t n) {
-          std::uint64_t r = count_record_ends(p, n, s.kind);
+          std::uint64_t r = count_record_ends(p, n, s.kind, delim, leading_bom(p, n, off));
           return r + (w.tail && n == rem ? 1 : 0);
         };
         auto advance = [&](std::size_t n) {
@@ -749,12 +757,15 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
             // Every cut of the chunk in one walk (a small --records cuts many times).
             std::vector<std::size_t> cuts;
             std::uint64_t count = have;
-            for_each_record_end(p, rem, s.kind, [&](std::size_t e) {
-              if (++count == o.amount) {
-                cuts.push_back(e);
-                count = 0;
-              }
-            });
+            for_each_record_end(
+                p, rem, s.kind,
+                [&](std::size_t e) {
+                  if (++count == o.amount) {
+                    cuts.push_back(e);
+                    count = 0;
+                  }
+                },
+                delim, leading_bom(p, rem, off));
             if (w.tail && ++count == o.amount) {
               cuts.push_back(rem);
               count = 0;
@@ -783,14 +794,15 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
             }
             // The chunk starts on a boundary and every cut is one, so p is a record
             // start and last_record_end reads the grammar from its first state.
-            std::size_t cut = last_record_end(p, static_cast<std::size_t>(avail), s.kind);
+            std::size_t cut = last_record_end(p, static_cast<std::size_t>(avail), s.kind, delim,
+                                              leading_bom(p, static_cast<std::size_t>(avail), off));
             if (cut == 0) {
               if (cur && cur_piece.length > 0) {
                 close_piece();
                 continue;
               }
               // A single record longer than --bytes: it alone makes the piece.
-              std::size_t e = scan_records(p, rem, s.kind).first_end;
+              std::size_t e = scan_records(p, rem, s.kind, delim, leading_bom(p, rem, off)).first_end;
               cut = e ? e : rem;
               append(p, cut, off, seg_records(cut));
               cur_piece.oversized = cur_piece.length > o.amount - hb;
