@@ -201,7 +201,7 @@ TEST_CASE("upload pg ledger: kill -9 midway, touch, rerun loads each row once, a
   CHECK(counts(t) == exact(n));
 }
 
-TEST_CASE("upload pg ledger: one table under any spelling is one load; the same name in another schema is another",
+TEST_CASE("upload pg ledger: one table under any spelling is one load, the same name in another schema another",
           "[upload][pg][ledger]") {
   TempDir dir;
   const int n = 1000;
