@@ -246,7 +246,7 @@ TEST_CASE("convert cli: a closed stdout pipe exits 0 quietly", "[cli][convert]")
   write_file(dir / "big.ndjson", big);
   std::string cmd = "cd " + shell_quote(dir.path().string()) + " && " + shell_quote(INGOT_BINARY) +
                     " convert big.ndjson -q | head -1 > first.txt; echo ${PIPESTATUS[0]} > code.txt";
-  REQUIRE(std::system(("bash -c " + shell_quote(cmd) + " 2> err.txt").c_str()) == 0);
+  REQUIRE(std::system(("bash -c " + shell_quote(cmd) + " 2> " + shell_quote(dir.str("err.txt"))).c_str()) == 0);
   REQUIRE(read_file(dir / "first.txt") == "n\n");
   REQUIRE(read_file(dir / "code.txt") == "0\n");
 }
