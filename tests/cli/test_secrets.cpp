@@ -74,7 +74,9 @@ class Endpoint {
     });
     port_ = svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // Bounded: a server that never starts fails the test instead of hanging it.
+    for (int i = 0; i < 30000 && !svr_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(svr_.is_running());
   }
   ~Endpoint() {
     release();
