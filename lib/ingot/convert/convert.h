@@ -72,6 +72,7 @@ struct ConvertReport {
 Result<ConvertReport> convert(const ConvertOptions& opts);
 
 // Reads a column list written by --schema-out (one JSON array of strings, or one name per line).
+// Throws Error naming the file when it cannot be read or is not such a list.
 std::vector<std::string> read_schema(const std::string& path);
 
 }  // namespace ingot

@@ -58,7 +58,7 @@ Manifest read_manifest(const std::string& path);
 
 // Writes atomically (temporary + rename). Piece paths in the same directory as the
 // manifest are stored by their bare name, so a directory of pieces can be moved whole.
-// overwrite = false refuses an existing file.
+// overwrite = false refuses an existing file. Throws Error (the output's, e.g. disk full).
 void write_manifest(const std::string& path, const Manifest& m, bool overwrite = true);
 
 // The JSON text write_manifest writes (for --json reports and tests).
