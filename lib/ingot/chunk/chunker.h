@@ -119,7 +119,11 @@ struct ByteRange {
   std::uint64_t end = 0;
   std::uint64_t size() const { return end - begin; }
 };
-// The k-th (1-based) of n record-aligned ranges of nearly equal size.
+// `--part K/N`: the K-th (1-based) of N record-aligned ranges of nearly equal size.
+struct PartSpec {
+  std::uint64_t k = 1;  // 1-based
+  std::uint64_t n = 1;
+};
 ByteRange part_range(const InputFile& in, RecordKind kind, std::uint64_t k, std::uint64_t n, char delim = 0);
 
 }  // namespace ingot

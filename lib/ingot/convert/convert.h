@@ -20,11 +20,6 @@ namespace ingot {
 
 enum class ValueTypes { auto_detect, string };
 
-struct PartSpec {
-  std::uint64_t k = 1;  // 1-based
-  std::uint64_t n = 1;
-};
-
 struct ConvertOptions {
   std::string input = "-";
   std::string output = "-";

@@ -13,7 +13,6 @@
 
 #include "ingot/chunk/chunker.h"
 #include "ingot/chunk/record_kind.h"
-#include "ingot/convert/convert.h"  // PartSpec
 #include "ingot/index/index_format.h"
 #include "ingot/pipeline/records.h"  // ProgressFn
 #include "ingot/pipeline/pipeline.h"
