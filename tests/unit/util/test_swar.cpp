@@ -126,11 +126,14 @@ TEST_CASE("swar: find3_padded ignores matches in the padding past n", "[swar]") 
   for (std::size_t len = 0; len <= kMaxLen; ++len) {
     for (std::size_t align = 0; align < 8; ++align) {
       for (double density : {0.0, 0.02, 0.3}) {
-        std::string buf = sample(rng, align + len, set, density);
-        buf += std::string(8, ',');  // the padding: all matches, none of them inside [p, p+n)
-        const char* p = buf.data() + align;
-        INFO("length " << len << ", alignment " << align << ", density " << density);
-        REQUIRE(swar::find3_padded(p, len, '"', ',', '\n') == ref_find(p, len, set));
+        for (std::size_t clean = 0; clean < 8; ++clean) {
+          // The padding: `clean` bytes that are no match, then matches, none inside [p, p+n).
+          std::string buf = sample(rng, align + len, set, density);
+          buf += std::string(clean, 'x') + std::string(8 - clean, ',');
+          const char* p = buf.data() + align;
+          INFO("length " << len << ", alignment " << align << ", density " << density << ", clean padding " << clean);
+          REQUIRE(swar::find3_padded(p, len, '"', ',', '\n') == ref_find(p, len, set));
+        }
       }
     }
   }
