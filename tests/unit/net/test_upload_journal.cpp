@@ -116,7 +116,7 @@ TEST_CASE("journal: appends from many threads land as whole lines", "[journal]")
   CHECK(std::count(seen.begin(), seen.end(), true) == threads * each);
 }
 
-TEST_CASE("journal: a torn last line is skipped; empty, foreign and missing journals are refused", "[journal]") {
+TEST_CASE("journal: a torn last line is skipped, and empty, foreign and missing journals are refused", "[journal]") {
   TempDir d;
   const std::string path = d.str("j.ingot-upload");
   const std::string head = "{\"ingot_upload_journal\":1,\"dest\":\"s3://b/k\"}\n";
