@@ -1,24 +1,53 @@
 // Test helpers: a fresh temporary directory per test (kept on failure, for a look),
-// file helpers, and (in CLI tests) running the real ingot binary.
+// file helpers, the one bounded wait (wait_until), and (in CLI tests) running the real
+// ingot binary.
 #pragma once
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace ingot_test {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// The one way a test waits for something another process or thread does: checks
+// `pred` every `every` until it holds, and fails the test ("timed out after 60 s
+// waiting for <what>") when `timeout` passes first. Timeouts are generous (a busy
+// 2-core machine under ASan): they only bound a wait that would otherwise hang, they
+// are never what the test measures. The moment itself is the test's (a FIFO it feeds,
+// a request or a lock it holds), so a wait never decides the outcome. `what` is a
+// string, or a function making one when the wait fails (to show the last value seen).
+template <class Pred, class What>
+void wait_until(Pred&& pred, std::chrono::milliseconds timeout, const What& what,
+                std::chrono::microseconds every = 5ms) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) {
+      std::string text;
+      if constexpr (std::is_invocable_v<const What&>) text = what();
+      else text = what;
+      FAIL("timed out after " << std::chrono::duration<double>(timeout).count() << " s waiting for " << text);
+    }
+    std::this_thread::sleep_for(every);
+  }
+}
 
 struct RunResult {
   int code = -1;
@@ -121,13 +150,59 @@ inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std:
   return pid;
 }
 
-// The exit status as a shell reports it: 128+N for death by signal N.
-inline int wait_code(pid_t pid) {
+// The exit status of pid as a shell reports it (128+N for death by signal N) if it has
+// ended (then it is reaped), else -1. For a wait_until that also watches something else.
+inline int exited(pid_t pid) {
   int st = 0;
-  while (::waitpid(pid, &st, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
+  if (::waitpid(pid, &st, WNOHANG) != pid) return -1;
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// The exit status as a shell reports it: 128+N for death by signal N; -1 when pid is
+// not our child. A process still running after `timeout` is killed and fails the test.
+inline int wait_code(pid_t pid, std::chrono::milliseconds timeout = 300s) {
+  int st = 0;
+  bool gone = false;
+  auto ended = [&] {
+    const pid_t r = ::waitpid(pid, &st, WNOHANG);
+    gone = r < 0 && errno != EINTR;
+    return r == pid || gone;
+  };
+  try {
+    wait_until(ended, timeout, "ingot (pid " + std::to_string(pid) + ") to exit", 2ms);
+  } catch (...) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw;
+  }
+  if (gone) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// Opens the writing end of the FIFO `path` once a reader has it open (ingot, started
+// before), without blocking: a reader that never comes fails the test instead of
+// hanging it. Returns a blocking descriptor; a write to it after the reader has gone
+// fails with EPIPE (SIGPIPE is ignored from here on: it must fail the test, not kill it).
+inline int open_fifo_writer(const fs::path& path, const std::string& reader,
+                            std::chrono::milliseconds timeout = 60s) {
+  ::signal(SIGPIPE, SIG_IGN);
+  int fd = -1;
+  wait_until([&] { return (fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; }, timeout,
+             reader + " to open " + path.string() + " for reading");
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+// Writes all of s to fd (a FIFO's writing end); false when the reader has gone.
+inline bool write_fifo(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t w = ::write(fd, s.data() + done, s.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<std::size_t>(w);
+  }
+  return true;
 }
 #endif
 

@@ -28,14 +28,9 @@ inline std::string psql(const std::string& sql) {
 
 // Polls `sql` until it prints `want`, for at most 120 s (a busy machine under ASan).
 inline void wait_for(const std::string& sql, const std::string& want, const std::string& what) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   std::string got;
-  while (std::chrono::steady_clock::now() < until) {
-    got = psql(sql);
-    if (got == want) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("timed out waiting for " << what << ": " << sql << " gave " << got << ", not " << want);
+  wait_until([&] { return (got = psql(sql)) == want; }, 120s,
+             [&] { return what + ": " + sql + " gave " + got + ", not " + want; }, 10ms);
 }
 
 // A session holding an advisory lock while the Gate is closed; a row trigger on `table`

@@ -99,9 +99,12 @@ class FaultyProxy {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
-    for (int i = 0; i < 500 && !fs::exists(port_file_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (!fs::exists(port_file_)) stop();  // the destructor does not run when the constructor throws
-    REQUIRE(fs::exists(port_file_));
+    try {
+      wait_until([&] { return fs::exists(port_file_); }, 60s, "the fault proxy to write its port", 10ms);
+    } catch (...) {
+      stop();  // the destructor does not run when the constructor throws
+      throw;
+    }
     endpoint = "http://127.0.0.1:" + read_file(port_file_);
   }
   ~FaultyProxy() { stop(); }
@@ -112,6 +115,16 @@ class FaultyProxy {
     std::vector<nlohmann::json> v;
     for (const std::string& l : lines_of(read_file(log_))) v.push_back(nlohmann::json::parse(l));
     return v;
+  }
+  // Requests given `fault` so far (for "hold": held now, until HOLD_DIR/release exists).
+  int count(const std::string& fault) const {
+    int n = 0;
+    for (const std::string& l : lines_of(read_file(log_))) {
+      // The proxy may be writing the last line: a torn one is counted at the next look.
+      const auto e = nlohmann::json::parse(l, nullptr, false);
+      n += !e.is_discarded() && e["fault"] == fault;
+    }
+    return n;
   }
   std::string endpoint;
 

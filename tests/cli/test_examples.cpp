@@ -240,7 +240,9 @@ TEST_CASE("examples: the README tour of index, get and serve prints what the REA
     const std::string& cmd = steps[i].first;
     script += "echo '@@ " + std::to_string(i) + "' >&2\n" + on_port(cmd) + "\n";
     if (cmd.back() == '&') {
-      script += "for i in $(seq 100); do grep -q listening transcript && break; sleep 0.1; done\n";
+      // A bounded wait (60 s) for the server's first line; the transcript says when it timed out.
+      script += "for i in $(seq 1200); do grep -q listening transcript && break; sleep 0.05; done\n";
+      script += "grep -q listening transcript || { echo 'timed out after 60 s waiting for the server to listen'; exit 1; }\n";
     }
     if (cmd.rfind("kill", 0) == 0) script += "wait\n";
   }

@@ -2,7 +2,8 @@
 // moments of a run, and a full disk (a small tmpfs). Whatever the moment, no file is
 // under a final name unless it is complete and byte-identical to an uninterrupted run;
 // the signal handler removes temporaries; after SIGKILL the next run of the same command
-// removes the dead run's temporaries.
+// removes the dead run's temporaries. The mid-write moment is the test's: it freezes the
+// run (SIGSTOP) while a temporary exists, and signals the frozen process.
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -55,6 +56,22 @@ struct FaultCommand {
   std::string args;  // writes into out/
 };
 
+// Stops pid with SIGSTOP and returns once it is stopped (-1), or its exit code when it
+// ended first.
+int freeze(pid_t pid) {
+  REQUIRE(::kill(pid, SIGSTOP) == 0);
+  int code = -1;
+  wait_until(
+      [&] {
+        int st = 0;
+        if (::waitpid(pid, &st, WNOHANG | WUNTRACED) != pid) return false;
+        if (!WIFSTOPPED(st)) code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return true;
+      },
+      60s, "ingot to stop on SIGSTOP", 100us);
+  return code;
+}
+
 }  // namespace
 
 TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, split and merge", "[cli][faults][signal]") {
@@ -85,15 +102,16 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
     std::chrono::steady_clock::duration first_temporary{};
     {
       pid_t pid = spawn_ingot(dir, cmd.args);
-      int st = 0;
-      while (::waitpid(pid, &st, WNOHANG) == 0) {
-        if (first_temporary.count() == 0 && !temporaries(dir / "out").empty()) {
-          first_temporary = std::chrono::steady_clock::now() - t0;
-        }
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-      }
-      REQUIRE(WIFEXITED(st));
-      REQUIRE(WEXITSTATUS(st) == 0);
+      int code = -1;
+      wait_until(
+          [&] {
+            if (first_temporary.count() == 0 && !temporaries(dir / "out").empty()) {
+              first_temporary = std::chrono::steady_clock::now() - t0;
+            }
+            return (code = exited(pid)) != -1;
+          },
+          300s, "the uninterrupted " + cmd.name + " to end", 100us);
+      REQUIRE(code == 0);
     }
     const auto length = std::chrono::steady_clock::now() - t0;
     const auto writing = length - first_temporary;
@@ -106,9 +124,10 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
       int interrupted = 0, left_temporary = 0;
       for (int m = 0; m < kMoments; ++m) {
         // Moments 0 and 1: anywhere in the run (start-up, reading, the rename at the end,
-        // or just after it). Moments 2 and 3: once the output's temporary exists, so the
-        // signal lands mid-write: 2 at once, 3 within the first half of the writing phase
-        // of the uninterrupted run (timing under load varies, so only 2 is sure to hit).
+        // or just after it). Moment 3: within the first half of the writing phase of the
+        // uninterrupted run (timing under load varies: it may hit or miss). Moment 2 is
+        // sure to land mid-write: the run is frozen (SIGSTOP) once a temporary exists and
+        // signalled only if one still exists while it is frozen (else it is run again).
         const bool mid_write = m >= 2;
         const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
         const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -117,24 +136,41 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
                       << delay.count() << " us (uninterrupted run: "
                       << std::chrono::duration_cast<std::chrono::microseconds>(length).count() << " us, writing "
                       << std::chrono::duration_cast<std::chrono::microseconds>(writing).count() << " us)");
-        fs::remove_all(dir / "out");
-        fs::create_directories(dir / "out");
-        pid_t pid = spawn_ingot(dir, cmd.args);
         int code = -1;  // set when the run ended before the signal could be sent
-        if (mid_write) {
-          int st = 0;
-          while (temporaries(dir / "out").empty()) {
-            if (::waitpid(pid, &st, WNOHANG) == pid) {
-              code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-              break;
-            }
-            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        for (int attempt = 0;; ++attempt) {
+          fs::remove_all(dir / "out");
+          fs::create_directories(dir / "out");
+          pid_t pid = spawn_ingot(dir, cmd.args);
+          code = -1;
+          if (mid_write) {
+            wait_until([&] { return !temporaries(dir / "out").empty() || (code = exited(pid)) != -1; }, 300s,
+                       cmd.name + " to write a temporary", 100us);
           }
-        }
-        if (code == -1) {
-          std::this_thread::sleep_for(delay);
+          if (m == 3 && code != -1) break;
+          if (m == 2) {
+            if (code == -1) code = freeze(pid);
+            if (code == -1 && temporaries(dir / "out").empty()) {
+              REQUIRE(::kill(pid, SIGCONT) == 0);
+              code = wait_code(pid);
+            }
+            if (code != -1) {
+              // Done before the freeze (or renamed into place just before it): again.
+              REQUIRE(code == 0);
+              INFO("attempt " << attempt);
+              REQUIRE(attempt < 50);
+              continue;
+            }
+            // Frozen mid-write: the signal is delivered as it resumes, before anything else.
+            REQUIRE(::kill(pid, sig) == 0);
+            REQUIRE(::kill(pid, SIGCONT) == 0);
+            code = wait_code(pid);
+            REQUIRE(code == 128 + sig);
+            break;
+          }
+          std::this_thread::sleep_for(delay);  // a random moment, not a synchronisation
           ::kill(pid, sig);
           code = wait_code(pid);
+          break;
         }
         const auto after = snapshot(dir / "out");
         const std::string err = read_file(dir / ".bg.err");

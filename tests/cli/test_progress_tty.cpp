@@ -89,7 +89,37 @@ const std::regex kFileProgress(
 
 bool has_progress(const std::string& text) { return std::regex_search(text, kStreamProgress); }
 
-// Feeds `fifo` slowly while `during` looks at the running command, then ends the input.
+// 26000 -> "26,000", as the summary prints counts.
+std::string with_commas(long n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+// Feeds `fd` a block of 2000 rows every 50 ms until `seen()` holds (at most 60 s: then
+// the test fails), then one more block, and ends the input. The moment is the test's:
+// the run lasts, with data coming, until what it looks for has been drawn. Returns the
+// number of rows fed.
+template <class Seen>
+int feed_until(int fd, Seen seen, const std::string& what) {
+  write_fd(fd, "id,name,note,v\n");
+  int row = 0;
+  wait_until(
+      [&] {
+        if (seen()) return true;
+        write_fd(fd, csv_rows(row, 2000));
+        row += 2000;
+        return false;
+      },
+      60s, what, 50ms);
+  write_fd(fd, csv_rows(row, 2000));
+  ::close(fd);
+  return row + 2000;
+}
+
+// Feeds `fifo` over a second or more while `during` looks at the running command (for
+// what must NOT be drawn: the time lets a redraw happen, were one due), then ends the
+// input.
 template <class During>
 void feed_slowly(int fd, During during) {
   write_fd(fd, "id,name,note,v\n");
@@ -123,15 +153,16 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
   SECTION("stderr is the terminal: progress is drawn, then erased for the summary") {
     tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K; echo EXIT=$?; sleep 60");
     std::string live;
-    feed_slowly(fifo, [&] { live = tmux.wait_for(has_progress); });
+    const int rows = feed_until(fifo, [&] { return has_progress(live = tmux.capture()); }, "progress on the terminal");
     INFO("pane while running:\n" << live);
     CHECK(has_progress(live));
     const std::string end = tmux.wait_for([](const std::string& p) { return p.find("EXIT=") != std::string::npos; });
     INFO("pane at the end:\n" << end);
     CHECK(end.find("EXIT=0") != std::string::npos);
-    CHECK_THAT(end, Catch::Contains("ingot convert: 26,000 records (26,000 valid, 0 invalid), 0 blank, 4 columns"));
+    CHECK_THAT(end, Catch::Contains("ingot convert: " + with_commas(rows) + " records (" + with_commas(rows) +
+                                    " valid, 0 invalid), 0 blank, 4 columns"));
     CHECK_FALSE(has_progress(end));  // erased, not left above the summary
-    CHECK(lines_of(read_file(dir / "out.ndjson")).size() == 26000);
+    CHECK(lines_of(read_file(dir / "out.ndjson")).size() == static_cast<std::size_t>(rows));
   }
   SECTION("stderr redirected to a file: no progress in it, nor on the terminal") {
     tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K 2> err.txt; echo EXIT=$?; sleep 60");
@@ -155,7 +186,7 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
   }
   SECTION("stderr in a file with --progress: drawn there anyway") {
     tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K --progress 2> err.txt; echo EXIT=$?; sleep 60");
-    feed_slowly(fifo, [] {});
+    feed_until(fifo, [&] { return has_progress(read_file(dir / "err.txt")); }, "progress in err.txt");
     const std::string end = tmux.wait_for([](const std::string& p) { return p.find("EXIT=") != std::string::npos; });
     CHECK(end.find("EXIT=0") != std::string::npos);
     const std::string err = read_file(dir / "err.txt");
@@ -172,12 +203,23 @@ TEST_CASE("progress tty: a file of known size shows percent and ETA (--progress 
     const std::string block = csv_rows(0, 20000);
     for (int i = 0; i < 120; ++i) f << block;
   }
-  // A reader that waits a second holds the run (the pipe fills) past the first redraw,
-  // however fast the conversion is.
-  auto r = run_sh(dir, "$INGOT convert in.csv --to ndjson -j1 --chunk-size 16K --progress | (sleep 1; cat >/dev/null)");
-  REQUIRE(r.code == 0);
-  INFO(r.err);
-  CHECK(std::regex_search(r.err, kFileProgress));
+  // The output is a FIFO the test reads 64 KiB at a time, so the run lasts (the pipe
+  // fills) past the first redraw however fast the conversion is, until it is drawn.
+  REQUIRE(mkfifo((dir / "out.fifo").c_str(), 0600) == 0);
+  const int out = ::open((dir / "out.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(out >= 0);
+  pid_t pid = spawn_ingot(dir, "convert in.csv --to ndjson -j1 --chunk-size 16K --progress -o out.fifo");
+  std::vector<char> buf(64 * 1024);
+  auto read_some = [&] { return ::read(out, buf.data(), buf.size()) > 0; };
+  wait_until([&] { read_some(); return std::regex_search(read_file(dir / ".bg.err"), kFileProgress); }, 120s,
+             "progress with percent and ETA on stderr", 5ms);
+  int code = -1;
+  wait_until([&] { while (read_some()) {} return (code = exited(pid)) != -1; }, 300s, "ingot convert to end", 1ms);
+  ::close(out);
+  REQUIRE(code == 0);
+  const std::string err = read_file(dir / ".bg.err");
+  INFO(err);
+  CHECK(std::regex_search(err, kFileProgress));
   // The summary follows the erased line.
-  CHECK_THAT(r.err, Catch::Contains("\r\033[Kingot convert: 2,400,000 records"));
+  CHECK_THAT(err, Catch::Contains("\r\033[Kingot convert: 2,400,000 records"));
 }

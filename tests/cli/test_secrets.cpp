@@ -75,8 +75,13 @@ class Endpoint {
     port_ = svr_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { svr_.listen_after_bind(); });
     // Bounded: a server that never starts fails the test instead of hanging it.
-    for (int i = 0; i < 30000 && !svr_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    REQUIRE(svr_.is_running());
+    try {
+      wait_until([&] { return svr_.is_running(); }, 60s, "the test's HTTP server to listen", 1ms);
+    } catch (...) {
+      svr_.stop();  // the destructor does not run when the constructor throws
+      thread_.join();
+      throw;
+    }
   }
   ~Endpoint() {
     release();

@@ -253,17 +253,34 @@ TEST_CASE("convert cli: a closed stdout pipe exits 0 quietly", "[cli][convert]")
 
 TEST_CASE("convert cli: SIGTERM while reading leaves nothing under the final name", "[cli][convert][signal]") {
   TempDir dir;
-  // A FIFO as input blocks the reader deterministically; the signal arrives mid-run.
+  // A FIFO as input: the test decides when ingot is mid-run (it has written its output's
+  // temporary and waits for more input) and keeps it there until the signal.
   REQUIRE(mkfifo((dir / "in.csv").c_str(), 0600) == 0);
-  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && ( " + shell_quote(INGOT_BINARY) +
-                    " convert in.csv -o out.ndjson -q & pid=$!; exec 3>in.csv; printf 'a,b\\n1,2\\n' >&3; "
-                    "sleep 0.5; kill -TERM $pid; wait $pid; echo $? > code.txt )";
-  REQUIRE(std::system(("bash -c " + shell_quote(cmd)).c_str()) == 0);
-  REQUIRE(read_file(dir / "code.txt") == "143\n");
-  std::vector<std::string> names;
-  for (auto& e : fs::directory_iterator(dir.path())) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  REQUIRE(names == std::vector<std::string>{"code.txt", "in.csv"});
+  auto names = [&] {
+    std::vector<std::string> v;
+    for (auto& e : fs::directory_iterator(dir.path())) v.push_back(e.path().filename().string());
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  auto temporaries = [&] {
+    int n = 0;
+    for (const std::string& name : names()) n += name.rfind(".out.ndjson.ingot-tmp-", 0) == 0;
+    return n;
+  };
+  pid_t pid = spawn_ingot(dir, "convert in.csv -o out.ndjson -q --chunk-size 1K");
+  const int fifo = open_fifo_writer(dir / "in.csv", "ingot convert");
+  std::string rows = "a,b\n";
+  for (int i = 0; i < 1000; ++i) rows += std::to_string(i) + ",x\n";
+  CHECK(write_fifo(fifo, rows));
+  wait_until([&] { return temporaries() == 1; }, 60s, "ingot convert to write its temporary output");
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  const int code = wait_code(pid);
+  ::close(fifo);
+  CHECK(code == 128 + SIGTERM);
+  // ingot's handler ran: it says so and removed the temporary (the default action of
+  // SIGTERM, also exit 143, would do neither).
+  CHECK(read_file(dir / ".bg.err") == "ingot: interrupted\n");
+  CHECK(names() == std::vector<std::string>{".bg.err", ".bg.out", "in.csv"});
 }
 
 TEST_CASE("convert cli: -j1 and -j2 with tiny chunks give identical output on the bundled example", "[cli][convert][parallel]") {
@@ -337,26 +354,37 @@ TEST_CASE("convert cli: NDJSON --part needs one column list, made by --schema-on
 
 TEST_CASE("cli convert: a named pipe whose writer comes later is read once, whole", "[cli][convert][fifo]") {
   TempDir dir;
-  // ingot opens the FIFO first; the writer (the shell's printf) comes afterwards, writes and
-  // closes within microseconds.
+  // ingot opens the FIFO first; the writer (the test) comes once ingot has it open for
+  // reading, writes and closes within microseconds.
   // Opening the FIFO twice (once to learn a size for progress) used to take that writer:
-  // the real open then waited for ever (timeout 124) or found nothing.
+  // the real open then waited for ever (here: the bounded wait for ingot's exit fails)
+  // or found nothing.
   for (const char* cmd : {"convert in.fifo --from csv --to ndjson -o out.ndjson", "split in.fifo --kind csv --records 2 --prefix p-",
                           "index in.fifo --kind csv"}) {
     CAPTURE(cmd);
-    // The writer runs in a subshell with a timeout: `index` refuses the stream and
-    // closes it, so the write may meet SIGPIPE (which would kill the test's shell) or,
-    // if ingot is gone before the writer opens the FIFO, no reader at all.
-    RunResult r = run_sh(dir, std::string("rm -f in.fifo && mkfifo in.fifo && (timeout 10 $INGOT ") + cmd +
-                                  " -q 2>err.txt; echo $? > rc.txt) & sleep 0.3; (timeout 5 sh -c "
-                                  "\"printf 'id,name\\n1,a\\n2,b\\n3,c\\n' > in.fifo\") 2>/dev/null; wait");
-    REQUIRE(r.code == 0);
-    const std::string err = read_file(dir / "err.txt");
+    fs::remove(dir / "in.fifo");
+    REQUIRE(mkfifo((dir / "in.fifo").c_str(), 0600) == 0);
+    ::signal(SIGPIPE, SIG_IGN);  // `index` refuses the stream: the write may find no reader
+    pid_t pid = spawn_ingot(dir, std::string(cmd) + " -q");
+    int fd = -1, code = -1;
+    wait_until(
+        [&] {
+          if ((fd = ::open((dir / "in.fifo").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) return true;
+          return (code = exited(pid)) != -1;
+        },
+        60s, "ingot to open the FIFO (or to exit)");
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      write_fifo(fd, "id,name\n1,a\n2,b\n3,c\n");
+      ::close(fd);
+    }
+    if (code == -1) code = wait_code(pid, 60s);
+    const std::string err = read_file(dir / ".bg.err");
     if (std::string(cmd).rfind("index", 0) == 0) {
-      CHECK(read_file(dir / "rc.txt") == "2\n");  // an index needs a file: refused, clearly
+      CHECK(code == 2);  // an index needs a file: refused, clearly
       CHECK(err.find("cannot index a stream") != std::string::npos);
     } else {
-      CHECK(read_file(dir / "rc.txt") == "0\n");
+      CHECK(code == 0);
       CHECK(err.empty());
     }
   }

@@ -52,26 +52,33 @@ class ServeProcess {
     posix_spawn_file_actions_destroy(&fa);
     REQUIRE(rc == 0);
     const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+)/)");
-    for (int i = 0; i < 1000 && port_ == 0; ++i) {
-      std::smatch m;
-      const std::string text = read_file(err_);
-      if (std::regex_search(text, m, listening)) {
-        port_ = std::stoi(m[1]);
-        break;
-      }
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    try {
+      wait_until(
+          [&] {
+            std::smatch m;
+            const std::string text = read_file(err_);
+            if (std::regex_search(text, m, listening)) {
+              port_ = std::stoi(m[1]);
+              return true;
+            }
+            int status;
+            if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            pid_ = -1;
+            return true;
+          },
+          60s, [&] { return "ingot serve to say it listens (stderr: " + read_file(err_) + ")"; }, 10ms);
+    } catch (...) {
+      stop_now();  // the destructor does not run when the constructor throws
+      throw;
     }
   }
-  ~ServeProcess() {
+  ~ServeProcess() { stop_now(); }
+  void stop_now() {
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
     }
   }
   int port() const { return port_; }
@@ -80,22 +87,17 @@ class ServeProcess {
   int stop(int sig) {
     REQUIRE(pid_ > 0);
     ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const pid_t pid = std::exchange(pid_, -1);
+    return wait_code(pid, 120s);
   }
   // Sends sig and returns the exit code, failing the test if the process is still there
   // after `limit` (a stop that waits for its clients).
   int stop_within(int sig, std::chrono::seconds limit) {
     REQUIRE(pid_ > 0);
     ::kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + limit;
     int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) FAIL("ingot serve still runs " << limit.count() << " s after the signal");
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) != 0; }, limit,
+               "ingot serve to exit after the signal (a stop that waits for its clients)", 10ms);
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }

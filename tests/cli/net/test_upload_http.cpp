@@ -1,6 +1,7 @@
 // ingot upload to an HTTP NDJSON endpoint: a real cpp-httplib server inside the test
 // counts records and misbehaves on purpose (429 with Retry-After, 500, a dropped
-// connection); nothing may be lost or duplicated. A kill -9 midway and a rerun too.
+// connection); nothing may be lost or duplicated. A kill -9 midway (while the endpoint
+// holds requests the test chose) and a rerun too.
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -41,20 +43,50 @@ std::string gunzip(const std::string& in) {
   return out;
 }
 
+// Starts listening on a free loopback port; returns it once the listen loop runs
+// (stop() before it runs would leave it running forever).
+int start_server(httplib::Server& svr, std::thread& t) {
+  const int port = svr.bind_to_any_port("127.0.0.1");
+  t = std::thread([&svr] { svr.listen_after_bind(); });
+  try {
+    wait_until([&] { return svr.is_running(); }, 60s, "the test's HTTP server to listen");
+  } catch (...) {
+    svr.stop();
+    t.join();
+    throw;
+  }
+  return port;
+}
+
 // An ingestion endpoint: keeps batches by Idempotency-Key (as real ones do), answers
-// request number k with `faults[k]` (429, 500, or 0 = drop the connection).
+// request number k with `faults[k]` (429, 500, or 0 = drop the connection). Stop
+// points the test controls: hold_from(n) holds request n and every later one until
+// release(); with first_waits_for(k), request 1 is answered only once k requests are
+// in flight together (so a test of concurrency does not depend on timing).
 class Endpoint {
  public:
-  explicit Endpoint(std::map<int, int> faults, int delay_ms = 0) : faults_(std::move(faults)), delay_ms_(delay_ms) {
+  explicit Endpoint(std::map<int, int> faults) : faults_(std::move(faults)) {
     svr_.Post("/ingest", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    // stop() before the listen loop runs would leave it running forever.
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    port_ = start_server(svr_, thread_);
   }
   ~Endpoint() {
+    release();  // a held handler would keep stop() waiting
     svr_.stop();
     thread_.join();
+  }
+  void hold_from(int n) { hold_from_ = n; }
+  void first_waits_for(int k) { first_waits_for_ = k; }
+  // Requests held now.
+  int held() {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
+  // Answers the held requests 503 without keeping their batches (their client is gone:
+  // the tests kill it first); later requests are served as usual.
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/ingest"; }
 
@@ -95,14 +127,32 @@ class Endpoint {
     const int now = ++in_flight_;
     for (int seen = max_in_flight_; now > seen && !max_in_flight_.compare_exchange_weak(seen, now);) {
     }
+    {
+      std::lock_guard lock(mu_);
+      cv_.notify_all();  // in_flight_ changed: a first request may be waiting for company
+    }
     struct Leave {
       std::atomic<int>& n;
       ~Leave() { --n; }
     } leave{in_flight_};
+    if (n == 1 && first_waits_for_ > 1) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, 60s, [&] { return in_flight_ >= first_waits_for_; });
+    }
+    if (hold_from_ && n >= hold_from_) {
+      std::unique_lock lock(mu_);
+      if (!released_) {
+        ++held_;
+        cv_.notify_all();
+        cv_.wait_for(lock, 120s, [&] { return released_; });
+        --held_;
+        res.status = 503;
+        return;
+      }
+    }
     // Without a key (stdin) every request is a batch of its own.
     std::string key = req.get_header_value("Idempotency-Key");
     if (key.empty()) key = "request-" + std::to_string(n);
-    if (delay_ms_) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
     {
       std::lock_guard lock(mu_);
       types_.insert(req.get_header_value("Content-Type"));
@@ -138,7 +188,10 @@ class Endpoint {
 
   httplib::Server svr_;
   std::map<int, int> faults_;
-  int delay_ms_;
+  std::atomic<int> hold_from_{0}, first_waits_for_{0};
+  int held_ = 0;
+  bool released_ = false;
+  std::condition_variable cv_;
   int port_ = 0;
   std::thread thread_;
   std::atomic<int> requests_{0};
@@ -202,9 +255,8 @@ TEST_CASE("upload http: a batch refused with 4xx fails with exit 3 and a one-lin
     res.status = 401;
     res.set_content("bad token", "text/plain");
   });
-  int port = svr.bind_to_any_port("127.0.0.1");
-  std::thread t([&] { svr.listen_after_bind(); });
-  while (!svr.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread t;
+  const int port = start_server(svr, t);
   write_file(dir / "ev.ndjson", make_ndjson(10));
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/x";
   RunResult r = run_ingot(dir, "upload ev.ndjson " + url);
@@ -217,22 +269,26 @@ TEST_CASE("upload http: a batch refused with 4xx fails with exit 3 and a one-lin
 
 TEST_CASE("upload http: kill -9 midway, rerun sends only unacknowledged batches", "[upload][http][resume]") {
   TempDir dir;
-  Endpoint ep({}, 15);
-  const int n = 20000;  // ~900 KB: 90 batches of 10K
+  Endpoint ep({});
+  // The moment is the test's: requests 21 and 22 are held, so both I/O slots wait
+  // there, and the 20 batches before are acknowledged and journaled (a slot journals
+  // its batch before it sends the next) when the kill comes.
+  ep.hold_from(21);
+  const int n = 20000;  // 788,894 bytes: 78 batches of about 10 KiB
   write_file(dir / "ev.ndjson", make_ndjson(n));
   const std::string args = "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --concurrency 2 --json";
   pid_t pid = spawn_ingot(dir, args);
-  while (ep.requests() < 20) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  const int before = ep.requests();
+  wait_until([&] { return ep.held() == 2; }, 120s, "both I/O slots to hold a batch at the endpoint");
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(wait_code(pid) == 128 + SIGKILL);
+  ep.release();
+  CHECK(ep.requests() == 22);
   RunResult r = run_ingot(dir, args);
   REQUIRE(r.code == 0);
   json j = report(r);
   CHECK(j["resumed"] == true);
-  const int skipped = j["stats"]["units_skipped"];
-  CHECK(skipped >= before - 2);  // at most the 2 in flight are sent again
-  CHECK(j["stats"]["units_sent"].get<int>() + skipped == j["stats"]["units"].get<int>());
+  CHECK(j["stats"]["units_skipped"] == 20);  // the held two are sent again, nothing else
+  CHECK(j["stats"]["units_sent"] == j["stats"]["units"].get<int>() - 20);
   check_exactly_once(ep, n);
 }
 
@@ -265,7 +321,8 @@ TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip, a
       {"-j1 --concurrency 1", 1}, {"-j2 --concurrency 4", 4}, {"-j2 --concurrency 3 --gzip", 3}};
   for (auto [opts, concurrency] : runs) {
     INFO(opts);
-    Endpoint ep({}, 30);
+    Endpoint ep({});
+    ep.first_waits_for(std::min(concurrency, 2));
     RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --batch-bytes 4K --json " + opts);
     REQUIRE(r.code == 0);
     json j = report(r);
@@ -278,7 +335,8 @@ TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip, a
     CHECK(all == data);
     if (first.empty()) first = bodies;
     CHECK(bodies == first);
-    // --concurrency requests in flight at most, and more than one when allowed.
+    // --concurrency requests in flight at most, and more than one when allowed (the
+    // first request waits up to 60 s for a second one to arrive).
     CHECK(ep.max_in_flight() <= concurrency);
     CHECK(ep.max_in_flight() >= std::min(concurrency, 2));
   }

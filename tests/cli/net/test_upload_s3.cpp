@@ -134,28 +134,37 @@ TEST_CASE("upload s3: kill -9 midway, rerun re-sends at most concurrency x part 
   const std::string data = random_bytes(200 * part + 123, 5);
   write_file(dir / "big.bin", data);
   const std::string args = "upload big.bin " + s3.url("big") + s3.flags + "--part-size 64K --concurrency 3 --json";
-  pid_t pid = spawn_ingot(dir, args);
-  // Kill once some parts are journaled as done, i.e. truly midway.
   fs::path journal;
-  std::size_t done_at_kill = 0;
-  for (int i = 0; i < 4000; ++i) {
+  auto done_parts = [&] {
+    std::size_t done = 0;
     if (journal.empty()) journal = find_journal(dir);
     if (!journal.empty()) {
-      done_at_kill = 0;
-      for (const json& e : journal_events(journal)) done_at_kill += e.contains("done");
-      if (done_at_kill >= 20) break;
+      for (const json& e : journal_events(journal)) done += e.contains("done");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return done;
+  };
+  {
+    // The moment is the test's: the proxy forwards the first 20 part uploads and holds
+    // the rest, so the 3 connections all wait there, 20 parts done, when the kill comes.
+    fs::create_directories(dir / "hold");
+    std::string plan;
+    for (int i = 0; i < 201; ++i) plan += i < 20 ? "ok," : "hold,";
+    plan.pop_back();
+    FaultyProxy proxy(dir, plan, 1, "^PUT .*partNumber=", dir.str("hold"));
+    pid_t pid = spawn_ingot(dir, "upload big.bin " + s3.url("big") + " --endpoint " + proxy.endpoint +
+                                     " --part-size 64K --concurrency 3 --json");
+    wait_until([&] { return proxy.count("hold") == 3 && done_parts() == 20; }, 120s,
+               "3 part uploads held by the proxy and 20 journaled as done");
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(wait_code(pid) == 128 + SIGKILL);
+  }  // the proxy goes, and the held parts with it: they never reach the server
+  REQUIRE(done_parts() == 20);
+  // Parts go out of order (the short last one early): the bytes of the 20 done ones.
+  std::uint64_t done_bytes = 0;
+  for (const json& e : journal_events(journal)) {
+    if (e.contains("done")) done_bytes += std::min<std::uint64_t>(part, data.size() - (e["done"].get<std::uint64_t>() - 1) * part);
   }
-  REQUIRE(::kill(pid, SIGKILL) == 0);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFSIGNALED(status));
-  REQUIRE(!journal.empty());
-  std::size_t done_after = 0;
-  for (const json& e : journal_events(journal)) done_after += e.contains("done");
-  REQUIRE(done_after >= 20);
-  REQUIRE(done_after < 201);  // really midway
+  CHECK(s3.client.list_parts({s3.bucket, "big"}, s3.uploads("big").at(0)).size() == 20);
 
   // Small ListParts pages: the server's part list is read across many pages.
   RunResult r = run_ingot(dir, args + " --resume --list-page-size 7");
@@ -166,7 +175,7 @@ TEST_CASE("upload s3: kill -9 midway, rerun re-sends at most concurrency x part 
   const std::uint64_t sent = j["stats"]["bytes_sent"], skipped = j["stats"]["bytes_skipped"],
                       resent = j["stats"]["bytes_resent"];
   CHECK(sent + skipped == data.size());
-  CHECK(skipped >= done_after * part);           // nothing journaled as done is sent again
+  CHECK(skipped == done_bytes);                  // nothing journaled as done is sent again
   CHECK(resent <= conc * part);                  // only the parts in flight at the kill
   CHECK(s3.get("big") == data);
   CHECK(!fs::exists(journal));
@@ -178,15 +187,18 @@ TEST_CASE("upload s3: a source changed after a crash is refused, --abort cleans 
   const std::string data = random_bytes(400 * 1024, 6);
   write_file(dir / "d.bin", data);
   const std::string args = "upload d.bin " + s3.url("d") + s3.flags + "--part-size 16K --concurrency 1";
-  pid_t pid = spawn_ingot(dir, args);
   fs::path journal;
-  for (int i = 0; i < 4000 && journal.empty(); ++i) {
-    journal = find_journal(dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  {
+    // Killed while the proxy holds its first part: the journal exists, nothing completes.
+    fs::create_directories(dir / "hold");
+    FaultyProxy proxy(dir, "hold", 1, "^PUT .*partNumber=", dir.str("hold"));
+    pid_t pid = spawn_ingot(dir, "upload d.bin " + s3.url("d") + " --endpoint " + proxy.endpoint +
+                                     " --part-size 16K --concurrency 1");
+    wait_until([&] { return proxy.count("hold") == 1 && !(journal = find_journal(dir)).empty(); }, 120s,
+               "the journal and a part upload held by the proxy");
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(wait_code(pid) == 128 + SIGKILL);
   }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  REQUIRE(!journal.empty());
   write_file(dir / "d.bin", data + "more");
   RunResult r = run_ingot(dir, args);
   CHECK(r.code == 1);

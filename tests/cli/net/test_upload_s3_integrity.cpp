@@ -37,9 +37,7 @@ void scribble_keep_mtime(const fs::path& p, std::uint64_t offset, const std::str
 
 // Bounded wait for a file the proxy writes; fails with a message instead of hanging.
 void wait_for_file(const fs::path& p, const char* what) {
-  for (int i = 0; i < 6000 && !fs::exists(p); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  INFO("waited 60 s for " << what);
-  REQUIRE(fs::exists(p));
+  wait_until([&] { return fs::exists(p); }, 120s, what, 10ms);
 }
 
 }  // namespace

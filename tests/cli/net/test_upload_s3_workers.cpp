@@ -177,6 +177,7 @@ TEST_CASE("upload s3: --abort without a journal finds a killed upload by ListMul
   const std::string data = random_bytes(300 * 16384, 14);
   write_file(dir / "big.bin", data);
   fs::create_directories(dir / "state");
+  fs::create_directories(dir / "hold");
   for (const char* how : {"file", "stdin"}) {
     INFO(how);
     const std::string key = std::string("killed-") + how;
@@ -187,13 +188,20 @@ TEST_CASE("upload s3: --abort without a journal finds a killed upload by ListMul
       REQUIRE(::mkfifo((dir / "in.fifo").c_str(), 0600) == 0);
       REQUIRE(std::system(("cd " + shell_quote(dir.path().string()) + " && (cat big.bin > in.fifo 2>/dev/null &)").c_str()) == 0);
     }
-    pid_t pid = spawn_ingot(dir, "upload " + src + " " + s3.url(key) + s3.flags + "--part-size 16K --concurrency 2 --state state",
-                            file ? "/dev/null" : "in.fifo");
-    // Kill it once the upload exists on the server.
-    for (int i = 0; i < 2000 && s3.uploads(key).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    REQUIRE(::kill(pid, SIGKILL) == 0);
-    ::waitpid(pid, nullptr, 0);
+    {
+      // The moment is the test's: the proxy holds every part upload, so the multipart
+      // upload exists and no part is on the server (nor can the upload complete) when
+      // the kill comes.
+      FaultyProxy proxy(dir, "hold", 1, "^PUT .*partNumber=", dir.str("hold"));
+      pid_t pid = spawn_ingot(dir, "upload " + src + " " + s3.url(key) + " --endpoint " + proxy.endpoint +
+                                       " --part-size 16K --concurrency 2 --state state",
+                              file ? "/dev/null" : "in.fifo");
+      wait_until([&] { return proxy.count("hold") >= 1; }, 120s, "a part upload held by the proxy");
+      REQUIRE(::kill(pid, SIGKILL) == 0);
+      REQUIRE(wait_code(pid) == 128 + SIGKILL);
+    }  // the proxy goes, and the held parts with it
     REQUIRE(s3.uploads(key).size() == 1);
+    REQUIRE(s3.client.list_parts({s3.bucket, key}, s3.uploads(key)[0]).empty());
     // The journal (if any) is gone: e.g. another machine, or the state dir was lost.
     fs::remove_all(dir / "state");
     fs::create_directories(dir / "state");
@@ -219,19 +227,23 @@ TEST_CASE("upload s3: a worker killed with -9 midway is run again and sends only
   REQUIRE(begin.code == 0);
   const std::string id = lines_of(begin.out).at(0);
 
-  pid_t pid = spawn_ingot(dir, "upload src.bin " + opts + " --part 2/2 --concurrency 3");
-  std::size_t on_server = 0;
-  for (int i = 0; i < 4000 && on_server < 15; ++i) {
-    on_server = s3.client.list_parts({s3.bucket, "obj"}, id).size();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  REQUIRE(::kill(pid, SIGKILL) == 0);
-  ::waitpid(pid, nullptr, 0);
-  // A part whose body was all sent before the kill may still land: let the server settle.
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  on_server = s3.client.list_parts({s3.bucket, "obj"}, id).size();
-  REQUIRE(on_server >= 15);
-  REQUIRE(on_server < parts / 2);  // really midway through worker 2's 75 parts
+  {
+    // The moment is the test's: the proxy forwards worker 2's first 15 part uploads and
+    // holds the next ones, so its 3 connections all wait at the proxy, with exactly 15
+    // parts on the server, when the kill comes.
+    fs::create_directories(dir / "hold");
+    std::string plan;
+    for (std::size_t i = 0; i < parts / 2; ++i) plan += i < 15 ? "ok," : "hold,";
+    plan.pop_back();
+    FaultyProxy proxy(dir, plan, 1, "^PUT .*partNumber=", dir.str("hold"));
+    pid_t pid = spawn_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
+                                     " --part-size 16K --part 2/2 --concurrency 3");
+    wait_until([&] { return proxy.count("hold") == 3; }, 120s, "3 part uploads held by the proxy");
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    REQUIRE(wait_code(pid) == 128 + SIGKILL);
+  }  // the proxy goes, and the held parts with it: they never reach the server
+  const std::size_t on_server = s3.client.list_parts({s3.bucket, "obj"}, id).size();
+  REQUIRE(on_server == 15);  // midway through worker 2's 75 parts
 
   RunResult r = run_ingot(dir, "upload src.bin " + opts + " --part 2/2 --json");
   json j = report(r);

@@ -1,7 +1,6 @@
 // The chunker must cut only on record ends, for every chunk size, and the ranges of
 // --part K/N must tile the file on record starts.
 #include <catch2/catch.hpp>
-#include <libfccp/csv.h>
 
 #include <algorithm>
 #include <random>
@@ -223,55 +222,6 @@ TEST_CASE("chunk: --part ranges tile the file on record starts", "[chunk][part]"
     REQUIRE(a >= prev);
     prev = a;
   }
-}
-
-TEST_CASE("csv: tokenizer agrees with fast-cpp-csv-parser where that applies", "[csv]") {
-  // fccp cannot read quoted newlines, so the reference data has none.
-  TempDir dir;
-  std::string text = "a,b,c\n";
-  for (int i = 0; i < 200; ++i) {
-    text += std::to_string(i) + ",\"x, " + std::to_string(i * 3) + "\",\"say \"\"" + std::to_string(i) + "\"\"\"\n";
-  }
-  write_file(dir / "ref.csv", text);
-  io::CSVReader<3, io::trim_chars<>, io::double_quote_escape<',', '"'>> ref(dir.str("ref.csv"));
-  ref.read_header(io::ignore_no_column, "a", "b", "c");
-  CsvTokenizer tok(',');
-  tok.reset(text.data(), text.size());
-  CsvRecord rec;
-  REQUIRE(tok.next(rec));  // header
-  std::string a, b, c;
-  int rows = 0;
-  while (ref.read_row(a, b, c)) {
-    REQUIRE(tok.next(rec));
-    REQUIRE(rec.error == nullptr);
-    REQUIRE(rec.fields.size() == 3);
-    CHECK(rec.fields[0] == a);
-    CHECK(rec.fields[1] == b);
-    CHECK(rec.fields[2] == c);
-    ++rows;
-  }
-  REQUIRE(rows == 200);
-  REQUIRE_FALSE(tok.next(rec));
-}
-
-TEST_CASE("csv: malformed quoting read strictly marks the record but keeps its end", "[csv]") {
-  // Read strictly (--strict-quotes); by default the first two are data (Python's reading).
-  const std::string text = "1,ab\"c,d\"e\n2,\"ok\"x,y\n3,\"fine\"\n4,\"open";
-  CsvTokenizer tok(',');
-  tok.set_strict_quotes(true);
-  tok.reset(text.data(), text.size());
-  CsvRecord rec;
-  REQUIRE(tok.next(rec));
-  REQUIRE(rec.error != nullptr);
-  REQUIRE(rec.raw(text.data()) == "1,ab\"c,d\"e\n");
-  REQUIRE(tok.next(rec));
-  REQUIRE(std::string(rec.error) == "text after a closing quote");
-  REQUIRE(tok.next(rec));
-  REQUIRE(rec.error == nullptr);
-  REQUIRE(rec.fields[1] == "fine");
-  REQUIRE(tok.next(rec));
-  REQUIRE(std::string(rec.error) == "unterminated quoted field");
-  REQUIRE_FALSE(tok.next(rec));
 }
 
 namespace {

@@ -1,12 +1,15 @@
 // Property tests of convert: for generated inputs full of awkward cases, the output and
 // the rejects are byte-identical for every thread count and chunk size, and
-// NDJSON -> CSV -> NDJSON gives back the data.
+// NDJSON -> CSV -> NDJSON gives back the data. Also the CSV -> NDJSON value writer (SSE2
+// number check and string copies) against the scalar JSON number grammar and escaper.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <random>
 
 #include "ingot/convert/convert.h"
+#include "ingot/format/json_text.h"
 #include "support.h"
 
 using namespace ingot;
@@ -270,4 +273,103 @@ TEST_CASE("convert: key shapes that change from line to line map to the right co
             ",,,,,,,,12\n");
     REQUIRE(r.report.records.invalid == 1);
   }
+}
+
+TEST_CASE("convert: CSV values become the same JSON as the scalar number grammar and escaper", "[convert][csv]") {
+  // Fields of every length up to 40 from number-ish and escape-ish bytes: the SSE2
+  // writer must type and escape each exactly as is_json_number / append_json_string.
+  std::mt19937 rng(11);
+  const char* bytes = "0000111222333456789..--++eEx \"\\\t\x01";
+  const std::size_t nbytes = std::strlen(bytes);
+  const char* fixed[] = {"0", "00", "0.5", "00.5", "0.", ".5", "1.2.3", "-0", "-", "1e5", "1E+5", "1e", "12345678901234567",
+                         "1234567890123456", "true", "false", "True", "null", "1.0000000000000000001", "-.5", "5."};
+  std::string csv = "a,b,c\n";
+  std::string want;
+  auto value_json = [](const std::string& v) {
+    if (v.empty()) return std::string("null");
+    if (is_json_number(v) || v == "true" || v == "false") return v;
+    std::string s;
+    append_json_string(s, v);
+    return s;
+  };
+  auto add_row = [&](const std::vector<std::string>& row) {
+    std::string line = "{";
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i) csv += ',';
+      csv += '"';
+      for (char c : row[i]) {
+        if (c == '"') csv += '"';
+        csv += c;
+      }
+      csv += '"';
+      if (i) line += ',';
+      line += '"';
+      line += static_cast<char>('a' + i);
+      line += "\":";
+      line += value_json(row[i]);
+    }
+    csv += '\n';
+    want += line + "}\n";
+  };
+  for (const char* f : fixed) add_row({f, std::string(f) + "0", std::string("-").append(f)});
+  for (int r = 0; r < 3000; ++r) {
+    std::vector<std::string> row;
+    for (int c = 0; c < 3; ++c) {
+      std::string v;
+      const std::size_t len = rng() % 41;
+      for (std::size_t i = 0; i < len; ++i) v += bytes[rng() % nbytes];
+      row.push_back(v);
+    }
+    add_row(row);
+  }
+  TempDir dir;
+  write_file(dir / "in.csv", csv);
+  ConvertOptions o;
+  o.input = dir.str("in.csv");
+  o.output = dir.str("out.ndjson");
+  o.chunker.chunk_size = 1000;  // many chunks: values near chunk ends read the padding
+  auto r = convert(o);
+  if (!r) FAIL(r.error().message());
+  REQUIRE(r.value().records.valid == 3000 + sizeof fixed / sizeof fixed[0]);
+  const std::string got = read_file(dir / "out.ndjson");
+  const auto got_lines = lines_of(got), want_lines = lines_of(want);
+  REQUIRE(got_lines.size() == want_lines.size());
+  for (std::size_t i = 0; i < got_lines.size(); ++i) REQUIRE(got_lines[i] == want_lines[i]);
+}
+
+TEST_CASE("convert: NDJSON numbers follow the full grammar, projected or not", "[convert][ndjson]") {
+  // Digits-and-dots numbers are decided 16 bytes at once, the rest by is_json_number;
+  // a line is valid only when both of its numbers are, whether or not the column is kept.
+  std::mt19937 rng(3);
+  auto token = [&] {
+    // Mostly digits and dots (the fast path), sometimes signs and exponents too.
+    const char* bytes = rng() % 4 ? "0123456789123456789." : "00011123456789..-eE+";
+    std::string t;
+    const std::size_t len = 1 + rng() % 20;
+    for (std::size_t i = 0; i < len; ++i) t += bytes[rng() % std::strlen(bytes)];
+    return t;
+  };
+  std::string in, want = "a\n";
+  std::uint64_t valid = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const std::string a = token(), b = rng() % 4 ? "1.5" : token();
+    in += "{\"a\":" + a + ",\"b\":" + b + "}\n";
+    if (is_json_number(a) && is_json_number(b)) {
+      ++valid;
+      want += a + "\n";
+    }
+  }
+  REQUIRE(valid > 300);
+  REQUIRE(valid < 3700);
+  TempDir dir;
+  write_file(dir / "in.ndjson", in);
+  ConvertOptions o;
+  o.input = dir.str("in.ndjson");
+  o.output = dir.str("out.csv");
+  o.fields = {"a"};
+  auto r = convert(o);
+  if (!r) FAIL(r.error().message());
+  REQUIRE(r.value().records.valid == valid);
+  REQUIRE(r.value().records.invalid == 4000 - valid);
+  REQUIRE(read_file(dir / "out.csv") == want);
 }

@@ -45,6 +45,7 @@ TEST_CASE("pipeline: the I/O stage stays within its limit, runs in parallel, and
       PipelineOptions po;
       po.threads = threads;
       std::atomic<int> in_io{0}, max_io{0};
+      std::atomic<bool> overlapped{false};
       std::uint64_t next_sequence = 0, next_consume = 0, numbered = 0, chunks = 0;
       bool in_order = true;
       run_pipeline<Work>(
@@ -57,7 +58,16 @@ TEST_CASE("pipeline: the I/O stage stays within its limit, runs in parallel, and
             int now = ++in_io;
             for (int seen = max_io; now > seen && !max_io.compare_exchange_weak(seen, now);) {
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            // Parallel I/O is the test's to show, not a timing accident: the first call
+            // waits (at most 60 s; then max_io stays 1 and the check below fails) until a
+            // second one runs beside it. (Not wait_until: Catch's FAIL is for the main thread.)
+            if (limit > 1 && !overlapped) {
+              const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+              while (in_io < 2 && std::chrono::steady_clock::now() < until) {
+                std::this_thread::sleep_for(std::chrono::microseconds(100));
+              }
+              overlapped = true;
+            }
             w.io_done = true;
             --in_io;
           },

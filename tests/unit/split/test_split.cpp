@@ -297,25 +297,3 @@ TEST_CASE("split: --plan ranges equal the ranges of a real split", "[split][plan
   }
 }
 
-TEST_CASE("merge: layout gives each piece's place in the output", "[merge]") {
-  Scratch s;
-  const std::string src = "h1,h2\n1,a\n2,b\n3,c\n4,d\n";
-  spit(s / "in.csv", src);
-  auto r = do_split(s, s / "in.csv", SplitBy::records, 2, RecordKind::csv, "m");
-  MergeOptions o;
-  o.manifest = r.manifest_path;
-  o.output = s / "out.csv";
-  auto m = merge(o);
-  REQUIRE(m);
-  const MergeLayout& l = m.value().layout;
-  REQUIRE(l.header_bytes == 6);
-  REQUIRE(l.pieces.size() == 2);
-  REQUIRE(l.pieces[0].skipped == 0);
-  REQUIRE(l.pieces[0].output_offset == 0);
-  REQUIRE(l.pieces[1].skipped == 6);
-  REQUIRE(l.pieces[1].output_offset == 6 + 8);
-  REQUIRE(l.pieces[1].to_output(6) == 14);  // piece 2's first record "3,c" is at 14 in the output
-  REQUIRE(src.substr(14, 4) == "3,c\n");
-  REQUIRE(l.pieces[1].first_record == 3u);
-  REQUIRE(slurp(s / "out.csv") == src);
-}

@@ -1,10 +1,10 @@
 // The windowed CSV tokenizer against a byte-at-a-time reference written straight from
 // the rules in ARCHITECTURE.md, on randomized inputs: quotes, doubled quotes, CR, LF,
 // delimiters, field lengths around the 64-byte window edges, inputs cut anywhere (a
-// chunk may end inside a quoted field), and bytes after the end that must not be read.
-// Also the CSV -> NDJSON value writer (SSE2 number check and string copies) against the
-// scalar JSON number grammar and string escaper.
+// chunk may end inside a quoted field), and bytes after the end that must not be read;
+// also against fast-cpp-csv-parser, and the strict reading of malformed quoting.
 #include <catch2/catch.hpp>
+#include <libfccp/csv.h>
 
 #include <cstring>
 #include <random>
@@ -12,8 +12,6 @@
 #include <vector>
 
 #include "ingot/format/csv.h"
-#include "ingot/format/json_text.h"
-#include "ingot/convert/convert.h"
 #include "support.h"
 
 using namespace ingot;
@@ -284,105 +282,6 @@ TEST_CASE("csv: a record with many unescaped fields moves the scratch buffer and
   REQUIRE(rec.fields[1] == "\"");
 }
 
-TEST_CASE("convert: CSV values become the same JSON as the scalar number grammar and escaper", "[convert][csv]") {
-  // Fields of every length up to 40 from number-ish and escape-ish bytes: the SSE2
-  // writer must type and escape each exactly as is_json_number / append_json_string.
-  std::mt19937 rng(11);
-  const char* bytes = "0000111222333456789..--++eEx \"\\\t\x01";
-  const std::size_t nbytes = std::strlen(bytes);
-  const char* fixed[] = {"0", "00", "0.5", "00.5", "0.", ".5", "1.2.3", "-0", "-", "1e5", "1E+5", "1e", "12345678901234567",
-                         "1234567890123456", "true", "false", "True", "null", "1.0000000000000000001", "-.5", "5."};
-  std::string csv = "a,b,c\n";
-  std::string want;
-  auto value_json = [](const std::string& v) {
-    if (v.empty()) return std::string("null");
-    if (is_json_number(v) || v == "true" || v == "false") return v;
-    std::string s;
-    append_json_string(s, v);
-    return s;
-  };
-  auto add_row = [&](const std::vector<std::string>& row) {
-    std::string line = "{";
-    for (std::size_t i = 0; i < row.size(); ++i) {
-      if (i) csv += ',';
-      csv += '"';
-      for (char c : row[i]) {
-        if (c == '"') csv += '"';
-        csv += c;
-      }
-      csv += '"';
-      if (i) line += ',';
-      line += '"';
-      line += static_cast<char>('a' + i);
-      line += "\":";
-      line += value_json(row[i]);
-    }
-    csv += '\n';
-    want += line + "}\n";
-  };
-  for (const char* f : fixed) add_row({f, std::string(f) + "0", std::string("-").append(f)});
-  for (int r = 0; r < 3000; ++r) {
-    std::vector<std::string> row;
-    for (int c = 0; c < 3; ++c) {
-      std::string v;
-      const std::size_t len = rng() % 41;
-      for (std::size_t i = 0; i < len; ++i) v += bytes[rng() % nbytes];
-      row.push_back(v);
-    }
-    add_row(row);
-  }
-  TempDir dir;
-  write_file(dir / "in.csv", csv);
-  ConvertOptions o;
-  o.input = dir.str("in.csv");
-  o.output = dir.str("out.ndjson");
-  o.chunker.chunk_size = 1000;  // many chunks: values near chunk ends read the padding
-  auto r = convert(o);
-  if (!r) FAIL(r.error().message());
-  REQUIRE(r.value().records.valid == 3000 + sizeof fixed / sizeof fixed[0]);
-  const std::string got = read_file(dir / "out.ndjson");
-  const auto got_lines = lines_of(got), want_lines = lines_of(want);
-  REQUIRE(got_lines.size() == want_lines.size());
-  for (std::size_t i = 0; i < got_lines.size(); ++i) REQUIRE(got_lines[i] == want_lines[i]);
-}
-
-TEST_CASE("convert: NDJSON numbers follow the full grammar, projected or not", "[convert][ndjson]") {
-  // Digits-and-dots numbers are decided 16 bytes at once, the rest by is_json_number;
-  // a line is valid only when both of its numbers are, whether or not the column is kept.
-  std::mt19937 rng(3);
-  auto token = [&] {
-    // Mostly digits and dots (the fast path), sometimes signs and exponents too.
-    const char* bytes = rng() % 4 ? "0123456789123456789." : "00011123456789..-eE+";
-    std::string t;
-    const std::size_t len = 1 + rng() % 20;
-    for (std::size_t i = 0; i < len; ++i) t += bytes[rng() % std::strlen(bytes)];
-    return t;
-  };
-  std::string in, want = "a\n";
-  std::uint64_t valid = 0;
-  for (int i = 0; i < 4000; ++i) {
-    const std::string a = token(), b = rng() % 4 ? "1.5" : token();
-    in += "{\"a\":" + a + ",\"b\":" + b + "}\n";
-    if (is_json_number(a) && is_json_number(b)) {
-      ++valid;
-      want += a + "\n";
-    }
-  }
-  REQUIRE(valid > 300);
-  REQUIRE(valid < 3700);
-  TempDir dir;
-  write_file(dir / "in.ndjson", in);
-  ConvertOptions o;
-  o.input = dir.str("in.ndjson");
-  o.output = dir.str("out.csv");
-  o.fields = {"a"};
-  auto r = convert(o);
-  if (!r) FAIL(r.error().message());
-  REQUIRE(r.value().records.valid == valid);
-  REQUIRE(r.value().records.invalid == 4000 - valid);
-  REQUIRE(read_file(dir / "out.csv") == want);
-}
-
 TEST_CASE("csv: an empty field tells quoted (\"\") from unquoted, as COPY's NULL needs", "[csv][tokenizer]") {
   const std::string in = "\"\",,x,\"\"\n,\"\"\r\n\"\",";
   CsvTokenizer t(',');
@@ -396,4 +295,53 @@ TEST_CASE("csv: an empty field tells quoted (\"\") from unquoted, as COPY's NULL
     got.push_back(s);
   }
   CHECK(got == std::vector<std::string>{"QUvQ", "UQ", "QU"});
+}
+
+TEST_CASE("csv: tokenizer agrees with fast-cpp-csv-parser where that applies", "[csv]") {
+  // fccp cannot read quoted newlines, so the reference data has none.
+  TempDir dir;
+  std::string text = "a,b,c\n";
+  for (int i = 0; i < 200; ++i) {
+    text += std::to_string(i) + ",\"x, " + std::to_string(i * 3) + "\",\"say \"\"" + std::to_string(i) + "\"\"\"\n";
+  }
+  write_file(dir / "ref.csv", text);
+  io::CSVReader<3, io::trim_chars<>, io::double_quote_escape<',', '"'>> ref(dir.str("ref.csv"));
+  ref.read_header(io::ignore_no_column, "a", "b", "c");
+  CsvTokenizer tok(',');
+  tok.reset(text.data(), text.size());
+  CsvRecord rec;
+  REQUIRE(tok.next(rec));  // header
+  std::string a, b, c;
+  int rows = 0;
+  while (ref.read_row(a, b, c)) {
+    REQUIRE(tok.next(rec));
+    REQUIRE(rec.error == nullptr);
+    REQUIRE(rec.fields.size() == 3);
+    CHECK(rec.fields[0] == a);
+    CHECK(rec.fields[1] == b);
+    CHECK(rec.fields[2] == c);
+    ++rows;
+  }
+  REQUIRE(rows == 200);
+  REQUIRE_FALSE(tok.next(rec));
+}
+
+TEST_CASE("csv: malformed quoting read strictly marks the record but keeps its end", "[csv]") {
+  // Read strictly (--strict-quotes); by default the first two are data (Python's reading).
+  const std::string text = "1,ab\"c,d\"e\n2,\"ok\"x,y\n3,\"fine\"\n4,\"open";
+  CsvTokenizer tok(',');
+  tok.set_strict_quotes(true);
+  tok.reset(text.data(), text.size());
+  CsvRecord rec;
+  REQUIRE(tok.next(rec));
+  REQUIRE(rec.error != nullptr);
+  REQUIRE(rec.raw(text.data()) == "1,ab\"c,d\"e\n");
+  REQUIRE(tok.next(rec));
+  REQUIRE(std::string(rec.error) == "text after a closing quote");
+  REQUIRE(tok.next(rec));
+  REQUIRE(rec.error == nullptr);
+  REQUIRE(rec.fields[1] == "fine");
+  REQUIRE(tok.next(rec));
+  REQUIRE(std::string(rec.error) == "unterminated quoted field");
+  REQUIRE_FALSE(tok.next(rec));
 }

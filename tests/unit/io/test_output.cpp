@@ -1,0 +1,244 @@
+// OutputFile (io/output.h): written under a temporary name in the target directory and
+// renamed over the final name only by commit(); an abort (destructor, error) leaves the
+// final name as it was; devices and FIFOs are written in place; stale temporaries of
+// dead processes are swept, live ones kept.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "ingot/io/decompress.h"
+#include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/util/error.h"
+#include "support.h"
+
+using namespace ingot;
+using ingot_test::read_file;
+using ingot_test::TempDir;
+using ingot_test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : fs::directory_iterator(dir)) v.push_back(e.path().filename().string());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// The message of the Error that f throws ("" when it throws none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "";
+}
+
+// A PID that is certainly no live process: a child that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  REQUIRE(pid > 0);
+  REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("output: the data appears under the final name only at commit, the temporary beside it", "[output]") {
+  TempDir d;
+  const std::string path = d.str("out.csv");
+  OutputFile f = OutputFile::create(path);
+  CHECK(f.path() == path);
+  CHECK_FALSE(f.is_stdout());
+  const std::string tmp_prefix = d.str(".out.csv.ingot-tmp-" + std::to_string(::getpid()) + "-");
+  CHECK(f.temp_path().rfind(tmp_prefix, 0) == 0);
+  f.write("a,b\n");
+  f.write(std::string(100000, 'x'));
+  CHECK(f.bytes_written() == 100004);
+  CHECK(names_in(d.path()) == std::vector<std::string>{fs::path(f.temp_path()).filename().string()});
+  CHECK_FALSE(fs::exists(path));
+  f.commit();
+  CHECK(names_in(d.path()) == std::vector<std::string>{"out.csv"});
+  CHECK(read_file(path) == "a,b\n" + std::string(100000, 'x'));
+  f.commit();  // inert after the first
+  CHECK(read_file(path).size() == 100004);
+}
+
+TEST_CASE("output: an abort leaves the final name as it was, with no temporary", "[output]") {
+  TempDir d;
+  const std::string path = d.str("out.csv");
+  { OutputFile f = OutputFile::create(path); }  // empty, never committed
+  CHECK(names_in(d.path()).empty());
+  write_file(path, "old\n");
+  {
+    OutputFile f = OutputFile::create(path);
+    f.write("new, half written");
+  }
+  CHECK(names_in(d.path()) == std::vector<std::string>{"out.csv"});
+  CHECK(read_file(path) == "old\n");
+  // An exception on the way out is an abort too.
+  try {
+    OutputFile f = OutputFile::create(path);
+    f.write("new");
+    throw std::runtime_error("the pipeline failed");
+  } catch (const std::runtime_error&) {
+  }
+  CHECK(names_in(d.path()) == std::vector<std::string>{"out.csv"});
+  CHECK(read_file(path) == "old\n");
+  // Committed: replaced.
+  OutputFile f = OutputFile::create(path);
+  f.write("new\n");
+  f.commit();
+  CHECK(read_file(path) == "new\n");
+}
+
+TEST_CASE("output: a moved OutputFile is committed or discarded once, by its new owner", "[output]") {
+  TempDir d;
+  OutputFile a = OutputFile::create(d.str("a.txt"));
+  a.write("one");
+  OutputFile b = std::move(a);
+  { OutputFile gone = std::move(a); }  // the moved-from object owns nothing: removes nothing
+  CHECK(names_in(d.path()).size() == 1);
+  b.write("two");
+  b.commit();
+  CHECK(read_file(d / "a.txt") == "onetwo");
+  // Move-assigning over an uncommitted one discards its temporary.
+  OutputFile c = OutputFile::create(d.str("c.txt"));
+  c = OutputFile::create(d.str("e.txt"));
+  c.commit();
+  CHECK(names_in(d.path()) == std::vector<std::string>{"a.txt", "e.txt"});
+}
+
+TEST_CASE("output: without overwrite an existing name is refused, also one created before the commit", "[output]") {
+  TempDir d;
+  const std::string path = d.str("p-00001.txt");
+  write_file(path, "mine\n");
+  OutputOptions keep;
+  keep.overwrite = false;
+  CHECK(error_of([&] { OutputFile::create(path, keep); }) == path + ": output exists (use --force to overwrite)");
+  fs::remove(path);
+  OutputFile f = OutputFile::create(path, keep);
+  f.write("ours\n");
+  write_file(path, "theirs\n");  // another process got there between create and commit
+  CHECK(error_of([&] { f.commit(); }) == path + ": cannot create output: File exists");
+  CHECK(read_file(path) == "theirs\n");
+  CHECK(names_in(d.path()) == std::vector<std::string>{"p-00001.txt"});
+}
+
+TEST_CASE("output: a directory, a missing directory, a full device", "[output]") {
+  TempDir d;
+  fs::create_directories(d / "sub");
+  CHECK(error_of([&] { OutputFile::create(d.str("sub")); }) == d.str("sub") + ": output is a directory");
+  CHECK(error_of([&] { OutputFile::create(d.str("nope/x.csv")); }) ==
+        d.str("nope/x.csv") + ": output directory does not exist: " + d.str("nope"));
+  // /dev/full is written in place (never renamed over) and reports ENOSPC as disk full.
+  OutputFile full = OutputFile::create("/dev/full");
+  CHECK(full.temp_path().empty());
+  CHECK(error_of([&] { full.write("x"); }) == "/dev/full: disk full while writing");
+}
+
+TEST_CASE("output: a FIFO is written in place and never replaced", "[output]") {
+  // (Not /dev/null: were this broken, the test would rename a file over the machine's
+  // /dev/null. A FIFO in the test's directory shows the same.)
+  TempDir d;
+  // A FIFO with a reader (this test, non-blocking): the bytes go through it.
+  const fs::path fifo = d / "f.pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  {
+    OutputFile f = OutputFile::create(fifo.string());
+    f.write("through the pipe");
+    f.commit();
+  }
+  char buf[64];
+  const ssize_t n = ::read(rd, buf, sizeof buf);
+  ::close(rd);
+  CHECK(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0) == "through the pipe");
+  CHECK(names_in(d.path()) == std::vector<std::string>{"f.pipe"});
+  struct stat after {};
+  REQUIRE(::stat(fifo.c_str(), &after) == 0);
+  CHECK(S_ISFIFO(after.st_mode));
+}
+
+TEST_CASE("output: stdout is \"-\", with nothing on disk", "[output]") {
+  OutputFile f = OutputFile::create("-");
+  CHECK(f.is_stdout());
+  CHECK(f.fd() == 1);
+  CHECK(f.path() == "<stdout>");
+  CHECK(f.temp_path().empty());
+}
+
+TEST_CASE("output: --compress writes the compressed stream, committed whole", "[output][compress]") {
+  TempDir d;
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data += std::to_string(i) + ",row\n";  // over the 1 MiB flush size
+  for (Codec codec : {Codec::gzip, Codec::zstd}) {
+    INFO(codec_name(codec));
+    const std::string path = d.str(std::string("out.") + codec_name(codec));
+    OutputOptions o;
+    o.compress = codec;
+    OutputFile f = OutputFile::create(path, o);
+    f.write(data.substr(0, 12345));
+    f.write(data.substr(12345));
+    CHECK_FALSE(fs::exists(path));
+    f.commit();
+    CHECK(f.bytes_written() == fs::file_size(path));
+    CHECK(f.bytes_written() < data.size() / 3);
+    InputFile in = InputFile::open(path);  // decodes by the magic bytes
+    std::string back, buf(65536, '\0');
+    while (std::size_t n = in.read(buf.data(), buf.size())) back.append(buf.data(), n);
+    CHECK(back == data);
+  }
+}
+
+TEST_CASE("output: stale temporaries of dead processes are swept, live ones and other outputs' kept", "[output]") {
+  TempDir d;
+  const std::string dead = std::to_string(dead_pid()), self = std::to_string(::getpid()),
+                    parent = std::to_string(::getppid());
+  const std::vector<std::string> swept = {".out.csv.ingot-tmp-" + dead + "-0", ".out.csv.ingot-tmp-" + dead + "-17"};
+  const std::vector<std::string> kept = {
+      ".out.csv.ingot-tmp-" + self + "-9999",    // this process's own
+      ".out.csv.ingot-tmp-" + parent + "-0",     // a live process's
+      ".other.csv.ingot-tmp-" + dead + "-0",     // another output's (swept when that one is made)
+      ".out.csv.ingot-tmp-x-0",                  // not ingot's pattern
+      ".out.csv.ingot-tmp-" + dead + "-",        // not ingot's pattern
+      ".out.csv.ingot-tmp-12345678901-0",        // no PID has 11 digits
+      "out.csv.ingot-tmp-" + dead + "-0",        // not a dot file
+  };
+  for (const auto& n : swept) write_file(d / n, "partial");
+  for (const auto& n : kept) write_file(d / n, "partial");
+  OutputFile f = OutputFile::create(d.str("out.csv"));
+  f.commit();
+  for (const auto& n : swept) {
+    INFO(n);
+    CHECK_FALSE(fs::exists(d / n));
+  }
+  for (const auto& n : kept) {
+    INFO(n);
+    CHECK(fs::exists(d / n));
+  }
+  // The directory is listed once per process; the other output's stale temporary is
+  // still known and goes when that output is made.
+  OutputFile g = OutputFile::create(d.str("other.csv"));
+  CHECK_FALSE(fs::exists(d / (".other.csv.ingot-tmp-" + dead + "-0")));
+}
+
+TEST_CASE("output: parent_dir of bare, relative and absolute names", "[output]") {
+  CHECK(parent_dir("out.csv") == ".");
+  CHECK(parent_dir("a/out.csv") == "a");
+  CHECK(parent_dir("a/b/out.csv") == "a/b");
+  CHECK(parent_dir("/out.csv") == "/");
+  CHECK(parent_dir("/tmp/out.csv") == "/tmp");
+}
