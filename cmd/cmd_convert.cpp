@@ -5,7 +5,7 @@
 
 #include "common.h"
 #include "ingot/io/input.h"
-#include "ingot/ops/convert.h"
+#include "ingot/convert/convert.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 

@@ -3,7 +3,7 @@
 
 #include "common.h"
 #include "ingot/io/input.h"
-#include "ingot/ops/get.h"
+#include "ingot/index/get.h"
 #include "ingot/util/units.h"
 
 namespace ingot::cli {

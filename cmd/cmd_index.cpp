@@ -5,8 +5,8 @@
 
 #include "common.h"
 #include "ingot/io/input.h"
-#include "ingot/ops/index.h"
-#include "ingot/ops/manifest.h"
+#include "ingot/index/index.h"
+#include "ingot/split/manifest.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 

@@ -4,8 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
-#include "ingot/ops/net_module.h"
-#include "ingot/ops/upload.h"
+#include "ingot/net/upload/upload.h"
 #include "ingot/util/units.h"
 
 namespace ingot::cli {
@@ -18,10 +17,8 @@ struct LsArgs {
 };
 
 int run(LsArgs& a) {
-  Result<const net::EntryPoints*> mod = net::load();
-  if (!mod) return fail("ls", mod.error());
-  hide_secret_args("ls", {a.list.url, a.list.endpoint}, mod.value()->secret_spans, false);
-  Result<std::vector<ListEntry>> r = mod.value()->list_datasets(a.list);
+  hide_secret_args("ls", {a.list.url, a.list.endpoint}, &secret_spans, false);
+  Result<std::vector<ListEntry>> r = list_datasets(a.list);
   if (!r) return fail("ls", r.error());
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
-#include "ingot/ops/merge.h"
+#include "ingot/merge/merge.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 

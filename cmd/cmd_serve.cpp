@@ -6,8 +6,7 @@
 #include <utility>
 
 #include "common.h"
-#include "ingot/ops/net_module.h"
-#include "ingot/ops/serve.h"
+#include "ingot/net/serve/serve.h"
 
 namespace ingot::cli {
 namespace {
@@ -34,9 +33,7 @@ int run(ServeArgs& a) {
                  a.o.input.c_str(), with_commas(records).c_str());
     std::fflush(stderr);
   };
-  Result<const net::EntryPoints*> mod = net::load();
-  if (!mod) return fail("serve", mod.error());
-  Result<ServeReport> r = mod.value()->serve(a.o);
+  Result<ServeReport> r = serve(a.o);
   if (!r) return fail("serve", r.error());
   if (!a.quiet) {
     const char* sig = sigabbrev_np(r.value().signal);

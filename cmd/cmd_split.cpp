@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "ingot/io/input.h"
-#include "ingot/ops/split.h"
+#include "ingot/split/split.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 

@@ -5,9 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
-#include "ingot/ops/net_module.h"
 #include "ingot/io/input.h"
-#include "ingot/ops/upload.h"
+#include "ingot/net/upload/upload.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 
@@ -64,9 +63,8 @@ nlohmann::json report_json(const UploadReport& r) {
 
 int run(UploadArgs& a) {
   UploadOptions& o = a.o;
-  // The module (libcurl, libpq) loads only now; first, it finds the secrets to hide from ps.
-  Result<const net::EntryPoints*> mod = net::load();
-  if (mod) hide_secret_args("upload", {o.dest, o.endpoint}, mod.value()->secret_spans, a.common.quiet);
+  // First, the secrets to hide from ps.
+  hide_secret_args("upload", {o.dest, o.endpoint}, &secret_spans, a.common.quiet);
   auto parsed = capture([&]() -> Unit {
     if (!a.part_size.empty()) o.part_size = size_arg(a.part_size, "--part-size");
     if (!a.batch_bytes.empty()) o.batch_bytes = size_arg(a.batch_bytes, "--batch-bytes");
@@ -100,7 +98,7 @@ int run(UploadArgs& a) {
   const std::uint64_t total = o.worker_n ? 0 : known_input_size(o.source);
   Progress progress(progress_wanted(a.common) && !o.dry_run, "upload", total);
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
-  Result<UploadReport> result = mod ? mod.value()->upload(o) : Result<UploadReport>(mod.error());
+  Result<UploadReport> result = upload(o);
   progress.finish();
   if (!result) {
     int code = fail("upload", result.error());

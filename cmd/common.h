@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ingot/chunk/chunker.h"
-#include "ingot/ops/upload_redact.h"
+#include "ingot/net/redact.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/error.h"
 

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
-#include "ingot/ops/s3.h"
+#include "ingot/net/s3/s3.h"
 #include "servers.h"
 
 namespace ingot_test {

@@ -13,10 +13,10 @@ const fs::path kSource = INGOT_SOURCE_DIR;
 // The ingot binary is built at the top of the build tree (RUNTIME_OUTPUT_DIRECTORY).
 const fs::path kBuild = fs::path(INGOT_BINARY).parent_path();
 
-// What a package must hold, relative to the prefix: the binary and its network module, one man page per
+// What a package must hold, relative to the prefix: the binary and its network helper, one man page per
 // committed page, the three completion files.
 std::vector<std::string> expected_files() {
-  std::vector<std::string> files = {"bin/ingot", "lib/ingot/ingot-net.so", "share/bash-completion/completions/ingot",
+  std::vector<std::string> files = {"bin/ingot", "libexec/ingot/ingot-net", "share/bash-completion/completions/ingot",
                                     "share/zsh/vendor-completions/_ingot", "share/fish/vendor_completions.d/ingot.fish"};
   for (const auto& e : fs::directory_iterator(kSource / "man")) {
     if (e.path().extension() == ".1") files.push_back("share/man/man1/" + e.path().filename().string());
@@ -43,8 +43,8 @@ TEST_CASE("install: cmake --install puts the binary, man pages and completions u
   RunResult v = run_sh(dir, "usr/bin/ingot --version");
   CHECK(v.code == 0);
   CHECK(v.out.rfind("ingot ", 0) == 0);
-  // The installed binary finds its network module (lib/ingot/ingot-net.so) by itself.
-  CHECK(fs::is_regular_file(dir / "usr/lib/ingot/ingot-net.so"));
+  // The installed binary finds its network helper (libexec/ingot/ingot-net) by itself.
+  CHECK(fs::is_regular_file(dir / "usr/libexec/ingot/ingot-net"));
   write_file(dir / "in.ndjson", "{\"a\":1}\n");
   RunResult u = run_sh(dir, "usr/bin/ingot upload in.ndjson http://127.0.0.1:9/x --dry-run");
   INFO(u.err);
@@ -108,20 +108,20 @@ TEST_CASE("install: cpack builds a .deb with its dependencies, the man pages and
   CHECK(read_file(dir / "page.gz").substr(4, 4) == std::string(4, '\0'));  // MTIME field zero (-n)
 }
 
-TEST_CASE("install: upload, ls and serve say so clearly when the network module is missing", "[cli][install]") {
+TEST_CASE("install: upload, ls and serve say so clearly when the network helper is missing", "[cli][install]") {
   TempDir dir;
   write_file(dir / "in.ndjson", "{\"a\":1}\n");
   for (const char* cmd : {"ls s3://bucket/", "upload in.ndjson http://127.0.0.1:9/x", "serve in.ndjson"}) {
-    RunResult r = run_sh(dir, "INGOT_NET_MODULE=/nonexistent/ingot-net.so " + shell_quote(INGOT_BINARY) + " " + cmd);
+    RunResult r = run_sh(dir, "INGOT_NET_HELPER=/nonexistent/ingot-net " + shell_quote(INGOT_BINARY) + " " + cmd);
     INFO(cmd);
     CHECK(r.code == 1);
     CHECK(r.out.empty());
-    CHECK(r.err.find(": error: the network module ingot-net.so is missing (looked at /nonexistent/ingot-net.so; "
-                     "reinstall ingot or set INGOT_NET_MODULE)\n") != std::string::npos);
+    CHECK(r.err.find(": error: the network helper ingot-net is missing (looked at /nonexistent/ingot-net; "
+                     "reinstall ingot or set INGOT_NET_HELPER)\n") != std::string::npos);
   }
   // The other commands never load it.
   write_file(dir / "t.txt", "a\nb\n");
-  RunResult g = run_sh(dir, "INGOT_NET_MODULE=/nonexistent/ingot-net.so " + shell_quote(INGOT_BINARY) + " get t.txt 2");
+  RunResult g = run_sh(dir, "INGOT_NET_HELPER=/nonexistent/ingot-net " + shell_quote(INGOT_BINARY) + " get t.txt 2");
   CHECK(g.code == 0);
   CHECK(g.out == "b\n");
 }

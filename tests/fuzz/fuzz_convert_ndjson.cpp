@@ -5,7 +5,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "ingot/ops/convert.h"
+#include "ingot/convert/convert.h"
 #include "ingot/util/error.h"
 
 using namespace ingot;

@@ -7,7 +7,7 @@
 
 #include "fuzz_util.h"
 #include "ingot/io/output.h"
-#include "ingot/ops/index_format.h"
+#include "ingot/index/index_format.h"
 #include "ingot/util/error.h"
 
 using namespace ingot;

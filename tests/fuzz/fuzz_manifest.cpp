@@ -3,7 +3,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "ingot/ops/manifest.h"
+#include "ingot/split/manifest.h"
 #include "ingot/util/error.h"
 
 using namespace ingot;

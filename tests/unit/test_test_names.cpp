@@ -13,7 +13,7 @@ TEST_CASE("tests: no test name contains a semicolon", "[meta]") {
   const std::regex test_case(R"re(TEST_CASE\("([^"]*)")re");
   int files = 0;
   for (const char* sub : {"unit", "cli"}) {
-    for (const auto& entry : fs::directory_iterator(root / sub)) {
+    for (const auto& entry : fs::recursive_directory_iterator(root / sub)) {
       if (entry.path().extension() != ".cpp") continue;
       ++files;
       std::ifstream f(entry.path());

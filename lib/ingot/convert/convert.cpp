@@ -1,0 +1,202 @@
+// The convert driver: resolves formats and the byte range, opens output and rejects,
+// picks the direction, and assembles the report.
+#include "ingot/convert/convert.h"
+
+#include <cctype>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/io/same_file.h"
+#include "ingot/convert/convert_internal.h"
+
+namespace ingot {
+
+std::vector<std::string> read_schema(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw io_error("cannot read schema file").at_path(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  std::vector<std::string> cols;
+  auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) throw data_error("schema is not a JSON array of column names").at_path(path);
+    for (auto& v : j) {
+      if (!v.is_string()) throw data_error("schema holds a non-string column name").at_path(path);
+      cols.push_back(v.get<std::string>());
+    }
+  } else {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) cols.push_back(line);
+    }
+  }
+  return cols;
+}
+
+namespace {
+
+void write_schema(const std::string& path, const std::vector<std::string>& cols) {
+  OutputFile f = OutputFile::create(path);
+  f.write(nlohmann::json(cols).dump(2) + "\n");
+  f.commit();
+}
+
+Codec detect_codec_by_suffix(const std::string& path) {
+  if (strip_codec_suffix(path) == path) return Codec::none;
+  return path.back() == 'z' ? Codec::gzip : Codec::zstd;  // ".gz" or ".zst"
+}
+
+RecordKind resolve_kind(const std::optional<RecordKind>& given, const std::string& path, const char* what) {
+  if (given) return *given;
+  if (auto k = record_kind_from_path(path)) return *k;
+  throw usage_error(std::string("cannot tell the ") + what + " format from '" + path + "'; pass --" +
+                    (std::string(what) == "input" ? "from" : "to"));
+}
+
+std::string with_commas(std::uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+// A guess at what a file with no valid record is, from its first bytes: "" when it
+// looks like text (then the format, not the file, is the likely mistake).
+std::string looks_like(const InputFile& in) {
+  if (!in.seekable()) return {};
+  std::string head(4096, '\0');
+  head.resize(in.read_at(head.data(), head.size(), 0));
+  static const std::pair<std::string_view, const char*> kMagic[] = {
+      {"%PDF-", "a PDF document"},     {"\x89PNG\r\n\x1a\n", "a PNG image"}, {"\xff\xd8\xff", "a JPEG image"},
+      {"\x7f" "ELF", "an executable (ELF)"}, {"PAR1", "a Parquet file"},     {"SQLite format 3", "an SQLite database"},
+      {"GIF8", "a GIF image"}};
+  for (const auto& [magic, what] : kMagic) {
+    if (std::string_view(head).starts_with(magic)) return what;
+  }
+  std::size_t control = 0;
+  for (unsigned char c : head) {
+    if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f')) ++control;
+  }
+  return control > 0 ? "binary data" : "";
+}
+
+// The message for a non-empty input without one valid record.
+std::string no_valid_record(const InputFile& in, RecordKind from, const RecordLedger& ledger) {
+  const RecordCounts& c = ledger.counts();
+  std::string kind = record_kind_name(from);
+  for (char& ch : kind) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string m = "no valid record in " + with_commas(c.invalid) + (c.invalid == 1 ? " record" : " records") +
+                  " (all invalid; the first: line " + with_commas(ledger.first_reject_line()) + ": " +
+                  ledger.first_reject_reason() + "); is it " + kind + "?";
+  const std::string guess = looks_like(in);
+  if (!guess.empty()) m += " It looks like " + guess;
+  return m;
+}
+
+}  // namespace
+
+Result<ConvertReport> convert(const ConvertOptions& opts) {
+  return capture([&]() -> ConvertReport {
+    const auto t0 = std::chrono::steady_clock::now();
+    InputFile in = InputFile::open(opts.input);
+    refuse_same_files({{"", opts.input}, {"--schema", opts.schema_in}},
+                      {{"-o", opts.output}, {"--rejects", opts.rejects}, {"--schema-out", opts.schema_out}});
+    RecordKind from = resolve_kind(opts.from, opts.input, "input");
+    // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON.
+    RecordKind to = opts.to || opts.output != "-"
+                        ? resolve_kind(opts.to, opts.output, "output")
+                        : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
+    if (from == RecordKind::lines || to == RecordKind::lines) throw usage_error("convert reads and writes ndjson, csv or tsv");
+    if (from == RecordKind::ndjson && to == RecordKind::ndjson) throw usage_error("NDJSON to NDJSON is not a conversion");
+    if (!opts.fields.empty() && !opts.schema_in.empty()) throw usage_error("--fields and --schema exclude each other");
+    if (from != RecordKind::ndjson && (!opts.fields.empty() || !opts.schema_in.empty())) {
+      throw usage_error("--fields and --schema apply to NDJSON input");
+    }
+
+    std::uint64_t begin = 0, end = kToEnd;
+    if (opts.part || opts.range) {
+      if (in.compressed()) {
+        throw usage_error(std::string("--part needs random access, which ") + codec_name(in.codec()) +
+                          "-compressed input does not allow; decompress it first")
+            .at_path(in.display_name());
+      }
+      if (!in.seekable()) throw usage_error("--part needs a file, not a stream");
+      ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n, opts.delimiter.value_or(0));
+      begin = r.begin;
+      end = r.end;
+    }
+    std::vector<std::string> columns = opts.fields;
+    if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
+    if (from == RecordKind::ndjson && columns.empty() && in.compressed()) {
+      throw usage_error(std::string("finding the NDJSON columns takes a pre-pass over the input, which ") +
+                        codec_name(in.codec()) + "-compressed input does not allow; pass --fields or --schema, "
+                        "or decompress it first")
+          .at_path(in.display_name());
+    }
+
+    if (from == RecordKind::ndjson && columns.empty() && (opts.part || opts.range) && !opts.schema_only) {
+      // Each part would find only its own keys, and the parts could not be merged.
+      throw usage_error("--part with NDJSON needs --fields or --schema, so that every part has the same "
+                        "columns; make the schema once with: ingot convert " + opts.input +
+                        " --schema-only --schema-out cols.json");
+    }
+    if (opts.schema_only) {
+      if (from != RecordKind::ndjson || opts.schema_out.empty()) {
+        throw usage_error("--schema-only finds the columns of NDJSON input and needs --schema-out FILE");
+      }
+      if (!in.seekable()) throw usage_error("--schema-only needs a file, not a stream or compressed input");
+      ConvertReport rep;
+      auto cols = detail::ndjson_key_union(in, begin, end, opts);
+      write_schema(opts.schema_out, cols);
+      rep.input = in.display_name();
+      rep.output = opts.schema_out;
+      rep.from = record_kind_name(from);
+      rep.to = "schema";
+      rep.columns = cols.size();
+      rep.bytes = (end == kToEnd ? in.size() : end) - begin;
+      rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return rep;
+    }
+
+    OutputOptions oo;
+    oo.compress = opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
+    OutputFile out = OutputFile::create(opts.output, oo);
+    RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
+    detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
+    run.columns = std::move(columns);
+    if (from == RecordKind::ndjson) detail::convert_ndjson(run);
+    else detail::convert_delimited(run);
+    // A non-empty input without one valid record is the wrong file or the wrong format:
+    // an error, never an empty output and exit 0 (blank lines alone are not records).
+    if (ledger.counts().valid == 0 && ledger.counts().invalid > 0) {
+      throw data_error(no_valid_record(in, from, ledger)).at_path(in.display_name());
+    }
+    if (!opts.schema_out.empty()) write_schema(opts.schema_out, run.columns);
+    ledger.finish();
+    out.commit();
+
+    ConvertReport rep;
+    rep.input = in.display_name();
+    rep.output = out.path();
+    rep.from = record_kind_name(from);
+    rep.to = record_kind_name(to);
+    rep.records = ledger.counts();
+    rep.bytes = run.bytes;
+    rep.columns = run.columns.size();
+    rep.empty_columns = std::move(run.empty_columns);
+    rep.renamed_columns = std::move(run.renamed_columns);
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+  });
+}
+
+}  // namespace ingot

@@ -1,0 +1,77 @@
+// ingot convert: NDJSON -> CSV/TSV and CSV/TSV -> NDJSON (and CSV <-> TSV), on the
+// engine's chunker and pipeline, with exact valid/invalid/blank counts and a rejects
+// file whose line numbers are exact for any thread count and chunk size.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ingot/chunk/chunker.h"
+#include "ingot/chunk/record_kind.h"
+#include "ingot/io/decompress.h"
+#include "ingot/pipeline/records.h"
+#include "ingot/pipeline/pipeline.h"
+#include "ingot/util/error.h"
+
+namespace ingot {
+
+enum class ValueTypes { auto_detect, string };
+
+struct PartSpec {
+  std::uint64_t k = 1;  // 1-based
+  std::uint64_t n = 1;
+};
+
+struct ConvertOptions {
+  std::string input = "-";
+  std::string output = "-";
+  std::optional<RecordKind> from;  // default: from the input's extension
+  std::optional<RecordKind> to;    // default: from the output's extension
+  std::optional<Codec> compress;   // output compression; default: by the output's .gz/.zst suffix
+
+  // NDJSON -> CSV
+  std::vector<std::string> fields;  // explicit columns; empty = union of keys
+  std::string schema_in;            // read the column list from this file
+  std::string schema_out;           // write the column list used to this file
+  bool flatten = true;              // nested objects -> dot paths; false: JSON text
+  bool schema_only = false;         // only find the columns and write schema_out
+
+  // CSV/TSV input
+  bool header = true;
+  std::optional<char> delimiter;    // input delimiter; default by kind
+  ValueTypes types = ValueTypes::auto_detect;
+
+  ErrorPolicy errors;
+  std::string rejects;              // rejects file path; empty = none
+
+  std::optional<PartSpec> part;     // process only the K-th of N record-aligned ranges
+  std::optional<ByteRange> range;   // or this explicit byte range (a manifest piece)
+  std::uint64_t first_line = 1;     // line number of the range's first byte, when known
+
+  PipelineOptions pipeline;
+  ChunkerOptions chunker;
+  ProgressFn progress;              // called from the serial stage with bytes done
+};
+
+struct ConvertReport {
+  std::string input;
+  std::string output;
+  std::string from;
+  std::string to;
+  RecordCounts records;
+  std::uint64_t bytes = 0;          // input bytes processed
+  std::size_t columns = 0;
+  std::vector<std::string> empty_columns;  // NDJSON: columns that never got a value
+  std::vector<std::string> renamed_columns;  // CSV: duplicate header names renamed ("id -> id_1 (column 3)")
+  double seconds = 0;
+};
+
+Result<ConvertReport> convert(const ConvertOptions& opts);
+
+// Reads a column list written by --schema-out (one JSON array of strings, or one name per line).
+std::vector<std::string> read_schema(const std::string& path);
+
+}  // namespace ingot

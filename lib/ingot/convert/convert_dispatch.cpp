@@ -1,0 +1,46 @@
+// Picks the convert_ndjson.cpp variant for this CPU (see convert_internal.h).
+#include "ingot/convert/convert_internal.h"
+
+namespace ingot::detail {
+namespace {
+
+bool has_x86_64_v3() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+         __builtin_cpu_supports("pclmul");
+#else
+  return false;
+#endif
+}
+
+const bool kV3 = has_x86_64_v3();
+
+}  // namespace
+
+const char* ndjson_variant() { return kV3 ? "x86-64-v3" : "generic"; }
+
+void convert_ndjson(ConvertRun& run) {
+#if defined(__x86_64__)
+  if (kV3) return x86_64_v3::convert_ndjson(run);
+#endif
+  generic::convert_ndjson(run);
+}
+
+std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
+                                          const ConvertOptions& opts) {
+#if defined(__x86_64__)
+  if (kV3) return x86_64_v3::ndjson_key_union(in, begin, end, opts);
+#endif
+  return generic::ndjson_key_union(in, begin, end, opts);
+}
+
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
+                                                            bool flatten) {
+#if defined(__x86_64__)
+  if (kV3) return x86_64_v3::make_ndjson_converter(columns, format, flatten);
+#endif
+  return generic::make_ndjson_converter(columns, format, flatten);
+}
+
+}  // namespace ingot::detail

@@ -1,0 +1,709 @@
+// NDJSON -> CSV/TSV. Each line is parsed with simdjson On-Demand and walked in full, so
+// a line counts as valid only when all of it is valid JSON: values that become columns
+// are converted, the others are still checked (numbers against the JSON grammar,
+// strings with escapes unescaped, containers walked). Numbers are copied byte for byte.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ingot/format/csv.h"
+#include "ingot/format/json_text.h"
+#include "ingot/format/pg_copy_text.h"
+#include "ingot/convert/convert_internal.h"
+#include "ingot/pipeline/pipeline.h"
+#include "ingot/util/swar.h"
+
+#ifndef INGOT_NDJSON_VARIANT
+#error "compiled once per CPU variant, see lib/CMakeLists.txt"
+#endif
+
+namespace ingot::detail::INGOT_NDJSON_VARIANT {
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+static_assert(kChunkPadding >= simdjson::SIMDJSON_PADDING);
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameIndex = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
+using NameSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+// The columns of the output and the dot-path prefixes that lead to them.
+struct Columns {
+  explicit Columns(const std::vector<std::string>& names) : count(names.size()) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      index.emplace(names[i], static_cast<int>(i));
+      for (std::size_t dot = names[i].find('.'); dot != std::string::npos; dot = names[i].find('.', dot + 1)) {
+        prefixes.insert(names[i].substr(0, dot));
+      }
+    }
+  }
+  int find(std::string_view name) const {
+    auto it = index.find(name);
+    return it == index.end() ? -1 : it->second;
+  }
+  std::size_t count;  // names, duplicates included
+  NameIndex index;
+  NameSet prefixes;
+};
+
+inline bool has_backslash(std::string_view s) { return swar::find2(s.data(), s.size(), '\\', '\\') != s.size(); }
+
+bool is_json_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// A raw token without the white space simdjson leaves after it (rare in NDJSON, so
+// checked before calling out).
+std::string_view trim_token(std::string_view raw) {
+  return !raw.empty() && (is_json_ws(raw.back()) || is_json_ws(raw.front())) ? trim_json_ws(raw) : raw;
+}
+
+// A number's raw token without surrounding white space, or empty when it is not
+// exactly one JSON number. Digits-and-dots spellings are decided 16 bytes at once
+// (tokens lie in padded chunks, so the load may pass their end); others by the grammar.
+std::string_view number_token(std::string_view raw) {
+  raw = trim_token(raw);
+  const std::size_t n = raw.size();
+  if (n - 1 < 16) {
+    const int fast = swar::digits_dot_number16(raw.data(), n);
+    if (fast >= 0) return fast ? raw : std::string_view();
+  }
+  return is_json_number(raw) ? raw : std::string_view();
+}
+
+// The body of a string token: without quotes; `escaped` when it holds a backslash.
+std::string_view string_body(std::string_view token, bool& escaped) {
+  token = trim_token(token);
+  std::string_view body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
+  escaped = has_backslash(body);
+  return body;
+}
+
+// A key as written (escaped), from the pointer simdjson gives just after its quote.
+// Stage 1 proved the closing quote exists, and the chunk buffer is padded, so the
+// word-wide scan may read past it.
+std::string_view raw_key(od::raw_json_string key) {
+  const char* s = key.raw();
+  const char* p = s;
+  for (;;) {
+    p += swar::find_quote_or_backslash_padded(p);
+    if (*p == '"') break;
+    p += 2;  // an escape: skip the backslash and the escaped byte
+  }
+  return {s, static_cast<std::size_t>(p - s)};
+}
+
+// Objects and arrays nested deeper than this make the line invalid: the walkers recurse
+// once per level, and 100,000 levels overflowed the stack. 1024 (simdjson's DOM default)
+// still overflowed a TBB worker's stack in the AddressSanitizer build, whose frames are
+// much bigger; real data rarely nests past a few dozen levels.
+constexpr std::uint32_t kMaxJsonDepth = 256;
+
+// Walks one JSON value at nesting `depth`, appending its compact text to `out` (null:
+// only validate).
+error_code write_compact(od::value v, std::string* out, std::uint32_t depth) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      if (out) *out += '{';
+      bool first = true;
+      for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return e;
+        if (out) {
+          if (!first) *out += ',';
+          *out += '"';
+          out->append(raw_key(f.key()));
+          *out += "\":";
+        }
+        first = false;
+        if (auto e = write_compact(f.value(), out, depth + 1)) return e;
+      }
+      if (out) *out += '}';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      if (out) *out += '[';
+      bool first = true;
+      for (auto er : arr) {
+        od::value el;
+        if (auto e = std::move(er).get(el)) return e;
+        if (out && !first) *out += ',';
+        first = false;
+        if (auto e = write_compact(el, out, depth + 1)) return e;
+      }
+      if (out) *out += ']';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view tok = trim_json_ws(v.raw_json_token());
+      bool escaped;
+      string_body(tok, escaped);
+      if (escaped) {
+        std::string_view s;
+        if (auto e = v.get_string().get(s)) return e;
+      }
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::string_view tok = number_token(v.raw_json_token());
+      if (tok.empty()) return simdjson::NUMBER_ERROR;
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      if (auto e = v.get_bool().get(b)) return e;
+      if (out) *out += b ? "true" : "false";
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null;
+      if (auto e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      if (out) *out += "null";
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// How a cell's text must be checked for CSV quoting.
+enum Quoting : std::uint8_t { kNeverQuote, kQuoteIfDelimiter, kQuoteIfNeeded };
+
+// What the walker learned about the i-th key of a line (in document order, nested
+// keys included): consecutive lines almost always repeat their keys, so the next line's
+// i-th key is compared with `raw` and, while every key matches, the path, column and
+// flattening decision are reused without scanning, path building or lookups.
+// Invariant: the hints describe one line consistently (a key's path depends on the
+// keys before it), so they are truncated after a line that diverged and cleared after
+// a rejected line.
+struct KeyHint {
+  std::string raw;   // the key as written (escaped); capacity padded for word compares
+  std::string path;  // dot path (unescaped keys)
+  std::uint32_t depth = 0;
+  int column = -1;
+  bool descend = false;  // an object value here is flattened into
+  bool was_leaf = false; // the value here was a leaf (not flattened) on the line that set it
+};
+
+// Hints are held by pointer: nested walks keep views of their parent's path while new
+// hints are appended, so a hint must never move (a vector of values would move short,
+// SSO-stored paths; a deque's indexing costs a quarter of the walk).
+using KeyHints = std::vector<std::unique_ptr<KeyHint>>;
+
+// raw (padded chunk memory) starts with exactly the key `h` followed by its closing quote.
+inline bool key_matches(const char* raw, const std::string& h) {
+  const std::size_t n = h.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (swar::load(raw + i) != swar::load(h.data() + i)) return false;
+  }
+  if (i < n) {
+    const std::uint64_t mask = (std::uint64_t{1} << (8 * (n - i))) - 1;
+    if ((swar::load(raw + i) ^ swar::load(h.data() + i)) & mask) return false;  // h is padded
+  }
+  return raw[n] == '"';
+}
+
+// Walks one record (a JSON object). The Sink provides:
+//   KeyHints& hints()
+//   int column(std::string_view path)      -> column index or -1 (slow path only)
+//   bool descend(std::string_view path)    -> flatten into this object? (slow path only)
+//   void new_leaf(std::string_view path)   -> a leaf key met on the slow path
+//   void cell(int col, std::string_view text, Quoting quoting)
+template <class Sink>
+class Walker {
+ public:
+  // validate = false: only keys are walked; leaf values are skipped unchecked.
+  Walker(Sink& sink, bool flatten, std::string& scratch, bool validate = true)
+      : sink_(sink), hints_(sink.hints()), flatten_(flatten), validate_(validate), scratch_(scratch) {}
+
+  error_code object(od::object obj) {
+    pos_ = 0;
+    diverged_ = false;
+    error_code e = walk_object(obj, std::string_view(), 0);
+    // Hints past this line's last key came from another shape (also after an error).
+    if (diverged_) hints_.resize(std::min(hints_.size(), pos_));
+    return e;
+  }
+
+ private:
+  error_code walk_object(od::object obj, std::string_view prefix, std::uint32_t depth) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+    for (auto fr : obj) {
+      od::field f;
+      if (auto e = std::move(fr).get(f)) return e;
+      const char* kp = f.key().raw();
+      const std::size_t pos = pos_++;
+      if (diverged_ || pos >= hints_.size() || hints_[pos]->depth != depth || !key_matches(kp, hints_[pos]->raw)) {
+        if (!diverged_) {
+          diverged_ = true;
+          if (pos < hints_.size()) hints_.resize(pos);  // later hints belong to another shape
+        }
+        if (auto e = learn(f, kp, prefix, depth)) return e;
+      }
+      if (auto e = value(f.value(), pos, depth)) return e;
+    }
+    return simdjson::SUCCESS;
+  }
+
+  // The slow path: the key's text, path, column and flattening decision.
+  error_code learn(od::field& f, const char* kp, std::string_view prefix, std::uint32_t depth) {
+    const char* p = kp;
+    bool escaped = false;
+    for (;;) {  // stage 1 proved the closing quote exists; the buffer is padded
+      p += swar::find_quote_or_backslash_padded(p);
+      if (*p == '"') break;
+      escaped = true;
+      p += 2;
+    }
+    auto hint = std::make_unique<KeyHint>();
+    KeyHint& h = *hint;
+    h.raw.reserve(static_cast<std::size_t>(p - kp) + 8);
+    h.raw.assign(kp, static_cast<std::size_t>(p - kp));
+    std::string_view key = h.raw;
+    std::string unescaped;
+    if (escaped) {
+      std::string_view u;
+      if (auto e = f.unescaped_key().get(u)) return e;
+      unescaped.assign(u);
+      key = unescaped;
+    }
+    h.path.reserve(prefix.size() + 1 + key.size());
+    if (!prefix.empty()) {
+      h.path.append(prefix);
+      h.path += '.';
+    }
+    h.path.append(key);
+    h.depth = depth;
+    h.column = sink_.column(h.path);
+    h.descend = flatten_ && sink_.descend(h.path);
+    hints_.push_back(std::move(hint));
+    return simdjson::SUCCESS;
+  }
+
+  error_code value(od::value v, std::size_t pos, std::uint32_t depth) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return e;
+    KeyHint& hint = *hints_[pos];  // stable: hints are never moved
+    const int col = hint.column;
+    if (t == od::json_type::object && hint.descend) {
+      hint.was_leaf = false;
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      return walk_object(obj, hint.path, depth + 1);
+    }
+    // A key seen before only as an object is a new leaf now, even on the fast path.
+    if (diverged_ || !hint.was_leaf) {
+      sink_.new_leaf(hint.path);
+      hint.was_leaf = true;
+    }
+    if (!validate_) return simdjson::SUCCESS;
+    switch (t) {
+      case od::json_type::string: {
+        std::string_view tok = v.raw_json_token();
+        bool escaped;
+        std::string_view body = string_body(tok, escaped);
+        if (!escaped) {
+          // Unescaped JSON text holds no quote, CR or LF: only the delimiter forces quoting.
+          if (col >= 0) sink_.cell(col, body, kQuoteIfDelimiter);
+          return simdjson::SUCCESS;
+        }
+        std::string_view str;
+        if (auto e = v.get_string().get(str)) return e;
+        if (col >= 0) {
+          std::size_t at = scratch_.size();
+          scratch_.append(str);
+          sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
+        }
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::number: {
+        std::string_view tok = number_token(v.raw_json_token());
+        if (tok.empty()) return simdjson::NUMBER_ERROR;
+        if (col >= 0) sink_.cell(col, tok, kNeverQuote);
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = v.get_bool().get(b)) return e;
+        if (col >= 0) sink_.cell(col, b ? "true" : "false", kNeverQuote);
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (auto e = v.is_null().get(is_null)) return e;
+        return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+      }
+      case od::json_type::object:
+      case od::json_type::array: {
+        if (col < 0) return write_compact(v, nullptr, depth + 1);
+        std::size_t at = scratch_.size();
+        if (auto e = write_compact(v, &scratch_, depth + 1)) return e;
+        sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
+        return simdjson::SUCCESS;
+      }
+    }
+    return simdjson::INCORRECT_TYPE;
+  }
+
+  Sink& sink_;
+  KeyHints& hints_;
+  bool flatten_;
+  bool validate_;
+  std::string& scratch_;  // reserved per line so views into it stay valid
+  std::size_t pos_ = 0;
+  bool diverged_ = false;
+};
+
+// A code simdjson never returns, for "valid JSON, but not an object". NUM_ERROR_CODES
+// (the count, not an error) rather than -1: -1 is outside the enum's range, which
+// UBSan reports as undefined behaviour (found by tests/fuzz/fuzz_convert_ndjson).
+constexpr auto kNotAnObject = simdjson::NUM_ERROR_CODES;
+
+std::string reason_for(error_code e) {
+  if (e == kNotAnObject) return "not a JSON object";
+  switch (e) {
+    case simdjson::INCORRECT_TYPE: return "invalid JSON: malformed value";
+    case simdjson::UTF8_ERROR: return "invalid UTF-8";
+    case simdjson::TRAILING_CONTENT: return "trailing content after the JSON value";
+    case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string";
+    case simdjson::NUMBER_ERROR: return "invalid JSON: malformed number";
+    case simdjson::DEPTH_ERROR: return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    default: return std::string("invalid JSON: ") + simdjson::error_message(e);
+  }
+}
+
+bool is_blank(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
+  }
+  return true;
+}
+
+// Parses one line as a JSON object and walks it with walk(obj); the whole line must
+// be that one object (trailing content is an error, found only after the walk).
+template <class Walk>
+error_code parse_object_line(od::parser& parser, const char* p, std::size_t len, std::size_t capacity, Walk&& walk) {
+  od::document doc;
+  error_code err = parser.iterate(p, len, capacity).get(doc);
+  if (err) return err;
+  od::json_type type;
+  if ((err = doc.type().get(type))) return err;
+  if (type != od::json_type::object) return kNotAnObject;
+  od::object obj;
+  if ((err = doc.get_object().get(obj))) return err;
+  if ((err = walk(obj))) return err;
+  // Past the object the iterator must be at the end of the line.
+  return doc.current_location().error() ? simdjson::SUCCESS : simdjson::TRAILING_CONTENT;
+}
+
+// Splits a chunk into lines and calls handle.line(p, len, capacity) for each non-blank
+// one; then handle.accepted() for a valid line, or records the reject and calls
+// handle.rejected(). Shared by the key-union pass and the conversion; nothing may be
+// emitted before accepted().
+template <class Handler>
+void for_each_line(const Chunk& c, ChunkTally& tally, Handler&& handle) {
+  const std::size_t bom = bom_length(c.data, c.size, c.offset);
+  const char* p = c.data + bom;
+  const char* end = c.data + c.size;
+  const char* cap_end = end + kChunkPadding;
+  std::uint64_t line = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* le = nl ? nl : end;
+    std::size_t len = static_cast<std::size_t>(le - p);
+    if (len > 0 && p[len - 1] == '\r') --len;
+    if (is_blank(p, len)) {
+      ++tally.counts.blank;
+    } else if (error_code err = handle.line(p, len, static_cast<std::size_t>(cap_end - p))) {
+      Reject r;
+      r.line = line;
+      r.offset = static_cast<std::uint64_t>(p - c.data);
+      r.raw = std::string_view(p, static_cast<std::size_t>((nl ? nl + 1 : end) - p));
+      r.reason = reason_for(err);
+      tally.rejects.push_back(std::move(r));
+      handle.rejected();
+    } else {
+      ++tally.counts.valid;
+      handle.accepted();
+    }
+    if (!nl) break;
+    ++line;
+    p = nl + 1;
+  }
+  tally.newlines = line;
+}
+
+// ---- key union -------------------------------------------------------------------
+
+struct KeyWork {
+  od::parser parser;
+  ChunkTally tally;
+  std::vector<std::string> keys;  // first-seen order within the chunk
+  NameSet seen;
+  std::vector<std::string> line_keys;  // keys the current line adds; committed if it is valid
+  KeyHints key_hints;
+  std::string scratch;
+
+  KeyHints& hints() { return key_hints; }
+  bool descend(std::string_view) { return true; }
+  int column(std::string_view) { return -1; }
+  void cell(int, std::string_view, Quoting) {}
+  void new_leaf(std::string_view path) {
+    if (!seen.count(path)) line_keys.emplace_back(path);
+  }
+};
+
+// A sink that only validates: used to re-check a line whose keys are already known.
+struct ValidateOnly {
+  KeyHints& key_hints;
+  KeyHints& hints() { return key_hints; }
+  bool descend(std::string_view) { return true; }
+  int column(std::string_view) { return -1; }
+  void cell(int, std::string_view, Quoting) {}
+  void new_leaf(std::string_view) {}
+};
+
+}  // namespace
+
+std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
+                                          const ConvertOptions& opts) {
+  Chunker chunker(in, RecordKind::ndjson, begin, end, opts.chunker);
+  std::vector<std::string> keys;
+  NameSet seen;
+  run_pipeline<KeyWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, KeyWork& w) {
+        w.tally.clear();
+        w.keys.clear();
+        w.seen.clear();
+        w.key_hints.clear();
+        // Only a line with a key this chunk has not seen can change the union, so only
+        // such lines are validated in full (a broken line must never add a column);
+        // the others are walked for their keys alone.
+        struct Handler {
+          KeyWork& w;
+          bool flatten;
+          error_code line(const char* p, std::size_t len, std::size_t cap) {
+            w.line_keys.clear();
+            Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
+            error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
+            if (!e && w.line_keys.empty()) return e;
+            ValidateOnly check{w.key_hints};
+            Walker<ValidateOnly> full(check, flatten, w.scratch, true);
+            return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
+          }
+          void accepted() {
+            for (auto& k : w.line_keys) {
+              if (w.seen.insert(k).second) w.keys.push_back(k);
+            }
+          }
+          // The hints may describe keys of a rejected line that were never committed.
+          void rejected() { w.key_hints.clear(); }
+        } handler{w, opts.flatten};
+        for_each_line(c, w.tally, handler);
+      },
+      [&](const Chunk&, KeyWork& w) {
+        for (auto& k : w.keys) {
+          if (seen.insert(k).second) keys.push_back(k);
+        }
+      });
+  return keys;
+}
+
+namespace {
+
+// ---- conversion ------------------------------------------------------------------
+
+struct Cell {
+  const char* p = nullptr;
+  std::uint32_t n = 0;
+  Quoting quoting = kNeverQuote;
+  std::uint64_t row = 0;  // the row that set it; older rows' cells count as empty
+};
+
+struct RowWork {
+  od::parser parser;
+  ChunkTally tally;
+  std::string out;
+  std::string scratch;
+  std::vector<Cell> cells;
+  KeyHints key_hints;
+  std::uint64_t row = 0;
+  std::vector<char> filled;  // columns that got a value in this chunk
+  const Columns* columns = nullptr;
+
+  KeyHints& hints() { return key_hints; }
+  bool descend(std::string_view path) { return columns->prefixes.count(path) > 0; }
+  int column(std::string_view path) { return columns->find(path); }
+  void new_leaf(std::string_view) {}
+  void cell(int col, std::string_view text, Quoting quoting) {
+    cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
+    filled[static_cast<std::size_t>(col)] = 1;
+  }
+};
+
+// Converts one chunk into w.out (rows without the header); with `rows`, also where each
+// row is in w.out and which source line it came from.
+void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flatten, RowFormat format,
+                   std::vector<NdjsonRow>* rows) {
+  const char delim = format == RowFormat::tsv ? '\t' : ',';
+  const bool copy_text = format == RowFormat::copy_text;
+  const std::size_t ncols = columns.count;
+  w.tally.clear();
+  w.out.clear();
+  w.columns = &columns;
+  if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
+  w.filled.assign(ncols, 0);
+  struct Handler {
+    RowWork& w;
+    bool flatten;
+    char delim;
+    bool copy_text;
+    std::vector<NdjsonRow>* rows;
+    const char* base;
+    const char* end;
+    const char* src = nullptr;
+    std::size_t src_len = 0;
+    error_code line(const char* p, std::size_t len, std::size_t cap) {
+      ++w.row;
+      w.scratch.clear();
+      src = p;
+      src_len = len;
+      Walker<RowWork> walker(w, flatten, w.scratch);
+      return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
+    }
+    void accepted() {
+      std::string& out = w.out;
+      const std::size_t n = w.cells.size();
+      if (copy_text) {
+        for (std::size_t i = 0; i < n; ++i) {
+          if (i) out += '\t';
+          const Cell& cell = w.cells[i];
+          if (cell.row != w.row || cell.n == 0) {
+            out += "\\N";
+          } else {
+            append_copy_text_field(out, std::string_view(cell.p, cell.n));
+          }
+        }
+      } else {
+        append_delimited(out, n);
+      }
+      out += '\n';
+      if (rows) {
+        // The source line with its line end ("\r\n" or "\n"; none at the end of the input).
+        const char* e = src + src_len;
+        if (e < end && *e == '\r') ++e;
+        if (e < end && *e == '\n') ++e;
+        rows->push_back(NdjsonRow{out.size(), static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
+      }
+    }
+    void append_delimited(std::string& out, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += delim;
+        const Cell& cell = w.cells[i];
+        if (cell.row != w.row) continue;
+        std::string_view text(cell.p, cell.n);
+        if (cell.quoting == kQuoteIfNeeded ||
+            (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
+          append_csv_field(out, text, delim);
+        } else {
+          out.append(text);
+        }
+      }
+    }
+    void rejected() {}
+  } handler{w, flatten, delim, copy_text, rows, c.data, c.data + c.size};
+  // Unescaped strings and compact JSON are never longer than the line they come
+  // from, so reserving the chunk size keeps views into scratch valid.
+  if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
+  if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+  for_each_line(c, w.tally, handler);
+}
+
+class ChunkConverter final : public NdjsonChunkConverter {
+ public:
+  ChunkConverter(const std::vector<std::string>& names, RowFormat format, bool flatten)
+      : columns_(names), format_(format), flatten_(flatten) {}
+  void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) override {
+    rows.clear();
+    work_.out.swap(out);  // the caller's buffer keeps its capacity from chunk to chunk
+    convert_chunk(c, work_, columns_, flatten_, format_, &rows);
+    work_.out.swap(out);
+    tally = std::move(work_.tally);
+  }
+
+ private:
+  Columns columns_;
+  RowFormat format_;
+  bool flatten_;
+  RowWork work_;
+};
+
+}  // namespace
+
+std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
+                                                            bool flatten) {
+  return std::make_unique<ChunkConverter>(columns, format, flatten);
+}
+
+void convert_ndjson(ConvertRun& run) {
+  const ConvertOptions& opts = run.opts;
+  if (run.columns.empty() && opts.fields.empty()) {
+    if (!run.in.seekable()) {
+      throw usage_error("NDJSON from a stream needs --fields or --schema (the column union takes a pre-pass)");
+    }
+    run.columns = ndjson_key_union(run.in, run.begin, run.end, opts);
+  }
+  const RowFormat format = run.to == RecordKind::tsv ? RowFormat::tsv : RowFormat::csv;
+  const char delim = format == RowFormat::tsv ? '\t' : ',';
+  const Columns columns(run.columns);
+  std::string header;
+  for (std::size_t i = 0; i < run.columns.size(); ++i) {
+    if (i) header += delim;
+    append_csv_field(header, run.columns[i], delim);
+  }
+  if (!run.columns.empty()) {
+    header += '\n';
+    run.out.write(header);
+  }
+  const std::size_t ncols = run.columns.size();
+  Chunker chunker(run.in, RecordKind::ndjson, run.begin, run.end, opts.chunker);
+  std::uint64_t done = 0;
+  std::vector<char> filled(ncols, 0);
+  run_pipeline<RowWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, format, nullptr); },
+      [&](const Chunk& c, RowWork& w) {
+        for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
+        run.ledger.add(c, w.tally);
+        run.out.write(w.out);
+        done += c.size;
+        if (opts.progress) opts.progress(done, run.ledger.counts().total());
+      });
+  run.bytes = done;
+  for (std::size_t i = 0; i < ncols; ++i) {
+    if (!filled[i]) run.empty_columns.push_back(run.columns[i]);
+  }
+}
+
+}  // namespace ingot::detail::INGOT_NDJSON_VARIANT

@@ -1,0 +1,301 @@
+// ingot upload to an HTTP NDJSON endpoint: the engine's Chunker cuts whole records into
+// batches of about --batch-bytes, numbered by the BatchCutter PostgreSQL uses too; the
+// engine's pipeline (run_pipeline with an I/O stage) POSTs up to --concurrency batches
+// at a time (optionally gzip'd), retrying 5xx and dropped connections with back-off and
+// jitter and honouring Retry-After on 429/503. Each acknowledged batch is journaled, so
+// a rerun of a file source sends only the batches not yet acknowledged.
+#include <curl/curl.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "ingot/io/input.h"
+#include "ingot/io/output.h"
+#include "ingot/convert/convert_internal.h"
+#include "ingot/net/s3/s3.h"
+#include "ingot/net/upload/upload_internal.h"
+#include "ingot/net/upload/upload_journal.h"
+#include "ingot/util/hash.h"
+
+namespace ingot::detail {
+
+namespace {
+
+constexpr std::uint64_t kHttpDefaultBatch = 10'000'000;
+
+std::string gzip(std::string_view in) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw io_error("zlib: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw io_error("zlib: deflate failed");
+  return out;
+}
+
+size_t on_body(char* p, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(p, size * n);
+  return size * n;
+}
+
+size_t on_header(char* p, size_t size, size_t n, void* user) {
+  std::string line(p, size * n);
+  if (line.size() > 12 && strncasecmp(line.c_str(), "retry-after:", 12) == 0) {
+    const auto b = line.find_first_not_of(" \t", 12), e = line.find_last_not_of(" \t\r\n");
+    *static_cast<std::string*>(user) = b == std::string::npos || e < b ? "" : line.substr(b, e - b + 1);
+  }
+  return size * n;
+}
+
+// Per token: the chunk's records and its one batch; for a CSV/TSV source also the
+// chunk converted to NDJSON (the body sent) and the records it rejected.
+struct Work {
+  std::uint64_t records = 0;
+  std::vector<Batch> batches;
+  CsvTokenizer tokenizer;
+  CsvRecord rec;
+  ChunkTally tally;
+  ByteBuffer ndjson;
+  std::uint64_t first_line = 0;  // absolute line of the chunk's first byte
+};
+
+}  // namespace
+
+UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
+  UploadReport rep;
+  rep.target = "http";
+  rep.source = o.source;
+  rep.dest = o.dest;
+  // Messages name the destination redacted (upload_redact.h).
+  const std::string shown = redacted(o.dest);
+  if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
+  for (const std::string& h : o.headers) {
+    // A CR or LF would end the header line and start another one (header injection),
+    // a NUL would cut it short: refused, and the value (often a token) not echoed.
+    if (h.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      throw usage_error("--header must not contain CR, LF or NUL characters (one header per --header)");
+    }
+    if (h.find(':') == std::string::npos) throw usage_error("--header takes 'Name: value', got '" + h + "'");
+  }
+  const std::uint64_t batch_bytes = o.http_batch_bytes.value_or(kHttpDefaultBatch);
+  InputFile in = InputFile::open(src.path);
+  const bool stream = !in.seekable();
+  if (stream && o.resume) throw usage_error("--resume needs a file source: stdin cannot be read again");
+  rep.bytes_total = in.size();
+  // The endpoint takes NDJSON: a CSV/TSV source is converted chunk by chunk, as
+  // `ingot convert --to ndjson` converts it (the same converter); invalid records are
+  // not sent (counted, --rejects, --on-error fail). Anything else is sent as it is.
+  const RecordKind kind = o.from ? *o.from : record_kind_from_path(src.path).value_or(RecordKind::ndjson);
+  const bool from_delimited = is_delimited(kind);
+  const std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
+
+  Journal journal(stream ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
+  rep.journal = journal.path();
+  std::set<std::uint64_t> acked;
+  const nlohmann::json fp = stream ? nlohmann::json() : fingerprint_json(in.fingerprint());
+  if (!stream && journal.exists()) {
+    nlohmann::json header;
+    std::vector<nlohmann::json> events;
+    journal.load(header, events);
+    if (header.contains("dest_sha256") && header["dest_sha256"] != dest_hash(o.dest)) {
+      throw data_error("journal " + journal.path() + " is for another destination; delete it").at_path(shown);
+    }
+    if (header["fingerprint"] != fp) {
+      throw data_error("the source changed since the interrupted upload started (journal " + journal.path() +
+                       "): restore it, or delete the journal to send everything again")
+          .at_path(src.path);
+    }
+    // Older journals of a CSV source recorded batches of raw CSV: not these batches.
+    if (header.value("body", std::string("as is")) != body_kind) {
+      throw data_error("journal " + journal.path() + " is for batches of another kind; delete it to send everything again")
+          .at_path(shown);
+    }
+    if (header.value("batch_bytes", std::uint64_t{0}) != batch_bytes) {
+      throw usage_error("the interrupted upload used --batch-bytes " +
+                        std::to_string(header.value("batch_bytes", std::uint64_t{0})) + "; rerun with the same value")
+          .at_path(shown);
+    }
+    for (const auto& e : events) {
+      if (e.contains("done")) acked.insert(e["done"].get<std::uint64_t>());
+    }
+    journal.open_append();
+    rep.resumed = true;
+  } else if (o.resume) {
+    throw usage_error("nothing to resume: no journal " + journal.path()).at_path(shown);
+  }
+
+  Chunker chunker(in, from_delimited ? kind : RecordKind::ndjson, 0, kToEnd,
+                  batch_chunker_options(o.chunker, batch_bytes));
+  std::unique_ptr<DelimitedChunkConverter> converter;
+  std::uint64_t line = 1;  // of the next chunk's first byte
+  if (from_delimited) {
+    const std::string header = chunker.take_first_record();
+    std::vector<std::string> keys =
+        delimited_keys(header, default_delimiter(kind), true, o.chunker.strict_quotes, in.display_name());
+    rep.renamed_columns = rename_duplicate_columns(keys);  // NDJSON objects cannot hold a key twice
+    converter = std::make_unique<DelimitedChunkConverter>(keys, default_delimiter(kind), RecordKind::ndjson,
+                                                          ValueTypes::auto_detect, o.chunker.strict_quotes);
+    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+  }
+  std::optional<OutputFile> rejects;
+  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
+  std::string reject_buf;
+  std::string first_reject;  // "line N: reason", for the summary's note
+  if (!stream && !journal.exists() && !o.dry_run) {
+    journal.create({{"ingot_upload_journal", 1},
+                    {"target", "http"},
+                    {"dest", redacted(o.dest)},
+                    {"dest_sha256", dest_hash(o.dest)},
+                    {"source", std::filesystem::absolute(src.path).string()},
+                    {"fingerprint", fp},
+                    {"batch_bytes", batch_bytes},
+                    {"body", body_kind}});
+  }
+  // An idempotency key per batch lets an endpoint drop a batch it already has (a
+  // retry after a response was lost); the id is stable across reruns.
+  std::string id_text = fp.dump() + "\n" + o.dest + "\n" + std::to_string(batch_bytes);
+  if (from_delimited) id_text += "\n" + body_kind;  // not the keys of an older version's raw CSV batches
+  rep.load_id = stream ? "" : xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
+
+  std::atomic<std::uint64_t> retries{0};
+  auto post = [&](std::string_view body, const Batch& b) {
+    std::string packed;
+    if (o.gzip) {
+      packed = gzip(body);
+      body = packed;
+    }
+    for (unsigned attempt = 0;; ++attempt) {
+      CURL* h = s3::curl_thread_handle();
+      curl_slist* hl = nullptr;
+      hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
+      if (o.gzip) hl = curl_slist_append(hl, "Content-Encoding: gzip");
+      if (!rep.load_id.empty()) {
+        hl = curl_slist_append(hl, ("Idempotency-Key: " + rep.load_id + "-" + std::to_string(b.number)).c_str());
+      }
+      for (const std::string& x : o.headers) hl = curl_slist_append(hl, x.c_str());
+      std::string resp, retry_after;
+      curl_easy_setopt(h, CURLOPT_URL, o.dest.c_str());
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
+      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, &retry_after);
+      curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+      curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+      curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+      // Credentials from ~/.netrc keep a password off the command line (docs/security.md).
+      curl_easy_setopt(h, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
+      CURLcode rc = curl_easy_perform(h);
+      curl_slist_free_all(hl);
+      long status = 0;
+      if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+      if (rc == CURLE_OK && status >= 200 && status < 300) return;
+      const bool transient = rc != CURLE_OK || status >= 500 || status == 429 || status == 408;
+      std::string what = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
+                                        : "HTTP " + std::to_string(status) + (resp.empty() ? "" : ": " + resp.substr(0, 200));
+      for (char& ch : what) if (ch == '\n' || ch == '\r') ch = ' ';
+      if (!transient || attempt >= o.retries) {
+        throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
+                           (transient ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""))
+            .at_path(shown);
+      }
+      ++retries;
+      // The one back-off rule of S3 and HTTP (s3::retry_delay_ms): the server's
+      // Retry-After when it gave seconds, capped, else exponential back-off with jitter.
+      const std::string_view after = status == 429 || status == 503 ? std::string_view(retry_after) : std::string_view();
+      std::this_thread::sleep_for(std::chrono::milliseconds(s3::retry_delay_ms(o.retry_base_ms, attempt, after)));
+    }
+  };
+
+  // A batch is a whole chunk: the cutter numbers it (no row limit), so its span is the chunk.
+  BatchCutter cutter(0, acked);
+  PipelineOptions popts = o.pipeline;
+  popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk
+  try {
+    run_pipeline<Work>(
+        chunker, popts, IoStage{o.concurrency},
+        [&](const Chunk& c, Work& w) {
+          if (converter) {
+            converter->convert(c, w.tokenizer, w.rec, w.tally, w.ndjson);
+            w.records = w.tally.counts.valid;
+            return;
+          }
+          auto n = static_cast<std::uint64_t>(std::count(c.data, c.data + c.size, '\n'));
+          if (c.size && c.data[c.size - 1] != '\n') ++n;
+          w.records = n;
+        },
+        [&](const Chunk& c, Work& w) {
+          w.first_line = line;
+          line += w.tally.newlines;
+          if (converter && o.on_error == OnError::fail && !w.tally.rejects.empty()) {
+            const Reject& r = w.tally.rejects.front();
+            throw data_error(r.reason + " (--on-error fail; the batches before it were sent)")
+                .at_path(in.display_name())
+                .at_line(w.first_line + r.line);
+          }
+          w.batches.clear();
+          cutter.cut(c, w.records, [&](std::size_t) { return std::pair<std::size_t, std::size_t>(0, c.size); },
+                     w.batches);
+        },
+        [&](const Chunk& c, Work& w) {
+          if (o.dry_run) return;
+          for (const Batch& b : w.batches) {
+            if (b.skip) continue;
+            post(converter ? w.ndjson.view() : std::string_view(c.data, c.size), b);
+            if (!stream) journal.append({{"done", b.number}, {"bytes", b.length}, {"records", w.records}});
+          }
+        },
+        [&](const Chunk& c, Work& w) {
+          for (const Batch& b : w.batches) report_batch(rep, b, o.dry_run, b.skip, w.records);
+          rep.rejected += w.tally.rejects.size();
+          for (const Reject& r : w.tally.rejects) {
+            if (first_reject.empty()) first_reject = "line " + std::to_string(w.first_line + r.line) + ": " + r.reason;
+            if (rejects) append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
+          }
+          if (rejects && reject_buf.size() > (1 << 16)) {
+            rejects->write(reject_buf);
+            reject_buf.clear();
+          }
+          if (o.progress) o.progress(rep.bytes_sent + rep.bytes_skipped, rep.records);
+        });
+  } catch (const Error& e) {
+    if (stream || e.kind() != ErrorKind::remote) throw;
+    Error out(e.kind(), std::string(e.what()) + "; acknowledged batches are journaled: rerun the same command to continue");
+    throw out.at_path(e.path());
+  }
+  if (rep.rejected) {
+    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at " +
+               first_reject + ")" + (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
+  }
+  if (rejects) {
+    rejects->write(reject_buf);
+    rejects->commit();
+  }
+  if (o.dry_run) {
+    rep.units_total = rep.plan.size();
+    return rep;
+  }
+  if (!stream) journal.remove();
+  rep.units_total = rep.units_sent + rep.units_skipped;
+  rep.retries = retries;
+  if (stream) rep.bytes_total = rep.bytes_sent;
+  return rep;
+}
+
+}  // namespace ingot::detail

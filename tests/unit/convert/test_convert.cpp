@@ -1,0 +1,273 @@
+// Property tests of convert: for generated inputs full of awkward cases, the output and
+// the rejects are byte-identical for every thread count and chunk size, and
+// NDJSON -> CSV -> NDJSON gives back the data.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <random>
+
+#include "ingot/convert/convert.h"
+#include "support.h"
+
+using namespace ingot;
+using namespace ingot_test;
+
+namespace {
+
+// Deterministic NDJSON with nesting, escapes, unicode, numbers in odd spellings, late
+// keys, CRLF, blank lines and broken lines.
+std::string generate_ndjson(unsigned seed, int records, bool strings_only = false) {
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const char* words[] = {"plain", "with,comma", "with \\\"quote\\\"", "new\\nline", "tab\\there", "caf\\u00e9",
+                         "東京", "emoji 😀", "", " spaced ", "back\\\\slash", "cr\\r\\n"};
+  const char* numbers[] = {"0", "-1", "3.14159", "1e-05", "12.0", "-0.5E+3", "123456789012345678901234567890"};
+  std::string s;
+  for (int i = 0; i < records; ++i) {
+    int kind = pick(40);
+    if (kind == 0) { s += "\n"; continue; }
+    if (kind == 1) { s += "   \r\n"; continue; }
+    if (kind == 2) { s += "{\"id\":" + std::to_string(i) + ",\"broken\":\n"; continue; }
+    if (kind == 3) { s += "[1,2,3]\n"; continue; }
+    if (kind == 4) { s += "{\"id\":1} extra\n"; continue; }
+    s += "{\"id\":";
+    s += strings_only ? "\"" + std::to_string(i) + "\"" : std::to_string(i);
+    s += ",\"name\":\"";
+    s += words[pick(12)];
+    s += "\"";
+    if (!strings_only) {
+      s += ",\"value\":";
+      s += numbers[pick(7)];
+      if (pick(3) == 0) s += ",\"flag\":" + std::string(pick(2) ? "true" : "false");
+      if (pick(4) == 0) s += ",\"nullable\":null";
+      if (pick(5) == 0) s += ",\"tags\":[\"a\", 1, {\"b\": null}]";
+    }
+    if (pick(3) == 0) s += std::string(",\"geo\":{\"lat\":\"") + words[pick(12)] + "\",\"deep\":{\"x\":\"" +
+                          std::to_string(pick(100)) + "\"}}";
+    if (i > records / 2 && pick(10) == 0) s += ",\"late_key\":\"late\"";
+    s += "}";
+    s += pick(10) == 0 ? "\r\n" : "\n";
+  }
+  return s;
+}
+
+struct Run {
+  std::string out, rejects;
+  ConvertReport report;
+};
+
+Run run_convert(const TempDir& dir, const std::string& in, const std::string& out_name, unsigned threads,
+                std::size_t chunk, std::function<void(ConvertOptions&)> tweak = {}) {
+  ConvertOptions o;
+  o.input = dir.str(in);
+  o.output = dir.str(out_name);
+  o.rejects = dir.str(out_name + ".rejects");
+  o.pipeline.threads = threads;
+  o.chunker.chunk_size = chunk;
+  if (tweak) tweak(o);
+  auto r = convert(o);
+  if (!r) FAIL(r.error().message());
+  return {read_file(o.output), read_file(o.rejects), r.value()};
+}
+
+}  // namespace
+
+TEST_CASE("convert: NDJSON to CSV is identical for -j1/-j2/-j8 and chunk sizes 64 B to 4 MiB", "[convert][parallel]") {
+  TempDir dir;
+  write_file(dir / "in.ndjson", generate_ndjson(7, 3000));
+  Run base = run_convert(dir, "in.ndjson", "base.csv", 1, kDefaultChunkSize);
+  REQUIRE(base.report.records.valid > 2500);
+  REQUIRE(base.report.records.invalid > 100);
+  REQUIRE(base.report.records.blank > 50);
+  for (unsigned threads : {1u, 2u, 8u}) {
+    for (std::size_t chunk : {std::size_t{64}, std::size_t{1000}, std::size_t{65536}, kDefaultChunkSize}) {
+      INFO("threads " << threads << " chunk " << chunk);
+      Run r = run_convert(dir, "in.ndjson", "o.csv", threads, chunk);
+      REQUIRE(r.out == base.out);
+      REQUIRE(r.rejects == base.rejects);
+      REQUIRE(r.report.records.valid == base.report.records.valid);
+      REQUIRE(r.report.records.invalid == base.report.records.invalid);
+      REQUIRE(r.report.records.blank == base.report.records.blank);
+    }
+  }
+}
+
+TEST_CASE("convert: rejects carry exact line numbers and offsets", "[convert][rejects]") {
+  TempDir dir;
+  const std::string text = generate_ndjson(11, 2000);
+  write_file(dir / "in.ndjson", text);
+  Run r = run_convert(dir, "in.ndjson", "o.csv", 2, 64);
+  // Recompute from the text itself: every reject's offset starts its line, and the line
+  // number counts the newlines before it.
+  std::size_t n = 0;
+  for (const auto& line : lines_of(r.rejects)) {
+    auto j = nlohmann::json::parse(line);
+    std::uint64_t off = j["offset"];
+    std::uint64_t lineno = j["line"];
+    REQUIRE((off == 0 || text[off - 1] == '\n'));
+    REQUIRE(static_cast<std::uint64_t>(std::count(text.begin(), text.begin() + static_cast<long>(off), '\n')) + 1 ==
+            lineno);
+    std::string raw = j["raw"];
+    REQUIRE(text.compare(off, raw.size(), raw) == 0);
+    ++n;
+  }
+  REQUIRE(n == r.report.records.invalid);
+}
+
+TEST_CASE("convert: the column union sees a key first met in the last record", "[convert][schema]") {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "{\"a\":" + std::to_string(i) + "}\n";
+  text += "{\"a\":1,\"z\":\"only here\"}\n";
+  write_file(dir / "in.ndjson", text);
+  Run r = run_convert(dir, "in.ndjson", "o.csv", 2, 4096);
+  REQUIRE(r.out.substr(0, 4) == "a,z\n");
+  REQUIRE(r.out.find("1,only here\n") != std::string::npos);
+  REQUIRE(r.report.columns == 2);
+}
+
+TEST_CASE("convert: NDJSON -> CSV -> NDJSON round trip with --types string", "[convert][roundtrip]") {
+  TempDir dir;
+  std::string text = generate_ndjson(3, 1500, true);
+  write_file(dir / "in.ndjson", text);
+  Run csv = run_convert(dir, "in.ndjson", "mid.csv", 2, 100);
+  Run back = run_convert(dir, "mid.csv", "back.ndjson", 2, 100,
+                         [](ConvertOptions& o) { o.types = ValueTypes::string; });
+  REQUIRE(back.report.records.invalid == 0);
+  REQUIRE(back.report.records.valid == csv.report.records.valid);
+  // Compare record by record as parsed JSON: same keys (flattened) and same strings.
+  auto in_lines = lines_of(text);
+  auto out_lines = lines_of(back.out);
+  std::size_t k = 0;
+  for (auto& l : in_lines) {
+    auto j = nlohmann::json::parse(l, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    REQUIRE(k < out_lines.size());
+    auto o = nlohmann::json::parse(out_lines[k++]);
+    nlohmann::json flat = j.flatten();
+    for (auto& [key, value] : o.items()) {
+      std::string pointer = "/" + key;
+      for (auto& ch : pointer) if (ch == '.') ch = '/';
+      if (flat.contains(pointer)) REQUIRE(value == flat[pointer]);
+      else REQUIRE(value == "");  // a key this record lacked
+    }
+  }
+  REQUIRE(k == out_lines.size());
+}
+
+TEST_CASE("convert: CSV to NDJSON is identical across threads and chunk sizes", "[convert][csv][parallel]") {
+  TempDir dir;
+  std::string text = "id,text,amount,ok\r\n";
+  std::mt19937 rng(5);
+  for (int i = 0; i < 3000; ++i) {
+    switch (rng() % 25) {
+      case 0: text += "\r\n"; break;
+      case 1: text += std::to_string(i) + ",too,few\r\n"; break;
+      case 2: text += std::to_string(i) + ",\"bad\"quote,1,true\r\n"; break;
+      case 3: text += std::to_string(i) + ",\xff\xfe,1,true\r\n"; break;
+      default:
+        text += std::to_string(i) + ",\"multi\r\nline, \"\"quoted\"\"\"," + std::to_string(rng() % 1000) + "." +
+                std::to_string(rng() % 100) + "," + (rng() % 2 ? "true" : "") + "\r\n";
+    }
+  }
+  write_file(dir / "in.csv", text);
+  Run base = run_convert(dir, "in.csv", "base.ndjson", 1, kDefaultChunkSize);
+  REQUIRE(base.report.records.invalid > 100);
+  for (unsigned threads : {2u, 8u}) {
+    for (std::size_t chunk : {std::size_t{64}, std::size_t{777}, kDefaultChunkSize}) {
+      INFO("threads " << threads << " chunk " << chunk);
+      Run r = run_convert(dir, "in.csv", "o.ndjson", threads, chunk);
+      REQUIRE(r.out == base.out);
+      REQUIRE(r.rejects == base.rejects);
+    }
+  }
+  for (auto& l : lines_of(base.out)) REQUIRE_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded());
+}
+
+TEST_CASE("convert: --part K/N outputs concatenate to the whole", "[convert][part]") {
+  TempDir dir;
+  write_file(dir / "in.ndjson", generate_ndjson(9, 2000));
+  auto cols = [](ConvertOptions& o) { o.fields = {"id", "name", "value", "geo.lat"}; };
+  Run whole = run_convert(dir, "in.ndjson", "whole.csv", 2, 512, cols);
+  std::string joined;
+  std::uint64_t valid = 0;
+  for (std::uint64_t k = 1; k <= 5; ++k) {
+    Run part = run_convert(dir, "in.ndjson", "part.csv", 2, 512, [&](ConvertOptions& o) {
+      cols(o);
+      o.part = PartSpec{k, 5};
+    });
+    std::string body = part.out.substr(part.out.find('\n') + 1);
+    if (k == 1) joined = part.out;
+    else joined += body;
+    valid += part.report.records.valid;
+  }
+  REQUIRE(joined == whole.out);
+  REQUIRE(valid == whole.report.records.valid);
+}
+
+TEST_CASE("convert: a line rejected for trailing content writes no row", "[convert][rejects]") {
+  TempDir dir;
+  write_file(dir / "in.ndjson", "{\"a\":1}\n{\"a\":2} tail\n{\"a\":3}{\"a\":4}\n{\"a\":5}\n");
+  Run r = run_convert(dir, "in.ndjson", "o.csv", 1, kDefaultChunkSize);
+  REQUIRE(r.out == "a\n1\n5\n");
+  REQUIRE(r.report.records.invalid == 2);
+  REQUIRE(lines_of(r.rejects).size() == 2);
+}
+
+TEST_CASE("convert: nesting up to 256 levels converts, deeper is an invalid line", "[convert][rejects]") {
+  TempDir dir;
+  auto nested = [](int levels, char open, char close, const std::string& inner) {
+    return std::string(static_cast<std::size_t>(levels), open) + inner + std::string(static_cast<std::size_t>(levels), close);
+  };
+  // The top object is level 1: 255 arrays (or objects) below it make 256 levels.
+  std::string objs255, objs256;
+  for (int i = 0; i < 255; ++i) objs255 += "{\"k\":";
+  objs256 = objs255 + "{\"k\":";
+  const std::string text = "{\"a\":" + nested(255, '[', ']', "1") + "}\n" +   // line 1: 256 levels
+                           "{\"a\":" + nested(256, '[', ']', "2") + "}\n" +   // line 2: 257
+                           "{\"b\":" + objs255 + "3" + std::string(255, '}') + "}\n" +  // line 3: 256
+                           "{\"b\":" + objs256 + "4" + std::string(256, '}') + "}\n" +  // line 4: 257
+                           "{\"a\":5}\n";
+  write_file(dir / "in.ndjson", text);
+  for (unsigned threads : {1u, 2u}) {
+    Run r = run_convert(dir, "in.ndjson", "o.csv", threads, 64);
+    CHECK(r.report.records.valid == 3);
+    CHECK(r.report.records.invalid == 2);
+    const auto rejects = lines_of(r.rejects);
+    REQUIRE(rejects.size() == 2);
+    for (std::size_t k = 0; k < 2; ++k) {
+      auto j = nlohmann::json::parse(rejects[k]);
+      CHECK(j["line"] == 2 + 2 * k);
+      CHECK(j["reason"] == "invalid JSON: nested deeper than 256 levels");
+    }
+    // Line 1's array is compact JSON text; line 3's objects flatten to one long dot path.
+    CHECK(r.out.find("\n" + nested(255, '[', ']', "1") + ",\n") != std::string::npos);
+    CHECK(r.out.substr(r.out.size() - 3) == "5,\n");
+  }
+}
+
+TEST_CASE("convert: key shapes that change from line to line map to the right columns", "[convert][schema]") {
+  // Each line reuses a prefix of the previous line's keys and then diverges, so cached
+  // key positions must never carry a path from another line's nesting.
+  TempDir dir;
+  write_file(dir / "in.ndjson",
+             "{\"a\":{\"m\":1},\"b\":{\"k\":1,\"z\":2}}\n"
+             "{\"a\":{\"m\":1},\"c\":{\"k\":3}}\n"
+             "{\"a\":{\"m\":1},\"c\":{\"k\":4,\"z\":5}}\n"
+             "{\"a\":6,\"m\":7}\n"
+             "{\"a\":{\"m\":8},\"new\":\n"
+             "{\"a\":{\"m\":9},\"new\":10}\n"
+             "{\"x\\u0041\":11,\"xA\":12}\n");
+  for (std::size_t chunk : {std::size_t{16}, kDefaultChunkSize}) {
+    Run r = run_convert(dir, "in.ndjson", "o.csv", 1, chunk);
+    REQUIRE(r.out ==
+            "a.m,b.k,b.z,c.k,c.z,a,m,new,xA\n"
+            "1,1,2,,,,,,\n"
+            "1,,,3,,,,,\n"
+            "1,,,4,5,,,,\n"
+            ",,,,,6,7,,\n"
+            "9,,,,,,,10,\n"
+            ",,,,,,,,12\n");
+    REQUIRE(r.report.records.invalid == 1);
+  }
+}
