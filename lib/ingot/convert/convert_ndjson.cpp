@@ -615,6 +615,7 @@ struct RowWork {
   std::vector<Cell> cells;
   KeyHints key_hints;
   std::uint64_t row = 0;
+  std::size_t used = 0;  // the chunk's rows are out[0, used); CSV/TSV keep out bigger
   std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
 
@@ -636,7 +637,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
   const bool copy_text = format == RowFormat::copy_text;
   const std::size_t ncols = columns.count;
   w.tally.clear();
-  w.out.clear();
+  if (copy_text) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
   w.columns = &columns;
   if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
   w.filled.assign(ncols, 0);
@@ -735,10 +736,13 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
-  if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
-  if (!copy_text) w.out.resize(w.out.capacity());
+  if (copy_text) {
+    if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+  } else if (w.out.size() < c.size + c.size / 4) {
+    w.out.resize(c.size + c.size / 4);  // zero-filled once, not per chunk
+  }
   for_each_line(c, w.tally, handler);
-  if (!copy_text) w.out.resize(handler.used);
+  w.used = handler.used;
 }
 
 class ChunkConverter final : public NdjsonChunkConverter {
@@ -749,6 +753,7 @@ class ChunkConverter final : public NdjsonChunkConverter {
     rows.clear();
     work_.out.swap(out);  // the caller's buffer keeps its capacity from chunk to chunk
     convert_chunk(c, work_, columns_, flatten_, format_, &rows, true);
+    work_.out.resize(work_.used);
     work_.out.swap(out);
     tally = std::move(work_.tally);
   }
@@ -797,7 +802,7 @@ void convert_ndjson(ConvertRun& run) {
       [&](const Chunk& c, RowWork& w) {
         for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);
-        run.out.write(w.out);
+        run.out.write(w.out.data(), w.used);
         done += c.size;
         if (opts.progress) opts.progress(done, run.ledger.counts().total());
       });
