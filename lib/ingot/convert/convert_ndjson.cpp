@@ -19,6 +19,7 @@
 #include "ingot/convert/convert_internal.h"
 #include "ingot/convert/ndjson_shape.h"
 #include "ingot/pipeline/pipeline.h"
+#include "ingot/util/big_alloc.h"
 #include "ingot/util/byte_buffer.h"
 #include "ingot/util/swar.h"
 
@@ -739,6 +740,8 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
   if (copy_text) {
     if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
   } else if (w.out.size() < c.size + c.size / 4) {
+    w.out.reserve(c.size + c.size / 4);
+    advise_huge(w.out.data(), w.out.capacity());
     w.out.resize(c.size + c.size / 4);  // zero-filled once, not per chunk
   }
   for_each_line(c, w.tally, handler);

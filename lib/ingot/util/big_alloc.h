@@ -8,6 +8,7 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -31,6 +32,15 @@ inline BigPtr alloc_big(std::size_t n) {
   if (!p) throw std::bad_alloc();
   ::madvise(p, size, MADV_HUGEPAGE);
   return BigPtr(static_cast<char*>(p));
+}
+
+// The same advice for a big block allocated elsewhere (a std::string's), before its
+// first touch: the 2 MiB-aligned pages inside it.
+inline void advise_huge(void* p, std::size_t n) {
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const std::uintptr_t b = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t e = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(kHuge - 1);
+  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
 }
 
 }  // namespace ingot
