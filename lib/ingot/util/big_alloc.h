@@ -22,15 +22,15 @@ using BigPtr = std::unique_ptr<char[], FreeDeleter>;
 
 inline BigPtr alloc_big(std::size_t n) {
   constexpr std::size_t kHuge = std::size_t{2} << 20;
+  void* p = nullptr;
   if (n < kHuge) {
-    void* p = std::malloc(n ? n : 1);
+    p = std::malloc(n ? n : 1);
     if (!p) throw std::bad_alloc();
     return BigPtr(static_cast<char*>(p));
   }
-  const std::size_t size = (n + kHuge - 1) / kHuge * kHuge;
-  void* p = std::aligned_alloc(kHuge, size);
-  if (!p) throw std::bad_alloc();
-  ::madvise(p, size, MADV_HUGEPAGE);
+  if (::posix_memalign(&p, kHuge, n) != 0) throw std::bad_alloc();
+  // Only whole huge pages: a tail of small pages keeps the resident size what is used.
+  ::madvise(p, n / kHuge * kHuge, MADV_HUGEPAGE);
   return BigPtr(static_cast<char*>(p));
 }
 
