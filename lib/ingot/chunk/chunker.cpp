@@ -13,7 +13,7 @@ namespace ingot {
 void Buffer::reserve(std::size_t n, std::size_t keep) {
   if (n <= capacity_) return;
   std::size_t cap = std::max(n, capacity_ + capacity_ / 2);
-  std::unique_ptr<char[]> bigger(new char[cap + kChunkPadding]);
+  BigPtr bigger = alloc_big(cap + kChunkPadding);
   if (keep > 0) std::memcpy(bigger.get(), data_.get(), keep);
   std::memset(bigger.get() + cap, 0, kChunkPadding);
   data_ = std::move(bigger);

@@ -13,6 +13,7 @@
 #include "ingot/chunk/boundary.h"
 #include "ingot/chunk/record_kind.h"
 #include "ingot/io/input.h"
+#include "ingot/util/big_alloc.h"
 
 namespace ingot {
 
@@ -32,7 +33,7 @@ class Buffer {
   void reserve(std::size_t n, std::size_t keep = 0);
 
  private:
-  std::unique_ptr<char[]> data_;
+  BigPtr data_;
   std::size_t capacity_ = 0;
 };
 

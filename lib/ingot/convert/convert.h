@@ -33,6 +33,9 @@ struct ConvertOptions {
   std::string schema_out;           // write the column list used to this file
   bool flatten = true;              // nested objects -> dot paths; false: JSON text
   bool schema_only = false;         // only find the columns and write schema_out
+  // Reuse the shape of earlier valid lines (convert/ndjson_shape.h); false parses every
+  // line with simdjson. The output is the same either way: the tests compare both.
+  bool line_shapes = true;
 
   // CSV/TSV input
   bool header = true;

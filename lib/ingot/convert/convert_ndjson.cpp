@@ -17,7 +17,10 @@
 #include "ingot/format/json_text.h"
 #include "ingot/format/pg_copy_text.h"
 #include "ingot/convert/convert_internal.h"
+#include "ingot/convert/ndjson_shape.h"
 #include "ingot/pipeline/pipeline.h"
+#include "ingot/util/big_alloc.h"
+#include "ingot/util/byte_buffer.h"
 #include "ingot/util/swar.h"
 
 #ifndef INGOT_NDJSON_VARIANT
@@ -236,6 +239,15 @@ class Walker {
   Walker(Sink& sink, bool flatten, std::string& scratch, bool validate = true)
       : sink_(sink), hints_(sink.hints()), flatten_(flatten), validate_(validate), scratch_(scratch) {}
 
+  // Also note each scalar value's token and column in `spans`, for a line shape
+  // (ndjson_shape.h); shape_ok() is false when the line cannot make one (a container
+  // value that is a column: its cell is compact text, which no slot holds).
+  void record(std::vector<LeafSpan>* spans) {
+    spans_ = spans;
+    shape_ok_ = true;
+  }
+  bool shape_ok() const { return shape_ok_; }
+
   error_code object(od::object obj) {
     pos_ = 0;
     diverged_ = false;
@@ -316,6 +328,16 @@ class Walker {
       sink_.new_leaf(hint.path);
       hint.was_leaf = true;
     }
+    if (spans_) {
+      if (t == od::json_type::object || t == od::json_type::array) {
+        // Left in the shape's literal bytes (a later line must repeat them exactly),
+        // unless its text is a cell.
+        if (col >= 0) shape_ok_ = false;
+      } else {
+        const std::string_view tok = trim_token(v.raw_json_token());
+        spans_->push_back(LeafSpan{tok.data(), tok.data() + tok.size(), col});
+      }
+    }
     if (!validate_) return simdjson::SUCCESS;
     switch (t) {
       case od::json_type::string: {
@@ -372,7 +394,23 @@ class Walker {
   std::string& scratch_;  // reserved per line so views into it stay valid
   std::size_t pos_ = 0;
   bool diverged_ = false;
+  std::vector<LeafSpan>* spans_ = nullptr;
+  bool shape_ok_ = false;
 };
+
+// Makes the shape of a line just walked with spans recorded the newest of the cache
+// (or refreshes an equal one). valid() is asked only for a new shape: whether the line
+// is valid JSON, when the walk did not check it.
+template <class Valid>
+void learn_shape(ShapeCache& shapes, const char* p, std::size_t len, const std::vector<LeafSpan>& spans, Valid&& valid) {
+  build_shape(shapes.candidate(), p, len, spans);
+  const std::size_t i = shapes.find_candidate();
+  if (i < shapes.size()) {
+    shapes.touch(i);
+  } else if (valid()) {
+    shapes.adopt();
+  }
+}
 
 // A code simdjson never returns, for "valid JSON, but not an object". NUM_ERROR_CODES
 // (the count, not an error) rather than -1: -1 is outside the enum's range, which
@@ -457,6 +495,8 @@ void for_each_line(const Chunk& c, ChunkTally& tally, Handler&& handle) {
 
 struct KeyWork {
   od::parser parser;
+  ShapeCache shapes;  // chunk-local, like `seen`: a shape stands for keys all in `seen`
+  std::vector<LeafSpan> spans;
   ChunkTally tally;
   std::vector<std::string> keys;  // first-seen order within the chunk
   NameSet seen;
@@ -497,20 +537,45 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
         w.keys.clear();
         w.seen.clear();
         w.key_hints.clear();
+        w.shapes.clear();
         // Only a line with a key this chunk has not seen can change the union, so only
         // such lines are validated in full (a broken line must never add a column);
-        // the others are walked for their keys alone.
+        // the others are walked for their keys alone, or not at all when they match
+        // the shape of a valid line whose keys are all known (same literals, so the
+        // same key paths, whatever the values).
         struct Handler {
           KeyWork& w;
           bool flatten;
+          bool use_shapes;
           error_code line(const char* p, std::size_t len, std::size_t cap) {
             w.line_keys.clear();
+            if (use_shapes) {
+              for (std::size_t i = 0; i < w.shapes.size(); ++i) {
+                if (match_shape<false>(w.shapes[i], p, len, [](std::size_t, SlotKind, std::string_view) {})) {
+                  w.shapes.touch(i);
+                  return simdjson::SUCCESS;
+                }
+              }
+              w.spans.clear();
+            }
             Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
+            if (use_shapes) keys_only.record(&w.spans);
             error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
-            if (!e && w.line_keys.empty()) return e;
-            ValidateOnly check{w.key_hints};
-            Walker<ValidateOnly> full(check, flatten, w.scratch, true);
-            return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
+            auto validate = [&] {
+              ValidateOnly check{w.key_hints};
+              Walker<ValidateOnly> full(check, flatten, w.scratch, true);
+              return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
+            };
+            if (!e && w.line_keys.empty()) {
+              if (use_shapes && keys_only.shape_ok()) {
+                learn_shape(w.shapes, p, len, w.spans, [&] { return !validate(); });
+              }
+              return e;
+            }
+            e = validate();
+            // Valid: accepted() adds its keys to `seen`, so its shape stands for known keys.
+            if (!e && use_shapes && keys_only.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+            return e;
           }
           void accepted() {
             for (auto& k : w.line_keys) {
@@ -519,7 +584,7 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
           }
           // The hints may describe keys of a rejected line that were never committed.
           void rejected() { w.key_hints.clear(); }
-        } handler{w, opts.flatten};
+        } handler{w, opts.flatten, opts.line_shapes};
         for_each_line(c, w.tally, handler);
       },
       [&](const Chunk&, KeyWork& w) {
@@ -543,12 +608,15 @@ struct Cell {
 
 struct RowWork {
   od::parser parser;
+  ShapeCache shapes;
+  std::vector<LeafSpan> spans;
   ChunkTally tally;
   std::string out;
   std::string scratch;
   std::vector<Cell> cells;
   KeyHints key_hints;
   std::uint64_t row = 0;
+  std::size_t used = 0;  // the chunk's rows are out[0, used); CSV/TSV keep out bigger
   std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
 
@@ -565,12 +633,12 @@ struct RowWork {
 // Converts one chunk into w.out (rows without the header); with `rows`, also where each
 // row is in w.out and which source line it came from.
 void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flatten, RowFormat format,
-                   std::vector<NdjsonRow>* rows) {
+                   std::vector<NdjsonRow>* rows, bool use_shapes) {
   const char delim = format == RowFormat::tsv ? '\t' : ',';
   const bool copy_text = format == RowFormat::copy_text;
   const std::size_t ncols = columns.count;
   w.tally.clear();
-  w.out.clear();
+  if (copy_text) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
   w.columns = &columns;
   if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
   w.filled.assign(ncols, 0);
@@ -579,18 +647,40 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     bool flatten;
     char delim;
     bool copy_text;
+    bool use_shapes;
     std::vector<NdjsonRow>* rows;
     const char* base;
     const char* end;
     const char* src = nullptr;
     std::size_t src_len = 0;
+    std::size_t used = 0;  // bytes of rows in w.out
     error_code line(const char* p, std::size_t len, std::size_t cap) {
       ++w.row;
       w.scratch.clear();
       src = p;
       src_len = len;
+      if (use_shapes) {
+        for (std::size_t i = 0; i < w.shapes.size(); ++i) {
+          const std::vector<int>& col = w.shapes[i].column;
+          // The cells the walker would set: an unescaped string's body, a number's or
+          // literal's token; null sets none.
+          auto slot = [&](std::size_t k, SlotKind kind, std::string_view text) {
+            if (col[k] < 0 || kind == SlotKind::null) return;
+            w.cell(col[k], text, kind == SlotKind::string ? kQuoteIfDelimiter : kNeverQuote);
+          };
+          if (match_shape<true>(w.shapes[i], p, len, slot)) {
+            w.shapes.touch(i);
+            return simdjson::SUCCESS;
+          }
+          ++w.row;  // cells of the failed match belong to no row
+        }
+        w.spans.clear();
+      }
       Walker<RowWork> walker(w, flatten, w.scratch);
-      return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
+      if (use_shapes) walker.record(&w.spans);
+      error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
+      if (!e && use_shapes && walker.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+      return e;
     }
     void accepted() {
       std::string& out = w.out;
@@ -605,39 +695,57 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
             append_copy_text_field(out, std::string_view(cell.p, cell.n));
           }
         }
+        out += '\n';
+        used = out.size();
       } else {
-        append_delimited(out, n);
+        write_delimited(n);
       }
-      out += '\n';
       if (rows) {
         // The source line with its line end ("\r\n" or "\n"; none at the end of the input).
         const char* e = src + src_len;
         if (e < end && *e == '\r') ++e;
         if (e < end && *e == '\n') ++e;
-        rows->push_back(NdjsonRow{out.size(), static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
+        rows->push_back(NdjsonRow{used, static_cast<std::size_t>(src - base), static_cast<std::size_t>(e - base)});
       }
     }
-    void append_delimited(std::string& out, std::size_t n) {
+    // CSV/TSV rows go straight into w.out, which is kept at a size past `used` (the end
+    // of the rows) and cut to `used` after the chunk: one bound check per row instead of
+    // std::string's per append. The cells are distinct pieces of the line, none longer
+    // than its token there, so a row takes at most 2 * src_len (every byte a doubled
+    // quote) plus two quotes and a delimiter per column, plus the newline.
+    void write_delimited(std::size_t n) {
+      const std::size_t room = 2 * src_len + 3 * n + 1;
+      if (used + room > w.out.size()) w.out.resize(std::max(2 * w.out.size(), used + room));
+      char* o = w.out.data() + used;
       for (std::size_t i = 0; i < n; ++i) {
-        if (i) out += delim;
+        if (i) *o++ = delim;
         const Cell& cell = w.cells[i];
         if (cell.row != w.row) continue;
         std::string_view text(cell.p, cell.n);
         if (cell.quoting == kQuoteIfNeeded ||
             (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
-          append_csv_field(out, text, delim);
+          o = write_csv_field(o, text, delim);
         } else {
-          out.append(text);
+          o = copy_short(o, text.data(), text.size());
         }
       }
+      *o++ = '\n';
+      used = static_cast<std::size_t>(o - w.out.data());
     }
     void rejected() {}
-  } handler{w, flatten, delim, copy_text, rows, c.data, c.data + c.size};
+  } handler{w, flatten, delim, copy_text, use_shapes && simdjson::validate_utf8(c.data, c.size), rows, c.data, c.data + c.size};
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
-  if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+  if (copy_text) {
+    if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
+  } else if (w.out.size() < c.size + c.size / 4) {
+    w.out.reserve(c.size + c.size / 4);
+    advise_huge(w.out.data(), w.out.capacity());
+    w.out.resize(c.size + c.size / 4);  // zero-filled once, not per chunk
+  }
   for_each_line(c, w.tally, handler);
+  w.used = handler.used;
 }
 
 class ChunkConverter final : public NdjsonChunkConverter {
@@ -647,7 +755,8 @@ class ChunkConverter final : public NdjsonChunkConverter {
   void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) override {
     rows.clear();
     work_.out.swap(out);  // the caller's buffer keeps its capacity from chunk to chunk
-    convert_chunk(c, work_, columns_, flatten_, format_, &rows);
+    convert_chunk(c, work_, columns_, flatten_, format_, &rows, true);
+    work_.out.resize(work_.used);
     work_.out.swap(out);
     tally = std::move(work_.tally);
   }
@@ -692,11 +801,11 @@ void convert_ndjson(ConvertRun& run) {
   std::vector<char> filled(ncols, 0);
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
-      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, format, nullptr); },
+      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, format, nullptr, opts.line_shapes); },
       [&](const Chunk& c, RowWork& w) {
         for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);
-        run.out.write(w.out);
+        run.out.write(w.out.data(), w.used);
         done += c.size;
         if (opts.progress) opts.progress(done, run.ledger.counts().total());
       });

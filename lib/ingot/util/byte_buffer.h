@@ -7,6 +7,8 @@
 #include <memory>
 #include <string_view>
 
+#include "ingot/util/big_alloc.h"
+
 namespace ingot {
 
 // Copies n bytes for the short strings of records, without a libc call per copy.
@@ -44,12 +46,12 @@ class ByteBuffer {
   void grow(std::size_t need) {
     std::size_t cap = cap_ ? cap_ : 4096;
     while (cap < need) cap *= 2;
-    std::unique_ptr<char[]> bigger(new char[cap]);
+    BigPtr bigger = alloc_big(cap);
     if (size_) std::memcpy(bigger.get(), data_.get(), size_);
     data_ = std::move(bigger);
     cap_ = cap;
   }
-  std::unique_ptr<char[]> data_;
+  BigPtr data_;
   std::size_t size_ = 0;
   std::size_t cap_ = 0;
 };
