@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   ingot::cli::keep_process_args(nargs, args.data());
   CLI::App app{"ingot: convert, split, index and ship files too big for memory", "ingot"};
   app.set_version_flag("-V,--version", std::string("ingot ") + INGOT_VERSION);
+  app.footer("'ingot help COMMAND' (or 'ingot COMMAND --help') shows a command's options.");
   app.require_subcommand(1);
   // When argv[1] names a subcommand, only its options are declared: declaring every
   // subcommand's took a third of the start-up of `ingot get`. `generate` reads them all.

@@ -233,6 +233,8 @@ TEST_CASE("cli: ingot help CMD, -V, unknown commands and CLI11's errors in the h
   RunResult top = run_ingot(d, "help");
   CHECK(top.code == 0);
   CHECK(top.out == run_ingot(d, "--help").out);
+  CHECK(top.out.find("\n'ingot help COMMAND' (or 'ingot COMMAND --help') shows a command's options.\n") !=
+        std::string::npos);
 
   struct Case {
     const char* args;
