@@ -139,19 +139,14 @@ TEST_CASE("cli: sizes are checked by one validator, and --json errors have one e
   CHECK(r.err == "ingot upload: error: invalid --part-size: '12Q' (e.g. 8M, 64K, 1G)\n");
 
   // The error envelope, byte for byte (stdout when data goes to a file).
-  r = run_ingot(d, "convert missing.ndjson -o out.csv --json");
-  CHECK(r.code == 1);
-  CHECK(r.out ==
-        "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,\"status\":\"error\"}}\n");
-  r = run_ingot(d, "split missing.ndjson --records 1 --json");
-  CHECK(r.out ==
-        "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,\"status\":\"error\"}}\n");
-  r = run_ingot(d, "merge missing.ndjson -o out.ndjson --json");
-  CHECK(r.out ==
-        "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,\"status\":\"error\"}}\n");
-  r = run_ingot(d, "upload missing.ndjson s3://bucket/key --json");
-  CHECK(r.out ==
-        "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,\"status\":\"error\"}}\n");
+  for (const char* cmd : {"convert missing.ndjson -o out.csv", "split missing.ndjson --records 1",
+                          "merge missing.ndjson -o out.ndjson", "upload missing.ndjson s3://bucket/key"}) {
+    INFO(cmd);
+    r = run_ingot(d, std::string(cmd) + " --json");
+    CHECK(r.code == 1);
+    CHECK(r.out == "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,"
+                   "\"status\":\"error\"}}\n");
+  }
   // And the ok envelope: "status" among the sorted keys.
   r = run_ingot(d, "merge t.ndjson -o out.ndjson --json");
   CHECK(r.code == 0);
