@@ -22,32 +22,13 @@ struct ConvertArgs {
   bool no_flatten = false, no_header = false, schema_only = false;
 };
 
-std::optional<RecordKind> kind_option(const std::string& v, const char* name) {
-  if (v.empty()) return std::nullopt;
-  auto k = parse_record_kind(v);
-  if (!k || *k == RecordKind::lines) throw usage_error(std::string(name) + " must be ndjson, csv or tsv");
-  return k;
-}
-
-PartSpec part_option(const std::string& v) {
-  PartSpec p;
-  unsigned long long k = 0, n = 0;
-  char extra;
-  if (std::sscanf(v.c_str(), "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n) {
-    throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
-  }
-  p.k = k;
-  p.n = n;
-  return p;
-}
-
 int run(ConvertArgs& a) {
   ConvertOptions o;
   Result<ConvertReport> result = capture([&]() -> ConvertReport {
     o.input = a.input;
     o.output = a.common.output;
-    o.from = kind_option(a.from, "--from");
-    o.to = kind_option(a.to, "--to");
+    o.from = format_option(a.from);
+    o.to = format_option(a.to);
     o.fields = a.fields;
     o.schema_in = a.schema;
     o.schema_out = a.schema_out;
@@ -59,7 +40,10 @@ int run(ConvertArgs& a) {
     o.errors.on_error = a.on_error == "fail" ? OnError::fail : OnError::skip;
     o.errors.max_errors = a.max_errors;
     o.rejects = a.rejects;
-    if (!a.part.empty()) o.part = part_option(a.part);
+    if (!a.part.empty()) {
+      const PartOption p = part_option(a.part);
+      o.part = PartSpec{p.k, p.n};
+    }
     if (!a.compress.empty()) o.compress = parse_codec(a.compress);
     o.pipeline = pipeline_options(a.common);
     o.chunker = chunker_options(a.common);
@@ -71,37 +55,27 @@ int run(ConvertArgs& a) {
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   result = convert(o);
   progress.finish();
-  if (!result) {
-    int code = fail("convert", result.error());
-    if (a.common.json) {
-      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
-      std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
-    }
-    return code;
-  }
+  if (!result) return fail_with_report("convert", result.error(), a.common.json, report_stream(a.common));
   const ConvertReport& r = result.value();
   const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
   if (a.common.json) {
-    nlohmann::json j = {
-        {"result",
-         {{"status", "ok"},
-          {"input", r.input},
-          {"output", r.output},
-          {"from", r.from},
-          {"to", r.to},
-          {"stats",
-           {{"bytes", r.bytes},
-            {"records",
-             {{"valid", r.records.valid},
-              {"invalid", r.records.invalid},
-              {"blank", r.records.blank},
-              {"total", r.records.total()}}},
-            {"columns", r.columns},
-            {"empty_columns", r.empty_columns},
-            {"renamed_columns", r.renamed_columns},
-            {"seconds", r.seconds},
-            {"mb_per_s", mbps}}}}}};
-    std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+    print_ok_report(report_stream(a.common),
+                    {{"input", r.input},
+                     {"output", r.output},
+                     {"from", r.from},
+                     {"to", r.to},
+                     {"stats",
+                      {{"bytes", r.bytes},
+                       {"records",
+                        {{"valid", r.records.valid},
+                         {"invalid", r.records.invalid},
+                         {"blank", r.records.blank},
+                         {"total", r.records.total()}}},
+                       {"columns", r.columns},
+                       {"empty_columns", r.empty_columns},
+                       {"renamed_columns", r.renamed_columns},
+                       {"seconds", r.seconds},
+                       {"mb_per_s", mbps}}}});
   }
   if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot convert: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (!a.fields.empty() || !a.schema.empty()) {
@@ -123,15 +97,14 @@ int run(ConvertArgs& a) {
 
 Runner setup_convert(CLI::App& sub) {
   auto a = std::make_shared<ConvertArgs>();
-  sub.add_option("input", a->input, "Input file ('-' = stdin)")->required();
+  sub.add_option("input", a->input, "Input file ('-' = stdin)")->type_name("FILE")->required();
   add_common_options(&sub, a->common);
   add_csv_options(&sub, a->common);
-  sub.add_option("--from", a->from, "Input format: ndjson, csv or tsv (default: from the extension)");
-  sub.add_option("--to", a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
-  sub.add_option("--fields", a->fields, "NDJSON columns in order, comma-separated; dot paths reach into objects")
-      ->delimiter(',');
-  sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)");
-  sub.add_option("--schema-out", a->schema_out, "Write the column list used to FILE");
+  add_from_option(&sub, a->from, "Input format: ndjson, csv or tsv (default: from the extension)", false);
+  add_to_option(&sub, a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
+  add_list_option(&sub, "--fields", a->fields, "NDJSON columns in order, comma-separated; dot paths reach into objects");
+  sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)")->type_name("FILE");
+  sub.add_option("--schema-out", a->schema_out, "Write the column list used to FILE")->type_name("FILE");
   sub.add_flag("--schema-only", a->schema_only,
                "Only find the NDJSON columns (the key-union pass) and write them to --schema-out; no output");
   sub.add_flag("--no-flatten", a->no_flatten, "Keep nested objects as JSON text instead of dot-path columns");
@@ -143,9 +116,10 @@ Runner setup_convert(CLI::App& sub) {
   sub.add_option("--on-error", a->on_error, "Invalid records: skip (count them) or fail (stop at the first)")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
-  sub.add_option("--max-errors", a->max_errors, "Fail when more than N records are invalid");
-  sub.add_option("--rejects", a->rejects, "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON");
-  sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)");
+  sub.add_option("--max-errors", a->max_errors, "Fail when more than N records are invalid")->type_name("N");
+  sub.add_option("--rejects", a->rejects, "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON")
+      ->type_name("FILE");
+  sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)")->type_name("K/N");
   sub.add_option("--compress", a->compress,
                  "Compress the output: gz, zst or none (default: by the output's .gz/.zst suffix)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));

@@ -40,61 +40,25 @@ struct CommandDoc {
   std::vector<OptionDoc> positionals, options;
 };
 
-// The placeholder for an option's value: the first capitalised placeholder word its
-// description uses ("write ... to FILE", "at most SIZE bytes"), else one derived from
-// its name, type or wording. An explicit ->type_name("HOST") wins over all of these.
-std::string metavar_for(const CLI::Option* opt, const std::string& type) {
+// The placeholder of an option's value, as the option declares it where it is added
+// (->type_name("FILE"), cmd/common.h). CLI11's own type names (TEXT, UINT, ...) mean
+// that it declares none: refused, so that no option reaches the docs as "VALUE".
+std::string declared_placeholder(const CLI::Option* opt, const std::string& type, const std::string& where) {
   static const char* const kCli11Types[] = {"TEXT", "INT", "UINT", "FLOAT", "BOOLEAN", "CHAR", "ENUM", "NUMBER", "NONNEGATIVE"};
-  if (!type.empty() && std::find(std::begin(kCli11Types), std::end(kCli11Types), type) == std::end(kCli11Types)) {
-    return type;
+  if (type.empty() || std::find(std::begin(kCli11Types), std::end(kCli11Types), type) != std::end(kCli11Types)) {
+    throw usage_error(where + " " + opt->get_name() +
+                      " declares no placeholder: add ->type_name(\"FILE\") (or SIZE, N, ...) where it is added");
   }
-  const std::string name = opt->get_lnames().empty() ? "" : opt->get_lnames().front();
-  auto ends_with = [&](const std::string& tail) {
-    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
-  };
-  const bool numeric = type == "UINT" || type == "INT" || type == "NONNEGATIVE";
-  if (!numeric && (ends_with("-size") || ends_with("-bytes") || name == "bytes")) return "SIZE";
-  static const char* const kWords[] = {"FILE", "DIR", "SIZE", "CMD", "PREFIX", "PATH", "URL", "N"};
-  const std::string& d = opt->get_description();
-  if (d.find("(K/N)") != std::string::npos) return "K/N";  // "the K-th of N parts (K/N)"
-  // A word char continues a word; '$' makes $FILE a variable, not a placeholder.
-  auto word_char = [&](std::size_t i) {
-    const unsigned char c = static_cast<unsigned char>(d[i]);
-    return std::isalnum(c) || c == '/' || c == '_' || c == '$';
-  };
-  std::size_t best_at = std::string::npos;
-  std::string best;
-  for (const char* w : kWords) {
-    const std::string word = w;
-    for (std::size_t at = d.find(word); at != std::string::npos && at < best_at; at = d.find(word, at + 1)) {
-      if ((at == 0 || !word_char(at - 1)) && (at + word.size() >= d.size() || !word_char(at + word.size()))) {
-        best_at = at;
-        best = word;
-        break;
-      }
-    }
-  }
-  if (!best.empty()) return best;
-  if (numeric) return "N";
-  if (type == "FLOAT") return "X";
-  std::string lower = d;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* w : {"file", "manifest"}) {
-    if (lower.find(w) != std::string::npos) return "FILE";
-  }
-  if (lower.find("directory") != std::string::npos) return "DIR";
-  return "VALUE";
+  return type;
 }
 
 bool OptionDoc::wants_file() const {
   if (!choices.empty()) return false;
-  if (positional.empty()) return metavar == "FILE" || metavar == "DIR" || metavar == "PREFIX" || metavar == "PATH";
-  std::string lower = description;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return lower.find("file") != std::string::npos || lower.find("manifest") != std::string::npos;
+  return metavar == "FILE" || metavar == "DIR" || metavar == "PREFIX" || metavar == "PATH";
 }
 
-OptionDoc describe(const CLI::Option* opt) {
+// `where`: the command, for the error about an option without a placeholder.
+OptionDoc describe(const CLI::Option* opt, const std::string& where) {
   OptionDoc o;
   for (const auto& s : opt->get_snames()) o.shorts.push_back("-" + s);
   for (const auto& l : opt->get_lnames()) o.longs.push_back("--" + l);
@@ -102,7 +66,7 @@ OptionDoc describe(const CLI::Option* opt) {
   o.description = opt->get_description();
   o.default_value = opt->get_default_str();
   o.required = opt->get_required();
-  o.repeatable = opt->get_expected_max() > 1;
+  o.repeatable = opt->get_expected_max() > 1 || opt->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
   if (opt->get_expected_max() != 0 && opt->get_type_size() != 0) {  // not a flag
     // get_type_name() is "TYPE" or "TYPE:validator:validator".
     std::string full = opt->get_type_name(), type = full.substr(0, full.find(':'));
@@ -117,18 +81,18 @@ OptionDoc describe(const CLI::Option* opt) {
       }
       at = next;
     }
-    o.metavar = o.positional.empty() ? metavar_for(opt, type) : "";
-    if (!o.choices.empty() && o.positional.empty()) o.metavar = "WORD";
+    o.metavar = o.choices.empty() ? declared_placeholder(opt, type, where) : "WORD";
   }
   return o;
 }
 
 std::vector<OptionDoc> describe_all(const CLI::App& app, bool positionals) {
   std::vector<OptionDoc> out;
+  const std::string where = app.get_parent() ? "ingot " + app.get_name() : "ingot";
   for (const CLI::Option* opt : app.get_options({})) {
     if (opt->get_group().empty()) continue;  // hidden
     if (opt->nonpositional() == positionals) continue;
-    out.push_back(describe(opt));
+    out.push_back(describe(opt, where));
   }
   return out;
 }
@@ -327,7 +291,7 @@ std::string man_overview(const std::vector<CommandDoc>& cmds, const std::vector<
   std::string desc = summary.substr(summary.find(": ") == std::string::npos ? 0 : summary.find(": ") + 2);
   r += ".SH NAME\ningot \\- " + roff_escape(desc) + "\n";
   r += ".SH SYNOPSIS\n.B ingot\n\\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGUMENTS\\fR]\n.br\n.B ingot \\-\\-help\n.br\n"
-       ".B ingot \\-\\-version\n";
+       ".B ingot \\-\\-version\n.br\n.B ingot help\n\\fICOMMAND\\fR\n";
   r += ".SH DESCRIPTION\n";
   for (const auto& s : prose) {
     if (s.title == "DESCRIPTION") r += render_prose(s.lines);
@@ -386,9 +350,18 @@ std::vector<std::string> names_of(const OptionDoc& o) {
   return n;
 }
 
+// `ingot help COMMAND` (main.cpp) is no CLI11 subcommand: the completions add it.
+const char* const kHelpSummary = "Show the options of a command (as COMMAND --help does)";
+
+std::vector<std::string> command_names(const std::vector<CommandDoc>& cmds) {
+  std::vector<std::string> names;
+  for (const auto& c : cmds) names.push_back(c.name);
+  return names;
+}
+
 std::string bash_completion(const std::vector<CommandDoc>& cmds, const std::vector<OptionDoc>& global) {
-  std::vector<std::string> top;
-  for (const auto& c : cmds) top.push_back(c.name);
+  std::vector<std::string> top = command_names(cmds);
+  top.push_back("help");
   for (const auto& o : global) {
     auto n = names_of(o);
     top.insert(top.end(), n.begin(), n.end());
@@ -416,7 +389,10 @@ std::string bash_completion(const std::vector<CommandDoc>& cmds, const std::vect
       "    return\n"
       "  fi\n"
       "  local opts=\n"
-      "  case $cmd in\n";
+      "  case $cmd in\n"
+      "    help)\n"
+      "      mapfile -t COMPREPLY < <(compgen -W " + sq(join(command_names(cmds), " ")) + " -- \"$cur\")\n"
+      "      return ;;\n";
   for (const auto& c : cmds) {
     std::vector<std::string> all;
     std::string value_cases;
@@ -499,6 +475,7 @@ std::string zsh_completion(const std::vector<CommandDoc>& cmds, const std::vecto
       "  local -a commands\n"
       "  commands=(\n";
   for (const auto& c : cmds) r += "    " + sq(c.name + ":" + c.summary) + "\n";
+  r += "    " + sq(std::string("help:") + kHelpSummary) + "\n";
   r += "  )\n  _arguments -C \\\n";
   for (const auto& o : global) {
     const auto names = names_of(o);
@@ -513,7 +490,10 @@ std::string zsh_completion(const std::vector<CommandDoc>& cmds, const std::vecto
       "      ;;\n"
       "    args)\n"
       "      curcontext=${curcontext%:*:*}:ingot-$words[1]:\n"
-      "      case $words[1] in\n";
+      "      case $words[1] in\n"
+      "        help)\n"
+      "          _describe -t commands 'ingot command' commands && ret=0\n"
+      "          ;;\n";
   for (const auto& c : cmds) {
     r += "        " + c.name + ")\n          _arguments \\\n";
     for (const auto& o : c.options) r += zsh_option_specs(o, "            ");
@@ -554,6 +534,9 @@ std::string fish_completion(const std::vector<CommandDoc>& cmds, const std::vect
   for (const auto& c : cmds) {
     r += "complete -c ingot -n __fish_use_subcommand -f -a " + c.name + " -d " + fish_sq(c.summary) + "\n";
   }
+  r += "complete -c ingot -n __fish_use_subcommand -f -a help -d " + fish_sq(kHelpSummary) + "\n";
+  r += "complete -c ingot -n " + fish_sq("__fish_seen_subcommand_from help") + " -f -a " +
+       fish_sq(join(command_names(cmds), " ")) + "\n";
   for (const auto& c : cmds) {
     const std::string cond = fish_sq("__fish_seen_subcommand_from " + c.name);
     r += "\n# ingot " + c.name + "\n";

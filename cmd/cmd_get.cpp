@@ -11,7 +11,7 @@ namespace {
 
 struct GetArgs {
   CommonOptions common;
-  std::string input, records, index, kind, delimiter;
+  std::string input, records, index, from, delimiter;
   bool reindex = false, scan = false, no_header = false, header = false;
 };
 
@@ -24,7 +24,7 @@ int run(GetArgs& a) {
     o.input = a.input;
     o.index = a.index;
     o.spec = range_spec_or_throw(a.records);
-    if (!a.kind.empty()) o.kind = parse_record_kind(a.kind);
+    o.kind = format_option(a.from);
     o.header = !a.no_header;
     o.print_header = a.header;
     o.reindex = a.reindex;
@@ -51,15 +51,15 @@ int run(GetArgs& a) {
 
 Runner setup_get(CLI::App& sub) {
   auto a = std::make_shared<GetArgs>();
-  sub.add_option("input", a->input, "File to read ('-' = stdin, always scanned)")->required();
+  sub.add_option("input", a->input, "File to read ('-' = stdin, always scanned)")->type_name("FILE")->required();
   sub.add_option("records", a->records,
                  "Records to print, numbered from 1: N, N-M, N+COUNT (COUNT records from N) or -K (K-th from the end)")
+      ->type_name("RECORDS")
       ->required();
-  sub.add_option("--index", a->index, "Index file (default: FILE.idx when it exists)");
+  sub.add_option("--index", a->index, "Index file (default: FILE.idx when it exists)")->type_name("FILE");
   sub.add_flag("--reindex", a->reindex, "Build or rebuild the index when it is missing or stale, then use it");
   sub.add_flag("--scan", a->scan, "Ignore any index and scan from the start (slow; for checking)");
-  sub.add_option("--kind", a->kind, "Record kind when scanning or reindexing: lines, ndjson, csv or tsv")
-      ->check(CLI::IsMember({"lines", "ndjson", "csv", "tsv"}));
+  add_from_option(&sub, a->from, "Input format when scanning or reindexing: lines, ndjson, csv or tsv", true);
   sub.add_flag("--header", a->header, "CSV/TSV: print the header before the records");
   sub.add_flag("--no-header", a->no_header, "CSV/TSV: the first record is data, not a header (scan/reindex)");
   add_delimiter_option(&sub, a->delimiter);

@@ -15,35 +15,23 @@ namespace {
 
 struct IndexArgs {
   CommonOptions common;
-  std::string input, output, kind, part, delimiter;
+  std::string input, output, from, part, delimiter;
   std::optional<std::uint64_t> piece;
   bool no_header = false, verify = false;
 };
 
-PartSpec parse_part(const std::string& v) {
-  unsigned long long k = 0, n = 0;
-  char extra;
-  if (std::sscanf(v.c_str(), "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n) {
-    throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
-  }
-  return PartSpec{k, n};
-}
-
 void print_json(const IndexReport& r, const char* action) {
   const IndexMeta& m = r.meta;
-  nlohmann::json j = {{"result",
-                       {{"status", "ok"},
-                        {"action", action},
-                        {"input", r.input},
-                        {"index", r.output},
-                        {"kind", record_kind_name(m.kind)},
-                        {"records", m.records},
-                        {"header_bytes", m.header_len},
-                        {"range", {m.range_begin, m.range_end}},
-                        {"index_bytes", m.index_size},
-                        {"bytes_per_record", r.bytes_per_record()},
-                        {"seconds", r.seconds}}}};
-  std::fprintf(stdout, "%s\n", j.dump().c_str());
+  print_ok_report(stdout, {{"action", action},
+                           {"input", r.input},
+                           {"index", r.output},
+                           {"kind", record_kind_name(m.kind)},
+                           {"records", m.records},
+                           {"header_bytes", m.header_len},
+                           {"range", {m.range_begin, m.range_end}},
+                           {"index_bytes", m.index_size},
+                           {"bytes_per_record", r.bytes_per_record()},
+                           {"seconds", r.seconds}});
 }
 
 int run(IndexArgs& a) {
@@ -62,10 +50,13 @@ int run(IndexArgs& a) {
   Result<Unit> parsed = capture([&]() -> Unit {
     o.input = a.input;
     o.output = a.output;
-    if (!a.kind.empty()) o.kind = parse_record_kind(a.kind);
+    o.kind = format_option(a.from);
     o.header = !a.no_header;
     if (!a.part.empty() && a.piece) throw usage_error("--part and --piece exclude each other");
-    if (!a.part.empty()) o.part = parse_part(a.part);
+    if (!a.part.empty()) {
+      const PartOption p = part_option(a.part);
+      o.part = PartSpec{p.k, p.n};
+    }
     if (a.piece) {
       // The input is a split manifest; index piece K's byte range of its source.
       const Manifest m = read_manifest(a.input);
@@ -107,16 +98,17 @@ int run(IndexArgs& a) {
 
 Runner setup_index(CLI::App& sub) {
   auto a = std::make_shared<IndexArgs>();
-  sub.add_option("input", a->input, "File to index (with --piece: a split manifest)")->required();
-  sub.add_option("-o,--output", a->output, "Index file (default: FILE.idx; FILE.part-K-of-N.idx with --part)");
+  sub.add_option("input", a->input, "File to index (with --piece: a split manifest)")->type_name("FILE")->required();
+  sub.add_option("-o,--output", a->output, "Index file (default: FILE.idx; FILE.part-K-of-N.idx with --part)")
+      ->type_name("FILE");
   a->common.chunk_size = "256K";  // index's own default: see kIndexChunkSize
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
-  sub.add_option("--kind", a->kind, "Record kind: lines, ndjson, csv or tsv (default: from the extension, else lines)")
-      ->check(CLI::IsMember({"lines", "ndjson", "csv", "tsv"}));
+  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)", true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV: the first record is data, not a header");
   add_delimiter_option(&sub, a->delimiter);
-  sub.add_option("--part", a->part, "Index only the K-th of N record-aligned parts of the file (K/N)");
-  sub.add_option("--piece", a->piece, "INPUT is a split manifest: index piece K's byte range of its source");
+  sub.add_option("--part", a->part, "Index only the K-th of N record-aligned parts of the file (K/N)")->type_name("K/N");
+  sub.add_option("--piece", a->piece, "INPUT is a split manifest: index piece K's byte range of its source")
+      ->type_name("K");
   sub.add_flag("--verify", a->verify,
                "Check an existing index instead: every checksum, and that it matches the file as it is now");
   return [a] { return run(*a); };

@@ -15,7 +15,7 @@ namespace {
 struct MergeArgs {
   CommonOptions common;
   std::vector<std::string> inputs;
-  std::string manifest, kind;
+  std::string manifest, from;
   bool verify = false, no_header = false;
 };
 
@@ -34,11 +34,8 @@ int run(MergeArgs& a) {
       o.manifest = a.manifest;
       o.pieces = a.inputs;
     }
-    if (!a.kind.empty()) {
-      if (!o.manifest.empty()) throw usage_error("--kind is taken from the manifest; drop it");
-      o.kind = parse_record_kind(a.kind);
-      if (!o.kind) throw usage_error("--kind must be lines, ndjson, csv or tsv");
-    }
+    if (!a.from.empty() && !o.manifest.empty()) throw usage_error("--from is taken from the manifest; drop it");
+    o.kind = format_option(a.from);
     if (a.no_header && !o.manifest.empty()) throw usage_error("--no-header is taken from the manifest; drop it");
     o.header = !a.no_header;
     o.verify = a.verify;
@@ -52,26 +49,16 @@ int run(MergeArgs& a) {
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<MergeReport> result = merge(o);
   progress.finish();
-  if (!result) {
-    int code = fail("merge", result.error());
-    if (a.common.json) {
-      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
-      std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
-    }
-    return code;
-  }
+  if (!result) return fail_with_report("merge", result.error(), a.common.json, report_stream(a.common));
   const MergeReport& r = result.value();
   const std::size_t n = r.layout.pieces.size();
   if (a.common.json) {
-    nlohmann::json j = {{"result",
-                         {{"status", "ok"},
-                          {"output", r.output},
-                          {"pieces", n},
-                          {"bytes", r.bytes},
-                          {"verified", r.verified},
-                          {"header_bytes", r.layout.header_bytes},
-                          {"seconds", r.seconds}}}};
-    std::fprintf(report_stream(a.common), "%s\n", j.dump().c_str());
+    print_ok_report(report_stream(a.common), {{"output", r.output},
+                                              {"pieces", n},
+                                              {"bytes", r.bytes},
+                                              {"verified", r.verified},
+                                              {"header_bytes", r.layout.header_bytes},
+                                              {"seconds", r.seconds}});
   }
   if (!a.common.quiet) {
     std::fprintf(stderr, "ingot merge: %zu piece%s%s, %s in %.2f s -> %s\n", n, n == 1 ? "" : "s",
@@ -84,11 +71,11 @@ int run(MergeArgs& a) {
 
 Runner setup_merge(CLI::App& sub) {
   auto a = std::make_shared<MergeArgs>();
-  sub.add_option("pieces", a->inputs, "Piece files in order, or one split manifest (.json)");
+  sub.add_option("pieces", a->inputs, "Piece files in order, or one split manifest (.json)")->type_name("FILE");
   add_common_options(&sub, a->common, kWithOutput | kWithThreads | kWithReport);
-  sub.add_option("--manifest", a->manifest, "Merge the pieces listed in this split manifest");
+  sub.add_option("--manifest", a->manifest, "Merge the pieces listed in this split manifest")->type_name("FILE");
   sub.add_flag("--verify", a->verify, "Check every piece's size and xxh3 against the manifest before writing");
-  sub.add_option("--kind", a->kind, "Record kind of the pieces: lines, ndjson, csv or tsv (default: from the extension)");
+  add_from_option(&sub, a->from, "Input format of the pieces: lines, ndjson, csv or tsv (default: from the extension)", true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV pieces have no header row (keep every first line)");
   return [a] { return run(*a); };
 }

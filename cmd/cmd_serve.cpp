@@ -48,18 +48,24 @@ int run(ServeArgs& a) {
 Runner setup_serve(CLI::App& sub) {
   auto a = std::make_shared<ServeArgs>();
   sub.add_option("input", a->o.input, "File to serve (needs a fresh FILE.idx: run 'ingot index FILE' first)")
+      ->type_name("FILE")
       ->required();
-  sub.add_option("--index", a->o.index, "Index file (default: FILE.idx)");
-  sub.add_option("--bind", a->o.bind, "Address to listen on (loopback unless you say otherwise)")->capture_default_str();
-  sub.add_option("--port", a->o.port, "TCP port (0 = any free port, printed on stderr)")->capture_default_str();
+  sub.add_option("--index", a->o.index, "Index file (default: FILE.idx)")->type_name("FILE");
+  sub.add_option("--bind", a->o.bind, "Address to listen on (loopback unless you say otherwise)")
+      ->type_name("ADDRESS")
+      ->capture_default_str();
+  sub.add_option("--port", a->o.port, "TCP port (0 = any free port, printed on stderr)")->type_name("PORT")->capture_default_str();
   sub.add_option("-j,--threads", a->o.threads,
                  "Threads answering requests; each serves any number of connections (0 = " +
                      std::to_string(kDefaultServeThreads) + ")")
+      ->type_name("N")
       ->capture_default_str();
   sub.add_option("--max-range", a->o.max_range, "Most records one /lines/N-M request may return (else 413)")
+      ->type_name("N")
       ->capture_default_str();
   sub.add_option("--max-connections", a->o.max_connections,
                  "Most connections open at once; one more is answered 503 and closed")
+      ->type_name("N")
       ->capture_default_str();
   sub.add_option("--header-timeout", a->o.header_timeout,
                  "Seconds a client has to send a request's head, in total (a slow drip does not extend it)")

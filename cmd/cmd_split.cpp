@@ -15,7 +15,7 @@ namespace {
 
 struct SplitArgs {
   CommonOptions common;
-  std::string input, bytes, kind, prefix, manifest, filter, compress, delimiter;
+  std::string input, bytes, from, prefix, manifest, filter, compress, delimiter;
   std::optional<std::uint64_t> records, pieces;
   bool no_header = false, force = false, plan = false;
 };
@@ -29,10 +29,8 @@ int run(SplitArgs& a) {
     const int modes = !a.bytes.empty() + a.records.has_value() + a.pieces.has_value();
     if (modes != 1) throw usage_error("give exactly one of --bytes SIZE, --records N, --pieces N");
     if (!a.bytes.empty()) {
-      auto v = parse_size(a.bytes);
-      if (!v || *v == 0) throw usage_error("invalid --bytes: '" + a.bytes + "' (e.g. 180M, 64K, 1G)");
       o.by = SplitBy::bytes;
-      o.amount = *v;
+      o.amount = size_option(a.bytes, "--bytes", "180M");
     } else if (a.records) {
       o.by = SplitBy::records;
       o.amount = *a.records;
@@ -41,10 +39,7 @@ int run(SplitArgs& a) {
       o.amount = *a.pieces;
     }
     if (o.amount == 0) throw usage_error("the piece size or count must be at least 1");
-    if (!a.kind.empty()) {
-      o.kind = parse_record_kind(a.kind);
-      if (!o.kind) throw usage_error("--kind must be lines, ndjson, csv or tsv");
-    }
+    o.kind = format_option(a.from);
     o.input = a.input;
     o.prefix = a.prefix;
     o.header = !a.no_header;
@@ -64,27 +59,17 @@ int run(SplitArgs& a) {
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<SplitReport> result = split(o);
   progress.finish();
-  if (!result) {
-    int code = fail("split", result.error());
-    if (a.common.json) {
-      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
-      std::fprintf(stdout, "%s\n", j.dump().c_str());
-    }
-    return code;
-  }
+  if (!result) return fail_with_report("split", result.error(), a.common.json, stdout);
   const SplitReport& r = result.value();
   const std::size_t n = r.manifest.pieces.size();
   if (a.common.json) {
-    nlohmann::json j = {{"result",
-                         {{"status", "ok"},
-                          {"manifest", r.manifest_path},
-                          {"plan", r.manifest.plan},
-                          {"pieces", n},
-                          {"bytes", r.bytes},
-                          {"records", r.records ? nlohmann::json(*r.records) : nlohmann::json(nullptr)},
-                          {"oversized", r.oversized},
-                          {"seconds", r.seconds}}}};
-    std::fprintf(stdout, "%s\n", j.dump().c_str());
+    print_ok_report(stdout, {{"manifest", r.manifest_path},
+                             {"plan", r.manifest.plan},
+                             {"pieces", n},
+                             {"bytes", r.bytes},
+                             {"records", r.records ? nlohmann::json(*r.records) : nlohmann::json(nullptr)},
+                             {"oversized", r.oversized},
+                             {"seconds", r.seconds}});
   }
   if (!a.common.quiet) {
     std::string recs = r.records ? with_commas(*r.records) + " records, " : std::string();
@@ -105,18 +90,19 @@ int run(SplitArgs& a) {
 
 Runner setup_split(CLI::App& sub) {
   auto a = std::make_shared<SplitArgs>();
-  sub.add_option("input", a->input, "Input file ('-' = stdin; not with --pieces or --plan)")->required();
-  sub.add_option("--bytes", a->bytes, "At most SIZE bytes per piece, header included (K/M/G suffixes)");
-  sub.add_option("--records", a->records, "N records per piece (CSV records may span lines)");
-  sub.add_option("--pieces", a->pieces, "N pieces of nearly equal size");
-  sub.add_option("--prefix", a->prefix, "Piece names: PREFIX + 5+ digit index + input extension (default: <input stem>-)");
-  sub.add_option("--kind", a->kind, "Record kind: lines, ndjson, csv or tsv (default: from the extension, else lines)");
+  sub.add_option("input", a->input, "Input file ('-' = stdin; not with --pieces or --plan)")->type_name("FILE")->required();
+  sub.add_option("--bytes", a->bytes, "At most SIZE bytes per piece, header included (K/M/G suffixes)")->type_name("SIZE");
+  sub.add_option("--records", a->records, "N records per piece (CSV records may span lines)")->type_name("N");
+  sub.add_option("--pieces", a->pieces, "N pieces of nearly equal size")->type_name("N");
+  sub.add_option("--prefix", a->prefix, "Piece names: PREFIX + 5+ digit index + input extension (default: <input stem>-)")
+      ->type_name("PREFIX");
+  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)", true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (do not repeat one in every piece)");
   add_delimiter_option(&sub, a->delimiter);
   sub.add_flag("--force", a->force, "Overwrite existing pieces and manifest");
   sub.add_flag("--plan", a->plan, "Write only the manifest of record-aligned byte ranges; copy nothing");
-  sub.add_option("--manifest", a->manifest, "Manifest path (default: PREFIXmanifest.json)");
-  sub.add_option("--filter", a->filter, "Pipe each piece to 'sh -c CMD' with $FILE set to the piece name");
+  sub.add_option("--manifest", a->manifest, "Manifest path (default: PREFIXmanifest.json)")->type_name("FILE");
+  sub.add_option("--filter", a->filter, "Pipe each piece to 'sh -c CMD' with $FILE set to the piece name")->type_name("CMD");
   sub.add_option("--compress", a->compress, "Compress every piece: gz or zst (names get .gz/.zst; merge concatenates them)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
   add_common_options(&sub, a->common, kWithThreads | kWithReport);

@@ -19,12 +19,6 @@ struct UploadArgs {
   std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part;
 };
 
-std::uint64_t size_arg(const std::string& v, const char* name) {
-  auto s = parse_size(v);
-  if (!s || *s == 0) throw usage_error(std::string("invalid ") + name + ": '" + v + "' (e.g. 8M, 64K, 1G)");
-  return *s;
-}
-
 nlohmann::json report_json(const UploadReport& r) {
   nlohmann::json j = {{"status", "ok"},
                       {"target", r.target},
@@ -66,24 +60,17 @@ int run(UploadArgs& a) {
   // First, the secrets to hide from ps.
   hide_secret_args("upload", {o.dest, o.endpoint}, &secret_spans, a.common.quiet);
   auto parsed = capture([&]() -> Unit {
-    if (!a.part_size.empty()) o.part_size = size_arg(a.part_size, "--part-size");
-    if (!a.batch_bytes.empty()) o.batch_bytes = size_arg(a.batch_bytes, "--batch-bytes");
+    if (!a.part_size.empty()) o.part_size = size_option(a.part_size, "--part-size", "8M");
+    if (!a.batch_bytes.empty()) o.batch_bytes = size_option(a.batch_bytes, "--batch-bytes", "8M");
     o.http_batch_bytes = o.batch_bytes;
     if (a.batch_bytes.empty()) o.http_batch_bytes.reset();
     o.on_error = a.on_error == "fail" ? OnError::fail : OnError::skip;
-    if (!a.from.empty()) {
-      o.from = parse_record_kind(a.from);
-      if (!o.from || *o.from == RecordKind::lines) throw usage_error("--from must be ndjson, csv or tsv");
-    }
+    o.from = format_option(a.from);
     if (o.abort && o.resume) throw usage_error("--abort and --resume exclude each other");
     if (!a.part.empty()) {
-      unsigned long long k = 0, n = 0;
-      char extra;
-      if (std::sscanf(a.part.c_str(), "%llu/%llu%c", &k, &n, &extra) != 2 || k < 1 || n < 1 || k > n || n > 100000) {
-        throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
-      }
-      o.worker_k = static_cast<unsigned>(k);
-      o.worker_n = static_cast<unsigned>(n);
+      const PartOption p = part_option(a.part, 100000);
+      o.worker_k = static_cast<unsigned>(p.k);
+      o.worker_n = static_cast<unsigned>(p.n);
     }
     if ((o.begin || o.complete || o.worker_n || !o.upload_id.empty()) && !o.dest.starts_with("s3://")) {
       throw usage_error("--begin, --part, --complete and --upload-id are for s3:// destinations");
@@ -100,18 +87,11 @@ int run(UploadArgs& a) {
   o.progress = [&](std::uint64_t bytes, std::uint64_t records) { progress.update(bytes, records); };
   Result<UploadReport> result = upload(o);
   progress.finish();
-  if (!result) {
-    int code = fail("upload", result.error());
-    if (a.common.json) {
-      nlohmann::json j = {{"result", {{"status", "error"}, {"error", result.error().message()}, {"exit_code", code}}}};
-      std::fprintf(stdout, "%s\n", j.dump().c_str());
-    }
-    return code;
-  }
+  if (!result) return fail_with_report("upload", result.error(), a.common.json, stdout);
   const UploadReport& r = result.value();
   if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot upload: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (a.common.json) {
-    std::fprintf(stdout, "%s\n", nlohmann::json({{"result", report_json(r)}}).dump().c_str());
+    print_ok_report(stdout, report_json(r));
   } else if (o.dry_run) {
     std::printf("%s %s -> %s: %s, %s units%s\n", r.target.c_str(), r.source.c_str(), r.dest.c_str(),
                 r.method.empty() ? "batches" : r.method.c_str(), with_commas(r.plan.size()).c_str(),
@@ -154,57 +134,73 @@ int run(UploadArgs& a) {
 Runner setup_upload(CLI::App& sub) {
   auto a = std::make_shared<UploadArgs>();
   UploadOptions& o = a->o;
-  sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->required();
-  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://... or 'host=... dbname=...', http(s)://...")->required();
+  sub.add_option("source", o.source, "File, '-' (stdin) or a split manifest (.json)")->type_name("FILE")->required();
+  sub.add_option("dest", o.dest, "s3://bucket/key, postgresql://... or 'host=... dbname=...', http(s)://...")
+      ->type_name("DEST")
+      ->required();
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   add_csv_options(&sub, a->common);
-  sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->capture_default_str();
-  sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")->capture_default_str();
+  sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->type_name("N")->capture_default_str();
+  sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")
+      ->type_name("N")
+      ->capture_default_str();
   sub.add_option("--retry-base-ms", o.retry_base_ms, "First back-off in ms (doubles per retry)")
+      ->type_name("MS")
       ->capture_default_str()
       ->group("");
   sub.add_option("--list-page-size", o.list_page_size, "Parts per ListParts request when resuming")
+      ->type_name("N")
       ->check(CLI::Range(1, 1000))
       ->group("");
-  sub.add_option("--state", o.state_dir, "Directory for the resume journal (default: next to the source)");
+  sub.add_option("--state", o.state_dir, "Directory for the resume journal (default: next to the source)")->type_name("DIR");
   sub.add_flag("--resume", o.resume, "Continue an interrupted upload (the same command again does too)");
   sub.add_flag("--dry-run", o.dry_run, "Print the parts or batches without sending");
   // S3
-  sub.add_option("--endpoint", o.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)");
-  sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)");
+  sub.add_option("--endpoint", o.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)")
+      ->type_name("URL");
+  sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)")
+      ->type_name("REGION");
   sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
-  sub.add_option("--part-size", a->part_size, "S3 part size (default: 32M, or larger to stay within --max-parts)");
+  sub.add_option("--part-size", a->part_size, "S3 part size (default: 32M, or larger to stay within --max-parts)")
+      ->type_name("SIZE");
   sub.add_option("--max-parts", o.max_parts, "Most parts per S3 upload the server takes (AWS 10000, Swift 1000)")
+      ->type_name("N")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   sub.add_flag("--abort", o.abort,
                "Abort the interrupted S3 upload: --upload-id, else the journal's, else all in progress for the key");
   sub.add_flag("--begin", o.begin, "Start a multipart upload for --part workers and print its id");
-  sub.add_option("--part", a->part, "Send only the K-th of N shares of the parts of a shared multipart upload (K/N)");
+  sub.add_option("--part", a->part, "Send only the K-th of N shares of the parts of a shared multipart upload (K/N)")
+      ->type_name("K/N");
   sub.add_flag("--complete", o.complete, "Check that every part is there, complete the shared upload, verify");
   sub.add_option("--upload-id", o.upload_id,
-                 "Multipart upload for --part/--complete/--abort (default: the one in progress for the key)");
+                 "Multipart upload for --part/--complete/--abort (default: the one in progress for the key)")
+      ->type_name("ID");
   sub.add_flag("--keep-parts", o.keep_parts, "Do not abort the S3 upload on a fatal error");
   // PostgreSQL
-  sub.add_option("--table", o.table, "PostgreSQL table (schema.table allowed)");
+  sub.add_option("--table", o.table, "PostgreSQL table (schema.table allowed)")->type_name("TABLE");
   sub.add_flag("--create-table", o.create_table, "Create the table from the header (text columns)");
   sub.add_flag("--infer-types", o.infer_types, "With --create-table: bigint/double precision/boolean/text by content");
-  sub.add_option("--batch-rows", o.batch_rows, "Rows per COPY batch")->capture_default_str();
-  sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)");
-  sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->capture_default_str();
-  sub.add_option("--rejects", o.rejects, "Write rejected rows (invalid records, rows the server refused) to FILE as NDJSON with line numbers");
+  sub.add_option("--batch-rows", o.batch_rows, "Rows per COPY batch")->type_name("N")->capture_default_str();
+  sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)")
+      ->type_name("SIZE");
+  sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->type_name("N")->capture_default_str();
+  sub.add_option("--rejects", o.rejects, "Write rejected rows (invalid records, rows the server refused) to FILE as NDJSON with line numbers")
+      ->type_name("FILE");
   sub.add_option("--on-error", a->on_error, "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
-  sub.add_option("--from", a->from, "Source format: ndjson, csv or tsv (default: from the extension)");
-  sub.add_option("--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)")
-      ->delimiter(',');
-  sub.add_option("--schema", o.schema, "Read the NDJSON columns from FILE (as written by convert --schema-out)");
+  add_from_option(&sub, a->from, "Source format: ndjson, csv or tsv (default: from the extension)", false);
+  add_list_option(&sub, "--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)");
+  sub.add_option("--schema", o.schema, "Read the NDJSON columns from FILE (as written by convert --schema-out)")
+      ->type_name("FILE");
   // HTTP
   sub.add_flag("--gzip", o.gzip, "Compress HTTP batches (Content-Encoding: gzip)");
   // One value per --header, so a header never swallows the positionals after it.
   sub.add_option("--header", o.headers, "Extra HTTP header 'K: V' (repeatable)")
+      ->type_name("HEADER")
       ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   return [a] { return run(*a); };
 }

@@ -2,8 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "ingot/io/input.h"
 #include "ingot/util/progress.h"
@@ -12,12 +15,15 @@
 namespace ingot::cli {
 
 void add_common_options(CLI::App* app, CommonOptions& o, unsigned flags) {
-  if (flags & kWithOutput) app->add_option("-o,--output", o.output, "Output file ('-' = stdout)");
+  if (flags & kWithOutput) app->add_option("-o,--output", o.output, "Output file ('-' = stdout)")->type_name("FILE");
   if (flags & kWithThreads) {
-    app->add_option("-j,--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
+    app->add_option("-j,--threads", o.threads, "Worker threads (0 = all cores)")->type_name("N")->capture_default_str();
     app->add_option("--chunk-size", o.chunk_size, "Bytes per chunk handed to a worker (K/M/G suffixes)")
+        ->type_name("SIZE")
         ->capture_default_str();
-    app->add_option("--max-record-size", o.max_record_size, "Refuse records longer than this")->capture_default_str();
+    app->add_option("--max-record-size", o.max_record_size, "Refuse records longer than this")
+        ->type_name("SIZE")
+        ->capture_default_str();
   }
   if (flags & kWithReport) {
     app->add_flag("-q,--quiet", o.quiet, "No summary on stderr");
@@ -32,8 +38,77 @@ void add_csv_options(CLI::App* app, CommonOptions& o) {
                 "CSV/TSV: a quote inside an unquoted field or text after a closing quote makes the record invalid");
 }
 
+namespace {
+
+// The --from/--to check: the values parse_record_kind() reads, less plain lines where
+// the command does not read them. Its description, "{ndjson,csv,tsv}", is what the man
+// pages and completions list (CLI11::IsMember's shape; the other spellings are accepted
+// but not advertised).
+// `named`: the message names the option itself, for the hidden --kind, whose name CLI11
+// leaves out of its errors (main.cpp drops the ": " it leaves instead).
+CLI::Validator format_check(bool with_lines, const std::string& named = "") {
+  const std::string names = with_lines ? "lines, ndjson, csv or tsv" : "ndjson, csv or tsv";
+  const std::string choices = with_lines ? "{lines,ndjson,csv,tsv}" : "{ndjson,csv,tsv}";
+  return CLI::Validator(
+      [with_lines, names, named](std::string& v) -> std::string {
+        auto k = parse_record_kind(v);
+        if (k && (with_lines || *k != RecordKind::lines)) return {};
+        return (named.empty() ? "" : named + ": ") + "must be " + names + ", not '" + v + "'";
+      },
+      choices);
+}
+
+}  // namespace
+
+void add_from_option(CLI::App* app, std::string& value, const std::string& description, bool with_lines) {
+  app->add_option("--from", value, description)->type_name("FORMAT")->check(format_check(with_lines));
+  app->add_option("--kind", value, description)->type_name("FORMAT")->check(format_check(with_lines, "--kind"))->group("");
+}
+
+void add_to_option(CLI::App* app, std::string& value, const std::string& description) {
+  app->add_option("--to", value, description)->type_name("FORMAT")->check(format_check(false));
+}
+
+std::optional<RecordKind> format_option(const std::string& v) {
+  if (v.empty()) return std::nullopt;
+  return parse_record_kind(v);
+}
+
+CLI::Option* add_list_option(CLI::App* app, const std::string& name, std::vector<std::string>& values,
+                             const std::string& description) {
+  return app->add_option(name, values, description)
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)  // CLI11 lets a vector option take the words after it
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+PartOption part_option(const std::string& v, std::uint64_t max_n) {
+  // from_chars, not sscanf: "%llu" takes a sign and spaces, so "3/-8" was N = 2^64-8.
+  PartOption p;
+  const char* end = v.data() + v.size();
+  auto [k_end, k_ec] = std::from_chars(v.data(), end, p.k);
+  bool ok = k_ec == std::errc() && k_end != v.data() && k_end < end && *k_end == '/';
+  if (ok) {
+    auto [n_end, n_ec] = std::from_chars(k_end + 1, end, p.n);
+    ok = n_ec == std::errc() && n_end == end && n_end != k_end + 1 && p.k >= 1 && p.k <= p.n && p.n <= max_n;
+  }
+  if (!ok) {
+    const std::string limit = max_n == UINT64_MAX ? "" : " <= " + std::to_string(max_n);
+    throw usage_error("--part takes K/N with 1 <= K <= N" + limit + ", e.g. 3/8");
+  }
+  return p;
+}
+
+std::uint64_t size_option(const std::string& text, const char* name, const char* example) {
+  auto v = parse_size(text);
+  if (!v || *v == 0) throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. " + example + ", 64K, 1G)");
+  return *v;
+}
+
 void add_delimiter_option(CLI::App* app, std::string& value) {
-  app->add_option("--delimiter", value, "CSV/TSV input delimiter (one character, or 'tab')");
+  app->add_option("--delimiter", value, "CSV/TSV input delimiter (one character, or 'tab')")->type_name("DELIM");
 }
 
 char delimiter_option(const std::string& v) {
@@ -50,16 +125,10 @@ std::string renamed_warning(const std::vector<std::string>& renamed) {
   return s;
 }
 
-static std::size_t size_option(const std::string& text, const char* name) {
-  auto v = parse_size(text);
-  if (!v || *v == 0) throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. 4M, 64K, 1G)");
-  return static_cast<std::size_t>(*v);
-}
-
 ChunkerOptions chunker_options(const CommonOptions& o) {
   ChunkerOptions c;
-  c.chunk_size = size_option(o.chunk_size, "--chunk-size");
-  c.max_record = size_option(o.max_record_size, "--max-record-size");
+  c.chunk_size = static_cast<std::size_t>(size_option(o.chunk_size, "--chunk-size"));
+  c.max_record = static_cast<std::size_t>(size_option(o.max_record_size, "--max-record-size"));
   c.strict_quotes = o.strict_quotes;
   return c;
 }
@@ -88,6 +157,20 @@ int fail(const std::string& cmd, const Error& e) {
 }
 
 FILE* report_stream(const CommonOptions& o) { return o.output == "-" ? stderr : stdout; }
+
+void print_ok_report(FILE* out, nlohmann::json fields) {
+  fields["status"] = "ok";
+  std::fprintf(out, "%s\n", nlohmann::json({{"result", std::move(fields)}}).dump().c_str());
+}
+
+int fail_with_report(const std::string& cmd, const Error& e, bool json, FILE* out) {
+  const int code = fail(cmd, e);
+  if (json) {
+    nlohmann::json j = {{"result", {{"status", "error"}, {"error", e.message()}, {"exit_code", code}}}};
+    std::fprintf(out, "%s\n", j.dump().c_str());
+  }
+  return code;
+}
 
 namespace {
 int g_argc = 0;

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ingot/chunk/chunker.h"
+#include "ingot/chunk/record_kind.h"
 #include "ingot/net/redact.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/error.h"
@@ -38,6 +41,37 @@ enum CommonFlags : unsigned {
 };
 void add_common_options(CLI::App* app, CommonOptions& opts, unsigned flags = kAllCommon);
 
+// Every option that takes a value declares its placeholder where it is added, with
+// CLI11's ->type_name("FILE") (or through the helpers below): --help, the man pages and
+// the completions show it (cmd_generate.cpp reads it and refuses an option without one).
+
+// --from FORMAT, the input format, in every command that reads records (--kind, its old
+// name in split, index, get and merge, stays as a hidden alias). The values are the same
+// everywhere: lines (where the command reads plain lines), ndjson, csv, tsv, and the
+// spellings parse_record_kind() also takes (jsonl, json, txt, text). `with_lines`: the
+// command reads plain lines. The completions offer the values.
+void add_from_option(CLI::App* app, std::string& value, const std::string& description, bool with_lines);
+// The same for an output format (convert --to): ndjson, csv or tsv.
+void add_to_option(CLI::App* app, std::string& value, const std::string& description);
+// The format a --from/--to value names (checked when parsed); none for "".
+std::optional<RecordKind> format_option(const std::string& value);
+
+// A comma-separated list (--fields a,b): one value per occurrence, so `--fields a,b FILE`
+// leaves FILE to the positional argument; repeating the option appends.
+CLI::Option* add_list_option(CLI::App* app, const std::string& name, std::vector<std::string>& values,
+                             const std::string& description);
+
+// K/N of --part (the K-th of N record-aligned parts): 1 <= K <= N <= max_n, digits only.
+// A usage error otherwise, worded the same in every command.
+struct PartOption {
+  std::uint64_t k = 1, n = 1;
+};
+PartOption part_option(const std::string& value, std::uint64_t max_n = UINT64_MAX);
+
+// A byte size with K/M/G suffixes (--chunk-size 4M), at least 1; a usage error
+// "invalid --NAME: 'TEXT' (e.g. EXAMPLE, 64K, 1G)" otherwise.
+std::uint64_t size_option(const std::string& text, const char* name, const char* example = "4M");
+
 // How CSV/TSV records are read, for the commands that check records (convert, upload):
 // --strict-quotes. split, index and get copy records without reading their fields, and
 // the strict reading cuts records exactly where the default does, so they do not take it.
@@ -65,6 +99,13 @@ int fail(const std::string& cmd, const Error& e);
 
 // Where --json goes: stdout, unless data already goes there.
 FILE* report_stream(const CommonOptions& opts);
+
+// The --json report of a run that succeeded: {"result":{"status":"ok",...fields}}, one
+// line on `out` (the keys sorted, as nlohmann::json writes every object).
+void print_ok_report(FILE* out, nlohmann::json fields);
+// A run that failed: prints the error line (fail()) and, when `json`, the report
+// {"result":{"status":"error","error":...,"exit_code":N}} on `out`. Returns the exit code.
+int fail_with_report(const std::string& cmd, const Error& e, bool json, FILE* out);
 
 // The process's argv, kept by main() so that a command can overwrite the secrets in it.
 void keep_process_args(int argc, char** argv);

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 #include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "common.h"
 #include "net_helper.h"
@@ -46,23 +48,101 @@ const Subcommand kSubcommands[] = {
     {"generate", "Write the man pages and shell completions (maintainers)", INGOT_NET(ingot::cli::setup_generate)},
 };
 
+// Edits between two words (Levenshtein), for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+const Subcommand* find_subcommand(std::string_view name) {
+  for (const Subcommand& s : kSubcommands) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+// "ingot: error: unknown command 'conver' (did you mean 'convert'?)": the nearest
+// command (or --help/--version, for `ingot version`) within two edits, or a prefix of
+// one; exit 2.
+int unknown_command(std::string_view word) {
+  std::vector<std::string> candidates = {"help", "--help", "--version"};
+  for (const Subcommand& s : kSubcommands) {
+    if (std::string_view(s.name) != "generate") candidates.push_back(s.name);  // hidden
+  }
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const std::string& c : candidates) {
+    const std::string_view bare = std::string_view(c).substr(c.find_first_not_of('-'));
+    const std::size_t d = word.size() >= 2 && bare.starts_with(word) ? 1 : edit_distance(word, bare);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  const std::string hint = best.empty() ? "see 'ingot --help'" : "did you mean '" + best + "'?";
+  std::fprintf(stderr, "ingot: error: unknown command '%.*s' (%s)\n", static_cast<int>(word.size()), word.data(),
+               hint.c_str());
+  return ingot::cli::kUsage;
+}
+
+// CLI11's own parse errors in the house format: one line, "ingot CMD: error: ...".
+int parse_error(const std::string& cmd, const CLI::ParseError& e) {
+  std::string what = e.what();
+  std::replace(what.begin(), what.end(), '\n', ' ');
+  if (what == "A subcommand is required") what = "a command is required";
+  if (what.starts_with(": ")) what.erase(0, 2);  // a hidden option's (--kind's) error: its name is in the rest
+  const std::string help = cmd.empty() ? "ingot --help" : "ingot " + cmd + " --help";
+  std::fprintf(stderr, "ingot%s%s: error: %s (see '%s')\n", cmd.empty() ? "" : " ", cmd.c_str(), what.c_str(),
+               help.c_str());
+  return ingot::cli::kUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string_view first = argc > 1 ? argv[1] : "";
-  for (const Subcommand& s : kSubcommands) {
-    if (first == s.name && !s.setup) return ingot::cli::exec_net_helper(s.name, argv);
+  std::vector<char*> args(argv, argv + argc);
+  // `ingot help CMD` is `ingot CMD --help` (`ingot help`: `ingot --help`).
+  char help_flag[] = "--help";
+  if (args.size() >= 2 && std::string_view(args[1]) == "help") {
+    if (args.size() >= 3 && args[2][0] != '-' && !find_subcommand(args[2])) return unknown_command(args[2]);
+    if (args.size() >= 3 && find_subcommand(args[2])) {
+      args = {args[0], args[2], help_flag};
+    } else {
+      args = {args[0], help_flag};
+    }
   }
+  const int nargs = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  std::string_view first = nargs > 1 ? args[1] : "";
+  const Subcommand* named = find_subcommand(first);
+  if (!first.empty() && first[0] != '-' && !named) return unknown_command(first);
+  if (first.size() > 1 && first[0] == '-' && first != "-h" && first != "--help" && first != "-V" && first != "--version") {
+    // Before CLI11, whose first complaint would be the missing command.
+    std::fprintf(stderr, "ingot: error: unknown option '%s' (see 'ingot --help')\n", args[1]);
+    return ingot::cli::kUsage;
+  }
+#ifndef INGOT_NET_HELPER
+  if (named && !named->setup) return ingot::cli::exec_net_helper(named->name, args.data());
+#endif
   ingot::cleanup::install_signal_handlers();
-  ingot::cli::keep_process_args(argc, argv);
+  ingot::cli::keep_process_args(nargs, args.data());
   CLI::App app{"ingot: convert, split, index and ship files too big for memory", "ingot"};
-  app.set_version_flag("--version", std::string("ingot ") + INGOT_VERSION);
+  app.set_version_flag("-V,--version", std::string("ingot ") + INGOT_VERSION);
+  app.footer("'ingot help COMMAND' (or 'ingot COMMAND --help') shows a command's options.");
   app.require_subcommand(1);
   // When argv[1] names a subcommand, only its options are declared: declaring every
   // subcommand's took a third of the start-up of `ingot get`. `generate` reads them all.
-  bool only_first = first != "generate" &&
-                    std::any_of(std::begin(kSubcommands), std::end(kSubcommands),
-                                [&](const Subcommand& s) { return first == s.name; });
+  const bool only_first = named && first != "generate";
   std::map<CLI::App*, ingot::cli::Runner> runners;
   for (const Subcommand& s : kSubcommands) {
     CLI::App* sub = app.add_subcommand(s.name, s.summary);
@@ -70,12 +150,11 @@ int main(int argc, char** argv) {
     if (s.setup && (!only_first || first == s.name)) runners[sub] = s.setup(*sub);
   }
   try {
-    app.parse(argc, argv);
+    app.parse(nargs, args.data());
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return ingot::cli::kUsage;
+    return parse_error(named ? named->name : "", e);
   }
   try {
     for (auto& [sub, run] : runners) {

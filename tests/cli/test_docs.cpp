@@ -260,7 +260,7 @@ TEST_CASE("docs: bash and fish completions complete subcommands, options and opt
   CHECK(complete_bash("ingot conv") == "convert\n");
   CHECK(complete_bash("ingot convert --sch").find("--schema\n") != std::string::npos);
   CHECK(complete_bash("ingot convert --types \"\"") == "auto\nstring\n");
-  CHECK(complete_bash("ingot get in.csv 1 --kind n") == "ndjson\n");
+  CHECK(complete_bash("ingot get in.csv 1 --from n") == "ndjson\n");
   CHECK(complete_bash("ingot convert --on-error =") == "skip\nfail\n");    // --on-error=<TAB>
   CHECK(complete_bash("ingot convert --on-error = f") == "fail\n");         // --on-error=f<TAB>
   write_file(dir / "events.ndjson", "{}\n");
