@@ -14,8 +14,6 @@ namespace ingot {
 
 namespace detail {
 
-unsigned backoff_ms(unsigned base_ms, unsigned attempt) { return s3::retry_delay_ms(base_ms, attempt); }
-
 UploadSource resolve_source(const UploadOptions& opts) {
   UploadSource s;
   s.path = opts.source;

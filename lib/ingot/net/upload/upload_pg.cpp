@@ -24,6 +24,7 @@
 // --table is parsed (name, schema.name, "quoted" parts) and every identifier reaches SQL
 // through PQescapeIdentifier; values travel as statement parameters.
 #include <libpq-fe.h>
+#include <tbb/concurrent_queue.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <unistd.h>
@@ -32,8 +33,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <condition_variable>
-#include <mutex>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -778,12 +777,10 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // The connections, shared by the batches of every chunk in the I/O stage; a batch
   // waits (sleeping: the CPU stays with the converter and the server) for a free one.
   std::vector<std::unique_ptr<Conn>> conns;
-  std::vector<Conn*> pool;
-  std::mutex pool_mu;
-  std::condition_variable pool_cv;
+  tbb::concurrent_bounded_queue<Conn*> pool;
   for (unsigned i = 0; i < (o.dry_run ? 0 : o.workers); ++i) {
     conns.push_back(std::make_unique<Conn>(o.dest));
-    pool.push_back(conns.back().get());
+    pool.push(conns.back().get());
   }
   std::optional<OutputFile> rejects;
   if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
@@ -893,25 +890,12 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
             if (w.batches[i].skip) return;
             Conn* k = nullptr;
-            {
-              std::unique_lock lock(pool_mu);
-              pool_cv.wait(lock, [&] { return !pool.empty(); });
-              k = pool.back();
-              pool.pop_back();
-            }
+            pool.pop(k);  // blocks until a connection is free
             struct Back {
-              std::vector<Conn*>& p;
-              std::mutex& mu;
-              std::condition_variable& cv;
+              tbb::concurrent_bounded_queue<Conn*>& p;
               Conn* k;
-              ~Back() {
-                {
-                  std::lock_guard lock(mu);
-                  p.push_back(k);
-                }
-                cv.notify_one();
-              }
-            } back{pool, pool_mu, pool_cv, k};
+              ~Back() { p.push(k); }
+            } back{pool, k};
             w.results[i] = load_batch(*k, c, w, w.batches[i], o, ctx);
           });
         });
