@@ -43,7 +43,7 @@ nlohmann::json report_json(const UploadReport& r) {
                         {"rejected", r.rejected},
                         {"seconds", r.seconds},
                         {"mb_per_s", r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0.0}}}};
-  if (!r.method.empty()) j["method"] = r.method;
+  if (r.method != UploadMethod::none) j["method"] = upload_method_name(r.method);
   if (r.part_size) j["part_size"] = r.part_size;
   if (!r.upload_id.empty()) j["upload_id"] = r.upload_id;
   if (!r.etag.empty()) j["etag"] = r.etag;
@@ -114,7 +114,7 @@ int run(UploadArgs& a) {
     std::fprintf(stdout, "%s\n", nlohmann::json({{"result", report_json(r)}}).dump().c_str());
   } else if (o.dry_run) {
     std::printf("%s %s -> %s: %s, %s units%s\n", r.target.c_str(), r.source.c_str(), r.dest.c_str(),
-                r.method.empty() ? "batches" : r.method.c_str(), with_commas(r.plan.size()).c_str(),
+                r.method == UploadMethod::none ? "batches" : upload_method_name(r.method), with_commas(r.plan.size()).c_str(),
                 r.part_size ? (", part size " + format_size(r.part_size)).c_str() : "");
     for (const PlanItem& i : r.plan) {
       std::printf("%6llu  offset %llu  length %llu\n", static_cast<unsigned long long>(i.number),
@@ -122,15 +122,16 @@ int run(UploadArgs& a) {
     }
     if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
   }
-  if (r.method == "begin" && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
-  const bool s3_step = r.method == "abort" || r.method == "begin" || r.method == "complete";
+  if (r.method == UploadMethod::begin && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
+  const bool s3_step =
+      r.method == UploadMethod::abort || r.method == UploadMethod::begin || r.method == UploadMethod::complete;
   if (!a.common.quiet && !o.dry_run && s3_step) {
-    if (r.method == "complete") {
+    if (r.method == UploadMethod::complete) {
       std::fprintf(stderr, "ingot upload: %s -> %s: completed from %s parts (%s), %.2f s%s\n", r.source.c_str(),
                    r.dest.c_str(), with_commas(r.units_total).c_str(), format_size(r.bytes_total).c_str(), r.seconds,
                    r.verified ? ", verified" : "");
       if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
-    } else if (r.method == "begin") {
+    } else if (r.method == UploadMethod::begin) {
       std::fprintf(stderr, "ingot upload: %s: multipart upload %s begun for %s parts of %s\n", r.dest.c_str(),
                    r.upload_id.c_str(), with_commas(r.units_total).c_str(), format_size(r.part_size).c_str());
     } else {

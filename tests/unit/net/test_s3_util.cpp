@@ -112,7 +112,7 @@ TEST_CASE("upload: the default part size keeps a 1 TiB file within 10,000 parts"
   o.dry_run = true;
   auto r = upload(o);
   REQUIRE(r.ok());
-  CHECK(r.value().method == "multipart");
+  CHECK(r.value().method == UploadMethod::multipart);
   CHECK(r.value().part_size == std::uint64_t{105} << 20);  // ceil(1 TiB / 10,000) rounded up to a MiB
   CHECK(r.value().plan.size() == 9987);
   CHECK(r.value().plan.back().offset + r.value().plan.back().length == std::uint64_t{1} << 40);

@@ -12,6 +12,19 @@
 
 namespace ingot {
 
+const char* upload_method_name(UploadMethod m) {
+  switch (m) {
+    case UploadMethod::none: return "";
+    case UploadMethod::put: return "put";
+    case UploadMethod::multipart: return "multipart";
+    case UploadMethod::begin: return "begin";
+    case UploadMethod::part: return "part";
+    case UploadMethod::complete: return "complete";
+    case UploadMethod::abort: return "abort";
+  }
+  return "";
+}
+
 namespace detail {
 
 UploadSource resolve_source(const UploadOptions& opts) {
