@@ -16,7 +16,8 @@ namespace {
 struct UploadArgs {
   CommonOptions common;
   UploadOptions o;
-  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part;
+  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part, delimiter;
+  bool no_header = false;
 };
 
 std::uint64_t size_arg(const std::string& v, const char* name) {
@@ -88,7 +89,14 @@ int run(UploadArgs& a) {
     if ((o.begin || o.complete || o.worker_n || !o.upload_id.empty()) && !o.dest.starts_with("s3://")) {
       throw usage_error("--begin, --part, --complete and --upload-id are for s3:// destinations");
     }
+    const bool csv_options = !a.delimiter.empty() || a.no_header || o.max_errors;
+    if (csv_options && o.dest.starts_with("s3://")) {
+      throw usage_error("--delimiter, --no-header and --max-errors are for PostgreSQL and HTTP destinations "
+                        "(an S3 upload sends the bytes as they are)");
+    }
+    o.header = !a.no_header;
     o.chunker = chunker_options(a.common);
+    if (!a.delimiter.empty()) o.chunker.delimiter = delimiter_option(a.delimiter);
     o.pipeline = pipeline_options(a.common);
     return {};
   });
@@ -197,6 +205,10 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--on-error", a->on_error, "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
+  sub.add_option("--max-errors", o.max_errors,
+                 "Fail when more than N rows are rejected (invalid, or refused by the server)");
+  add_delimiter_option(&sub, a->delimiter);
+  sub.add_flag("--no-header", a->no_header, "CSV/TSV source has no header row (columns: the table's, else col1, col2, ...)");
   sub.add_option("--from", a->from, "Source format: ndjson, csv or tsv (default: from the extension)");
   sub.add_option("--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)")
       ->delimiter(',');

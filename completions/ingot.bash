@@ -100,7 +100,7 @@ _ingot() {
       esac
       ;;
     upload)
-      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --concurrency --retries --state --resume --dry-run --endpoint --region --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --from --fields --schema --gzip --header'
+      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --concurrency --retries --state --resume --dry-run --endpoint --region --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --max-errors --delimiter --no-header --from --fields --schema --gzip --header'
       case $prev in
         --on-error)
           mapfile -t COMPREPLY < <(compgen -W 'skip fail' -- "$cur")
@@ -108,7 +108,7 @@ _ingot() {
         --state|--rejects|--schema)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--from|--fields|--header)
+        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--max-errors|--delimiter|--from|--fields|--header)
           return ;;
       esac
       ;;

@@ -64,7 +64,10 @@ struct UploadOptions {
   unsigned workers = 1;
   std::string rejects;
   OnError on_error = OnError::skip;
+  std::optional<std::uint64_t> max_errors;  // PostgreSQL, HTTP: fail once more rows than this are rejected
   std::optional<RecordKind> from;
+  bool header = true;  // CSV/TSV sources: the first record names the columns (else col1, col2, ...)
+                       // (the delimiter: chunker.delimiter, 0 for the kind's)
   std::vector<std::string> fields;  // NDJSON columns (as convert --fields); default: the table's, else the key union
   std::string schema;               // or read them from this file (as convert --schema)
 

@@ -67,7 +67,11 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   // not sent (counted, --rejects, --on-error fail). Anything else is sent as it is.
   const RecordKind kind = o.from ? *o.from : record_kind_from_path(src.path).value_or(RecordKind::ndjson);
   const bool from_delimited = is_delimited(kind);
-  const std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
+  const char delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);
+  std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
+  // Another reading of the CSV gives other batches (older journals keep their kind).
+  if (from_delimited && delim != default_delimiter(kind)) body_kind += ", delimiter " + std::string(1, delim);
+  if (from_delimited && !o.header) body_kind += ", no header";
 
   Journal journal(stream ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
   rep.journal = journal.path();
@@ -109,18 +113,26 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   std::unique_ptr<DelimitedChunkConverter> converter;
   std::uint64_t line = 1;  // of the next chunk's first byte
   if (from_delimited) {
-    const std::string header = chunker.take_first_record();
-    std::vector<std::string> keys =
-        delimited_keys(header, default_delimiter(kind), true, o.chunker.strict_quotes, in.display_name());
+    std::string first;
+    if (o.header) {
+      first = chunker.take_first_record();
+    } else if (stream) {
+      throw usage_error("--no-header reads the first record twice (for the number of columns), which a stream does "
+                        "not allow")
+          .at_path(src.path);
+    } else {
+      Chunker head(in, kind, 0, kToEnd, o.chunker);
+      first = head.take_first_record();
+    }
+    std::vector<std::string> keys = delimited_keys(first, delim, o.header, o.chunker.strict_quotes, in.display_name());
     rep.renamed_columns = rename_duplicate_columns(keys);  // NDJSON objects cannot hold a key twice
-    converter = std::make_unique<DelimitedChunkConverter>(keys, default_delimiter(kind), RecordKind::ndjson,
-                                                          ValueTypes::auto_detect, o.chunker.strict_quotes);
-    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+    converter = std::make_unique<DelimitedChunkConverter>(keys, delim, RecordKind::ndjson, ValueTypes::auto_detect,
+                                                          o.chunker.strict_quotes);
+    if (o.header) line += static_cast<std::uint64_t>(std::count(first.begin(), first.end(), '\n'));
   }
-  std::optional<OutputFile> rejects;
-  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
-  std::string reject_buf;
-  std::string first_reject;  // "line N: reason", for the summary's note
+  // Rejects, --on-error and --max-errors go through the engine's RecordLedger, as in convert.
+  RecordLedger record_ledger(in.display_name(), ErrorPolicy{o.on_error, o.max_errors},
+                             o.dry_run ? std::string() : o.rejects, line);
   if (!stream && !journal.exists() && !o.dry_run) {
     journal.create({{"ingot_upload_journal", 1},
                     {"target", "http"},
@@ -212,14 +224,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
         [&](const Chunk& c, Work& w) {
           for (const Batch& b : w.batches) report_batch(rep, b, o.dry_run, b.skip, w.records);
           rep.rejected += w.tally.rejects.size();
-          for (const Reject& r : w.tally.rejects) {
-            if (first_reject.empty()) first_reject = "line " + std::to_string(w.first_line + r.line) + ": " + r.reason;
-            if (rejects) append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
-          }
-          if (rejects && reject_buf.size() > (1 << 16)) {
-            rejects->write(reject_buf);
-            reject_buf.clear();
-          }
+          record_ledger.add(c, w.tally);
           if (o.progress) o.progress(rep.bytes_sent + rep.bytes_skipped, rep.records);
         });
   } catch (const Error& e) {
@@ -228,13 +233,11 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     throw out.at_path(e.path());
   }
   if (rep.rejected) {
-    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at " +
-               first_reject + ")" + (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
+    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at line " +
+               std::to_string(record_ledger.first_reject_line()) + ": " + record_ledger.first_reject_reason() + ")" +
+               (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
   }
-  if (rejects) {
-    rejects->write(reject_buf);
-    rejects->commit();
-  }
+  record_ledger.finish();
   if (o.dry_run) {
     rep.units_total = rep.plan.size();
     return rep;

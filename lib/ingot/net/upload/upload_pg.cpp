@@ -629,7 +629,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   Chunker chunker(in, kind, 0, kToEnd, batch_chunker_options(o.chunker, o.batch_bytes));
   std::vector<std::string> columns;
   std::uint64_t line = 1;
-  const char delim = kind == RecordKind::tsv ? '\t' : ',';  // CSV/TSV sources
+  const char delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);  // CSV/TSV sources
   if (kind == RecordKind::ndjson) {
     columns = o.schema.empty() ? o.fields : read_schema(o.schema);
     if (columns.empty() && !o.dry_run) {
@@ -655,12 +655,34 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         if (columns.empty()) throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
       }
     }
-  } else {
+  } else if (o.header) {
     std::string header = chunker.take_first_record();
     columns = header_fields(header, delim);
     if (columns.empty()) throw data_error("no header record").at_path(src.path);
     rep.renamed_columns = rename_duplicate_columns(columns);
     line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+  } else if (!o.dry_run) {
+    // --no-header: the table's columns in order, else (a table to create) col1, col2,
+    // ... as convert names them, as many as the first record has fields.
+    for (auto& r : query(*main,
+                         "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+                         "AND NOT a.attisdropped ORDER BY a.attnum",
+                         {table})) {
+      columns.push_back(r[0]);
+    }
+    if (columns.empty() && !o.create_table) throw usage_error("table " + o.table + " does not exist; add --create-table");
+    if (columns.empty()) {
+      if (!in.seekable()) {
+        throw usage_error("--no-header --create-table reads the first record twice, which a stream does not allow; "
+                          "create the table first")
+            .at_path(src.path);
+      }
+      ChunkerOptions copts = o.chunker;
+      copts.delimiter = delim;
+      Chunker head(in, kind, 0, kToEnd, copts);
+      columns = delimited_keys(head.take_first_record(), delim, false, o.chunker.strict_quotes, src.path);
+      if (columns.empty()) throw data_error("no record: no columns to create").at_path(src.path);
+    }
   }
 
   // The load id names this source + table + batch settings + columns: the same command
@@ -674,6 +696,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
   // older ingot.
   if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
+  // Other CSV readings cut other rows (older load ids stay what they were).
+  if (kind != RecordKind::ndjson && delim != default_delimiter(kind)) id_text += "\ndelimiter " + std::string(1, delim);
+  if (kind != RecordKind::ndjson && !o.header) id_text += "\nno header";
   rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
   // Batches an earlier run committed: batch -> (offset, length), as cut then.
   std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
@@ -782,8 +807,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     conns.push_back(std::make_unique<Conn>(o.dest));
     pool.push(conns.back().get());
   }
-  std::optional<OutputFile> rejects;
-  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
+  // Rejects (invalid records and rows the server refused), --on-error and --max-errors
+  // go through the engine's RecordLedger, as in convert.
+  RecordLedger record_ledger(src.path, ErrorPolicy{o.on_error, o.max_errors}, o.dry_run ? std::string() : o.rejects, line);
 
   std::set<std::uint64_t> done;
   for (const auto& kv : committed) done.insert(kv.first);
@@ -792,7 +818,6 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   bool table_checked = o.dry_run || !o.create_table;
   bool stopping = false;  // --on-error fail met a reject: no more rows are cut
   std::uint64_t bytes_done = 0;
-  std::string reject_buf;
   PipelineOptions popts = o.pipeline;
   popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
 
@@ -900,13 +925,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           });
         });
       },
-      // Serial, in order: counts, and the rejects by source offset, exact lines.
+      // Serial, in order: counts, and the rejects by source offset, exact lines. Under
+      // --on-error fail the ledger stops at the chunk's first reject (w.stop_at).
       [&](const Chunk& c, Work& w) {
-        if (w.stop_at) {
-          throw data_error("invalid record: " + w.stop_at->reason + " (--on-error fail)")
-              .at_path(src.path)
-              .at_line(w.first_line + w.stop_at->line);
-        }
         std::vector<const Refused*> refused;
         for (std::size_t i = 0; i < w.batches.size(); ++i) {
           const Batch& b = w.batches[i];
@@ -918,36 +939,37 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           }
         }
         rep.rejected += w.tally.rejects.size() + refused.size();
-        if (rejects) {
-          // Two sorted lists (converter rejects, refused rows) merged by offset.
+        // Two sorted lists (converter rejects, refused rows) merged by offset into the
+        // chunk's tally for the ledger.
+        ChunkTally& all = w.tally;
+        if (!refused.empty()) {
           LineCounter lines(c);
+          std::vector<Reject> merged;
           std::size_t a = 0, b = 0;
-          const auto& bad = w.tally.rejects;
+          auto& bad = w.tally.rejects;
           while (a < bad.size() || b < refused.size()) {
             const bool take_bad = b == refused.size() ||
                                   (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
             if (take_bad) {
-              const Reject& r = bad[a++];
-              append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
+              merged.push_back(std::move(bad[a++]));
             } else {
               const Refused& f = *refused[b++];
               const Row& row = w.rows[f.row];
-              append_reject_line(reject_buf, w.first_line + lines.before(row.src_begin), c.offset + row.src_begin,
-                                 f.message, std::string_view(c.data + row.src_begin, row.src_end - row.src_begin));
+              Reject r;
+              r.line = lines.before(row.src_begin);
+              r.offset = row.src_begin;
+              r.raw = std::string_view(c.data + row.src_begin, row.src_end - row.src_begin);
+              r.reason = f.message;
+              merged.push_back(std::move(r));
             }
           }
-          if (reject_buf.size() > (1 << 16)) {
-            rejects->write(reject_buf);
-            reject_buf.clear();
-          }
+          all.rejects = std::move(merged);
         }
+        record_ledger.add(c, all);
         bytes_done += c.size;
         if (o.progress) o.progress(bytes_done, rep.records);
       });
-  if (rejects) {
-    rejects->write(reject_buf);
-    rejects->commit();
-  }
+  record_ledger.finish();
   rep.bytes_total = in.seekable() ? in.size() : bytes_done;
   rep.units_total = cutter.batches();
   if (!o.dry_run) {
