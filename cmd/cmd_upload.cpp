@@ -16,7 +16,8 @@ namespace {
 struct UploadArgs {
   CommonOptions common;
   UploadOptions o;
-  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part;
+  std::string part_size, batch_bytes, http_batch_bytes, on_error = "skip", from, part, delimiter;
+  bool no_header = false;
 };
 
 nlohmann::json report_json(const UploadReport& r) {
@@ -37,7 +38,7 @@ nlohmann::json report_json(const UploadReport& r) {
                         {"rejected", r.rejected},
                         {"seconds", r.seconds},
                         {"mb_per_s", r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0.0}}}};
-  if (!r.method.empty()) j["method"] = r.method;
+  if (r.method != UploadMethod::none) j["method"] = upload_method_name(r.method);
   if (r.part_size) j["part_size"] = r.part_size;
   if (!r.upload_id.empty()) j["upload_id"] = r.upload_id;
   if (!r.etag.empty()) j["etag"] = r.etag;
@@ -75,7 +76,14 @@ int run(UploadArgs& a) {
     if ((o.begin || o.complete || o.worker_n || !o.upload_id.empty()) && !o.dest.starts_with("s3://")) {
       throw usage_error("--begin, --part, --complete and --upload-id are for s3:// destinations");
     }
+    const bool csv_options = !a.delimiter.empty() || a.no_header || o.max_errors;
+    if (csv_options && o.dest.starts_with("s3://")) {
+      throw usage_error("--delimiter, --no-header and --max-errors are for PostgreSQL and HTTP destinations "
+                        "(an S3 upload sends the bytes as they are)");
+    }
+    o.header = !a.no_header;
     o.chunker = chunker_options(a.common);
+    if (!a.delimiter.empty()) o.chunker.delimiter = delimiter_option(a.delimiter);
     o.pipeline = pipeline_options(a.common);
     return {};
   });
@@ -94,7 +102,7 @@ int run(UploadArgs& a) {
     print_ok_report(stdout, report_json(r));
   } else if (o.dry_run) {
     std::printf("%s %s -> %s: %s, %s units%s\n", r.target.c_str(), r.source.c_str(), r.dest.c_str(),
-                r.method.empty() ? "batches" : r.method.c_str(), with_commas(r.plan.size()).c_str(),
+                r.method == UploadMethod::none ? "batches" : upload_method_name(r.method), with_commas(r.plan.size()).c_str(),
                 r.part_size ? (", part size " + format_size(r.part_size)).c_str() : "");
     for (const PlanItem& i : r.plan) {
       std::printf("%6llu  offset %llu  length %llu\n", static_cast<unsigned long long>(i.number),
@@ -102,15 +110,16 @@ int run(UploadArgs& a) {
     }
     if (!r.note.empty()) std::printf("note: %s\n", r.note.c_str());
   }
-  if (r.method == "begin" && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
-  const bool s3_step = r.method == "abort" || r.method == "begin" || r.method == "complete";
+  if (r.method == UploadMethod::begin && !a.common.json && !o.dry_run) std::printf("%s\n", r.upload_id.c_str());
+  const bool s3_step =
+      r.method == UploadMethod::abort || r.method == UploadMethod::begin || r.method == UploadMethod::complete;
   if (!a.common.quiet && !o.dry_run && s3_step) {
-    if (r.method == "complete") {
+    if (r.method == UploadMethod::complete) {
       std::fprintf(stderr, "ingot upload: %s -> %s: completed from %s parts (%s), %.2f s%s\n", r.source.c_str(),
                    r.dest.c_str(), with_commas(r.units_total).c_str(), format_size(r.bytes_total).c_str(), r.seconds,
                    r.verified ? ", verified" : "");
       if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
-    } else if (r.method == "begin") {
+    } else if (r.method == UploadMethod::begin) {
       std::fprintf(stderr, "ingot upload: %s: multipart upload %s begun for %s parts of %s\n", r.dest.c_str(),
                    r.upload_id.c_str(), with_commas(r.units_total).c_str(), format_size(r.part_size).c_str());
     } else {
@@ -190,6 +199,11 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--on-error", a->on_error, "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
+  sub.add_option("--max-errors", o.max_errors,
+                 "Fail when more than N rows are rejected (invalid, or refused by the server)")
+      ->type_name("N");
+  add_delimiter_option(&sub, a->delimiter);
+  sub.add_flag("--no-header", a->no_header, "CSV/TSV source has no header row (columns: the table's, else col1, col2, ...)");
   add_from_option(&sub, a->from, "Source format: ndjson, csv or tsv (default: from the extension)", false);
   add_list_option(&sub, "--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)");
   sub.add_option("--schema", o.schema, "Read the NDJSON columns from FILE (as written by convert --schema-out)")

@@ -10,6 +10,8 @@ namespace {
 
 const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+}  // namespace
+
 void append_base64(std::string& out, std::string_view s) {
   std::size_t i = 0;
   const auto* u = reinterpret_cast<const unsigned char*>(s.data());
@@ -29,8 +31,6 @@ void append_base64(std::string& out, std::string_view s) {
     out += '=';
   }
 }
-
-}  // namespace
 
 void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offset, std::string_view reason,
                         std::string_view raw) {

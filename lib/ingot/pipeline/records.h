@@ -57,6 +57,10 @@ struct ChunkTally {
   }
 };
 
+// Appends s in base64 (RFC 4648, padded): the rejects file's raw_base64, and S3's
+// Content-MD5 (the one base64 of the tree; `ingot` itself does not link OpenSSL).
+void append_base64(std::string& out, std::string_view s);
+
 // Appends one rejects-file line: {"line","offset","reason","raw"} ("raw_base64" when the
 // record is not UTF-8), raw without its line end. Used by RecordLedger and by upload.
 void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offset, std::string_view reason,

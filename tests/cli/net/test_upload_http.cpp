@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -471,4 +472,48 @@ TEST_CASE("upload http: the journal of a failed upload holds no password or toke
   REQUIRE(r.code == 0);
   CHECK(report(r)["resumed"] == true);
   check_exactly_once(ep, 500);
+}
+
+TEST_CASE("upload http: --delimiter and --no-header send what convert makes of the CSV, --max-errors stops the upload",
+          "[upload][http][csv][max-errors]") {
+  TempDir dir;
+  // No header, ';' between fields and ',' inside them; line 200 has a field too many.
+  std::string csv;
+  for (int i = 1; i <= 2000; ++i) {
+    csv += std::to_string(i) + ";\"Name, " + std::to_string(i) + "\";" + std::to_string(i * 1.5) + "\n";
+    if (i == 199) csv += "200x;too;many;fields\n";
+  }
+  write_file(dir / "semi.csv", csv);
+  RunResult ref = run_ingot(dir, "convert semi.csv --delimiter ';' --no-header --to ndjson -o ref.ndjson");
+  INFO(ref.err);
+  const std::string expect = read_file(dir / "ref.ndjson");
+  REQUIRE(lines_of(expect).size() == 2000);
+  REQUIRE(lines_of(expect)[0].rfind(R"({"col1":1,"col2":"Name, 1","col3":)", 0) == 0);
+  for (const char* opts : {"-j1 --concurrency 1", "-j2 --concurrency 3"}) {
+    INFO(opts);
+    Endpoint ep({});
+    RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() + " --delimiter ';' --no-header --max-errors 1 "
+                                 "--batch-bytes 8K --json --rejects rej.ndjson " + std::string(opts));
+    REQUIRE(r.code == 0);
+    json j = report(r);
+    CHECK(j["stats"]["records"] == 2000);
+    CHECK(j["stats"]["rejected"] == 1);
+    CHECK(j["note"] == "1 invalid record not sent (first at line 200: expected 3 fields, found 4)");
+    std::string all;
+    for (auto& [n, b] : ep.bodies()) all += b;
+    CHECK(all == expect);
+    CHECK(read_file(dir / "rej.ndjson") ==
+          "{\"line\":200,\"offset\":" + std::to_string(csv.find("200x;")) +
+          ",\"reason\":\"expected 3 fields, found 4\",\"raw\":\"200x;too;many;fields\"}\n");
+  }
+  Endpoint ep({});
+  RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() + " --delimiter ';' --no-header --max-errors 0 "
+                               "--batch-bytes 8K --rejects rej0.ndjson");
+  CHECK(r.code == 1);
+  CHECK(r.err == "ingot upload: error: semi.csv:200: more than 0 invalid records (--max-errors); last: expected 3 "
+                 "fields, found 4\n");
+  CHECK(!std::filesystem::exists(dir / "rej0.ndjson"));
+  // An S3 upload sends bytes, not records: the CSV options are refused there.
+  r = run_ingot(dir, "upload semi.csv s3://bucket/k --delimiter ';'");
+  CHECK(r.code == 2);
 }

@@ -698,3 +698,54 @@ TEST_CASE("upload pg: --on-error fail reports the first bad line of the file and
     }
   }
 }
+
+TEST_CASE("upload pg: --max-errors counts invalid and refused rows alike, --delimiter and --no-header read the CSV",
+          "[upload][pg][max-errors]") {
+  TempDir dir;
+  // No header, ';' between fields and ',' inside them. Line 20 is malformed (with
+  // --strict-quotes: rejected by ingot), lines 10, 30 and 40 are refused by the server.
+  std::string csv;
+  for (int i = 1; i <= 60; ++i) {
+    const std::string id = std::to_string(i);
+    std::string score = id + ".5";
+    if (i == 10) score = "oops";
+    if (i == 30) score = "x";
+    if (i == 40) score = "bad";
+    csv += i == 20 ? id + ";b\"a\"d;" + score + "\n" : id + ";a," + id + ";" + score + "\n";
+  }
+  write_file(dir / "semi.csv", csv);
+  const std::string base = " " + shell_quote(servers().pg_url) + " --delimiter ';' --no-header --strict-quotes ";
+  for (const char* run : {"-j1 --workers 1", "-j2 --workers 2 --batch-rows 7 --batch-bytes 256"}) {
+    INFO(run);
+    const std::string t = fresh_table();
+    RunResult r = run_ingot(dir, "upload semi.csv" + base + "--table " + t + " --max-errors 4 --rejects rej.ndjson --json " + run);
+    REQUIRE(r.code == 0);
+    CHECK(report(r)["stats"]["records"] == 56);
+    CHECK(report(r)["stats"]["rejected"] == 4);
+    CHECK(psql("SELECT count(*), sum(id), min(name), sum(score) FROM " + t) ==
+          "56|1730|a,1|1758");
+    CHECK(read_file(dir / "rej.ndjson") ==
+          "{\"line\":10,\"offset\":90,\"reason\":\"invalid input syntax for type double precision: \\\"oops\\\"\","
+          "\"raw\":\"10;a,10;oops\"}\n"
+          "{\"line\":20,\"offset\":220,\"reason\":\"quote inside an unquoted field\",\"raw\":\"20;b\\\"a\\\"d;20.5\"}\n"
+          "{\"line\":30,\"offset\":351,\"reason\":\"invalid input syntax for type double precision: \\\"x\\\"\","
+          "\"raw\":\"30;a,30;x\"}\n"
+          "{\"line\":40,\"offset\":478,\"reason\":\"invalid input syntax for type double precision: \\\"bad\\\"\","
+          "\"raw\":\"40;a,40;bad\"}\n");
+    // One more reject than allowed: the load stops at the line of that reject, and no
+    // rejects file is left behind.
+    r = run_ingot(dir, "upload semi.csv" + base + "--table " + fresh_table() + " --max-errors 3 --rejects rej3.ndjson " + run);
+    CHECK(r.code == 1);
+    CHECK(r.err == "ingot upload: error: semi.csv:40: more than 3 invalid records (--max-errors); last: invalid input "
+                   "syntax for type double precision: \"bad\"\n");
+    CHECK(!std::filesystem::exists(dir / "rej3.ndjson"));
+  }
+  // --no-header with --create-table: the columns are named as convert names the keys.
+  const std::string t = "tn" + std::to_string(std::random_device{}());
+  RunResult r = run_ingot(dir, "upload semi.csv " + shell_quote(servers().pg_url) + " --delimiter ';' --no-header "
+                                   "--create-table --table " + t + " --json");
+  REQUIRE(r.code == 0);
+  CHECK(psql("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '" + t +
+             "'::regclass AND attnum > 0") == "col1,col2,col3");
+  CHECK(psql("SELECT count(*), sum(col1::bigint), max(col2) FROM " + t) == "60|1830|b\"a\"d");
+}

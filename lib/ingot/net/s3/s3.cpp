@@ -1,19 +1,18 @@
 #include "ingot/net/s3/s3.h"
 
 #include <curl/curl.h>
+#include <expat.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <mutex>
-#include <random>
-#include <thread>
 
 #include "ingot/net/redact.h"
+#include "ingot/pipeline/records.h"
 
 namespace ingot::s3 {
 
@@ -29,31 +28,6 @@ std::string trim(std::string s) {
   if (b == std::string::npos) return "";
   auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
-}
-
-// curl_global_init is not thread-safe; do it once before any handle exists.
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-size_t on_body(char* p, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(p, size * n);
-  return size * n;
-}
-
-size_t on_header(char* p, size_t size, size_t n, void* user) {
-  auto* h = static_cast<std::map<std::string, std::string>*>(user);
-  std::string line(p, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    (*h)[name] = trim(line.substr(colon + 1));
-  } else if (line.rfind("HTTP/", 0) == 0) {
-    h->clear();  // a new response (after 100-continue or a redirect)
-  }
-  return size * n;
 }
 
 bool is_ip_or_localhost(const std::string& host) {
@@ -84,27 +58,6 @@ std::string to_hex(std::string_view bin) {
 }
 
 }  // namespace
-
-// One easy handle per thread: curl_easy_reset keeps its connection cache, so the
-// parts a worker sends reuse one keep-alive connection.
-CURL* curl_thread_handle() {
-  struct Holder {
-    CURL* h = nullptr;
-    ~Holder() {
-      if (h) curl_easy_cleanup(h);
-    }
-  };
-  thread_local Holder holder;
-  if (!holder.h) {
-    global_init();
-    holder.h = curl_easy_init();
-    if (!holder.h) throw remote_error("cannot initialise libcurl");
-  } else {
-    curl_easy_reset(holder.h);
-  }
-  return holder.h;
-}
-
 
 Credentials find_credentials() {
   Credentials c;
@@ -168,19 +121,15 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
 
 std::string md5_hex(std::string_view data) { return to_hex(digest_md5(data)); }
 
-namespace {
-std::string to_base64(std::string_view bin) {
-  unsigned char out[64];
-  int n = EVP_EncodeBlock(out, reinterpret_cast<const unsigned char*>(bin.data()), static_cast<int>(bin.size()));
-  return std::string(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
-}
-}  // namespace
-
-std::string md5_base64(std::string_view data) { return to_base64(digest_md5(data)); }
+std::string md5_base64(std::string_view data) { std::string out;
+  append_base64(out, digest_md5(data));
+  return out; }
 
 Md5 md5(std::string_view data) {
   std::string bin = digest_md5(data);
-  return {to_hex(bin), to_base64(bin)};
+  Md5 m{to_hex(bin), {}};
+  append_base64(m.base64, bin);
+  return m;
 }
 
 std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
@@ -191,67 +140,92 @@ std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
   return md5_hex(cat) + "-" + std::to_string(part_md5_hex.size());
 }
 
-std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag) {
-  std::vector<std::string_view> v;
-  std::string open = "<" + std::string(tag) + ">", close = "</" + std::string(tag) + ">";
-  std::size_t pos = 0;
-  while ((pos = xml.find(open, pos)) != std::string_view::npos) {
-    std::size_t b = pos + open.size();
-    std::size_t e = xml.find(close, b);
-    if (e == std::string_view::npos) break;
-    v.push_back(xml.substr(b, e - b));
-    pos = e + close.size();
+std::string XmlElement::text_of(std::string_view n) const {
+  for (const XmlElement& c : children) {
+    if (c.name == n) return c.text;
+  }
+  return "";
+}
+
+std::vector<const XmlElement*> XmlElement::all(std::string_view n) const {
+  std::vector<const XmlElement*> v;
+  for (const XmlElement& c : children) {
+    if (c.name == n) v.push_back(&c);
   }
   return v;
 }
 
-std::string xml_text(std::string_view xml, std::string_view tag) {
-  auto v = xml_elements(xml, tag);
-  if (v.empty()) return "";
-  std::string s(v[0]), out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '&') {
-      static const std::pair<const char*, char> ents[] = {
-          {"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}, {"&#34;", '"'}};
-      bool done = false;
-      for (auto& [e, c] : ents) {
-        if (s.compare(i, std::strlen(e), e) == 0) {
-          out += c;
-          i += std::strlen(e) - 1;
-          done = true;
-          break;
+std::optional<XmlElement> parse_xml(std::string_view body) {
+  struct Builder {
+    XmlElement root;
+    std::vector<XmlElement*> open;  // the path from the root to the current element
+    bool seen_root = false;
+  } b;
+  std::unique_ptr<XML_ParserStruct, decltype(&XML_ParserFree)> p(XML_ParserCreate(nullptr), XML_ParserFree);
+  if (!p) throw remote_error("cannot create an XML parser");
+  XML_SetUserData(p.get(), &b);
+  XML_SetElementHandler(
+      p.get(),
+      [](void* u, const XML_Char* name, const XML_Char**) {
+        auto& bb = *static_cast<Builder*>(u);
+        std::string_view n(name);
+        if (auto colon = n.rfind(':'); colon != std::string_view::npos) n.remove_prefix(colon + 1);
+        XmlElement* e = nullptr;
+        if (bb.open.empty()) {
+          e = &bb.root;
+          bb.seen_root = true;
+        } else {
+          e = &bb.open.back()->children.emplace_back();
         }
-      }
-      if (!done) out += '&';
-    } else {
-      out += s[i];
-    }
+        e->name = n;
+        bb.open.push_back(e);
+      },
+      [](void* u, const XML_Char*) { static_cast<Builder*>(u)->open.pop_back(); });
+  XML_SetCharacterDataHandler(p.get(), [](void* u, const XML_Char* s, int len) {
+    auto& bb = *static_cast<Builder*>(u);
+    if (!bb.open.empty()) bb.open.back()->text.append(s, static_cast<std::size_t>(len));
+  });
+  if (XML_Parse(p.get(), body.data(), static_cast<int>(body.size()), XML_TRUE) != XML_STATUS_OK || !b.seen_root) {
+    return std::nullopt;
   }
-  return out;
+  return std::move(b.root);
 }
 
-std::string Response::header(const std::string& name) const {
-  auto it = headers.find(name);
-  return it == headers.end() ? "" : it->second;
+namespace {
+
+std::string where_of(const Location& at) { return "s3://" + at.bucket + "/" + at.key; }
+
+// The XML body of a successful response; a body that is not XML is the server's fault.
+XmlElement document(const Response& r, const Location& at) {
+  auto x = parse_xml(r.body);
+  if (!x) throw remote_error("the server answered with a body that is not well-formed XML").at_path(where_of(at));
+  return std::move(*x);
 }
+
+// An S3 error response's <Code>, "" when the body is not one.
+std::string error_code(const std::string& body) {
+  const auto x = parse_xml(body);
+  return x ? x->text_of("Code") : "";
+}
+
+std::uint64_t number(const std::string& text, const char* what, const Location& at) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    throw remote_error(std::string("the server's ") + what + " '" + text + "' is not a number").at_path(where_of(at));
+  }
+  return v;
+}
+
+}  // namespace
 
 struct Client::Counters {
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> retries{0};
 };
 
-unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after) {
-  if (!retry_after.empty() && retry_after.size() <= 6 &&
-      std::all_of(retry_after.begin(), retry_after.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::min(kMaxRetryAfterSeconds, static_cast<unsigned>(std::stoul(std::string(retry_after)))) * 1000u;
-  }
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  std::uint64_t cap = std::min<std::uint64_t>(20000, std::uint64_t{base_ms} << std::min(attempt, 16u));
-  return static_cast<unsigned>(std::uniform_int_distribution<std::uint64_t>(0, cap)(rng));
-}
-
 Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Counters>()) {
-  global_init();
+  http::global_init();
   if (cfg_.region.empty()) cfg_.region = getenv_str("AWS_REGION");
   if (cfg_.region.empty()) cfg_.region = getenv_str("AWS_DEFAULT_REGION");
   if (cfg_.region.empty()) cfg_.region = "us-east-1";
@@ -293,23 +267,23 @@ std::string Client::url_for(const Location& where, const std::map<std::string, s
 Response Client::request(const std::string& method, const Location& where,
                          const std::map<std::string, std::string>& query, std::vector<std::string> headers,
                          std::string_view body, bool no_body) {
-  const std::string url = url_for(where, query);
+  http::Request req;
+  req.method = method;
+  req.url = url_for(where, query);
+  req.body = body;
   // s3api (and AWS) require x-amz-content-sha256; curl 7.88 does not add it but
   // signs it when we do. Integrity comes from Content-MD5 on bodies instead.
   headers.push_back("x-amz-content-sha256: UNSIGNED-PAYLOAD");
   (void)no_body;
+  // Never curl's default form Content-Type, and never an empty "Header:" line (curl
+  // signs it but does not send it).
   if (method != "GET" && method != "HEAD" &&
       std::none_of(headers.begin(), headers.end(), [](const std::string& s) { return s.rfind("Content-Type:", 0) == 0; })) {
     headers.push_back("Content-Type: application/octet-stream");
   }
   if (!cfg_.creds.session_token.empty()) headers.push_back("x-amz-security-token: " + cfg_.creds.session_token);
-  std::string where_s = "s3://" + where.bucket + "/" + where.key;
-  for (unsigned attempt = 0;; ++attempt) {
-    CURL* h = curl_thread_handle();
-    Response r;
-    curl_slist* hl = nullptr;
-    for (const std::string& s : headers) hl = curl_slist_append(hl, s.c_str());
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  req.headers = std::move(headers);
+  req.configure = [this](CURL* h) {
     // The key is sent exactly as given, as aws cli sends it: curl would otherwise drop
     // "./" and fold "dir/../" (RFC 3986), storing another key, or with path-style
     // addressing another bucket ("s3://a/../b/k" -> bucket b). S3 signs the path
@@ -319,65 +293,48 @@ Response Client::request(const std::string& method, const Location& where,
     // The access key may contain ':' (Swift's "test:tester"): CURLOPT_USERPWD would split there.
     curl_easy_setopt(h, CURLOPT_USERNAME, cfg_.creds.access_key.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, cfg_.creds.secret_key.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-    // A stalled connection (no byte for a minute) counts as a network failure.
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     // curl sends "Expect: 100-continue" with bodies over 1 MiB and waits for the go-ahead;
     // send the part at once instead (a refusal costs only the part). An empty "Expect:"
     // header would switch it off too, but curl signs the empty header without sending it.
     curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
-    if (method == "HEAD") {
-      curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else if (method == "GET") {
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else {
-      // Always a body (maybe empty) so Content-Length is sent; never curl's default
-      // form Content-Type, and never an empty "Header:" line (curl signs it but does not send it).
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-    }
-    CURLcode rc = curl_easy_perform(h);
-    curl_slist_free_all(hl);
-    counters_->sent += body.size();
-    std::string what;
-    bool transient = false;
-    std::string code;
-    if (rc != CURLE_OK) {
-      what = std::string(curl_easy_strerror(rc)) + " (" + redacted(cfg_.endpoint) + ")";
-      transient = true;
-    } else {
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-      // CompleteMultipartUpload may answer 200 with an <Error> body.
-      bool error_in_200 = r.status == 200 && method == "POST" && r.body.find("<Error>") != std::string::npos;
-      if (r.status >= 200 && r.status < 300 && !error_in_200) return r;
-      code = xml_text(r.body, "Code");
-      std::string msg = xml_text(r.body, "Message");
-      what = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) + (msg.empty() ? "" : ": " + msg);
-      if (code == "SignatureDoesNotMatch") what += " (check the secret key)";
-      if (code == "InvalidAccessKeyId") what += " (check the access key)";
-      transient = r.status >= 500 || r.status == 429 || r.status == 408 || error_in_200 || code == "RequestTimeout" ||
-                  code == "SlowDown";
-    }
-    if (!transient || attempt >= cfg_.retries) {
-      if (transient) {
-        what += attempt > 0 ? " (gave up after " + std::to_string(attempt + 1) + " attempts)"
-                            : " (no retry: --retries 0)";
-      }
-      S3Error e(what, r.status, code, transient);
-      e.at_path(where_s);
-      throw e;
-    }
-    ++counters_->retries;
-    std::this_thread::sleep_for(std::chrono::milliseconds(retry_delay_ms(cfg_.retry_base_ms, attempt, r.header("retry-after"))));
+  };
+  // CompleteMultipartUpload may answer 200 with an <Error> body.
+  auto error_in_200 = [&](const Response& r) {
+    if (r.status != 200 || method != "POST") return false;
+    const auto x = parse_xml(r.body);
+    return x && x->name == "Error";
+  };
+  auto judge = [&](const Response& r) {
+    if (!r.error.empty()) return http::Verdict::retry;
+    if (r.success() && !error_in_200(r)) return http::Verdict::ok;
+    const std::string code = error_code(r.body);
+    const bool again = http::transient(r) || error_in_200(r) || code == "RequestTimeout" || code == "SlowDown";
+    return again ? http::Verdict::retry : http::Verdict::fail;
+  };
+  const http::Outcome out = http::send(req, {cfg_.retries, cfg_.retry_base_ms}, judge);
+  counters_->sent += body.size() * out.attempts;
+  counters_->retries += out.attempts - 1;
+  const Response& r = out.response;
+  if (out.ok()) return r;
+  std::string what, code;
+  if (!r.error.empty()) {
+    what = r.error + " (" + redacted(cfg_.endpoint) + ")";
+  } else {
+    const auto x = parse_xml(r.body);
+    code = x ? x->text_of("Code") : "";
+    std::string msg = x ? x->text_of("Message") : "";
+    what = "HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) + (msg.empty() ? "" : ": " + msg);
+    if (code == "SignatureDoesNotMatch") what += " (check the secret key)";
+    if (code == "InvalidAccessKeyId") what += " (check the access key)";
   }
+  const bool transient = out.verdict == http::Verdict::retry;
+  if (transient) {
+    what += out.attempts > 1 ? " (gave up after " + std::to_string(out.attempts) + " attempts)"
+                             : " (no retry: --retries 0)";
+  }
+  S3Error e(what, r.status, code, transient);
+  e.at_path("s3://" + where.bucket + "/" + where.key);
+  throw e;
 }
 
 void Client::put_object(const Location& at, std::string_view data, const std::string& md5) {
@@ -386,7 +343,7 @@ void Client::put_object(const Location& at, std::string_view data, const std::st
 
 std::string Client::create_multipart(const Location& at) {
   Response r = request("POST", at, {{"uploads", ""}}, {"Content-Type: application/octet-stream"}, {}, true);
-  std::string id = xml_text(r.body, "UploadId");
+  std::string id = document(r, at).text_of("UploadId");
   if (id.empty()) throw remote_error("CreateMultipartUpload answered without an UploadId").at_path("s3://" + at.bucket + "/" + at.key);
   return id;
 }
@@ -404,16 +361,16 @@ std::vector<PartInfo> Client::list_parts(const Location& at, const std::string& 
   for (;;) {
     std::map<std::string, std::string> q = {{"max-parts", std::to_string(page_size)}, {"uploadId", upload_id}};
     if (!marker.empty()) q["part-number-marker"] = marker;
-    Response r = request("GET", at, q, {});
-    for (std::string_view p : xml_elements(r.body, "Part")) {
+    const XmlElement x = document(request("GET", at, q, {}), at);
+    for (const XmlElement* p : x.all("Part")) {
       PartInfo pi;
-      pi.number = static_cast<unsigned>(std::stoul(xml_text(p, "PartNumber")));
-      pi.size = std::stoull(xml_text(p, "Size"));
-      pi.etag = strip_quotes(xml_text(p, "ETag"));
+      pi.number = static_cast<unsigned>(number(p->text_of("PartNumber"), "PartNumber", at));
+      pi.size = number(p->text_of("Size"), "Size", at);
+      pi.etag = strip_quotes(p->text_of("ETag"));
       parts.push_back(pi);
     }
-    if (xml_text(r.body, "IsTruncated") != "true") break;
-    std::string next = xml_text(r.body, "NextPartNumberMarker");
+    if (x.text_of("IsTruncated") != "true") break;
+    std::string next = x.text_of("NextPartNumberMarker");
     if (next.empty() || next == marker) break;
     marker = next;
   }
@@ -428,7 +385,7 @@ std::string Client::complete_multipart(const Location& at, const std::string& up
   }
   xml += "</CompleteMultipartUpload>";
   Response r = request("POST", at, {{"uploadId", upload_id}}, {"Content-Type: application/xml"}, xml);
-  return strip_quotes(xml_text(r.body, "ETag"));
+  return strip_quotes(document(r, at).text_of("ETag"));
 }
 
 void Client::abort_multipart(const Location& at, const std::string& upload_id) {
@@ -459,14 +416,14 @@ std::vector<UploadInfo> Client::list_uploads(const Location& at, unsigned page_s
     if (!at.key.empty()) q["prefix"] = at.key;
     if (!key_marker.empty()) q["key-marker"] = key_marker;
     if (!id_marker.empty()) q["upload-id-marker"] = id_marker;
-    Response r = request("GET", bucket, q, {});
-    auto uploads = xml_elements(r.body, "Upload");
-    for (std::string_view u : uploads) {
-      out.push_back({xml_text(u, "Key"), xml_text(u, "UploadId"), xml_text(u, "Initiated")});
+    const XmlElement x = document(request("GET", bucket, q, {}), bucket);
+    auto uploads = x.all("Upload");
+    for (const XmlElement* u : uploads) {
+      out.push_back({u->text_of("Key"), u->text_of("UploadId"), u->text_of("Initiated")});
     }
-    if (xml_text(r.body, "IsTruncated") != "true" || uploads.empty()) break;
+    if (x.text_of("IsTruncated") != "true" || uploads.empty()) break;
     // Swift sends empty Next*Marker elements on a truncated page: go on from the last entry.
-    std::string next_key = xml_text(r.body, "NextKeyMarker"), next_id = xml_text(r.body, "NextUploadIdMarker");
+    std::string next_key = x.text_of("NextKeyMarker"), next_id = x.text_of("NextUploadIdMarker");
     if (next_key.empty()) {
       next_key = out.back().key;
       next_id = out.back().upload_id;
@@ -486,17 +443,17 @@ std::vector<ObjectInfo> Client::list_objects(const Location& at, unsigned page_s
     std::map<std::string, std::string> q = {{"list-type", "2"}, {"max-keys", std::to_string(page_size)}};
     if (!at.key.empty()) q["prefix"] = at.key;
     if (!token.empty()) q["continuation-token"] = token;
-    Response r = request("GET", bucket, q, {});
-    for (std::string_view c : xml_elements(r.body, "Contents")) {
+    const XmlElement x = document(request("GET", bucket, q, {}), bucket);
+    for (const XmlElement* c : x.all("Contents")) {
       ObjectInfo o;
-      o.key = xml_text(c, "Key");
-      o.size = std::stoull(xml_text(c, "Size"));
-      o.etag = strip_quotes(xml_text(c, "ETag"));
-      o.modified = xml_text(c, "LastModified");
+      o.key = c->text_of("Key");
+      o.size = number(c->text_of("Size"), "Size", bucket);
+      o.etag = strip_quotes(c->text_of("ETag"));
+      o.modified = c->text_of("LastModified");
       out.push_back(std::move(o));
     }
-    if (xml_text(r.body, "IsTruncated") != "true") break;
-    std::string next = xml_text(r.body, "NextContinuationToken");
+    if (x.text_of("IsTruncated") != "true") break;
+    std::string next = x.text_of("NextContinuationToken");
     if (next.empty() || next == token) break;
     token = next;
   }

@@ -1,8 +1,7 @@
-// A small S3 client over libcurl: requests signed by libcurl's own AWS SigV4
+// A small S3 client over net/http: requests signed by libcurl's own AWS SigV4
 // (CURLOPT_AWS_SIGV4), canonical query strings and key paths built here (curl uses
-// them as given), retries with exponential back-off and full jitter, and the handful
-// of calls upload and ls need (PUT, multipart, ListParts, ListObjectsV2, HEAD, GET).
-// One easy handle per thread (thread_local), so parallel parts reuse connections.
+// them as given), net/http's retry policy plus S3's own transient errors, and the
+// handful of calls upload and ls need (PUT, multipart, ListParts, ListObjectsV2, HEAD, GET).
 #pragma once
 
 #include <cstdint>
@@ -15,15 +14,9 @@
 
 #include "ingot/util/error.h"
 
-typedef void CURL;  // as libcurl declares it
+#include "ingot/net/http/http.h"
 
 namespace ingot::s3 {
-
-// This thread's libcurl easy handle, reset for a new request; its connection cache
-// survives the reset, so one worker's requests reuse a keep-alive connection.
-// curl_global_init runs once. Shared by the S3 client and the HTTP uploader.
-CURL* curl_thread_handle();
-
 
 struct Credentials {
   std::string access_key;
@@ -42,7 +35,7 @@ struct Config {
   bool path_style = false;  // forced on when the endpoint host is an IP address or localhost
   Credentials creds;
   unsigned retries = 5;           // attempts after the first one, for transient failures
-  unsigned retry_base_ms = 200;   // first back-off; doubles per attempt, capped, full jitter
+  unsigned retry_base_ms = 200;   // first back-off (http::RetryPolicy)
 };
 
 struct Location {
@@ -73,12 +66,7 @@ class S3Error : public Error {
   bool transient_;
 };
 
-struct Response {
-  long status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string header(const std::string& name) const;
-};
+using Response = http::Response;
 
 struct PartInfo {
   unsigned number = 0;
@@ -103,7 +91,8 @@ class Client {
  public:
   explicit Client(Config cfg);
 
-  // One signed request, retried on transient failures. query is in canonical order
+  // One signed request, retried on transient failures (net/http's, and S3's
+  // RequestTimeout, SlowDown and an <Error> in a 200 to a POST). query is in canonical order
   // by construction (std::map). Non-2xx after the retries throws S3Error.
   Response request(const std::string& method, const Location& where, const std::map<std::string, std::string>& query,
                    std::vector<std::string> headers, std::string_view body = {}, bool no_body = false);
@@ -142,14 +131,6 @@ class Client {
   std::shared_ptr<Counters> counters_;
 };
 
-// How long to wait before retry number attempt+1 (attempt is 0-based), for S3 and HTTP
-// uploads alike: the server's Retry-After when it gave whole seconds, capped at
-// kMaxRetryAfterSeconds (a client stalled for longer looks hung), else (none, or an
-// HTTP-date) exponential back-off with full jitter, uniform in
-// [0, min(20 s, base_ms * 2^attempt)].
-constexpr unsigned kMaxRetryAfterSeconds = 60;
-unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after = {});
-
 // MD5 of data: hex (as S3 ETags of single parts) and base64 (Content-MD5).
 std::string md5_hex(std::string_view data);
 std::string md5_base64(std::string_view data);
@@ -161,8 +142,19 @@ Md5 md5(std::string_view data);  // both from one pass over the data
 // md5s, "-", the number of parts.
 std::string multipart_etag(const std::vector<std::string>& part_md5_hex);
 
-// Minimal XML helpers for S3's flat responses.
-std::vector<std::string_view> xml_elements(std::string_view xml, std::string_view tag);
-std::string xml_text(std::string_view xml, std::string_view tag);  // first <tag>, entities decoded
+// An S3 XML response as expat parsed it: each element's local name (a "prefix:" is
+// dropped), its own text (entities and character references decoded) and its child
+// elements in document order.
+struct XmlElement {
+  std::string name;
+  std::string text;
+  std::vector<XmlElement> children;
+  // The text of the first child called name; "" when there is none.
+  std::string text_of(std::string_view name) const;
+  std::vector<const XmlElement*> all(std::string_view name) const;
+};
+// The root element; nullopt when body is not well-formed XML (an empty body, a
+// proxy's HTML error page).
+std::optional<XmlElement> parse_xml(std::string_view body);
 
 }  // namespace ingot::s3

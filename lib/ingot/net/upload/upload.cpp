@@ -12,9 +12,20 @@
 
 namespace ingot {
 
-namespace detail {
+const char* upload_method_name(UploadMethod m) {
+  switch (m) {
+    case UploadMethod::none: return "";
+    case UploadMethod::put: return "put";
+    case UploadMethod::multipart: return "multipart";
+    case UploadMethod::begin: return "begin";
+    case UploadMethod::part: return "part";
+    case UploadMethod::complete: return "complete";
+    case UploadMethod::abort: return "abort";
+  }
+  return "";
+}
 
-unsigned backoff_ms(unsigned base_ms, unsigned attempt) { return s3::retry_delay_ms(base_ms, attempt); }
+namespace detail {
 
 UploadSource resolve_source(const UploadOptions& opts) {
   UploadSource s;

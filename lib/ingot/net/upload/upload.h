@@ -64,7 +64,10 @@ struct UploadOptions {
   unsigned workers = 1;
   std::string rejects;
   OnError on_error = OnError::skip;
+  std::optional<std::uint64_t> max_errors;  // PostgreSQL, HTTP: fail once more rows than this are rejected
   std::optional<RecordKind> from;
+  bool header = true;  // CSV/TSV sources: the first record names the columns (else col1, col2, ...)
+                       // (the delimiter: chunker.delimiter, 0 for the kind's)
   std::vector<std::string> fields;  // NDJSON columns (as convert --fields); default: the table's, else the key union
   std::string schema;               // or read them from this file (as convert --schema)
 
@@ -84,11 +87,18 @@ struct PlanItem {
   std::uint64_t length = 0;
 };
 
+// How an upload went about it; the CLI words its summary by it. s3: a single PUT, a
+// multipart upload, or one step of a shared multipart upload (begin, part, complete,
+// abort). PostgreSQL and HTTP send batches (none).
+enum class UploadMethod { none, put, multipart, begin, part, complete, abort };
+// "put", "multipart", ... as the --json report names it; "" for none.
+const char* upload_method_name(UploadMethod m);
+
 struct UploadReport {
   std::string target;  // "s3", "postgresql", "http"
   std::string source;
   std::string dest;
-  std::string method;  // s3: "put" or "multipart"
+  UploadMethod method = UploadMethod::none;
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_sent = 0;     // payload bytes sent by this run (retries excluded)
   std::uint64_t bytes_skipped = 0;  // already on the server / committed before this run

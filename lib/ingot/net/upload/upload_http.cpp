@@ -1,24 +1,22 @@
 // ingot upload to an HTTP NDJSON endpoint: the engine's Chunker cuts whole records into
 // batches of about --batch-bytes, numbered by the BatchCutter PostgreSQL uses too; the
 // engine's pipeline (run_pipeline with an I/O stage) POSTs up to --concurrency batches
-// at a time (optionally gzip'd), retrying 5xx and dropped connections with back-off and
-// jitter and honouring Retry-After on 429/503. Each acknowledged batch is journaled, so
-// a rerun of a file source sends only the batches not yet acknowledged.
+// at a time (optionally gzip'd by io/compress) through net/http, whose one retry policy
+// retries 5xx, 429, 408 and dropped connections (Retry-After on 429/503, else back-off).
+// Each acknowledged batch is journaled, so a rerun of a file source sends only the
+// batches not yet acknowledged.
 #include <curl/curl.h>
-#include <strings.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <set>
-#include <thread>
 
+#include "ingot/io/compress.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/convert/convert_internal.h"
-#include "ingot/net/s3/s3.h"
+#include "ingot/net/http/http.h"
 #include "ingot/net/upload/upload_internal.h"
 #include "ingot/net/upload/upload_journal.h"
 #include "ingot/util/hash.h"
@@ -28,37 +26,6 @@ namespace ingot::detail {
 namespace {
 
 constexpr std::uint64_t kHttpDefaultBatch = 10'000'000;
-
-std::string gzip(std::string_view in) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    throw io_error("zlib: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (rc != Z_STREAM_END) throw io_error("zlib: deflate failed");
-  return out;
-}
-
-size_t on_body(char* p, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(p, size * n);
-  return size * n;
-}
-
-size_t on_header(char* p, size_t size, size_t n, void* user) {
-  std::string line(p, size * n);
-  if (line.size() > 12 && strncasecmp(line.c_str(), "retry-after:", 12) == 0) {
-    const auto b = line.find_first_not_of(" \t", 12), e = line.find_last_not_of(" \t\r\n");
-    *static_cast<std::string*>(user) = b == std::string::npos || e < b ? "" : line.substr(b, e - b + 1);
-  }
-  return size * n;
-}
 
 // Per token: the chunk's records and its one batch; for a CSV/TSV source also the
 // chunk converted to NDJSON (the body sent) and the records it rejected.
@@ -100,7 +67,11 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   // not sent (counted, --rejects, --on-error fail). Anything else is sent as it is.
   const RecordKind kind = o.from ? *o.from : record_kind_from_path(src.path).value_or(RecordKind::ndjson);
   const bool from_delimited = is_delimited(kind);
-  const std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
+  const char delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);
+  std::string body_kind = from_delimited ? std::string("ndjson from ") + record_kind_name(kind) : "as is";
+  // Another reading of the CSV gives other batches (older journals keep their kind).
+  if (from_delimited && delim != default_delimiter(kind)) body_kind += ", delimiter " + std::string(1, delim);
+  if (from_delimited && !o.header) body_kind += ", no header";
 
   Journal journal(stream ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
   rep.journal = journal.path();
@@ -142,18 +113,26 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   std::unique_ptr<DelimitedChunkConverter> converter;
   std::uint64_t line = 1;  // of the next chunk's first byte
   if (from_delimited) {
-    const std::string header = chunker.take_first_record();
-    std::vector<std::string> keys =
-        delimited_keys(header, default_delimiter(kind), true, o.chunker.strict_quotes, in.display_name());
+    std::string first;
+    if (o.header) {
+      first = chunker.take_first_record();
+    } else if (stream) {
+      throw usage_error("--no-header reads the first record twice (for the number of columns), which a stream does "
+                        "not allow")
+          .at_path(src.path);
+    } else {
+      Chunker head(in, kind, 0, kToEnd, o.chunker);
+      first = head.take_first_record();
+    }
+    std::vector<std::string> keys = delimited_keys(first, delim, o.header, o.chunker.strict_quotes, in.display_name());
     rep.renamed_columns = rename_duplicate_columns(keys);  // NDJSON objects cannot hold a key twice
-    converter = std::make_unique<DelimitedChunkConverter>(keys, default_delimiter(kind), RecordKind::ndjson,
-                                                          ValueTypes::auto_detect, o.chunker.strict_quotes);
-    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+    converter = std::make_unique<DelimitedChunkConverter>(keys, delim, RecordKind::ndjson, ValueTypes::auto_detect,
+                                                          o.chunker.strict_quotes);
+    if (o.header) line += static_cast<std::uint64_t>(std::count(first.begin(), first.end(), '\n'));
   }
-  std::optional<OutputFile> rejects;
-  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
-  std::string reject_buf;
-  std::string first_reject;  // "line N: reason", for the summary's note
+  // Rejects, --on-error and --max-errors go through the engine's RecordLedger, as in convert.
+  RecordLedger record_ledger(in.display_name(), ErrorPolicy{o.on_error, o.max_errors},
+                             o.dry_run ? std::string() : o.rejects, line);
   if (!stream && !journal.exists() && !o.dry_run) {
     journal.create({{"ingot_upload_journal", 1},
                     {"target", "http"},
@@ -172,55 +151,36 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
 
   std::atomic<std::uint64_t> retries{0};
   auto post = [&](std::string_view body, const Batch& b) {
+    http::Request req;
+    req.method = "POST";
+    req.url = o.dest;
     std::string packed;
     if (o.gzip) {
-      packed = gzip(body);
-      body = packed;
+      // One gzip member per batch, as `convert --compress gz` writes a file.
+      auto z = Compressor::create(Codec::gzip);
+      z->update(body.data(), body.size(), packed);
+      z->finish(packed);
+      req.body = packed;
+    } else {
+      req.body = body;
     }
-    for (unsigned attempt = 0;; ++attempt) {
-      CURL* h = s3::curl_thread_handle();
-      curl_slist* hl = nullptr;
-      hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
-      if (o.gzip) hl = curl_slist_append(hl, "Content-Encoding: gzip");
-      if (!rep.load_id.empty()) {
-        hl = curl_slist_append(hl, ("Idempotency-Key: " + rep.load_id + "-" + std::to_string(b.number)).c_str());
-      }
-      for (const std::string& x : o.headers) hl = curl_slist_append(hl, x.c_str());
-      std::string resp, retry_after;
-      curl_easy_setopt(h, CURLOPT_URL, o.dest.c_str());
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-      curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-      curl_easy_setopt(h, CURLOPT_HEADERDATA, &retry_after);
-      curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
-      curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
-      curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-      // Credentials from ~/.netrc keep a password off the command line (docs/security.md).
-      curl_easy_setopt(h, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL));
-      CURLcode rc = curl_easy_perform(h);
-      curl_slist_free_all(hl);
-      long status = 0;
-      if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-      if (rc == CURLE_OK && status >= 200 && status < 300) return;
-      const bool transient = rc != CURLE_OK || status >= 500 || status == 429 || status == 408;
-      std::string what = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
-                                        : "HTTP " + std::to_string(status) + (resp.empty() ? "" : ": " + resp.substr(0, 200));
-      for (char& ch : what) if (ch == '\n' || ch == '\r') ch = ' ';
-      if (!transient || attempt >= o.retries) {
-        throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
-                           (transient ? " (after " + std::to_string(attempt + 1) + " attempts)" : ""))
-            .at_path(shown);
-      }
-      ++retries;
-      // The one back-off rule of S3 and HTTP (s3::retry_delay_ms): the server's
-      // Retry-After when it gave seconds, capped, else exponential back-off with jitter.
-      const std::string_view after = status == 429 || status == 503 ? std::string_view(retry_after) : std::string_view();
-      std::this_thread::sleep_for(std::chrono::milliseconds(s3::retry_delay_ms(o.retry_base_ms, attempt, after)));
-    }
+    req.headers.push_back("Content-Type: application/x-ndjson");
+    if (o.gzip) req.headers.push_back("Content-Encoding: gzip");
+    if (!rep.load_id.empty()) req.headers.push_back("Idempotency-Key: " + rep.load_id + "-" + std::to_string(b.number));
+    req.headers.insert(req.headers.end(), o.headers.begin(), o.headers.end());
+    // Credentials from ~/.netrc keep a password off the command line (docs/security.md).
+    req.configure = [](CURL* h) { curl_easy_setopt(h, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_OPTIONAL)); };
+    const http::Outcome out = http::send(req, {o.retries, o.retry_base_ms});
+    retries += out.attempts - 1;
+    if (out.ok()) return;
+    const http::Response& r = out.response;
+    std::string what = !r.error.empty() ? r.error
+                                        : "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + r.body.substr(0, 200));
+    for (char& ch : what) if (ch == '\n' || ch == '\r') ch = ' ';
+    const bool transient = out.verdict == http::Verdict::retry;
+    throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
+                       (transient ? " (after " + std::to_string(out.attempts) + " attempts)" : ""))
+        .at_path(shown);
   };
 
   // A batch is a whole chunk: the cutter numbers it (no row limit), so its span is the chunk.
@@ -264,14 +224,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
         [&](const Chunk& c, Work& w) {
           for (const Batch& b : w.batches) report_batch(rep, b, o.dry_run, b.skip, w.records);
           rep.rejected += w.tally.rejects.size();
-          for (const Reject& r : w.tally.rejects) {
-            if (first_reject.empty()) first_reject = "line " + std::to_string(w.first_line + r.line) + ": " + r.reason;
-            if (rejects) append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
-          }
-          if (rejects && reject_buf.size() > (1 << 16)) {
-            rejects->write(reject_buf);
-            reject_buf.clear();
-          }
+          record_ledger.add(c, w.tally);
           if (o.progress) o.progress(rep.bytes_sent + rep.bytes_skipped, rep.records);
         });
   } catch (const Error& e) {
@@ -280,13 +233,11 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     throw out.at_path(e.path());
   }
   if (rep.rejected) {
-    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at " +
-               first_reject + ")" + (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
+    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at line " +
+               std::to_string(record_ledger.first_reject_line()) + ": " + record_ledger.first_reject_reason() + ")" +
+               (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
   }
-  if (rejects) {
-    rejects->write(reject_buf);
-    rejects->commit();
-  }
+  record_ledger.finish();
   if (o.dry_run) {
     rep.units_total = rep.plan.size();
     return rep;

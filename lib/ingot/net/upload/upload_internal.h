@@ -102,7 +102,4 @@ class BatchCutter {
   std::uint64_t records_ = 0;
 };
 
-// Back-off with full jitter for attempt (0-based): uniform in [0, min(cap, base * 2^attempt)] ms.
-unsigned backoff_ms(unsigned base_ms, unsigned attempt);
-
 }  // namespace ingot::detail

@@ -24,6 +24,7 @@
 // --table is parsed (name, schema.name, "quoted" parts) and every identifier reaches SQL
 // through PQescapeIdentifier; values travel as statement parameters.
 #include <libpq-fe.h>
+#include <tbb/concurrent_queue.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 #include <unistd.h>
@@ -32,8 +33,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <condition_variable>
-#include <mutex>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -630,7 +629,7 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   Chunker chunker(in, kind, 0, kToEnd, batch_chunker_options(o.chunker, o.batch_bytes));
   std::vector<std::string> columns;
   std::uint64_t line = 1;
-  const char delim = kind == RecordKind::tsv ? '\t' : ',';  // CSV/TSV sources
+  const char delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);  // CSV/TSV sources
   if (kind == RecordKind::ndjson) {
     columns = o.schema.empty() ? o.fields : read_schema(o.schema);
     if (columns.empty() && !o.dry_run) {
@@ -656,12 +655,34 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         if (columns.empty()) throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
       }
     }
-  } else {
+  } else if (o.header) {
     std::string header = chunker.take_first_record();
     columns = header_fields(header, delim);
     if (columns.empty()) throw data_error("no header record").at_path(src.path);
     rep.renamed_columns = rename_duplicate_columns(columns);
     line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+  } else if (!o.dry_run) {
+    // --no-header: the table's columns in order, else (a table to create) col1, col2,
+    // ... as convert names them, as many as the first record has fields.
+    for (auto& r : query(*main,
+                         "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+                         "AND NOT a.attisdropped ORDER BY a.attnum",
+                         {table})) {
+      columns.push_back(r[0]);
+    }
+    if (columns.empty() && !o.create_table) throw usage_error("table " + o.table + " does not exist; add --create-table");
+    if (columns.empty()) {
+      if (!in.seekable()) {
+        throw usage_error("--no-header --create-table reads the first record twice, which a stream does not allow; "
+                          "create the table first")
+            .at_path(src.path);
+      }
+      ChunkerOptions copts = o.chunker;
+      copts.delimiter = delim;
+      Chunker head(in, kind, 0, kToEnd, copts);
+      columns = delimited_keys(head.take_first_record(), delim, false, o.chunker.strict_quotes, src.path);
+      if (columns.empty()) throw data_error("no record: no columns to create").at_path(src.path);
+    }
   }
 
   // The load id names this source + table + batch settings + columns: the same command
@@ -675,6 +696,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
   // older ingot.
   if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
+  // Other CSV readings cut other rows (older load ids stay what they were).
+  if (kind != RecordKind::ndjson && delim != default_delimiter(kind)) id_text += "\ndelimiter " + std::string(1, delim);
+  if (kind != RecordKind::ndjson && !o.header) id_text += "\nno header";
   rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
   // Batches an earlier run committed: batch -> (offset, length), as cut then.
   std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
@@ -778,15 +802,14 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // The connections, shared by the batches of every chunk in the I/O stage; a batch
   // waits (sleeping: the CPU stays with the converter and the server) for a free one.
   std::vector<std::unique_ptr<Conn>> conns;
-  std::vector<Conn*> pool;
-  std::mutex pool_mu;
-  std::condition_variable pool_cv;
+  tbb::concurrent_bounded_queue<Conn*> pool;
   for (unsigned i = 0; i < (o.dry_run ? 0 : o.workers); ++i) {
     conns.push_back(std::make_unique<Conn>(o.dest));
-    pool.push_back(conns.back().get());
+    pool.push(conns.back().get());
   }
-  std::optional<OutputFile> rejects;
-  if (!o.rejects.empty() && !o.dry_run) rejects = OutputFile::create(o.rejects);
+  // Rejects (invalid records and rows the server refused), --on-error and --max-errors
+  // go through the engine's RecordLedger, as in convert.
+  RecordLedger record_ledger(src.path, ErrorPolicy{o.on_error, o.max_errors}, o.dry_run ? std::string() : o.rejects, line);
 
   std::set<std::uint64_t> done;
   for (const auto& kv : committed) done.insert(kv.first);
@@ -795,7 +818,6 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   bool table_checked = o.dry_run || !o.create_table;
   bool stopping = false;  // --on-error fail met a reject: no more rows are cut
   std::uint64_t bytes_done = 0;
-  std::string reject_buf;
   PipelineOptions popts = o.pipeline;
   popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
 
@@ -893,36 +915,19 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
             if (w.batches[i].skip) return;
             Conn* k = nullptr;
-            {
-              std::unique_lock lock(pool_mu);
-              pool_cv.wait(lock, [&] { return !pool.empty(); });
-              k = pool.back();
-              pool.pop_back();
-            }
+            pool.pop(k);  // blocks until a connection is free
             struct Back {
-              std::vector<Conn*>& p;
-              std::mutex& mu;
-              std::condition_variable& cv;
+              tbb::concurrent_bounded_queue<Conn*>& p;
               Conn* k;
-              ~Back() {
-                {
-                  std::lock_guard lock(mu);
-                  p.push_back(k);
-                }
-                cv.notify_one();
-              }
-            } back{pool, pool_mu, pool_cv, k};
+              ~Back() { p.push(k); }
+            } back{pool, k};
             w.results[i] = load_batch(*k, c, w, w.batches[i], o, ctx);
           });
         });
       },
-      // Serial, in order: counts, and the rejects by source offset, exact lines.
+      // Serial, in order: counts, and the rejects by source offset, exact lines. Under
+      // --on-error fail the ledger stops at the chunk's first reject (w.stop_at).
       [&](const Chunk& c, Work& w) {
-        if (w.stop_at) {
-          throw data_error("invalid record: " + w.stop_at->reason + " (--on-error fail)")
-              .at_path(src.path)
-              .at_line(w.first_line + w.stop_at->line);
-        }
         std::vector<const Refused*> refused;
         for (std::size_t i = 0; i < w.batches.size(); ++i) {
           const Batch& b = w.batches[i];
@@ -934,36 +939,37 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           }
         }
         rep.rejected += w.tally.rejects.size() + refused.size();
-        if (rejects) {
-          // Two sorted lists (converter rejects, refused rows) merged by offset.
+        // Two sorted lists (converter rejects, refused rows) merged by offset into the
+        // chunk's tally for the ledger.
+        ChunkTally& all = w.tally;
+        if (!refused.empty()) {
           LineCounter lines(c);
+          std::vector<Reject> merged;
           std::size_t a = 0, b = 0;
-          const auto& bad = w.tally.rejects;
+          auto& bad = w.tally.rejects;
           while (a < bad.size() || b < refused.size()) {
             const bool take_bad = b == refused.size() ||
                                   (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
             if (take_bad) {
-              const Reject& r = bad[a++];
-              append_reject_line(reject_buf, w.first_line + r.line, c.offset + r.offset, r.reason, r.raw);
+              merged.push_back(std::move(bad[a++]));
             } else {
               const Refused& f = *refused[b++];
               const Row& row = w.rows[f.row];
-              append_reject_line(reject_buf, w.first_line + lines.before(row.src_begin), c.offset + row.src_begin,
-                                 f.message, std::string_view(c.data + row.src_begin, row.src_end - row.src_begin));
+              Reject r;
+              r.line = lines.before(row.src_begin);
+              r.offset = row.src_begin;
+              r.raw = std::string_view(c.data + row.src_begin, row.src_end - row.src_begin);
+              r.reason = f.message;
+              merged.push_back(std::move(r));
             }
           }
-          if (reject_buf.size() > (1 << 16)) {
-            rejects->write(reject_buf);
-            reject_buf.clear();
-          }
+          all.rejects = std::move(merged);
         }
+        record_ledger.add(c, all);
         bytes_done += c.size;
         if (o.progress) o.progress(bytes_done, rep.records);
       });
-  if (rejects) {
-    rejects->write(reject_buf);
-    rejects->commit();
-  }
+  record_ledger.finish();
   rep.bytes_total = in.seekable() ? in.size() : bytes_done;
   rep.units_total = cutter.batches();
   if (!o.dry_run) {

@@ -379,7 +379,7 @@ std::string complete_verified(s3::Client& client, const s3::Location& at, const 
 // --abort: the upload named by --upload-id, else the journal's, else every upload in
 // progress for the key (ListMultipartUploads), so no journal is needed.
 UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, const s3::Location& at, UploadReport rep) {
-  rep.method = "abort";
+  rep.method = UploadMethod::abort;
   Journal journal(src.path == "-" ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
   std::string journal_id;  // the upload the journal records, if there is one
   if (!journal.path().empty() && journal.exists()) {
@@ -434,7 +434,7 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
   std::vector<PartJob> layout = plan_parts(o, src, size, rep.part_size, rep.note);
   std::size_t first = 0, last = layout.size();
   if (o.worker_n) std::tie(first, last) = worker_share(layout.size(), o.worker_k, o.worker_n);
-  rep.method = o.begin ? "begin" : o.complete ? "complete" : "part";
+  rep.method = o.begin ? UploadMethod::begin : o.complete ? UploadMethod::complete : UploadMethod::part;
   rep.units_total = last - first;
   rep.bytes_total = 0;
   for (std::size_t i = first; i < last; ++i) rep.bytes_total += layout[i].length;
@@ -585,7 +585,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   rep.part_size = part_size;
 
   const bool single = !have_journal && !stream && layout.size() == 1;
-  rep.method = single ? "put" : "multipart";
+  rep.method = single ? UploadMethod::put : UploadMethod::multipart;
   if (o.dry_run) {
     for (const PartJob& j : layout) rep.plan.push_back({j.number, j.offset, j.length});
     rep.units_total = layout.size();
@@ -599,7 +599,7 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     const std::string_view data = part.view();
     s3::Md5 md5 = s3::md5(data);
     client.put_object(at, data, md5.base64);
-    rep.method = "put";
+    rep.method = UploadMethod::put;
     rep.bytes_total = rep.bytes_sent = data.size();
     rep.units_total = rep.units_sent = 1;
     auto head = client.head(at);
