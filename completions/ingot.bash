@@ -16,14 +16,23 @@ _ingot() {
     esac
   done
   if [[ -z $cmd ]]; then
-    mapfile -t COMPREPLY < <(compgen -W 'convert split merge index get serve upload ls -h --help --version' -- "$cur")
+    mapfile -t COMPREPLY < <(compgen -W 'convert split merge index get serve upload ls help -h --help -V --version' -- "$cur")
     return
   fi
   local opts=
   case $cmd in
+    help)
+      mapfile -t COMPREPLY < <(compgen -W 'convert split merge index get serve upload ls' -- "$cur")
+      return ;;
     convert)
       opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress'
       case $prev in
+        --from)
+          mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
+          return ;;
+        --to)
+          mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
+          return ;;
         --types)
           mapfile -t COMPREPLY < <(compgen -W 'auto string' -- "$cur")
           return ;;
@@ -36,37 +45,43 @@ _ingot() {
         -o|--output|--schema|--schema-out|--rejects)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--from|--to|--fields|--delimiter|--max-errors|--part)
+        -j|--threads|--chunk-size|--max-record-size|--fields|--delimiter|--max-errors|--part)
           return ;;
       esac
       ;;
     split)
-      opts='-h --help --bytes --records --pieces --prefix --kind --no-header --delimiter --force --plan --manifest --filter --compress -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress'
+      opts='-h --help --bytes --records --pieces --prefix --from --no-header --delimiter --force --plan --manifest --filter --compress -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress'
       case $prev in
+        --from)
+          mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
+          return ;;
         --compress)
           mapfile -t COMPREPLY < <(compgen -W 'gz gzip zst zstd none' -- "$cur")
           return ;;
         --prefix|--manifest)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        --bytes|--records|--pieces|--kind|--delimiter|--filter|-j|--threads|--chunk-size|--max-record-size)
+        --bytes|--records|--pieces|--delimiter|--filter|-j|--threads|--chunk-size|--max-record-size)
           return ;;
       esac
       ;;
     merge)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --manifest --verify --kind --no-header'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --manifest --verify --from --no-header'
       case $prev in
+        --from)
+          mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
+          return ;;
         -o|--output|--manifest)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--kind)
+        -j|--threads|--chunk-size|--max-record-size)
           return ;;
       esac
       ;;
     index)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --kind --no-header --delimiter --part --piece --verify'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --from --no-header --delimiter --part --piece --verify'
       case $prev in
-        --kind)
+        --from)
           mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
           return ;;
         -o|--output)
@@ -77,9 +92,9 @@ _ingot() {
       esac
       ;;
     get)
-      opts='-h --help --index --reindex --scan --kind --header --no-header --delimiter -j --threads --chunk-size --max-record-size -q --quiet'
+      opts='-h --help --index --reindex --scan --from --header --no-header --delimiter -j --threads --chunk-size --max-record-size -q --quiet'
       case $prev in
-        --kind)
+        --from)
           mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
           return ;;
         --index)
@@ -105,10 +120,13 @@ _ingot() {
         --on-error)
           mapfile -t COMPREPLY < <(compgen -W 'skip fail' -- "$cur")
           return ;;
+        --from)
+          mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
+          return ;;
         --state|--rejects|--schema)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--max-errors|--delimiter|--from|--fields|--header)
+        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--max-errors|--delimiter|--fields|--header)
           return ;;
       esac
       ;;

@@ -372,6 +372,8 @@ TEST_CASE("convert: NDJSON numbers follow the full grammar, projected or not", "
   REQUIRE(r.value().records.valid == valid);
   REQUIRE(r.value().records.invalid == 4000 - valid);
   REQUIRE(read_file(dir / "out.csv") == want);
+}
+
 TEST_CASE("convert: the line-shape fast path and simdjson agree on every line", "[convert][shapes][rejects]") {
   // Lines of one shape whose values take every spelling a shape's slot reader could
   // misjudge (bad numbers and literals, raw control bytes, escapes, invalid UTF-8,
