@@ -1,4 +1,4 @@
-// The redactor (upload_redact.h). Spans, not a rewritten string: the CLI overwrites the
+// The redactor (net/redact.h). Spans, not a rewritten string: the CLI overwrites the
 // same bytes of argv, and a redacted string keeps everything else exactly as written.
 // The spans come from a scan of the raw text; libcurl or libpq then parses the string
 // too, and when their reading of the userinfo, query or conninfo differs from the

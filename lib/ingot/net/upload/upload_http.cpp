@@ -46,7 +46,7 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
   rep.target = "http";
   rep.source = o.source;
   rep.dest = o.dest;
-  // Messages name the destination redacted (upload_redact.h).
+  // Messages name the destination redacted (net/redact.h).
   const std::string shown = redacted(o.dest);
   if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
   for (const std::string& h : o.headers) {
