@@ -59,25 +59,25 @@ int run(ConvertArgs& a) {
   const ConvertReport& r = result.value();
   const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
   if (a.common.json) {
-    print_ok_report(report_stream(a.common),
-                    {{"input", r.input},
-                     {"output", r.output},
-                     {"from", r.from},
-                     {"to", r.to},
-                     {"stats",
-                      {{"bytes", r.bytes},
-                       {"records",
-                        {{"valid", r.records.valid},
-                         {"invalid", r.records.invalid},
-                         {"blank", r.records.blank},
-                         {"total", r.records.total()}}},
-                       {"columns", r.columns},
-                       {"empty_columns", r.empty_columns},
-                       {"renamed_columns", r.renamed_columns},
-                       {"seconds", r.seconds},
-                       {"mb_per_s", mbps}}}});
+    print_ok_report(report_stream(a.common), {{"input", r.input},
+                                              {"output", r.output},
+                                              {"from", r.from},
+                                              {"to", r.to},
+                                              {"stats",
+                                               {{"bytes", r.bytes},
+                                                {"records",
+                                                 {{"valid", r.records.valid},
+                                                  {"invalid", r.records.invalid},
+                                                  {"blank", r.records.blank},
+                                                  {"total", r.records.total()}}},
+                                                {"columns", r.columns},
+                                                {"empty_columns", r.empty_columns},
+                                                {"renamed_columns", r.renamed_columns},
+                                                {"seconds", r.seconds},
+                                                {"mb_per_s", mbps}}}});
   }
-  if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot convert: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
+  if (!r.renamed_columns.empty())
+    std::fprintf(stderr, "ingot convert: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (!a.fields.empty() || !a.schema.empty()) {
     // A named field that never appears is most likely a typo: say so, keep the column.
     for (const auto& name : r.empty_columns) {
@@ -85,10 +85,12 @@ int run(ConvertArgs& a) {
     }
   }
   if (!a.common.quiet) {
-    std::fprintf(stderr, "ingot convert: %s records (%s valid, %s invalid), %s blank, %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",
-                 with_commas(r.records.total()).c_str(), with_commas(r.records.valid).c_str(),
-                 with_commas(r.records.invalid).c_str(), with_commas(r.records.blank).c_str(), r.columns,
-                 format_size(r.bytes).c_str(), r.seconds, mbps, r.output.c_str());
+    std::fprintf(
+        stderr,
+        "ingot convert: %s records (%s valid, %s invalid), %s blank, %zu columns, %s in %.2f s (%.0f MB/s) -> %s\n",
+        with_commas(r.records.total()).c_str(), with_commas(r.records.valid).c_str(),
+        with_commas(r.records.invalid).c_str(), with_commas(r.records.blank).c_str(), r.columns,
+        format_size(r.bytes).c_str(), r.seconds, mbps, r.output.c_str());
   }
   return kOk;
 }
@@ -102,8 +104,10 @@ Runner setup_convert(CLI::App& sub) {
   add_csv_options(&sub, a->common);
   add_from_option(&sub, a->from, "Input format: ndjson, csv or tsv (default: from the extension)", false);
   add_to_option(&sub, a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
-  add_list_option(&sub, "--fields", a->fields, "NDJSON columns in order, comma-separated; dot paths reach into objects");
-  sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)")->type_name("FILE");
+  add_list_option(&sub, "--fields", a->fields,
+                  "NDJSON columns in order, comma-separated; dot paths reach into objects");
+  sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)")
+      ->type_name("FILE");
   sub.add_option("--schema-out", a->schema_out, "Write the column list used to FILE")->type_name("FILE");
   sub.add_flag("--schema-only", a->schema_only,
                "Only find the NDJSON columns (the key-union pass) and write them to --schema-out; no output");
@@ -117,9 +121,11 @@ Runner setup_convert(CLI::App& sub) {
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
   sub.add_option("--max-errors", a->max_errors, "Fail when more than N records are invalid")->type_name("N");
-  sub.add_option("--rejects", a->rejects, "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON")
+  sub.add_option("--rejects", a->rejects,
+                 "Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON")
       ->type_name("FILE");
-  sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)")->type_name("K/N");
+  sub.add_option("--part", a->part, "Convert only the K-th of N record-aligned parts of the input (K/N)")
+      ->type_name("K/N");
   sub.add_option("--compress", a->compress,
                  "Compress the output: gz, zst or none (default: by the output's .gz/.zst suffix)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));

@@ -21,10 +21,10 @@ namespace fs = std::filesystem;
 // ---- the model: what CLI11 knows about a command, in a shape the writers share ----
 
 struct OptionDoc {
-  std::vector<std::string> shorts;  // "-o"
-  std::vector<std::string> longs;   // "--output"
-  std::string positional;           // "input" for a positional argument, else empty
-  std::string metavar;              // FILE, N, SIZE, ...; empty for a flag
+  std::vector<std::string> shorts;   // "-o"
+  std::vector<std::string> longs;    // "--output"
+  std::string positional;            // "input" for a positional argument, else empty
+  std::string metavar;               // FILE, N, SIZE, ...; empty for a flag
   std::vector<std::string> choices;  // from CLI::IsMember
   std::string constraint;            // other validator text, e.g. "INT in [1 - 1000]"
   std::string default_value;
@@ -44,7 +44,8 @@ struct CommandDoc {
 // (->type_name("FILE"), cmd/common.h). CLI11's own type names (TEXT, UINT, ...) mean
 // that it declares none: refused, so that no option reaches the docs as "VALUE".
 std::string declared_placeholder(const CLI::Option* opt, const std::string& type, const std::string& where) {
-  static const char* const kCli11Types[] = {"TEXT", "INT", "UINT", "FLOAT", "BOOLEAN", "CHAR", "ENUM", "NUMBER", "NONNEGATIVE"};
+  static const char* const kCli11Types[] = {"TEXT", "INT",  "UINT",   "FLOAT",      "BOOLEAN",
+                                            "CHAR", "ENUM", "NUMBER", "NONNEGATIVE"};
   if (type.empty() || std::find(std::begin(kCli11Types), std::end(kCli11Types), type) != std::end(kCli11Types)) {
     throw usage_error(where + " " + opt->get_name() +
                       " declares no placeholder: add ->type_name(\"FILE\") (or SIZE, N, ...) where it is added");
@@ -122,17 +123,18 @@ std::string upper(std::string s) {
 std::string roff_escape(const std::string& s) {
   std::string r;
   for (char c : s) {
-    if (c == '\\') r += "\\e";
-    else if (c == '-') r += "\\-";
-    else r += c;
+    if (c == '\\')
+      r += "\\e";
+    else if (c == '-')
+      r += "\\-";
+    else
+      r += c;
   }
   return r;
 }
 
 // A text line must not start with a control character ('.' or '\'').
-std::string roff_line(const std::string& s) {
-  return (!s.empty() && (s[0] == '.' || s[0] == '\'')) ? "\\&" + s : s;
-}
+std::string roff_line(const std::string& s) { return (!s.empty() && (s[0] == '.' || s[0] == '\'')) ? "\\&" + s : s; }
 
 // Inline markup of the prose: `code` -> bold, *word* -> italic; everything else escaped.
 std::string roff_inline(const std::string& s) {
@@ -238,7 +240,8 @@ std::string option_text(const OptionDoc& o) {
   if (!d.empty() && d.back() != '.') d += ".";
   if (!o.constraint.empty()) d += " Range: " + o.constraint + ".";
   if (!o.default_value.empty()) d += " Default: " + o.default_value + ".";
-  if (o.repeatable && o.positional.empty() && d.find("repeatable") == std::string::npos) d += " May be given more than once.";
+  if (o.repeatable && o.positional.empty() && d.find("repeatable") == std::string::npos)
+    d += " May be given more than once.";
   return roff_line(roff_escape(d));
 }
 
@@ -385,13 +388,17 @@ std::string bash_completion(const std::vector<CommandDoc>& cmds, const std::vect
       "    esac\n"
       "  done\n"
       "  if [[ -z $cmd ]]; then\n"
-      "    mapfile -t COMPREPLY < <(compgen -W " + sq(join(top, " ")) + " -- \"$cur\")\n"
+      "    mapfile -t COMPREPLY < <(compgen -W " +
+      sq(join(top, " ")) +
+      " -- \"$cur\")\n"
       "    return\n"
       "  fi\n"
       "  local opts=\n"
       "  case $cmd in\n"
       "    help)\n"
-      "      mapfile -t COMPREPLY < <(compgen -W " + sq(join(command_names(cmds), " ")) + " -- \"$cur\")\n"
+      "      mapfile -t COMPREPLY < <(compgen -W " +
+      sq(join(command_names(cmds), " ")) +
+      " -- \"$cur\")\n"
       "      return ;;\n";
   for (const auto& c : cmds) {
     std::vector<std::string> all;
@@ -419,16 +426,15 @@ std::string bash_completion(const std::vector<CommandDoc>& cmds, const std::vect
     if (!value_cases.empty()) r += "      case $prev in\n" + value_cases + "      esac\n";
     r += "      ;;\n";
   }
-  r +=
-      "    *) return ;;\n"
-      "  esac\n"
-      "  if [[ $cur == -* ]]; then\n"
-      "    mapfile -t COMPREPLY < <(compgen -W \"$opts\" -- \"$cur\")\n"
-      "  else\n"
-      "    mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n"
-      "  fi\n"
-      "}\n"
-      "complete -o filenames -F _ingot ingot\n";
+  r += "    *) return ;;\n"
+       "  esac\n"
+       "  if [[ $cur == -* ]]; then\n"
+       "    mapfile -t COMPREPLY < <(compgen -W \"$opts\" -- \"$cur\")\n"
+       "  else\n"
+       "    mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n"
+       "  fi\n"
+       "}\n"
+       "complete -o filenames -F _ingot ingot\n";
   return r;
 }
 
@@ -481,19 +487,18 @@ std::string zsh_completion(const std::vector<CommandDoc>& cmds, const std::vecto
     const auto names = names_of(o);
     for (const auto& n : names) r += "    " + sq("(- *)" + n + "[" + zsh_explanation(o.description) + "]") + " \\\n";
   }
-  r +=
-      "    '1: :->command' \\\n"
-      "    '*:: :->args' && ret=0\n"
-      "  case $state in\n"
-      "    command)\n"
-      "      _describe -t commands 'ingot command' commands && ret=0\n"
-      "      ;;\n"
-      "    args)\n"
-      "      curcontext=${curcontext%:*:*}:ingot-$words[1]:\n"
-      "      case $words[1] in\n"
-      "        help)\n"
-      "          _describe -t commands 'ingot command' commands && ret=0\n"
-      "          ;;\n";
+  r += "    '1: :->command' \\\n"
+       "    '*:: :->args' && ret=0\n"
+       "  case $state in\n"
+       "    command)\n"
+       "      _describe -t commands 'ingot command' commands && ret=0\n"
+       "      ;;\n"
+       "    args)\n"
+       "      curcontext=${curcontext%:*:*}:ingot-$words[1]:\n"
+       "      case $words[1] in\n"
+       "        help)\n"
+       "          _describe -t commands 'ingot command' commands && ret=0\n"
+       "          ;;\n";
   for (const auto& c : cmds) {
     r += "        " + c.name + ")\n          _arguments \\\n";
     for (const auto& o : c.options) r += zsh_option_specs(o, "            ");
@@ -503,14 +508,13 @@ std::string zsh_completion(const std::vector<CommandDoc>& cmds, const std::vecto
     }
     r += "            && ret=0\n          ;;\n";
   }
-  r +=
-      "      esac\n"
-      "      ;;\n"
-      "  esac\n"
-      "  return ret\n"
-      "}\n"
-      "\n"
-      "_ingot \"$@\"\n";
+  r += "      esac\n"
+       "      ;;\n"
+       "  esac\n"
+       "  return ret\n"
+       "}\n"
+       "\n"
+       "_ingot \"$@\"\n";
   return r;
 }
 
@@ -524,9 +528,12 @@ std::string fish_completion(const std::vector<CommandDoc>& cmds, const std::vect
     for (const auto& s : o.shorts) l += " -s " + s.substr(1);
     for (const auto& n : o.longs) l += " -l " + n.substr(2);
     if (!o.is_flag()) {
-      if (!o.choices.empty()) l += " -x -a " + fish_sq(join(o.choices, " "));
-      else if (o.wants_file()) l += " -r -F";
-      else l += " -x";
+      if (!o.choices.empty())
+        l += " -x -a " + fish_sq(join(o.choices, " "));
+      else if (o.wants_file())
+        l += " -r -F";
+      else
+        l += " -x";
     }
     return l + " -d " + fish_sq(o.description) + "\n";
   };
@@ -540,7 +547,8 @@ std::string fish_completion(const std::vector<CommandDoc>& cmds, const std::vect
   for (const auto& c : cmds) {
     const std::string cond = fish_sq("__fish_seen_subcommand_from " + c.name);
     r += "\n# ingot " + c.name + "\n";
-    bool files = std::any_of(c.positionals.begin(), c.positionals.end(), [](const OptionDoc& p) { return p.wants_file(); });
+    bool files =
+        std::any_of(c.positionals.begin(), c.positionals.end(), [](const OptionDoc& p) { return p.wants_file(); });
     if (!files) r += "complete -c ingot -n " + cond + " -f\n";
     for (const auto& o : c.options) r += option_line(cond, o);
   }
@@ -582,14 +590,15 @@ int run(GenerateArgs& a, CLI::App& self) {
         throw usage_error("no prose directory '" + a.prose + "' (run from the source tree, or give --prose DIR)");
       }
       const fs::path prose = a.prose;
-      write_text(out / "man" / "ingot.1",
-                 man_overview(cmds, common, global, read_prose(prose / "ingot.md"), root.get_description(), INGOT_VERSION));
+      write_text(out / "man" / "ingot.1", man_overview(cmds, common, global, read_prose(prose / "ingot.md"),
+                                                       root.get_description(), INGOT_VERSION));
       for (const auto& c : cmds) {
         if (!fs::exists(prose / (c.name + ".md"))) {
           std::fprintf(stderr, "ingot generate: warning: no %s: the man page of '%s' has no EXIT STATUS or EXAMPLES\n",
                        (prose / (c.name + ".md")).c_str(), c.name.c_str());
         }
-        write_text(out / "man" / ("ingot-" + c.name + ".1"), man_command(c, read_prose(prose / (c.name + ".md")), INGOT_VERSION));
+        write_text(out / "man" / ("ingot-" + c.name + ".1"),
+                   man_command(c, read_prose(prose / (c.name + ".md")), INGOT_VERSION));
       }
     }
     if (a.what == "all" || a.what == "completions") {
@@ -612,7 +621,8 @@ Runner setup_generate(CLI::App& sub) {
       ->check(CLI::IsMember({"man", "completions", "all"}))
       ->capture_default_str();
   sub.add_option("--out", a->out, "Directory that receives man/ and completions/")->capture_default_str();
-  sub.add_option("--prose", a->prose, "Directory of the hand-written man page sections (NAME.md)")->capture_default_str();
+  sub.add_option("--prose", a->prose, "Directory of the hand-written man page sections (NAME.md)")
+      ->capture_default_str();
   CLI::App* self = &sub;
   return [a, self] { return run(*a, *self); };
 }

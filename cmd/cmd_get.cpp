@@ -40,7 +40,8 @@ int run(GetArgs& a) {
   if (!r) return fail("get", r.error());
   if (!a.common.quiet && r.value().path == GetReport::Path::scan && !a.scan && a.input != "-") {
     if (known_input_size(a.input) >= kScanHintBytes) {
-      std::fprintf(stderr, "ingot get: note: no index, so %s was scanned from the start; 'ingot index %s' makes this O(1)\n",
+      std::fprintf(stderr,
+                   "ingot get: note: no index, so %s was scanned from the start; 'ingot index %s' makes this O(1)\n",
                    a.input.c_str(), a.input.c_str());
     }
   }

@@ -103,10 +103,12 @@ Runner setup_index(CLI::App& sub) {
       ->type_name("FILE");
   a->common.chunk_size = "256K";  // index's own default: see kIndexChunkSize
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
-  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)", true);
+  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)",
+                  true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV: the first record is data, not a header");
   add_delimiter_option(&sub, a->delimiter);
-  sub.add_option("--part", a->part, "Index only the K-th of N record-aligned parts of the file (K/N)")->type_name("K/N");
+  sub.add_option("--part", a->part, "Index only the K-th of N record-aligned parts of the file (K/N)")
+      ->type_name("K/N");
   sub.add_option("--piece", a->piece, "INPUT is a split manifest: index piece K's byte range of its source")
       ->type_name("K");
   sub.add_flag("--verify", a->verify,

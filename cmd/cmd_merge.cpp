@@ -27,8 +27,7 @@ int run(MergeArgs& a) {
     if (a.manifest.empty() && a.inputs.empty()) throw usage_error("give the pieces to merge, or a manifest");
     // One argument that is a split manifest means "its pieces, in its order"; one named
     // like a manifest is read as one, so a damaged manifest is an error, not a copy.
-    if (a.inputs.size() == 1 &&
-        (is_manifest_file(a.inputs.front()) || a.inputs.front().ends_with("manifest.json"))) {
+    if (a.inputs.size() == 1 && (is_manifest_file(a.inputs.front()) || a.inputs.front().ends_with("manifest.json"))) {
       o.manifest = a.inputs.front();
     } else {
       o.manifest = a.manifest;
@@ -75,7 +74,8 @@ Runner setup_merge(CLI::App& sub) {
   add_common_options(&sub, a->common, kWithOutput | kWithThreads | kWithReport);
   sub.add_option("--manifest", a->manifest, "Merge the pieces listed in this split manifest")->type_name("FILE");
   sub.add_flag("--verify", a->verify, "Check every piece's size and xxh3 against the manifest before writing");
-  add_from_option(&sub, a->from, "Input format of the pieces: lines, ndjson, csv or tsv (default: from the extension)", true);
+  add_from_option(&sub, a->from, "Input format of the pieces: lines, ndjson, csv or tsv (default: from the extension)",
+                  true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV pieces have no header row (keep every first line)");
   return [a] { return run(*a); };
 }

@@ -20,9 +20,9 @@ int run(ServeArgs& a) {
   if (a.o.port < 0 || a.o.port > 65535) return fail("serve", usage_error("--port must be 0-65535 (0 = any free port)"));
   if (a.o.max_range == 0) return fail("serve", usage_error("--max-range must be at least 1"));
   if (a.o.max_connections == 0) return fail("serve", usage_error("--max-connections must be at least 1"));
-  for (auto [name, seconds] : {std::pair{"--header-timeout", a.o.header_timeout},
-                               std::pair{"--body-timeout", a.o.body_timeout},
-                               std::pair{"--idle-timeout", a.o.idle_timeout}}) {
+  for (auto [name, seconds] :
+       {std::pair{"--header-timeout", a.o.header_timeout}, std::pair{"--body-timeout", a.o.body_timeout},
+        std::pair{"--idle-timeout", a.o.idle_timeout}}) {
     if (!(seconds > 0 && seconds <= 86400)) {
       return fail("serve", usage_error(std::string(name) + " must be more than 0 and at most 86400 seconds"));
     }
@@ -54,7 +54,9 @@ Runner setup_serve(CLI::App& sub) {
   sub.add_option("--bind", a->o.bind, "Address to listen on (loopback unless you say otherwise)")
       ->type_name("ADDRESS")
       ->capture_default_str();
-  sub.add_option("--port", a->o.port, "TCP port (0 = any free port, printed on stderr)")->type_name("PORT")->capture_default_str();
+  sub.add_option("--port", a->o.port, "TCP port (0 = any free port, printed on stderr)")
+      ->type_name("PORT")
+      ->capture_default_str();
   sub.add_option("-j,--threads", a->o.threads,
                  "Threads answering requests; each serves any number of connections (0 = " +
                      std::to_string(kDefaultServeThreads) + ")")

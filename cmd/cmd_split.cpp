@@ -73,13 +73,15 @@ int run(SplitArgs& a) {
   }
   if (!a.common.quiet) {
     std::string recs = r.records ? with_commas(*r.records) + " records, " : std::string();
-    std::fprintf(stderr, "ingot split: %s %zu piece%s (%s%s) in %.2f s -> %s\n", r.manifest.plan ? "planned" : "wrote", n,
-                 n == 1 ? "" : "s", recs.c_str(), format_size(r.bytes).c_str(), r.seconds, r.manifest_path.c_str());
+    std::fprintf(stderr, "ingot split: %s %zu piece%s (%s%s) in %.2f s -> %s\n", r.manifest.plan ? "planned" : "wrote",
+                 n, n == 1 ? "" : "s", recs.c_str(), format_size(r.bytes).c_str(), r.seconds, r.manifest_path.c_str());
     if (!r.oversized.empty()) {
       std::string list;
-      for (std::size_t i = 0; i < r.oversized.size() && i < 10; ++i) list += (i ? ", " : "") + std::to_string(r.oversized[i]);
+      for (std::size_t i = 0; i < r.oversized.size() && i < 10; ++i)
+        list += (i ? ", " : "") + std::to_string(r.oversized[i]);
       if (r.oversized.size() > 10) list += ", ...";
-      std::fprintf(stderr, "ingot split: %zu piece%s larger than --bytes: a single record bigger than the limit (piece %s)\n",
+      std::fprintf(stderr,
+                   "ingot split: %zu piece%s larger than --bytes: a single record bigger than the limit (piece %s)\n",
                    r.oversized.size(), r.oversized.size() == 1 ? " is" : "s are", list.c_str());
     }
   }
@@ -90,20 +92,27 @@ int run(SplitArgs& a) {
 
 Runner setup_split(CLI::App& sub) {
   auto a = std::make_shared<SplitArgs>();
-  sub.add_option("input", a->input, "Input file ('-' = stdin; not with --pieces or --plan)")->type_name("FILE")->required();
-  sub.add_option("--bytes", a->bytes, "At most SIZE bytes per piece, header included (K/M/G suffixes)")->type_name("SIZE");
+  sub.add_option("input", a->input, "Input file ('-' = stdin; not with --pieces or --plan)")
+      ->type_name("FILE")
+      ->required();
+  sub.add_option("--bytes", a->bytes, "At most SIZE bytes per piece, header included (K/M/G suffixes)")
+      ->type_name("SIZE");
   sub.add_option("--records", a->records, "N records per piece (CSV records may span lines)")->type_name("N");
   sub.add_option("--pieces", a->pieces, "N pieces of nearly equal size")->type_name("N");
-  sub.add_option("--prefix", a->prefix, "Piece names: PREFIX + 5+ digit index + input extension (default: <input stem>-)")
+  sub.add_option("--prefix", a->prefix,
+                 "Piece names: PREFIX + 5+ digit index + input extension (default: <input stem>-)")
       ->type_name("PREFIX");
-  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)", true);
+  add_from_option(&sub, a->from, "Input format: lines, ndjson, csv or tsv (default: from the extension, else lines)",
+                  true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV input has no header row (do not repeat one in every piece)");
   add_delimiter_option(&sub, a->delimiter);
   sub.add_flag("--force", a->force, "Overwrite existing pieces and manifest");
   sub.add_flag("--plan", a->plan, "Write only the manifest of record-aligned byte ranges; copy nothing");
   sub.add_option("--manifest", a->manifest, "Manifest path (default: PREFIXmanifest.json)")->type_name("FILE");
-  sub.add_option("--filter", a->filter, "Pipe each piece to 'sh -c CMD' with $FILE set to the piece name")->type_name("CMD");
-  sub.add_option("--compress", a->compress, "Compress every piece: gz or zst (names get .gz/.zst; merge concatenates them)")
+  sub.add_option("--filter", a->filter, "Pipe each piece to 'sh -c CMD' with $FILE set to the piece name")
+      ->type_name("CMD");
+  sub.add_option("--compress", a->compress,
+                 "Compress every piece: gz or zst (names get .gz/.zst; merge concatenates them)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   return [a] { return run(*a); };

@@ -78,8 +78,9 @@ int run(UploadArgs& a) {
     }
     const bool csv_options = !a.delimiter.empty() || a.no_header || o.max_errors;
     if (csv_options && o.dest.starts_with("s3://")) {
-      throw usage_error("--delimiter, --no-header and --max-errors are for PostgreSQL and HTTP destinations "
-                        "(an S3 upload sends the bytes as they are)");
+      throw usage_error(
+          "--delimiter, --no-header and --max-errors are for PostgreSQL and HTTP destinations "
+          "(an S3 upload sends the bytes as they are)");
     }
     o.header = !a.no_header;
     o.chunker = chunker_options(a.common);
@@ -97,12 +98,14 @@ int run(UploadArgs& a) {
   progress.finish();
   if (!result) return fail_with_report("upload", result.error(), a.common.json, stdout);
   const UploadReport& r = result.value();
-  if (!r.renamed_columns.empty()) std::fprintf(stderr, "ingot upload: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
+  if (!r.renamed_columns.empty())
+    std::fprintf(stderr, "ingot upload: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
   if (a.common.json) {
     print_ok_report(stdout, report_json(r));
   } else if (o.dry_run) {
     std::printf("%s %s -> %s: %s, %s units%s\n", r.target.c_str(), r.source.c_str(), r.dest.c_str(),
-                r.method == UploadMethod::none ? "batches" : upload_method_name(r.method), with_commas(r.plan.size()).c_str(),
+                r.method == UploadMethod::none ? "batches" : upload_method_name(r.method),
+                with_commas(r.plan.size()).c_str(),
                 r.part_size ? (", part size " + format_size(r.part_size)).c_str() : "");
     for (const PlanItem& i : r.plan) {
       std::printf("%6llu  offset %llu  length %llu\n", static_cast<unsigned long long>(i.number),
@@ -127,12 +130,12 @@ int run(UploadArgs& a) {
     }
   } else if (!a.common.quiet && !o.dry_run) {
     const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_sent) / 1e6 / r.seconds : 0;
-    std::fprintf(stderr, "ingot upload: %s -> %s: %s sent (%s already there%s), %s/%s %s, %s records, %.2f s (%.0f MB/s)%s\n",
+    std::fprintf(stderr,
+                 "ingot upload: %s -> %s: %s sent (%s already there%s), %s/%s %s, %s records, %.2f s (%.0f MB/s)%s\n",
                  r.source.c_str(), r.dest.c_str(), format_size(r.bytes_sent).c_str(),
-                 format_size(r.bytes_skipped).c_str(), r.resumed ? ", resumed" : "",
-                 with_commas(r.units_sent).c_str(), with_commas(r.units_total).c_str(),
-                 r.target == "s3" ? "parts" : "batches", with_commas(r.records).c_str(), r.seconds, mbps,
-                 r.verified ? ", verified" : "");
+                 format_size(r.bytes_skipped).c_str(), r.resumed ? ", resumed" : "", with_commas(r.units_sent).c_str(),
+                 with_commas(r.units_total).c_str(), r.target == "s3" ? "parts" : "batches",
+                 with_commas(r.records).c_str(), r.seconds, mbps, r.verified ? ", verified" : "");
     if (!r.note.empty()) std::fprintf(stderr, "ingot upload: note: %s\n", r.note.c_str());
   }
   return kOk;
@@ -149,7 +152,9 @@ Runner setup_upload(CLI::App& sub) {
       ->required();
   add_common_options(&sub, a->common, kWithThreads | kWithReport);
   add_csv_options(&sub, a->common);
-  sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")->type_name("N")->capture_default_str();
+  sub.add_option("--concurrency", o.concurrency, "S3 parts / HTTP requests in flight")
+      ->type_name("N")
+      ->capture_default_str();
   sub.add_option("--retries", o.retries, "Retries of a failed request (back-off with jitter)")
       ->type_name("N")
       ->capture_default_str();
@@ -161,7 +166,8 @@ Runner setup_upload(CLI::App& sub) {
       ->type_name("N")
       ->check(CLI::Range(1, 1000))
       ->group("");
-  sub.add_option("--state", o.state_dir, "Directory for the resume journal (default: next to the source)")->type_name("DIR");
+  sub.add_option("--state", o.state_dir, "Directory for the resume journal (default: next to the source)")
+      ->type_name("DIR");
   sub.add_flag("--resume", o.resume, "Continue an interrupted upload (the same command again does too)");
   sub.add_flag("--dry-run", o.dry_run, "Print the parts or batches without sending");
   // S3
@@ -193,19 +199,25 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_option("--batch-rows", o.batch_rows, "Rows per COPY batch")->type_name("N")->capture_default_str();
   sub.add_option("--batch-bytes", a->batch_bytes, "Bytes per batch (PostgreSQL default 16M, HTTP default 10M)")
       ->type_name("SIZE");
-  sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")->type_name("N")->capture_default_str();
-  sub.add_option("--rejects", o.rejects, "Write rejected rows (invalid records, rows the server refused) to FILE as NDJSON with line numbers")
+  sub.add_option("--workers", o.workers, "PostgreSQL connections loading in parallel")
+      ->type_name("N")
+      ->capture_default_str();
+  sub.add_option("--rejects", o.rejects,
+                 "Write rejected rows (invalid records, rows the server refused) to FILE as NDJSON with line numbers")
       ->type_name("FILE");
-  sub.add_option("--on-error", a->on_error, "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
+  sub.add_option("--on-error", a->on_error,
+                 "Bad rows (invalid records, refused by the server): skip (to --rejects) or fail")
       ->check(CLI::IsMember({"skip", "fail"}))
       ->capture_default_str();
   sub.add_option("--max-errors", o.max_errors,
                  "Fail when more than N rows are rejected (invalid, or refused by the server)")
       ->type_name("N");
   add_delimiter_option(&sub, a->delimiter);
-  sub.add_flag("--no-header", a->no_header, "CSV/TSV source has no header row (columns: the table's, else col1, col2, ...)");
+  sub.add_flag("--no-header", a->no_header,
+               "CSV/TSV source has no header row (columns: the table's, else col1, col2, ...)");
   add_from_option(&sub, a->from, "Source format: ndjson, csv or tsv (default: from the extension)", false);
-  add_list_option(&sub, "--fields", o.fields, "NDJSON columns, comma-separated (default: the table's, else the key union)");
+  add_list_option(&sub, "--fields", o.fields,
+                  "NDJSON columns, comma-separated (default: the table's, else the key union)");
   sub.add_option("--schema", o.schema, "Read the NDJSON columns from FILE (as written by convert --schema-out)")
       ->type_name("FILE");
   // HTTP

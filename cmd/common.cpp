@@ -62,7 +62,10 @@ CLI::Validator format_check(bool with_lines, const std::string& named = "") {
 
 void add_from_option(CLI::App* app, std::string& value, const std::string& description, bool with_lines) {
   app->add_option("--from", value, description)->type_name("FORMAT")->check(format_check(with_lines));
-  app->add_option("--kind", value, description)->type_name("FORMAT")->check(format_check(with_lines, "--kind"))->group("");
+  app->add_option("--kind", value, description)
+      ->type_name("FORMAT")
+      ->check(format_check(with_lines, "--kind"))
+      ->group("");
 }
 
 void add_to_option(CLI::App* app, std::string& value, const std::string& description) {
@@ -103,7 +106,8 @@ PartOption part_option(const std::string& v, std::uint64_t max_n) {
 
 std::uint64_t size_option(const std::string& text, const char* name, const char* example) {
   auto v = parse_size(text);
-  if (!v || *v == 0) throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. " + example + ", 64K, 1G)");
+  if (!v || *v == 0)
+    throw usage_error(std::string("invalid ") + name + ": '" + text + "' (e.g. " + example + ", 64K, 1G)");
   return *v;
 }
 

@@ -43,7 +43,8 @@ const Subcommand kSubcommands[] = {
     {"index", "Build the offset index of every record start of a file (O(1) get/serve)", ingot::cli::setup_index},
     {"get", "Print records N, N-M, N+COUNT or -K of a file (by its index when fresh)", ingot::cli::setup_get},
     {"serve", "Serve records over HTTP from a file and its index (GET /lines/N)", INGOT_NET(ingot::cli::setup_serve)},
-    {"upload", "Upload to S3 (resumable multipart), PostgreSQL (exactly-once COPY) or an HTTP NDJSON endpoint", INGOT_NET(ingot::cli::setup_upload)},
+    {"upload", "Upload to S3 (resumable multipart), PostgreSQL (exactly-once COPY) or an HTTP NDJSON endpoint",
+     INGOT_NET(ingot::cli::setup_upload)},
     {"ls", "List the datasets under s3://bucket/[prefix]", INGOT_NET(ingot::cli::setup_ls)},
     {"generate", "Write the man pages and shell completions (maintainers)", INGOT_NET(ingot::cli::setup_generate)},
 };
@@ -126,7 +127,8 @@ int main(int argc, char** argv) {
   std::string_view first = nargs > 1 ? args[1] : "";
   const Subcommand* named = find_subcommand(first);
   if (!first.empty() && first[0] != '-' && !named) return unknown_command(first);
-  if (first.size() > 1 && first[0] == '-' && first != "-h" && first != "--help" && first != "-V" && first != "--version") {
+  if (first.size() > 1 && first[0] == '-' && first != "-h" && first != "--help" && first != "-V" &&
+      first != "--version") {
     // Before CLI11, whose first complaint would be the missing command.
     std::fprintf(stderr, "ingot: error: unknown option '%s' (see 'ingot --help')\n", args[1]);
     return ingot::cli::kUsage;

@@ -54,8 +54,8 @@ class ServerFixture {
       if (!std::filesystem::exists(dir + "/watchdog")) {
         std::ofstream(dir + "/watchdog") << ::getppid() << "\n";
         std::string watchdog = "setsid sh -c 'while kill -0 " + std::to_string(::getppid()) +
-                               " 2>/dev/null; do sleep 1; done; \"" + script + "\" down \"" + dir + "\"; rm -rf \"" + dir +
-                               "\"' < /dev/null > /dev/null 2>&1 &";
+                               " 2>/dev/null; do sleep 1; done; \"" + script + "\" down \"" + dir + "\"; rm -rf \"" +
+                               dir + "\"' < /dev/null > /dev/null 2>&1 &";
         std::system(watchdog.c_str());
       }
     } else {
@@ -82,7 +82,8 @@ class ServerFixture {
   }
   ~ServerFixture() {
     if (dir_.empty()) return;
-    std::string cmd = "'" + std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/servers.sh' down '" + dir_ + "' > /dev/null 2>&1";
+    std::string cmd =
+        "'" + std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/servers.sh' down '" + dir_ + "' > /dev/null 2>&1";
     if (std::system(cmd.c_str()) == 0) {
       std::error_code ec;
       std::filesystem::remove_all(dir_, ec);

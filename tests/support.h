@@ -41,8 +41,10 @@ void wait_until(Pred&& pred, std::chrono::milliseconds timeout, const What& what
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= until) {
       std::string text;
-      if constexpr (std::is_invocable_v<const What&>) text = what();
-      else text = what;
+      if constexpr (std::is_invocable_v<const What&>)
+        text = what();
+      else
+        text = what;
       FAIL("timed out after " << std::chrono::duration<double>(timeout).count() << " s waiting for " << text);
     }
     std::this_thread::sleep_for(every);
@@ -70,8 +72,10 @@ inline void write_file(const fs::path& p, const std::string& data) {
 inline std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }
@@ -183,8 +187,7 @@ inline int wait_code(pid_t pid, std::chrono::milliseconds timeout = 300s) {
 // before), without blocking: a reader that never comes fails the test instead of
 // hanging it. Returns a blocking descriptor; a write to it after the reader has gone
 // fails with EPIPE (SIGPIPE is ignored from here on: it must fail the test, not kill it).
-inline int open_fifo_writer(const fs::path& path, const std::string& reader,
-                            std::chrono::milliseconds timeout = 60s) {
+inline int open_fifo_writer(const fs::path& path, const std::string& reader, std::chrono::milliseconds timeout = 60s) {
   ::signal(SIGPIPE, SIG_IGN);
   int fd = -1;
   wait_until([&] { return (fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; }, timeout,

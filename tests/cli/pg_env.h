@@ -16,7 +16,8 @@ namespace ingot_test {
 
 // psql -Atc: one value per line (columns joined by '|'), for counts and sums.
 inline std::string psql(const std::string& sql) {
-  std::string cmd = "psql " + shell_quote(servers().pg_url) + " -qAtX -v ON_ERROR_STOP=1 -c " + shell_quote(sql) + " 2>&1";
+  std::string cmd =
+      "psql " + shell_quote(servers().pg_url) + " -qAtX -v ON_ERROR_STOP=1 -c " + shell_quote(sql) + " 2>&1";
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
   char buf[4096];
@@ -39,8 +40,10 @@ inline void wait_for(const std::string& sql, const std::string& want, const std:
 class Gate {
  public:
   Gate(const std::string& table, const std::string& when) : key_(std::to_string(std::random_device{}() % 1000000000)) {
-    psql("CREATE FUNCTION " + table + "_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM "
-         "pg_advisory_xact_lock_shared(" + key_ + "); RETURN NEW; END $$");
+    psql("CREATE FUNCTION " + table +
+         "_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM "
+         "pg_advisory_xact_lock_shared(" +
+         key_ + "); RETURN NEW; END $$");
     psql("CREATE TRIGGER gate BEFORE INSERT ON " + table + " FOR EACH ROW WHEN (" + when + ") EXECUTE FUNCTION " +
          table + "_gate()");
     // "e": the pipe is close-on-exec, so the processes the test starts later (ingot,

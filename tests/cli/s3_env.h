@@ -55,7 +55,9 @@ struct S3Env {
     std::string out;
     for (std::uint64_t off = 0; off < head->size; off += range) {
       std::uint64_t last = std::min<std::uint64_t>(head->size, off + range) - 1;
-      out += client.request("GET", {bucket, key}, {}, {"Range: bytes=" + std::to_string(off) + "-" + std::to_string(last)}).body;
+      out +=
+          client.request("GET", {bucket, key}, {}, {"Range: bytes=" + std::to_string(off) + "-" + std::to_string(last)})
+              .body;
     }
     return out;
   }
@@ -80,9 +82,18 @@ class FaultyProxy {
     fs::remove(port_file_);  // from an earlier proxy of the same test
     fs::remove(log_);
     const std::string script = std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/faulty_proxy.py";
-    std::vector<std::string> args = {"/usr/bin/python3", script, "--upstream", servers().s3_endpoint,
-                                     "--port-file", port_file_.string(), "--log", log_.string(),
-                                     "--plan", plan, "--times", std::to_string(times)};
+    std::vector<std::string> args = {"/usr/bin/python3",
+                                     script,
+                                     "--upstream",
+                                     servers().s3_endpoint,
+                                     "--port-file",
+                                     port_file_.string(),
+                                     "--log",
+                                     log_.string(),
+                                     "--plan",
+                                     plan,
+                                     "--times",
+                                     std::to_string(times)};
     if (!match.empty()) {
       args.push_back("--match");
       args.push_back(match);

@@ -100,7 +100,8 @@ TEST_CASE("cli: --part K/N is checked by one validator with one message in conve
   write_file(d / "t.ndjson", "{\"a\":1}\n{\"a\":2}\n");
   const std::string kKofN = "--part takes K/N with 1 <= K <= N, e.g. 3/8\n";
   // sscanf("%llu/%llu") read "3/-8" as N = 2^64-8 and " 3/8" as 3/8.
-  for (const std::string v : {"3/-8", "' 3/8'", "3/8x", "0/8", "9/8", "3", "/8", "3/", "+3/8", "99999999999999999999/1"}) {
+  for (const std::string v :
+       {"3/-8", "' 3/8'", "3/8x", "0/8", "9/8", "3", "/8", "3/", "+3/8", "99999999999999999999/1"}) {
     INFO(v);
     RunResult c = run_ingot(d, "convert t.ndjson --to csv --fields a --part " + v);
     CHECK(c.code == 2);
@@ -144,14 +145,16 @@ TEST_CASE("cli: sizes are checked by one validator, and --json errors have one e
     INFO(cmd);
     r = run_ingot(d, std::string(cmd) + " --json");
     CHECK(r.code == 1);
-    CHECK(r.out == "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,"
-                   "\"status\":\"error\"}}\n");
+    CHECK(r.out ==
+          "{\"result\":{\"error\":\"missing.ndjson: cannot open: No such file or directory\",\"exit_code\":1,"
+          "\"status\":\"error\"}}\n");
   }
   // And the ok envelope: "status" among the sorted keys.
   r = run_ingot(d, "merge t.ndjson -o out.ndjson --json");
   CHECK(r.code == 0);
   const std::string out = r.out;
-  CHECK(out.rfind("{\"result\":{\"bytes\":8,\"header_bytes\":0,\"output\":\"out.ndjson\",\"pieces\":1,\"seconds\":", 0) == 0);
+  CHECK(out.rfind("{\"result\":{\"bytes\":8,\"header_bytes\":0,\"output\":\"out.ndjson\",\"pieces\":1,\"seconds\":",
+                  0) == 0);
   CHECK(out.find(",\"status\":\"ok\",\"verified\":false}}\n") != std::string::npos);
 }
 
@@ -178,13 +181,15 @@ TEST_CASE("cli: each option declares its placeholder, and the completions offer 
   CHECK(convert_page.find("\\fB\\-\\-delimiter\\fR \\fIDELIM\\fR") != std::string::npos);
   CHECK(convert_page.find("VALUE") == std::string::npos);
   const std::string split_page = read_file(source / "man" / "ingot-split.1");
-  CHECK(split_page.find("\\fB\\-\\-from\\fR \\fIlines\\fR|\\fIndjson\\fR|\\fIcsv\\fR|\\fItsv\\fR") != std::string::npos);
+  CHECK(split_page.find("\\fB\\-\\-from\\fR \\fIlines\\fR|\\fIndjson\\fR|\\fIcsv\\fR|\\fItsv\\fR") !=
+        std::string::npos);
   CHECK(read_file(source / "man" / "ingot-upload.1").find("VALUE") == std::string::npos);
 
   const std::string bash_file = shell_quote((source / "completions" / "ingot.bash").string());
   auto complete_bash = [&](const std::string& words) {
     RunResult r = run_sh(d, "bash -c 'source " + bash_file + "; COMP_WORDS=(" + words +
-                                "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ingot; ((${#COMPREPLY[@]})) && printf \"%s\\n\" \"${COMPREPLY[@]}\"; true'");
+                                "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ingot; ((${#COMPREPLY[@]})) && printf "
+                                "\"%s\\n\" \"${COMPREPLY[@]}\"; true'");
     INFO(r.err);
     return r.out;
   };
@@ -195,11 +200,13 @@ TEST_CASE("cli: each option declares its placeholder, and the completions offer 
   CHECK(complete_bash("ingot help con") == "convert\n");
   CHECK(complete_bash("ingot he") == "help\n");
   const std::string zsh = read_file(source / "completions" / "_ingot");
-  const std::string zsh_convert = zsh.substr(zsh.find("\n        convert)\n"), zsh.find("\n        get)\n") - zsh.find("\n        convert)\n"));
-  CHECK(zsh_convert.find("--from=[Input format: ndjson, csv or tsv (default: from the extension)]:WORD:(ndjson csv tsv)'") !=
+  const std::string zsh_convert =
+      zsh.substr(zsh.find("\n        convert)\n"), zsh.find("\n        get)\n") - zsh.find("\n        convert)\n"));
+  CHECK(zsh_convert.find(
+            "--from=[Input format: ndjson, csv or tsv (default: from the extension)]:WORD:(ndjson csv tsv)'") !=
         std::string::npos);
-  CHECK(zsh_convert.find("--to=[Output format: csv, tsv or ndjson (default: from the output'\\''s extension)]:WORD:(ndjson csv tsv)'") !=
-        std::string::npos);
+  CHECK(zsh_convert.find("--to=[Output format: csv, tsv or ndjson (default: from the output'\\''s "
+                         "extension)]:WORD:(ndjson csv tsv)'") != std::string::npos);
   CHECK(zsh.find("'help:Show the options of a command (as COMMAND --help does)'") != std::string::npos);
   const std::string fish = read_file(source / "completions" / "ingot.fish");
   CHECK(fish.find("'__fish_seen_subcommand_from convert' -l from -x -a 'ndjson csv tsv'") != std::string::npos);
@@ -244,7 +251,8 @@ TEST_CASE("cli: ingot help CMD, -V, unknown commands and CLI11's errors in the h
       {"", "ingot: error: a command is required (see 'ingot --help')\n"},
       {"--bogus", "ingot: error: unknown option '--bogus' (see 'ingot --help')\n"},
       {"convert", "ingot convert: error: input is required (see 'ingot convert --help')\n"},
-      {"convert --bogus x", "ingot convert: error: The following argument was not expected: --bogus (see 'ingot convert --help')\n"},
+      {"convert --bogus x",
+       "ingot convert: error: The following argument was not expected: --bogus (see 'ingot convert --help')\n"},
       {"convert x --types maybe",
        "ingot convert: error: --types: maybe not in {auto,string} (see 'ingot convert --help')\n"},
       {"get x", "ingot get: error: records is required (see 'ingot get --help')\n"},
@@ -272,7 +280,8 @@ TEST_CASE("cli: a list option takes one value per occurrence and never swallows 
     CHECK(r.out == "a,b\n1,2\n4,5\n");
   }
   // upload's --fields and --header too: the dry run plans the source it was given.
-  RunResult u = run_ingot(d, "upload --fields=a,b --header 'X-A: 1' taxi.ndjson http://127.0.0.1:9/ingest --dry-run -q");
+  RunResult u =
+      run_ingot(d, "upload --fields=a,b --header 'X-A: 1' taxi.ndjson http://127.0.0.1:9/ingest --dry-run -q");
   INFO(u.err);
   CHECK(u.code == 0);
   CHECK(u.out.rfind("http taxi.ndjson -> http://127.0.0.1:9/ingest: batches, 1 units\n", 0) == 0);

@@ -155,7 +155,8 @@ TEST_CASE("docs: every option of every subcommand is in --help, its man page and
     CHECK(fish.find("__fish_use_subcommand -f -a " + cmd + " ") != std::string::npos);
 
     const std::string man_options = block(page, "\n.SH OPTIONS\n", "\n.SH ");
-    const std::set<std::string> bash_options = words(block(block(bash, "\n    " + cmd + ")\n", "      ;;"), "opts='", "'"));
+    const std::set<std::string> bash_options =
+        words(block(block(bash, "\n    " + cmd + ")\n", "      ;;"), "opts='", "'"));
     const std::string zsh_block = block(zsh, "\n        " + cmd + ")\n", "          ;;");
     std::string fish_lines;
     for (const std::string& line : lines_of(fish)) {
@@ -221,7 +222,8 @@ TEST_CASE("docs: every man page renders without groff warnings", "[cli][docs]") 
     CHECK(shown.out.find("EXAMPLES") != std::string::npos);
   }
   // Options copy and paste as ASCII: '\-' must render as '-', not as a Unicode dash.
-  RunResult convert = run_sh(dir, "MANWIDTH=100 MANPAGER=cat man -l " + shell_quote((kSource / "man" / "ingot-convert.1").string()));
+  RunResult convert =
+      run_sh(dir, "MANWIDTH=100 MANPAGER=cat man -l " + shell_quote((kSource / "man" / "ingot-convert.1").string()));
   CHECK(convert.out.find("--rejects") != std::string::npos);
 }
 
@@ -253,7 +255,8 @@ TEST_CASE("docs: bash and fish completions complete subcommands, options and opt
   // Runs _ingot on a command line whose last word is being completed.
   auto complete_bash = [&](const std::string& words) {
     RunResult r = run_sh(dir, "bash -c 'source " + bash_file + "; COMP_WORDS=(" + words +
-                                  "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ingot; ((${#COMPREPLY[@]})) && printf \"%s\\n\" \"${COMPREPLY[@]}\"; true'");
+                                  "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ingot; ((${#COMPREPLY[@]})) && printf "
+                                  "\"%s\\n\" \"${COMPREPLY[@]}\"; true'");
     INFO(r.err);
     return r.out;
   };
@@ -261,15 +264,16 @@ TEST_CASE("docs: bash and fish completions complete subcommands, options and opt
   CHECK(complete_bash("ingot convert --sch").find("--schema\n") != std::string::npos);
   CHECK(complete_bash("ingot convert --types \"\"") == "auto\nstring\n");
   CHECK(complete_bash("ingot get in.csv 1 --from n") == "ndjson\n");
-  CHECK(complete_bash("ingot convert --on-error =") == "skip\nfail\n");    // --on-error=<TAB>
-  CHECK(complete_bash("ingot convert --on-error = f") == "fail\n");         // --on-error=f<TAB>
+  CHECK(complete_bash("ingot convert --on-error =") == "skip\nfail\n");  // --on-error=<TAB>
+  CHECK(complete_bash("ingot convert --on-error = f") == "fail\n");      // --on-error=f<TAB>
   write_file(dir / "events.ndjson", "{}\n");
   CHECK(complete_bash("ingot convert ev") == "events.ndjson\n");
   CHECK(complete_bash("ingot convert -j \"\"").empty());  // a number: no file names
 
   if (has_program("fish")) {
     const std::string fish_file = shell_quote((kSource / "completions" / "ingot.fish").string());
-    RunResult f = run_sh(dir, "fish -c 'source " + fish_file + "; complete -C\"ingot convert --ty\"; complete -C\"ingot sp\"'");
+    RunResult f =
+        run_sh(dir, "fish -c 'source " + fish_file + "; complete -C\"ingot convert --ty\"; complete -C\"ingot sp\"'");
     INFO(f.err);
     CHECK(f.out.find("--types") != std::string::npos);
     CHECK(f.out.find("split") != std::string::npos);

@@ -116,8 +116,9 @@ TEST_CASE("examples: parallel.sh fails when a job fails", "[cli][examples]") {
   if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
   TempDir dir;
   write_file(dir / "events.ndjson", varied_ndjson(2000));
-  RunResult fan = run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 3 merged.csv",
-                         "SCHEMA=missing-schema.json");
+  RunResult fan =
+      run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 3 merged.csv",
+                     "SCHEMA=missing-schema.json");
   INFO(fan.err);
   CHECK(fan.err.find("missing-schema.json") != std::string::npos);
   CHECK(fan.code != 0);
@@ -139,8 +140,8 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
   for (int index = 0; index < parts; ++index) {
     INFO("JOB_COMPLETION_INDEX=" << index);
     RunResult pod = run_example_sh(dir, "sh job.sh",
-                           "JOB_COMPLETION_INDEX=" + std::to_string(index) + " PARTS=" + std::to_string(parts) +
-                               " INPUT=events.ndjson SCHEMA=schema.json OUT_DIR=parts");
+                                   "JOB_COMPLETION_INDEX=" + std::to_string(index) + " PARTS=" + std::to_string(parts) +
+                                       " INPUT=events.ndjson SCHEMA=schema.json OUT_DIR=parts");
     INFO(pod.err);
     REQUIRE(pod.code == 0);
     outs += " parts/out-" + std::to_string(index + 1) + ".csv";
@@ -162,9 +163,9 @@ TEST_CASE("examples: parallel.sh with S3_DEST uploads the merged file as one mul
   const std::string whole = read_file(dir / "single.csv");
   REQUIRE(whole.size() > 10 * 16384);  // more parts than jobs
   // The jobs get the endpoint from AWS_ENDPOINT_URL, like the credentials.
-  RunResult fan = run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 4 merged.csv",
-                                 "S3_DEST=" + s3.url("events.csv") + " PART_SIZE=16K AWS_ENDPOINT_URL=" +
-                                     servers().s3_endpoint);
+  RunResult fan =
+      run_example_sh(dir, shell_quote((kSource / "examples" / "parallel.sh").string()) + " events.ndjson 4 merged.csv",
+                     "S3_DEST=" + s3.url("events.csv") + " PART_SIZE=16K AWS_ENDPOINT_URL=" + servers().s3_endpoint);
   INFO(fan.err);
   REQUIRE(fan.code == 0);
   CHECK(read_file(dir / "merged.csv") == whole);
@@ -219,8 +220,10 @@ TEST_CASE("examples: the README tour of index, get and serve prints what the REA
   const std::string block = readme.substr(at, readme.find("```", at) - at);
   std::vector<std::pair<std::string, std::string>> steps;  // command, expected output
   for (const std::string& line : lines_of(block)) {
-    if (line.rfind("$ ", 0) == 0) steps.push_back({line.substr(2), ""});
-    else if (!steps.empty()) steps.back().second += line + "\n";
+    if (line.rfind("$ ", 0) == 0)
+      steps.push_back({line.substr(2), ""});
+    else if (!steps.empty())
+      steps.back().second += line + "\n";
   }
   REQUIRE(steps.size() >= 6);
 
@@ -242,7 +245,8 @@ TEST_CASE("examples: the README tour of index, get and serve prints what the REA
     if (cmd.back() == '&') {
       // A bounded wait (60 s) for the server's first line; the transcript says when it timed out.
       script += "for i in $(seq 1200); do grep -q listening transcript && break; sleep 0.05; done\n";
-      script += "grep -q listening transcript || { echo 'timed out after 60 s waiting for the server to listen'; exit 1; }\n";
+      script +=
+          "grep -q listening transcript || { echo 'timed out after 60 s waiting for the server to listen'; exit 1; }\n";
     }
     if (cmd.rfind("kill", 0) == 0) script += "wait\n";
   }

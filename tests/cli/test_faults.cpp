@@ -15,7 +15,6 @@
 
 #include "cli.h"
 
-
 using namespace ingot_test;
 
 namespace {
@@ -26,8 +25,8 @@ std::string fault_input() {
   s.reserve(5 << 20);
   for (int i = 0; i < 60000; ++i) {
     s += "{\"id\":" + std::to_string(i) + ",\"name\":\"n" + std::to_string(i * 7919 % 100003) +
-         "\",\"v\":" + std::to_string(i) + ".25,\"note\":\"a, \\\"quoted\\\" text\",\"ok\":" +
-         (i % 3 ? "true" : "false") + "}\n";
+         "\",\"v\":" + std::to_string(i) +
+         ".25,\"note\":\"a, \\\"quoted\\\" text\",\"ok\":" + (i % 3 ? "true" : "false") + "}\n";
   }
   return s;
 }
@@ -74,7 +73,8 @@ int freeze(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, split and merge", "[cli][faults][signal]") {
+TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, split and merge",
+          "[cli][faults][signal]") {
   TempDir dir;
   write_file(dir / "in.ndjson", fault_input());
   // merge's input: 8 x the others' (~40 MB) in 64 KiB pieces. merge only copies, so with
@@ -130,8 +130,9 @@ TEST_CASE("faults: SIGINT, SIGTERM and SIGKILL at random moments of convert, spl
         // signalled only if one still exists while it is frozen (else it is run again).
         const bool mid_write = m >= 2;
         const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-        const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(
-            m == 2 ? writing * 0 : m == 3 ? writing * (u * 0.5) : length * ((m + u) * 0.6));
+        const auto delay = std::chrono::duration_cast<std::chrono::microseconds>(m == 2   ? writing * 0
+                                                                                 : m == 3 ? writing * (u * 0.5)
+                                                                                          : length * ((m + u) * 0.6));
         INFO(cmd.name << ": signal " << sig << (mid_write ? " once a temporary exists, then" : "") << " after "
                       << delay.count() << " us (uninterrupted run: "
                       << std::chrono::duration_cast<std::chrono::microseconds>(length).count() << " us, writing "
@@ -224,9 +225,9 @@ TEST_CASE("faults: a run removes temporaries of its output left by dead processe
   REQUIRE(wait_code(dead) == 0);
   const std::string live = std::to_string(::getpid());
   const std::vector<std::string> names = {
-      ".out.csv.ingot-tmp-" + std::to_string(dead) + "-0",   // stale: removed
-      ".out.csv.ingot-tmp-" + std::to_string(dead) + "-17",  // stale: removed
-      ".out.csv.ingot-tmp-" + live + "-0",                   // a live writer: kept
+      ".out.csv.ingot-tmp-" + std::to_string(dead) + "-0",    // stale: removed
+      ".out.csv.ingot-tmp-" + std::to_string(dead) + "-17",   // stale: removed
+      ".out.csv.ingot-tmp-" + live + "-0",                    // a live writer: kept
       ".other.csv.ingot-tmp-" + std::to_string(dead) + "-0",  // another output's: kept
       ".out.csv.ingot-tmp-x-0",                               // not ingot's pattern: kept
   };
@@ -263,7 +264,8 @@ class SmallFilesystem {
 
 }  // namespace
 
-TEST_CASE("faults: a full file system (small tmpfs) mid-write leaves nothing under a final name", "[cli][faults][disk]") {
+TEST_CASE("faults: a full file system (small tmpfs) mid-write leaves nothing under a final name",
+          "[cli][faults][disk]") {
   TempDir dir;
   write_file(dir / "in.ndjson", fault_input());
   fs::create_directories(dir / "pieces");

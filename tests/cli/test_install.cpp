@@ -17,7 +17,8 @@ const fs::path kBuild = fs::path(INGOT_BINARY).parent_path();
 // committed page, the three completion files.
 std::vector<std::string> expected_files() {
   std::vector<std::string> files = {"bin/ingot", "libexec/ingot/ingot-net", "share/bash-completion/completions/ingot",
-                                    "share/zsh/vendor-completions/_ingot", "share/fish/vendor_completions.d/ingot.fish"};
+                                    "share/zsh/vendor-completions/_ingot",
+                                    "share/fish/vendor_completions.d/ingot.fish"};
   for (const auto& e : fs::directory_iterator(kSource / "man")) {
     if (e.path().extension() == ".1") files.push_back("share/man/man1/" + e.path().filename().string());
   }
@@ -29,7 +30,8 @@ std::vector<std::string> expected_files() {
 TEST_CASE("install: cmake --install puts the binary, man pages and completions under the prefix", "[cli][install]") {
   REQUIRE(fs::exists(kBuild / "cmake_install.cmake"));
   TempDir dir;
-  RunResult r = run_sh(dir, "cmake --install " + shell_quote(kBuild.string()) + " --prefix " + shell_quote(dir.str("usr")));
+  RunResult r =
+      run_sh(dir, "cmake --install " + shell_quote(kBuild.string()) + " --prefix " + shell_quote(dir.str("usr")));
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   const auto files = expected_files();
@@ -39,7 +41,8 @@ TEST_CASE("install: cmake --install puts the binary, man pages and completions u
     CHECK(fs::is_regular_file(dir / "usr" / f));
   }
   CHECK(!fs::exists(dir / "usr" / "share" / "man" / "man1" / "prose"));
-  CHECK(read_file(dir / "usr/share/bash-completion/completions/ingot") == read_file(kSource / "completions/ingot.bash"));
+  CHECK(read_file(dir / "usr/share/bash-completion/completions/ingot") ==
+        read_file(kSource / "completions/ingot.bash"));
   RunResult v = run_sh(dir, "usr/bin/ingot --version");
   CHECK(v.code == 0);
   CHECK(v.out.rfind("ingot ", 0) == 0);
@@ -51,7 +54,8 @@ TEST_CASE("install: cmake --install puts the binary, man pages and completions u
   CHECK(u.code == 0);
   CHECK(u.out == "http in.ndjson -> http://127.0.0.1:9/x: batches, 1 units\n     1  offset 0  length 8\n");
   // man finds the installed pages through MANPATH.
-  RunResult m = run_sh(dir, "command -v man >/dev/null || exit 77; MANPATH=usr/share/man MANPAGER=cat man ingot-convert");
+  RunResult m =
+      run_sh(dir, "command -v man >/dev/null || exit 77; MANPATH=usr/share/man MANPAGER=cat man ingot-convert");
   if (m.code != 77) {
     CHECK(m.code == 0);
     CHECK(m.out.find("ingot-convert") != std::string::npos);
@@ -65,7 +69,8 @@ TEST_CASE("install: cpack builds a .deb with its dependencies, the man pages and
   if (std::system("command -v dpkg-shlibdeps >/dev/null 2>&1") != 0) {
     FAIL("dpkg-shlibdeps missing: apt-get install dpkg-dev (scripts/deps.txt)");
   }
-  RunResult r = run_sh(dir, "cpack -G DEB --config " + shell_quote((kBuild / "CPackConfig.cmake").string()) + " -B pkg");
+  RunResult r =
+      run_sh(dir, "cpack -G DEB --config " + shell_quote((kBuild / "CPackConfig.cmake").string()) + " -B pkg");
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   std::string deb;
@@ -99,10 +104,11 @@ TEST_CASE("install: cpack builds a .deb with its dependencies, the man pages and
   }
   CHECK(contents.out.find(".1\n") == std::string::npos);  // no uncompressed page
   // The pages inside are gzip -9n: no stored name or time, so rebuilds are identical.
-  RunResult page = run_sh(dir, "dpkg-deb --fsys-tarfile " + shell_quote(deb) +
-                                   " | tar -xOf - ./usr/share/man/man1/ingot-convert.1.gz > page.gz && gzip -lv page.gz "
-                                   "&& gzip -dc page.gz | cmp - " +
-                                   shell_quote((kSource / "man/ingot-convert.1").string()));
+  RunResult page =
+      run_sh(dir, "dpkg-deb --fsys-tarfile " + shell_quote(deb) +
+                      " | tar -xOf - ./usr/share/man/man1/ingot-convert.1.gz > page.gz && gzip -lv page.gz "
+                      "&& gzip -dc page.gz | cmp - " +
+                      shell_quote((kSource / "man/ingot-convert.1").string()));
   INFO(page.out << page.err);
   CHECK(page.code == 0);
   CHECK(read_file(dir / "page.gz").substr(4, 4) == std::string(4, '\0'));  // MTIME field zero (-n)

@@ -33,7 +33,8 @@ constexpr std::uint64_t kBound = 16 * kMiB + 2 * kThreads * 8 * kChunk;  // 48 M
 // Writes `block` repeatedly until the file holds at least `bytes` (fast: one block built).
 void write_repeated(const fs::path& path, const std::string& block, std::uint64_t bytes) {
   std::ofstream f(path, std::ios::binary);
-  for (std::uint64_t n = 0; n < bytes; n += block.size()) f.write(block.data(), static_cast<std::streamsize>(block.size()));
+  for (std::uint64_t n = 0; n < bytes; n += block.size())
+    f.write(block.data(), static_cast<std::streamsize>(block.size()));
   REQUIRE(f.good());
 }
 
@@ -44,8 +45,8 @@ std::string ndjson_block() {
     s += "{\"vendorid\":" + std::to_string(i % 3) + ",\"pickup\":\"2024-01-" + std::to_string(10 + i % 18) +
          " 10:" + std::to_string(10 + i % 50) + ":00\",\"distance\":" + std::to_string(i % 97) + "." +
          std::to_string(i % 89) + ",\"zone\":\"Zürich " + std::to_string(i % 263) +
-         "\",\"note\":\"a, \\\"quoted\\\" text\",\"amount\":" + std::to_string(i % 500) + ".5,\"paid\":" +
-         (i % 2 ? "true" : "false") + "}\n";
+         "\",\"note\":\"a, \\\"quoted\\\" text\",\"amount\":" + std::to_string(i % 500) +
+         ".5,\"paid\":" + (i % 2 ? "true" : "false") + "}\n";
   }
   return s;
 }
@@ -104,7 +105,8 @@ TEST_CASE("memory: convert, split and index of inputs 8x the bound stay under it
   {
     std::ofstream f(csv, std::ios::binary | std::ios::app);
     const std::string block = csv_block();
-    for (std::uint64_t n = 0; n < 8 * kBound; n += block.size()) f.write(block.data(), static_cast<std::streamsize>(block.size()));
+    for (std::uint64_t n = 0; n < 8 * kBound; n += block.size())
+      f.write(block.data(), static_cast<std::streamsize>(block.size()));
   }
   REQUIRE(fs::file_size(nd) >= 8 * kBound);
   REQUIRE(fs::file_size(csv) >= 8 * kBound);
@@ -116,7 +118,8 @@ TEST_CASE("memory: convert, split and index of inputs 8x the bound stay under it
     std::vector<std::string> args;
   };
   const std::vector<Run> runs = {
-      {"convert NDJSON -> CSV (key union pre-pass + conversion)", {"convert", nd.string(), "--to", "csv", "-o", "/dev/null"}},
+      {"convert NDJSON -> CSV (key union pre-pass + conversion)",
+       {"convert", nd.string(), "--to", "csv", "-o", "/dev/null"}},
       {"convert CSV -> NDJSON", {"convert", csv.string(), "--to", "ndjson", "-o", "/dev/null"}},
       {"split --records", {"split", nd.string(), "--records", "400000", "--prefix", (dir / "pieces/r-").string()}},
       {"index", {"index", nd.string(), "-o", (dir / "big.idx").string()}},
@@ -174,6 +177,8 @@ TEST_CASE("memory: -j 1000 is capped at the core count, so the bound with that m
     CHECK(p.rss < bound);
   }
   // The capped runs did the whole work: the same output as -j1.
-  REQUIRE(run_measured({"convert", nd.string(), "--to", "csv", "-o", (dir / "j1.csv").string(), "-j", "1", "-q"}).code == 0);
+  REQUIRE(
+      run_measured({"convert", nd.string(), "--to", "csv", "-o", (dir / "j1.csv").string(), "-j", "1", "-q"}).code ==
+      0);
   CHECK(read_file(dir / "j1.csv") == read_file(dir / "out.csv"));
 }

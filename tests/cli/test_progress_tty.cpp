@@ -24,7 +24,8 @@ bool have_tmux() { return std::system("command -v tmux > /dev/null 2>&1") == 0; 
 std::string csv_rows(int from, int rows) {
   std::string s;
   for (int i = from; i < from + rows; ++i) {
-    s += std::to_string(i) + ",name " + std::to_string(i) + ",\"a, \"\"quoted\"\" note\"," + std::to_string(i % 97) + ".5\n";
+    s += std::to_string(i) + ",name " + std::to_string(i) + ",\"a, \"\"quoted\"\" note\"," + std::to_string(i % 97) +
+         ".5\n";
   }
   return s;
 }
@@ -137,7 +138,8 @@ void feed_slowly(int fd, During during) {
 
 }  // namespace
 
-TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow stream converts", "[cli][progress][tty]") {
+TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow stream converts",
+          "[cli][progress][tty]") {
   if (!have_tmux()) {
     WARN("tmux is not installed: the terminal progress test is skipped (apt-get install tmux)");
     return;
@@ -153,7 +155,8 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
   SECTION("stderr is the terminal: progress is drawn, then erased for the summary") {
     tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K; echo EXIT=$?; sleep 60");
     std::string live;
-    const int rows = feed_until(fifo, [&] { return has_progress(live = tmux.capture()); }, "progress on the terminal");
+    const int rows = feed_until(
+        fifo, [&] { return has_progress(live = tmux.capture()); }, "progress on the terminal");
     INFO("pane while running:\n" << live);
     CHECK(has_progress(live));
     const std::string end = tmux.wait_for([](const std::string& p) { return p.find("EXIT=") != std::string::npos; });
@@ -165,7 +168,8 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
     CHECK(lines_of(read_file(dir / "out.ndjson")).size() == static_cast<std::size_t>(rows));
   }
   SECTION("stderr redirected to a file: no progress in it, nor on the terminal") {
-    tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K 2> err.txt; echo EXIT=$?; sleep 60");
+    tmux.start(cd + ingot +
+               " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K 2> err.txt; echo EXIT=$?; sleep 60");
     std::string live;
     feed_slowly(fifo, [&] { live = tmux.wait_for(has_progress, std::chrono::milliseconds(1500)); });
     CHECK_FALSE(has_progress(live));
@@ -177,7 +181,8 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
     CHECK_THAT(err, Catch::StartsWith("ingot convert: 26,000 records"));
   }
   SECTION("a terminal with --no-progress: nothing drawn") {
-    tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K --no-progress; echo EXIT=$?; sleep 60");
+    tmux.start(cd + ingot +
+               " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K --no-progress; echo EXIT=$?; sleep 60");
     std::string live;
     feed_slowly(fifo, [&] { live = tmux.wait_for(has_progress, std::chrono::milliseconds(1500)); });
     CHECK_FALSE(has_progress(live));
@@ -185,8 +190,11 @@ TEST_CASE("progress tty: a terminal shows bytes, rate and records while a slow s
     CHECK(end.find("EXIT=0") != std::string::npos);
   }
   SECTION("stderr in a file with --progress: drawn there anyway") {
-    tmux.start(cd + ingot + " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K --progress 2> err.txt; echo EXIT=$?; sleep 60");
-    feed_until(fifo, [&] { return has_progress(read_file(dir / "err.txt")); }, "progress in err.txt");
+    tmux.start(
+        cd + ingot +
+        " convert in.csv --to ndjson -o out.ndjson -j1 --chunk-size 16K --progress 2> err.txt; echo EXIT=$?; sleep 60");
+    feed_until(
+        fifo, [&] { return has_progress(read_file(dir / "err.txt")); }, "progress in err.txt");
     const std::string end = tmux.wait_for([](const std::string& p) { return p.find("EXIT=") != std::string::npos; });
     CHECK(end.find("EXIT=0") != std::string::npos);
     const std::string err = read_file(dir / "err.txt");
@@ -211,10 +219,20 @@ TEST_CASE("progress tty: a file of known size shows percent and ETA (--progress 
   pid_t pid = spawn_ingot(dir, "convert in.csv --to ndjson -j1 --chunk-size 16K --progress -o out.fifo");
   std::vector<char> buf(64 * 1024);
   auto read_some = [&] { return ::read(out, buf.data(), buf.size()) > 0; };
-  wait_until([&] { read_some(); return std::regex_search(read_file(dir / ".bg.err"), kFileProgress); }, 120s,
-             "progress with percent and ETA on stderr", 5ms);
+  wait_until(
+      [&] {
+        read_some();
+        return std::regex_search(read_file(dir / ".bg.err"), kFileProgress);
+      },
+      120s, "progress with percent and ETA on stderr", 5ms);
   int code = -1;
-  wait_until([&] { while (read_some()) {} return (code = exited(pid)) != -1; }, 300s, "ingot convert to end", 1ms);
+  wait_until(
+      [&] {
+        while (read_some()) {
+        }
+        return (code = exited(pid)) != -1;
+      },
+      300s, "ingot convert to end", 1ms);
   ::close(out);
   REQUIRE(code == 0);
   const std::string err = read_file(dir / ".bg.err");

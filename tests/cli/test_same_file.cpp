@@ -23,8 +23,9 @@ std::map<std::string, std::string> snapshot(const TempDir& d) {
   for (const auto& e : fs::recursive_directory_iterator(d.path())) {
     const std::string rel = fs::relative(e.path(), d.path()).string();
     if (rel.rfind(".std", 0) == 0) continue;
-    files[rel] = e.is_symlink() ? "-> " + fs::read_symlink(e.path()).string()
-                                : e.is_regular_file() ? read_file(e.path()) : std::string("<dir>");
+    files[rel] = e.is_symlink()        ? "-> " + fs::read_symlink(e.path()).string()
+                 : e.is_regular_file() ? read_file(e.path())
+                                       : std::string("<dir>");
   }
   return files;
 }
@@ -42,10 +43,10 @@ TEST_CASE("cli same file: convert -o names the input through ./, an absolute pat
   struct Case {
     std::string args, output;
   };
-  for (const Case& c : {Case{"-o x.csv --to ndjson", "-o x.csv"}, Case{"-o ./x.csv --to ndjson", "-o ./x.csv"},
-                        Case{"-o " + shell_quote(abs) + " --to ndjson", "-o " + abs},
-                        Case{"-o link.ndjson", "-o link.ndjson"}, Case{"-o hard.ndjson", "-o hard.ndjson"},
-                        Case{"-o sub/../x.csv --to ndjson", "-o sub/../x.csv"}}) {
+  for (const Case& c :
+       {Case{"-o x.csv --to ndjson", "-o x.csv"}, Case{"-o ./x.csv --to ndjson", "-o ./x.csv"},
+        Case{"-o " + shell_quote(abs) + " --to ndjson", "-o " + abs}, Case{"-o link.ndjson", "-o link.ndjson"},
+        Case{"-o hard.ndjson", "-o hard.ndjson"}, Case{"-o sub/../x.csv --to ndjson", "-o sub/../x.csv"}}) {
     INFO(c.args);
     fs::create_directories(d / "sub");
     RunResult r = run_ingot(d, "convert x.csv " + c.args);
@@ -88,7 +89,8 @@ TEST_CASE("cli same file: two outputs that are the same file are refused, not on
   const auto before = snapshot(d);
   RunResult r = run_ingot(d, "convert in.ndjson -o out.csv --rejects ./out.csv");
   CHECK(r.code == 2);
-  CHECK(r.err == "ingot convert: error: -o out.csv and --rejects ./out.csv are the same file; give them different names\n");
+  CHECK(r.err ==
+        "ingot convert: error: -o out.csv and --rejects ./out.csv are the same file; give them different names\n");
   RunResult s = run_ingot(d, "convert in.ndjson -o out.csv --schema-out out.csv");
   CHECK(s.code == 2);
   CHECK(snapshot(d) == before);
@@ -130,17 +132,20 @@ TEST_CASE("cli same file: split pieces or manifest naming the input, a manifest 
     CHECK(snapshot(d) == with_link);
     RunResult same = run_ingot(d, "split t.csv " + mode + " --prefix q- --manifest ./q-00001.csv");
     CHECK(same.code == 2);
-    CHECK(same.err == "ingot split: error: piece q-00001.csv and manifest ./q-00001.csv are the same file; give them "
-                      "different names\n");
+    CHECK(same.err ==
+          "ingot split: error: piece q-00001.csv and manifest ./q-00001.csv are the same file; give them "
+          "different names\n");
     CHECK(snapshot(d) == with_link);
   }
   fs::remove(d / "p-00000.csv");
   CHECK(snapshot(d) == before);
   // From a stream the pieces are named one by one as they are cut: still checked.
-  RunResult stream = run_sh(d, "cat t.csv | \"$INGOT\" split - --kind csv --records 1 --prefix q- --manifest ./q-00001.csv");
+  RunResult stream =
+      run_sh(d, "cat t.csv | \"$INGOT\" split - --kind csv --records 1 --prefix q- --manifest ./q-00001.csv");
   CHECK(stream.code == 2);
-  CHECK(stream.err == "ingot split: error: piece q-00001.csv and manifest ./q-00001.csv are the same file; give them "
-                      "different names\n");
+  CHECK(stream.err ==
+        "ingot split: error: piece q-00001.csv and manifest ./q-00001.csv are the same file; give them "
+        "different names\n");
   CHECK(snapshot(d) == before);
 }
 

@@ -125,16 +125,17 @@ std::string authority_of(const std::string& url) {
 std::vector<std::string> files_with_secret(const TempDir& dir) {
   std::vector<std::string> hits;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
-    if (e.is_regular_file() && read_file(e.path()).find(kNeedle) != std::string::npos) hits.push_back(e.path().string());
+    if (e.is_regular_file() && read_file(e.path()).find(kNeedle) != std::string::npos)
+      hits.push_back(e.path().string());
   }
   return hits;
 }
 
 struct Case {
-  std::string what;  // for the failure message
-  std::string args;  // after "upload "
-  bool ok;           // expected to succeed
-  bool shown = true; // the destination holds the secret (an S3 endpoint is not in the report)
+  std::string what;   // for the failure message
+  std::string args;   // after "upload "
+  bool ok;            // expected to succeed
+  bool shown = true;  // the destination holds the secret (an S3 endpoint is not in the report)
 };
 
 // Runs every case and finds no secret anywhere; the redacted destination shows in each
@@ -150,7 +151,8 @@ void run_cases(TempDir& dir, const std::vector<Case>& cases) {
     if (c.ok && c.shown && c.args.find("--json") != std::string::npos) {
       CHECK(report(r)["dest"].get<std::string>().find("***") != std::string::npos);
     }
-    if (c.ok && c.shown && c.args.find("--dry-run") != std::string::npos && c.args.find("--json") == std::string::npos) {
+    if (c.ok && c.shown && c.args.find("--dry-run") != std::string::npos &&
+        c.args.find("--json") == std::string::npos) {
       CHECK(r.out.find("***") != std::string::npos);
     }
     if (!c.ok) CHECK(r.err.find("error:") != std::string::npos);
@@ -268,12 +270,10 @@ TEST_CASE("secrets: a destination whose password parses ambiguously is refused, 
   write_file(dir / "rows.csv", "id\n1\n");
   // Each would reach libpq or libcurl parsed otherwise than the URL rules read it, and
   // their errors quote pieces of it (a host name, a bad token): a usage error instead.
-  for (const std::string dest : {"postgresql://loader:p@ssw0rdSECRET@127.0.0.1:1/db",
-                                 "postgresql://user:se%zzcretSECRETpw@127.0.0.1:1/db",
-                                 "postgresql://user:SECRET/pw@127.0.0.1:1/db",
-                                 "postgresql://127.0.0.1:1/db?sslpassword=ab%zzSECRET",
-                                 "host=127.0.0.1 port=1 password='SECRET",
-                                 "http://user:p@ssSECRET@127.0.0.1:1/in"}) {
+  for (const std::string dest :
+       {"postgresql://loader:p@ssw0rdSECRET@127.0.0.1:1/db", "postgresql://user:se%zzcretSECRETpw@127.0.0.1:1/db",
+        "postgresql://user:SECRET/pw@127.0.0.1:1/db", "postgresql://127.0.0.1:1/db?sslpassword=ab%zzSECRET",
+        "host=127.0.0.1 port=1 password='SECRET", "http://user:p@ssSECRET@127.0.0.1:1/in"}) {
     for (const std::string flags : {"", " --json", " --dry-run"}) {
       INFO(dest << flags);
       RunResult r = run_ingot(dir, "upload rows.csv " + shell_quote(dest) + " --table t -q" + flags);
@@ -284,8 +284,8 @@ TEST_CASE("secrets: a destination whose password parses ambiguously is refused, 
       CHECK(r.err.find(kNeedle) == std::string::npos);
     }
   }
-  RunResult r = run_ingot(dir, "upload rows.csv s3://bucket-x/k --endpoint " +
-                                   shell_quote("http://u:p@ssSECRET@127.0.0.1:1") + " -q");
+  RunResult r = run_ingot(
+      dir, "upload rows.csv s3://bucket-x/k --endpoint " + shell_quote("http://u:p@ssSECRET@127.0.0.1:1") + " -q");
   CHECK(r.code == 2);
   CHECK(r.err.find(kNeedle) == std::string::npos);
 }
@@ -297,13 +297,15 @@ TEST_CASE("secrets: keyword conninfo and service= destinations load into Postgre
   const std::string host = hp.substr(0, hp.find(':')), port = hp.substr(hp.find(':') + 1);
   const std::string t1 = "kw_" + std::to_string(std::random_device{}()), t2 = t1 + "_svc";
   const std::string conninfo = "host=" + host + " port=" + port + " dbname=postgres user=ingot";
-  RunResult r = run_ingot(dir, "upload rows.csv " + shell_quote(conninfo) + " --table " + t1 + " --create-table --json");
+  RunResult r =
+      run_ingot(dir, "upload rows.csv " + shell_quote(conninfo) + " --table " + t1 + " --create-table --json");
   REQUIRE(r.code == 0);
   CHECK(report(r)["target"] == "postgresql");
   CHECK(report(r)["dest"] == conninfo);
   CHECK(psql("SELECT string_agg(id || name, ',' ORDER BY id) FROM " + t1) == "1a,2b,3c");
 
-  write_file(dir / "pg_service.conf", "[ingot_test]\nhost=" + host + "\nport=" + port + "\ndbname=postgres\nuser=ingot\n");
+  write_file(dir / "pg_service.conf",
+             "[ingot_test]\nhost=" + host + "\nport=" + port + "\ndbname=postgres\nuser=ingot\n");
   r = run_ingot(dir, "upload rows.csv service=ingot_test --table " + t2 + " --create-table --json");
   CHECK(r.code != 0);  // without the service file, libpq does not know the name
   r = run_sh(dir, "PGSERVICEFILE=pg_service.conf \"$INGOT\" upload rows.csv service=ingot_test --table " + t2 +
@@ -321,8 +323,9 @@ TEST_CASE("secrets: ps does not show a password while the upload runs", "[secret
   write_file(dir / "rows.ndjson", "{\"a\":1}\n");
   Endpoint ep;
   // The destination as an argument and an --endpoint=VALUE (unused by HTTP, hidden all the same).
-  const pid_t pid = spawn_ingot(dir, "upload rows.ndjson " + shell_quote("http://u:psSECRET12@" + ep.host_port() + "/hold") +
-                                         " --endpoint=" + shell_quote("http://k:endpointSECRET13@127.0.0.1:1"));
+  const pid_t pid =
+      spawn_ingot(dir, "upload rows.ndjson " + shell_quote("http://u:psSECRET12@" + ep.host_port() + "/hold") +
+                           " --endpoint=" + shell_quote("http://k:endpointSECRET13@127.0.0.1:1"));
   const bool held = ep.wait_held();
   const std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
   ep.release();
@@ -340,7 +343,8 @@ TEST_CASE("secrets: ps does not show a password while the upload runs", "[secret
   CHECK(err.find(kNeedle) == std::string::npos);
 
   // -q: no warning; no password anywhere: no warning.
-  RunResult r = run_ingot(dir, "upload rows.ndjson " + shell_quote("http://u:qSECRET14@" + ep.host_port() + "/ok") + " -q --dry-run");
+  RunResult r = run_ingot(
+      dir, "upload rows.ndjson " + shell_quote("http://u:qSECRET14@" + ep.host_port() + "/ok") + " -q --dry-run");
   CHECK(r.code == 0);
   CHECK(r.err.empty());
   r = run_ingot(dir, "upload rows.ndjson " + shell_quote("http://" + ep.host_port() + "/ok") + " --dry-run");

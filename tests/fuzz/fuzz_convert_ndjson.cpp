@@ -77,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Outcome b = run(in, to, flatten, 2, chunk2);
   const Outcome c = run(in, to, flatten, 2, kDefaultChunkSize);
   if (!same(a, b) || !same(a, c)) {
-    std::fprintf(stderr, "convert differs between -j1/chunk %zu, -j2/chunk %zu and the default chunk\n", chunk1, chunk2);
+    std::fprintf(stderr, "convert differs between -j1/chunk %zu, -j2/chunk %zu and the default chunk\n", chunk1,
+                 chunk2);
     std::fprintf(stderr, "a: ok=%d err=%s\nb: ok=%d err=%s\nc: ok=%d err=%s\n", a.ok, a.error.c_str(), b.ok,
                  b.error.c_str(), c.ok, c.error.c_str());
     std::abort();

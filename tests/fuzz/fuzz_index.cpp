@@ -57,7 +57,8 @@ void round_trip(const std::uint8_t* p, std::size_t n) {
   IndexReader r = IndexReader::open(path);
   r.verify();
   if (r.records() != bounds.size() - 1) {
-    std::fprintf(stderr, "index says %llu records, wrote %zu\n", static_cast<unsigned long long>(r.records()), bounds.size() - 1);
+    std::fprintf(stderr, "index says %llu records, wrote %zu\n", static_cast<unsigned long long>(r.records()),
+                 bounds.size() - 1);
     std::abort();
   }
   for (std::size_t i = 0; i < bounds.size(); ++i) {
@@ -73,7 +74,9 @@ void round_trip(const std::uint8_t* p, std::size_t n) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  if (data[0] % 2 == 0) read_raw(data + 1, size - 1);
-  else round_trip(data + 1, size - 1);
+  if (data[0] % 2 == 0)
+    read_raw(data + 1, size - 1);
+  else
+    round_trip(data + 1, size - 1);
   return 0;
 }

@@ -27,8 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; same && i < m.pieces.size(); ++i) {
     const ManifestPiece &a = m.pieces[i], &b = r.pieces[i];
     same = a.path == b.path && a.offset == b.offset && a.length == b.length && a.records == b.records &&
-           a.first_record == b.first_record && a.header_bytes == b.header_bytes && a.size == b.size && a.xxh3 == b.xxh3 &&
-           a.oversized == b.oversized;
+           a.first_record == b.first_record && a.header_bytes == b.header_bytes && a.size == b.size &&
+           a.xxh3 == b.xxh3 && a.oversized == b.oversized;
   }
   if (!same) {
     std::fprintf(stderr, "manifest changed through write_manifest + read_manifest\n");

@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (spec->form == RangeSpec::Form::count && spec->b == 0) fail("COUNT = 0");
   (void)describe_range(*spec);
   const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
-  for (std::uint64_t records : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{7}, spec->a, spec->a - 1, spec->b, max}) {
+  for (std::uint64_t records :
+       {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{7}, spec->a, spec->a - 1, spec->b, max}) {
     const auto span = resolve_range(*spec, records);
     if (!span) {
       (void)out_of_range_message(*spec, records);

@@ -32,9 +32,10 @@ std::size_t last_record_end(const char* p, std::size_t n, RecordKind kind, char 
     return nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1 : 0;
   }
   std::size_t last = 0;
-  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    last = from + base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
-  });
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start,
+           [&](std::size_t base, std::uint64_t ends) {
+             last = from + base + 64 - static_cast<std::size_t>(__builtin_clzll(ends));
+           });
   return last;
 }
 
@@ -50,13 +51,15 @@ RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char deli
   RecordScan scan;
   if (!is_delimited(kind)) {
     scan.records = count_byte(p, n, '\n');
-    if (scan.records) scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p, '\n', n)) - p) + 1;
+    if (scan.records)
+      scan.first_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(p, '\n', n)) - p) + 1;
     return scan;
   }
-  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    if (scan.records == 0) scan.first_end = from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
-    scan.records += static_cast<std::size_t>(__builtin_popcountll(ends));
-  });
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start,
+           [&](std::size_t base, std::uint64_t ends) {
+             if (scan.records == 0) scan.first_end = from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1;
+             scan.records += static_cast<std::size_t>(__builtin_popcountll(ends));
+           });
   return scan;
 }
 

@@ -66,8 +66,8 @@ std::uint64_t count_record_ends(const char* p, std::size_t n, RecordKind kind, c
 // Scans records from a boundary, counting complete records and finding the end of
 // the first one; shared by split --records, index and the CSV header reader.
 struct RecordScan {
-  std::size_t records = 0;   // complete records (terminated by '\n' outside quotes)
-  std::size_t first_end = 0; // one past the first record's terminator, 0 if none
+  std::size_t records = 0;    // complete records (terminated by '\n' outside quotes)
+  std::size_t first_end = 0;  // one past the first record's terminator, 0 if none
 };
 RecordScan scan_records(const char* p, std::size_t n, RecordKind kind, char delim = 0, std::size_t from = 0);
 

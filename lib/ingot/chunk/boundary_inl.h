@@ -33,8 +33,9 @@ inline CsvMasks csv_masks64(const char* p, char delim) {
     const auto sh = static_cast<unsigned>(16 * i);
     m.quote |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, vq)))) << sh;
     m.nl |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(n))) << sh;
-    m.sep |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(n, _mm_cmpeq_epi8(v, vd)))))
-             << sh;
+    m.sep |=
+        static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(n, _mm_cmpeq_epi8(v, vd)))))
+        << sh;
   }
 #else
   for (unsigned i = 0; i < 64; ++i) {
@@ -96,8 +97,8 @@ inline std::uint64_t csv_block(const CsvMasks& m, unsigned len, CsvState& s) {
       s = CsvState::field_start;  // after a closing quote, a '"' reopens (a doubled quote)
       continue;
     }
-    const std::uint64_t open = q & (starts | (s == CsvState::field_start ? bit_range(pos, pos + 1) : 0)) &
-                               ~bit_range(0, pos);
+    const std::uint64_t open =
+        q & (starts | (s == CsvState::field_start ? bit_range(pos, pos + 1) : 0)) & ~bit_range(0, pos);
     if (!open) break;  // every quote left is literal
     const auto o = static_cast<unsigned>(__builtin_ctzll(open));
     q &= ~bit_range(0, o + 1);
@@ -152,9 +153,11 @@ void for_each_record_end(const char* p, std::size_t n, RecordKind kind, F&& on_r
     lines(from, n);
     return;
   }
-  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start, [&](std::size_t base, std::uint64_t ends) {
-    for (; ends; ends &= ends - 1) on_record_end(from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1);
-  });
+  csv_scan(p + from, n - from, grammar_delimiter(kind, delim), CsvState::field_start,
+           [&](std::size_t base, std::uint64_t ends) {
+             for (; ends; ends &= ends - 1)
+               on_record_end(from + base + static_cast<std::size_t>(__builtin_ctzll(ends)) + 1);
+           });
 }
 
 }  // namespace ingot

@@ -61,7 +61,8 @@ std::uint64_t Chunker::line_at(const char* p, std::uint64_t p_offset, std::uint6
     std::vector<char> buf(std::size_t{1} << 20);
     std::uint64_t lines = 1;
     for (std::uint64_t o = 0; o < offset;) {
-      const std::size_t n = in_.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), offset - o)), o);
+      const std::size_t n =
+          in_.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), offset - o)), o);
       if (n == 0) break;
       lines += count_byte(buf.data(), n, '\n');
       o += n;
@@ -299,7 +300,8 @@ std::uint64_t align_csv(const InputFile& in, std::uint64_t q, char delim, std::u
   std::vector<char> buf(kAlignWindow);
   const std::uint64_t limit = q + window;
   for (std::uint64_t off = q; off < in.size() && off < limit;) {
-    const std::size_t n = in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - off)), off);
+    const std::size_t n =
+        in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), limit - off)), off);
     if (n == 0) break;
     for (std::size_t i = 0; i < n; ++i) {
       const char c = buf[i];

@@ -41,7 +41,7 @@ struct Chunk {
   std::uint64_t seq = 0;     // 0-based order of the chunk in the range
   std::uint64_t offset = 0;  // source offset of data[0]
   const char* data = nullptr;
-  std::size_t size = 0;      // data[size .. size + kChunkPadding) is readable
+  std::size_t size = 0;  // data[size .. size + kChunkPadding) is readable
   bool last = false;
 };
 

@@ -75,10 +75,15 @@ std::string looks_like(const InputFile& in) {
   if (!in.seekable()) return {};
   std::string head(4096, '\0');
   head.resize(in.read_at(head.data(), head.size(), 0));
-  static const std::pair<std::string_view, const char*> kMagic[] = {
-      {"%PDF-", "a PDF document"},     {"\x89PNG\r\n\x1a\n", "a PNG image"}, {"\xff\xd8\xff", "a JPEG image"},
-      {"\x7f" "ELF", "an executable (ELF)"}, {"PAR1", "a Parquet file"},     {"SQLite format 3", "an SQLite database"},
-      {"GIF8", "a GIF image"}};
+  static const std::pair<std::string_view, const char*> kMagic[] = {{"%PDF-", "a PDF document"},
+                                                                    {"\x89PNG\r\n\x1a\n", "a PNG image"},
+                                                                    {"\xff\xd8\xff", "a JPEG image"},
+                                                                    {"\x7f"
+                                                                     "ELF",
+                                                                     "an executable (ELF)"},
+                                                                    {"PAR1", "a Parquet file"},
+                                                                    {"SQLite format 3", "an SQLite database"},
+                                                                    {"GIF8", "a GIF image"}};
   for (const auto& [magic, what] : kMagic) {
     if (std::string_view(head).starts_with(magic)) return what;
   }
@@ -112,11 +117,12 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
                       {{"-o", opts.output}, {"--rejects", opts.rejects}, {"--schema-out", opts.schema_out}});
     RecordKind from = resolve_kind(opts.from, opts.input, "input");
     // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON.
-    RecordKind to = opts.to || opts.output != "-"
-                        ? resolve_kind(opts.to, opts.output, "output")
-                        : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
-    if (from == RecordKind::lines || to == RecordKind::lines) throw usage_error("convert reads and writes ndjson, csv or tsv");
-    if (from == RecordKind::ndjson && to == RecordKind::ndjson) throw usage_error("NDJSON to NDJSON is not a conversion");
+    RecordKind to = opts.to || opts.output != "-" ? resolve_kind(opts.to, opts.output, "output")
+                                                  : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
+    if (from == RecordKind::lines || to == RecordKind::lines)
+      throw usage_error("convert reads and writes ndjson, csv or tsv");
+    if (from == RecordKind::ndjson && to == RecordKind::ndjson)
+      throw usage_error("NDJSON to NDJSON is not a conversion");
     if (!opts.fields.empty() && !opts.schema_in.empty()) throw usage_error("--fields and --schema exclude each other");
     if (from != RecordKind::ndjson && (!opts.fields.empty() || !opts.schema_in.empty())) {
       throw usage_error("--fields and --schema apply to NDJSON input");
@@ -130,7 +136,8 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
             .at_path(in.display_name());
       }
       if (!in.seekable()) throw usage_error("--part needs a file, not a stream");
-      ByteRange r = opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n, opts.delimiter.value_or(0));
+      ByteRange r =
+          opts.range ? *opts.range : part_range(in, from, opts.part->k, opts.part->n, opts.delimiter.value_or(0));
       begin = r.begin;
       end = r.end;
     }
@@ -138,16 +145,18 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
     if (from == RecordKind::ndjson && columns.empty() && in.compressed()) {
       throw usage_error(std::string("finding the NDJSON columns takes a pre-pass over the input, which ") +
-                        codec_name(in.codec()) + "-compressed input does not allow; pass --fields or --schema, "
+                        codec_name(in.codec()) +
+                        "-compressed input does not allow; pass --fields or --schema, "
                         "or decompress it first")
           .at_path(in.display_name());
     }
 
     if (from == RecordKind::ndjson && columns.empty() && (opts.part || opts.range) && !opts.schema_only) {
       // Each part would find only its own keys, and the parts could not be merged.
-      throw usage_error("--part with NDJSON needs --fields or --schema, so that every part has the same "
-                        "columns; make the schema once with: ingot convert " + opts.input +
-                        " --schema-only --schema-out cols.json");
+      throw usage_error(
+          "--part with NDJSON needs --fields or --schema, so that every part has the same "
+          "columns; make the schema once with: ingot convert " +
+          opts.input + " --schema-only --schema-out cols.json");
     }
     if (opts.schema_only) {
       if (from != RecordKind::ndjson || opts.schema_out.empty()) {
@@ -173,8 +182,10 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
     detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);
-    if (from == RecordKind::ndjson) detail::convert_ndjson(run);
-    else detail::convert_delimited(run);
+    if (from == RecordKind::ndjson)
+      detail::convert_ndjson(run);
+    else
+      detail::convert_delimited(run);
     // A non-empty input without one valid record is the wrong file or the wrong format:
     // an error, never an empty output and exit 0 (blank lines alone are not records).
     if (ledger.counts().valid == 0 && ledger.counts().invalid > 0) {

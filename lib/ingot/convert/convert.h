@@ -39,19 +39,19 @@ struct ConvertOptions {
 
   // CSV/TSV input
   bool header = true;
-  std::optional<char> delimiter;    // input delimiter; default by kind
+  std::optional<char> delimiter;  // input delimiter; default by kind
   ValueTypes types = ValueTypes::auto_detect;
 
   ErrorPolicy errors;
-  std::string rejects;              // rejects file path; empty = none
+  std::string rejects;  // rejects file path; empty = none
 
-  std::optional<PartSpec> part;     // process only the K-th of N record-aligned ranges
-  std::optional<ByteRange> range;   // or this explicit byte range (a manifest piece)
-  std::uint64_t first_line = 1;     // line number of the range's first byte, when known
+  std::optional<PartSpec> part;    // process only the K-th of N record-aligned ranges
+  std::optional<ByteRange> range;  // or this explicit byte range (a manifest piece)
+  std::uint64_t first_line = 1;    // line number of the range's first byte, when known
 
   PipelineOptions pipeline;
   ChunkerOptions chunker;
-  ProgressFn progress;              // called from the serial stage with bytes done
+  ProgressFn progress;  // called from the serial stage with bytes done
 };
 
 struct ConvertReport {
@@ -60,9 +60,9 @@ struct ConvertReport {
   std::string from;
   std::string to;
   RecordCounts records;
-  std::uint64_t bytes = 0;          // input bytes processed
+  std::uint64_t bytes = 0;  // input bytes processed
   std::size_t columns = 0;
-  std::vector<std::string> empty_columns;  // NDJSON: columns that never got a value
+  std::vector<std::string> empty_columns;    // NDJSON: columns that never got a value
   std::vector<std::string> renamed_columns;  // CSV: duplicate header names renamed ("id -> id_1 (column 3)")
   double seconds = 0;
 };

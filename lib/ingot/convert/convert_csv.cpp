@@ -33,7 +33,6 @@ struct CsvWork {
   ByteBuffer out;
 };
 
-
 bool is_json_literal(std::string_view v) { return v == "true" || v == "false"; }
 
 #if defined(__SSE2__)
@@ -47,8 +46,8 @@ inline void store16(char* o, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m1
 // Bit i set when byte i of v needs a JSON escape: '"', '\\' or a control byte < 0x20.
 inline unsigned escape_bits(__m128i v) {
   const __m128i ctrl = _mm_cmpeq_epi8(_mm_subs_epu8(v, _mm_set1_epi8(0x1F)), _mm_setzero_si128());
-  const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
+  const __m128i x =
+      _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
   return static_cast<unsigned>(_mm_movemask_epi8(x));
 }
 
@@ -123,7 +122,8 @@ struct KeyPrefixes {
       texts.push_back(std::move(p));
     }
     slots.reset(new char[width * std::max<std::size_t>(keys.size(), 1)]());
-    for (std::size_t i = 0; i < texts.size(); ++i) std::memcpy(slots.get() + i * width, texts[i].data(), texts[i].size());
+    for (std::size_t i = 0; i < texts.size(); ++i)
+      std::memcpy(slots.get() + i * width, texts[i].data(), texts[i].size());
   }
 };
 
@@ -274,7 +274,8 @@ void convert_delimited(ConvertRun& run) {
     stream_chunker.emplace(run.in, run.from, 0, kToEnd, copts);
     first = stream_chunker->take_first_record();
   }
-  std::vector<std::string> keys = delimited_keys(first, in_delim, opts.header, copts.strict_quotes, run.in.display_name());
+  std::vector<std::string> keys =
+      delimited_keys(first, in_delim, opts.header, copts.strict_quotes, run.in.display_name());
   // Objects cannot hold a key twice; CSV and TSV output keep the header as it is.
   if (to_json) run.renamed_columns = rename_duplicate_columns(keys);
   if (opts.header) {
@@ -304,10 +305,10 @@ void convert_delimited(ConvertRun& run) {
   std::uint64_t done = 0;
   auto transform = [&](const Chunk& c, CsvWork& w) { converter.convert(c, w.tokenizer, w.rec, w.tally, w.out); };
   auto consume = [&](const Chunk& c, CsvWork& w) {
-        run.ledger.add(c, w.tally);
-        run.out.write(w.out.data(), w.out.size());
-        done += c.size;
-        if (opts.progress) opts.progress(done, run.ledger.counts().total());
+    run.ledger.add(c, w.tally);
+    run.out.write(w.out.data(), w.out.size());
+    done += c.size;
+    if (opts.progress) opts.progress(done, run.ledger.counts().total());
   };
   if (!opts.header && stream_chunker && !first.empty()) {
     // The first record was taken off the stream to learn its width; it is data too.

@@ -27,7 +27,7 @@ struct ConvertRun {
   RecordLedger& ledger;
   std::uint64_t bytes = 0;  // filled by the converter
   std::vector<std::string> columns;
-  std::vector<std::string> empty_columns;  // columns no valid record gave a value
+  std::vector<std::string> empty_columns;    // columns no valid record gave a value
   std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
 };
 
@@ -67,13 +67,13 @@ class NdjsonChunkConverter {
 std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
                                                             bool flatten);
 
-#define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                          \
-  namespace ns {                                                                                \
-  void convert_ndjson(ConvertRun& run);                                                         \
-  std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end, \
-                                            const ConvertOptions& opts);                        \
+#define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                               \
+  namespace ns {                                                                                       \
+  void convert_ndjson(ConvertRun& run);                                                                \
+  std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,     \
+                                            const ConvertOptions& opts);                               \
   std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, \
-                                                              RowFormat format, bool flatten);  \
+                                                              RowFormat format, bool flatten);         \
   }
 INGOT_DECLARE_NDJSON_VARIANT(generic)
 #if defined(__x86_64__)

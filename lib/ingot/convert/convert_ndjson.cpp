@@ -203,8 +203,8 @@ struct KeyHint {
   std::string path;  // dot path (unescaped keys)
   std::uint32_t depth = 0;
   int column = -1;
-  bool descend = false;  // an object value here is flattened into
-  bool was_leaf = false; // the value here was a leaf (not flattened) on the line that set it
+  bool descend = false;   // an object value here is flattened into
+  bool was_leaf = false;  // the value here was a leaf (not flattened) on the line that set it
 };
 
 // Hints are held by pointer: nested walks keep views of their parent's path while new
@@ -402,7 +402,8 @@ class Walker {
 // (or refreshes an equal one). valid() is asked only for a new shape: whether the line
 // is valid JSON, when the walk did not check it.
 template <class Valid>
-void learn_shape(ShapeCache& shapes, const char* p, std::size_t len, const std::vector<LeafSpan>& spans, Valid&& valid) {
+void learn_shape(ShapeCache& shapes, const char* p, std::size_t len, const std::vector<LeafSpan>& spans,
+                 Valid&& valid) {
   build_shape(shapes.candidate(), p, len, spans);
   const std::size_t i = shapes.find_candidate();
   if (i < shapes.size()) {
@@ -560,7 +561,8 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
             }
             Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
             if (use_shapes) keys_only.record(&w.spans);
-            error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
+            error_code e =
+                parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
             auto validate = [&] {
               ValidateOnly check{w.key_hints};
               Walker<ValidateOnly> full(check, flatten, w.scratch, true);
@@ -616,7 +618,7 @@ struct RowWork {
   std::vector<Cell> cells;
   KeyHints key_hints;
   std::uint64_t row = 0;
-  std::size_t used = 0;  // the chunk's rows are out[0, used); CSV/TSV keep out bigger
+  std::size_t used = 0;      // the chunk's rows are out[0, used); CSV/TSV keep out bigger
   std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
 
@@ -733,7 +735,8 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       used = static_cast<std::size_t>(o - w.out.data());
     }
     void rejected() {}
-  } handler{w, flatten, delim, copy_text, use_shapes && simdjson::validate_utf8(c.data, c.size), rows, c.data, c.data + c.size};
+  } handler{w,    flatten, delim,          copy_text, use_shapes && simdjson::validate_utf8(c.data, c.size),
+            rows, c.data,  c.data + c.size};
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
@@ -801,7 +804,9 @@ void convert_ndjson(ConvertRun& run) {
   std::vector<char> filled(ncols, 0);
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
-      [&](const Chunk& c, RowWork& w) { convert_chunk(c, w, columns, opts.flatten, format, nullptr, opts.line_shapes); },
+      [&](const Chunk& c, RowWork& w) {
+        convert_chunk(c, w, columns, opts.flatten, format, nullptr, opts.line_shapes);
+      },
       [&](const Chunk& c, RowWork& w) {
         for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
         run.ledger.add(c, w.tally);

@@ -39,10 +39,10 @@ struct LeafSpan {
 enum class SlotKind : std::uint8_t { string, number, boolean, null };
 
 struct LineShape {
-  std::string text;                   // the literals, back to back, then 8 bytes of padding
-  std::size_t text_len = 0;           // without the padding
+  std::string text;                    // the literals, back to back, then 8 bytes of padding
+  std::size_t text_len = 0;            // without the padding
   std::vector<std::uint32_t> lit_end;  // slot i follows the literal ending at text[lit_end[i]]
-  std::vector<int> column;            // slot i's column, -1 for none
+  std::vector<int> column;             // slot i's column, -1 for none
 
   bool operator==(const LineShape& o) const {
     return text_len == o.text_len && lit_end == o.lit_end && column == o.column &&

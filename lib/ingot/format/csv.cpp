@@ -162,7 +162,7 @@ bool CsvTokenizer::next(CsvRecord& rec) {
         ++newlines;
       } else if (*x == '"') {
         if (x + 1 < end && x[1] == '"') {  // doubled quote: keep one
-          take();  // the second quote
+          take();                          // the second quote
           copy(seg, x + 1);
           seg = x + 2;
           continue;

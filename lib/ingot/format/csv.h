@@ -22,10 +22,10 @@ namespace ingot {
 
 struct CsvRecord {
   std::span<const std::string_view> fields;  // valid until the next call to next() or reset()
-  std::size_t begin = 0;                 // offset of the record in the tokenized bytes
-  std::size_t end = 0;                   // one past its terminator
-  std::uint32_t newlines = 0;            // '\n' bytes inside the record, terminator included
-  const char* error = nullptr;           // why it is malformed, or null
+  std::size_t begin = 0;                     // offset of the record in the tokenized bytes
+  std::size_t end = 0;                       // one past its terminator
+  std::uint32_t newlines = 0;                // '\n' bytes inside the record, terminator included
+  const char* error = nullptr;               // why it is malformed, or null
   std::string_view raw(const char* base) const { return {base + begin, end - begin}; }
 };
 

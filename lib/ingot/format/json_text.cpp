@@ -18,7 +18,6 @@ constexpr std::array<bool, 256> make_escape_table() {
 }
 constexpr auto kNeedsEscape = make_escape_table();
 
-
 }  // namespace
 
 char* write_json_string(char* o, std::string_view s) {
@@ -83,7 +82,9 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 std::string_view trim_json_ws(std::string_view s) {
-  auto ws = [](char c) { return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n'); };
+  auto ws = [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+  };
   while (!s.empty() && ws(s.front())) s.remove_prefix(1);
   while (!s.empty() && ws(s.back())) s.remove_suffix(1);
   return s;

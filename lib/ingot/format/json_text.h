@@ -43,7 +43,6 @@ inline bool is_json_number(std::string_view s) {
   return i == n;
 }
 
-
 // Trims JSON insignificant white space (space, tab, CR, LF) from both ends.
 std::string_view trim_json_ws(std::string_view s);
 

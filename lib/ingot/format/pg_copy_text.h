@@ -27,10 +27,22 @@ inline char* escape_bytes(char* o, const char* s, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const char c = s[i];
     switch (c) {
-      case '\\': *o++ = '\\'; *o++ = '\\'; break;
-      case '\t': *o++ = '\\'; *o++ = 't'; break;
-      case '\n': *o++ = '\\'; *o++ = 'n'; break;
-      case '\r': *o++ = '\\'; *o++ = 'r'; break;
+      case '\\':
+        *o++ = '\\';
+        *o++ = '\\';
+        break;
+      case '\t':
+        *o++ = '\\';
+        *o++ = 't';
+        break;
+      case '\n':
+        *o++ = '\\';
+        *o++ = 'n';
+        break;
+      case '\r':
+        *o++ = '\\';
+        *o++ = 'r';
+        break;
       default: *o++ = c;
     }
   }
@@ -49,10 +61,9 @@ inline char* write_copy_text_field(char* o, std::string_view field) {
 #if defined(__SSE2__)
   while (n > 0) {
     const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-    const __m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\\')),
-                                                _mm_cmpeq_epi8(w, _mm_set1_epi8('\t'))),
-                                   _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\n')),
-                                                _mm_cmpeq_epi8(w, _mm_set1_epi8('\r'))));
+    const __m128i x =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\t'))),
+                     _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(w, _mm_set1_epi8('\r'))));
     const std::size_t k = n < 16 ? n : 16;
     const unsigned live = k == 16 ? 0xFFFFu : (1u << k) - 1;
     if ((static_cast<unsigned>(_mm_movemask_epi8(x)) & live) == 0) {
@@ -101,8 +112,10 @@ inline std::vector<std::optional<std::string>> parse_copy_text_row(std::string_v
       continue;
     }
     const char e = row[++i];
-    if (e == 'N') null = true;
-    else v += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
+    if (e == 'N')
+      null = true;
+    else
+      v += e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e;
   }
   return fields;
 }

@@ -18,15 +18,15 @@
 namespace ingot {
 
 struct GetOptions {
-  std::string input;                // "-" = stdin (always scanned)
-  std::string index;                // empty: input + ".idx" when it exists
+  std::string input;  // "-" = stdin (always scanned)
+  std::string index;  // empty: input + ".idx" when it exists
   RangeSpec spec;
-  std::optional<RecordKind> kind;   // for scans and --reindex; default: the index's, else by extension
-  bool header = true;               // CSV/TSV: the first record is a header, not counted
-  bool print_header = false;        // print the CSV/TSV header before the records
-  bool reindex = false;             // build or rebuild a missing or stale index, then use it
-  bool scan = false;                // ignore any index and scan (the slow path; tests compare the two)
-  PipelineOptions pipeline;         // for --reindex
+  std::optional<RecordKind> kind;  // for scans and --reindex; default: the index's, else by extension
+  bool header = true;              // CSV/TSV: the first record is a header, not counted
+  bool print_header = false;       // print the CSV/TSV header before the records
+  bool reindex = false;            // build or rebuild a missing or stale index, then use it
+  bool scan = false;               // ignore any index and scan (the slow path; tests compare the two)
+  PipelineOptions pipeline;        // for --reindex
   ChunkerOptions chunker;
 };
 

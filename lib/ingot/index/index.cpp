@@ -51,8 +51,8 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     InputFile in = InputFile::open(o.input);
     if (in.compressed()) {
-      throw usage_error(std::string("an index holds byte offsets into the file as stored, which ") + codec_name(in.codec()) +
-                        "-compressed input does not allow; decompress it first")
+      throw usage_error(std::string("an index holds byte offsets into the file as stored, which ") +
+                        codec_name(in.codec()) + "-compressed input does not allow; decompress it first")
           .at_path(in.display_name());
     }
     if (!in.seekable() || o.input == "-") {
@@ -198,8 +198,9 @@ Result<IndexReport> merge_indexes(const std::vector<MergePiece>& pieces, const s
             .at_path(p.path);
       }
       if (&p != &pieces.back() && (m.flags & kIndexUnterminated)) {
-        throw data_error("the piece does not end with a line end, so its last record joins the next piece's "
-                         "first in the merged file; index the merged file with 'ingot index'")
+        throw data_error(
+            "the piece does not end with a line end, so its last record joins the next piece's "
+            "first in the merged file; index the merged file with 'ingot index'")
             .at_path(p.path);
       }
     }

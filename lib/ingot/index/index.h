@@ -30,11 +30,11 @@ RecordKind index_kind_for(const std::string& path, std::optional<RecordKind> giv
 
 struct IndexOptions {
   std::string input;
-  std::string output;                // empty: default_index_path(input, part)
-  std::optional<RecordKind> kind;    // default: index_kind_for(input)
-  bool header = true;                // CSV/TSV: the range's first record is a header, not counted
-  std::optional<PartSpec> part;      // index only the K-th of N record-aligned ranges
-  std::optional<ByteRange> range;    // or this explicit record-aligned range (a manifest piece)
+  std::string output;              // empty: default_index_path(input, part)
+  std::optional<RecordKind> kind;  // default: index_kind_for(input)
+  bool header = true;              // CSV/TSV: the range's first record is a header, not counted
+  std::optional<PartSpec> part;    // index only the K-th of N record-aligned ranges
+  std::optional<ByteRange> range;  // or this explicit record-aligned range (a manifest piece)
   PipelineOptions pipeline;
   // Small chunks: a chunk is scanned right after it is read, while still in cache
   // (measured on 1 GB NDJSON: 256K is ~30% faster than the engine's 4M default).

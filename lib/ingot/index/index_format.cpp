@@ -273,9 +273,9 @@ IndexReader IndexReader::open(const std::string& path) {
   m_.index_size = le64(h + 88);
   m_.body_checksum = le64(h + 96);
   if (m_.index_size != size) {
-    r.corrupt(size < m_.index_size ? "is truncated (" + std::to_string(size) + " of " +
-                                         std::to_string(m_.index_size) + " bytes)"
-                                   : "has " + std::to_string(size - m_.index_size) + " stray bytes at its end");
+    r.corrupt(size < m_.index_size
+                  ? "is truncated (" + std::to_string(size) + " of " + std::to_string(m_.index_size) + " bytes)"
+                  : "has " + std::to_string(size - m_.index_size) + " stray bytes at its end");
   }
   if (m_.block_records == 0 || m_.range_begin > m_.range_end || m_.range_end > m_.source.size ||
       m_.header_len > m_.range_end - m_.range_begin || m_.records > m_.range_end - m_.range_begin ||

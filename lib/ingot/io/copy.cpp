@@ -48,7 +48,8 @@ void copy_by_read_write(int in_fd, std::uint64_t in_off, int out_fd, std::option
       if (errno == EINTR) continue;
       throw sys_error("read failed", errno).at_path(in_path).at_offset(in_off);
     }
-    if (r == 0) throw io_error("file is shorter than expected (changed while copying?)").at_path(in_path).at_offset(in_off);
+    if (r == 0)
+      throw io_error("file is shorter than expected (changed while copying?)").at_path(in_path).at_offset(in_off);
     const std::size_t got = static_cast<std::size_t>(r);
     if (out_off) {
       pwrite_all(out_fd, buf.get(), got, *out_off, out_path);
@@ -63,8 +64,8 @@ void copy_by_read_write(int in_fd, std::uint64_t in_off, int out_fd, std::option
 
 }  // namespace
 
-void copy_range(int in_fd, std::uint64_t in_off, int out_fd, std::optional<std::uint64_t> out_off,
-                std::uint64_t n, const std::string& in_path, const std::string& out_path) {
+void copy_range(int in_fd, std::uint64_t in_off, int out_fd, std::optional<std::uint64_t> out_off, std::uint64_t n,
+                const std::string& in_path, const std::string& out_path) {
   // One call moves at most ~2 GiB; loop in 1 GiB steps so progress and EINTR are cheap.
   constexpr std::uint64_t kStep = std::uint64_t{1} << 30;
   while (n > 0 && !g_no_cfr.load(std::memory_order_relaxed)) {
@@ -84,7 +85,8 @@ void copy_range(int in_fd, std::uint64_t in_off, int out_fd, std::optional<std::
       if (err == EIO) throw sys_error("read or write failed", err).at_path(out_path);
       throw_write_error(err, out_path);
     }
-    if (r == 0) throw io_error("file is shorter than expected (changed while copying?)").at_path(in_path).at_offset(in_off);
+    if (r == 0)
+      throw io_error("file is shorter than expected (changed while copying?)").at_path(in_path).at_offset(in_off);
     const auto got = static_cast<std::uint64_t>(r);
     in_off += got;
     if (out_off) *out_off += got;

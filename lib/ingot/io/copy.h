@@ -14,7 +14,7 @@ namespace ingot {
 // file position is not used, so several threads may fill one file), else at out_fd's
 // file position. Throws Error naming in_path/out_path: ENOSPC says "disk full", EFBIG
 // "file too large", and a source that ends early says so.
-void copy_range(int in_fd, std::uint64_t in_off, int out_fd, std::optional<std::uint64_t> out_off,
-                std::uint64_t n, const std::string& in_path, const std::string& out_path);
+void copy_range(int in_fd, std::uint64_t in_off, int out_fd, std::optional<std::uint64_t> out_off, std::uint64_t n,
+                const std::string& in_path, const std::string& out_path);
 
 }  // namespace ingot

@@ -54,7 +54,9 @@ const char* foreign_compression(const void* head, std::size_t n) {
       (h.substr(4, 6) == "\x31\x41\x59\x26\x53\x59" || h.substr(4, 6) == "\x17\x72\x45\x38\x50\x90")) {
     return "bzip2";
   }
-  if (h.starts_with("\xfd" "7zX")) return "xz";  // fd 37 7a 58 5a 00; 0xfd never starts text
+  if (h.starts_with("\xfd"
+                    "7zX"))
+    return "xz";  // fd 37 7a 58 5a 00; 0xfd never starts text
   if (h.starts_with("PK\x03\x04") || h.starts_with("PK\x05\x06")) return "zip";
   return nullptr;
 }
@@ -82,7 +84,8 @@ constexpr std::size_t kInBuffer = 256 * 1024;
 
 class GzipDecoder final : public Decompressor {
  public:
-  GzipDecoder(int fd, std::string display, std::string head) : Decompressor(Codec::gzip, fd, std::move(display), std::move(head)) {
+  GzipDecoder(int fd, std::string display, std::string head)
+      : Decompressor(Codec::gzip, fd, std::move(display), std::move(head)) {
     std::memset(&z_, 0, sizeof z_);
     // 15 + 16: gzip wrapper only (the magic said gzip); the trailer's CRC and length are checked.
     if (inflateInit2(&z_, 15 + 16) != Z_OK) throw io_error("zlib: inflateInit2 failed").at_path(display_);
@@ -126,7 +129,8 @@ class GzipDecoder final : public Decompressor {
 
 class ZstdDecoder final : public Decompressor {
  public:
-  ZstdDecoder(int fd, std::string display, std::string head) : Decompressor(Codec::zstd, fd, std::move(display), std::move(head)) {
+  ZstdDecoder(int fd, std::string display, std::string head)
+      : Decompressor(Codec::zstd, fd, std::move(display), std::move(head)) {
     dctx_ = ZSTD_createDCtx();
     if (!dctx_) throw io_error("out of memory creating a zstd decoder").at_path(display_);
   }

@@ -66,8 +66,8 @@ class InputFile {
   std::string path_;
   std::string display_;
   Codec codec_ = Codec::none;
-  bool sniffed_ = true;               // false: a stream whose magic is still unread
-  std::string pending_;               // stream bytes read by the sniffing, not yet handed out
+  bool sniffed_ = true;                // false: a stream whose magic is still unread
+  std::string pending_;                // stream bytes read by the sniffing, not yet handed out
   std::unique_ptr<Decompressor> dec_;  // created at the first read() of compressed input
 };
 

@@ -131,8 +131,7 @@ OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
   std::string dir_prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   for (int attempt = 0; attempt < 100; ++attempt) {
-    f.temp_ = dir_prefix + "." + base + ".ingot-tmp-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++);
+    f.temp_ = dir_prefix + "." + base + ".ingot-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     // Register before creating, so no instant exists where the file is on disk but unknown
     // to the signal handler.
     f.cleanup_slot_ = cleanup::register_path(f.temp_);

@@ -17,8 +17,8 @@ namespace ingot {
 class Compressor;
 
 struct OutputOptions {
-  bool overwrite = true;  // false: refuse when the final name exists (split without --force)
-  bool fsync = false;     // fsync the data before the rename
+  bool overwrite = true;         // false: refuse when the final name exists (split without --force)
+  bool fsync = false;            // fsync the data before the rename
   Codec compress = Codec::none;  // --compress: write() takes plain bytes, the file gets them compressed
   int level = 0;                 // compression level; 0 = the codec's default
 };

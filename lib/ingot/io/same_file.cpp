@@ -61,7 +61,7 @@ void refuse_same_files(const std::vector<NamedPath>& inputs, const std::vector<N
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       if (in_keys[i] && *in_keys[i] == *out_keys[o]) {
         const std::string what = inputs[i].option.empty() ? "the input " + shown(inputs[i])
-                                                           : "the " + inputs[i].option + " file " + inputs[i].path;
+                                                          : "the " + inputs[i].option + " file " + inputs[i].path;
         throw usage_error(shown(outputs[o]) + " is " + what + " (same file); refusing to overwrite it");
       }
     }

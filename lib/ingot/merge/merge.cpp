@@ -141,8 +141,9 @@ Result<MergeReport> merge(const MergeOptions& o) {
       manifest = read_manifest(o.manifest);
       const Manifest& m = *manifest;
       if (m.plan) {
-        throw usage_error("this is a --plan manifest: it lists byte ranges of the source, not piece files; "
-                          "there is nothing to merge")
+        throw usage_error(
+            "this is a --plan manifest: it lists byte ranges of the source, not piece files; "
+            "there is nothing to merge")
             .at_path(o.manifest);
       }
       if (!m.filter.empty()) {
@@ -157,8 +158,10 @@ Result<MergeReport> merge(const MergeOptions& o) {
       if (o.verify) throw usage_error("--verify needs a manifest (ingot merge PREFIX-manifest.json --verify -o OUT)");
       paths = o.pieces;
       if (paths.empty()) throw usage_error("no pieces to merge");
-      if (o.kind) kind = *o.kind;
-      else if (auto k = record_kind_from_path(paths.front())) kind = *k;
+      if (o.kind)
+        kind = *o.kind;
+      else if (auto k = record_kind_from_path(paths.front()))
+        kind = *k;
       with_header = is_delimited(kind) && o.header;
     }
 
@@ -205,14 +208,15 @@ Result<MergeReport> merge(const MergeOptions& o) {
       check_no_extra_pieces(*manifest);
       std::vector<std::optional<std::uint64_t>> got(src.size());
       arena.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, src.size(), 1), [&](const tbb::blocked_range<std::size_t>& r) {
-          for (std::size_t k = r.begin(); k != r.end(); ++k) {
-            if (!src[k].listed->xxh3) continue;
-            Xxh3 h;
-            hash_file_range(h, src[k].in.fd(), 0, src[k].in.size(), src[k].path);
-            got[k] = h.digest();
-          }
-        });
+        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, src.size(), 1),
+                          [&](const tbb::blocked_range<std::size_t>& r) {
+                            for (std::size_t k = r.begin(); k != r.end(); ++k) {
+                              if (!src[k].listed->xxh3) continue;
+                              Xxh3 h;
+                              hash_file_range(h, src[k].in.fd(), 0, src[k].in.size(), src[k].path);
+                              got[k] = h.digest();
+                            }
+                          });
       });
       // Reported in piece order, whatever order the threads finished in.
       for (std::size_t k = 0; k < src.size(); ++k) {
@@ -240,7 +244,8 @@ Result<MergeReport> merge(const MergeOptions& o) {
         if (codec != Codec::none) {
           if (manifest) {
             h = read_decoded_prefix(src[k].path, static_cast<std::size_t>(src[k].listed->header_bytes));
-            if (h != manifest->header) throw data_error("header differs from the manifest's header").at_path(src[k].path);
+            if (h != manifest->header)
+              throw data_error("header differs from the manifest's header").at_path(src[k].path);
           } else {
             InputFile decoded = InputFile::open(src[k].path);
             ChunkerOptions co;
@@ -281,8 +286,10 @@ Result<MergeReport> merge(const MergeOptions& o) {
       p.output_offset = out_off;
       if (src[k].listed) p.records = src[k].listed->records;
       p.first_record = next_record;
-      if (next_record && p.records) *next_record += *p.records;
-      else next_record.reset();
+      if (next_record && p.records)
+        *next_record += *p.records;
+      else
+        next_record.reset();
       out_off += p.bytes;
       layout.pieces.push_back(std::move(p));
     }

@@ -20,20 +20,20 @@ struct MergeOptions {
   std::vector<std::string> pieces;  // piece files in output order, or:
   std::string manifest;             // a split manifest (its pieces, in its order)
   std::string output = "-";
-  std::optional<RecordKind> kind;   // piece list: default from the first piece's extension
-  bool header = true;               // CSV/TSV pieces start with a header (piece list only)
-  bool verify = false;              // check every piece's xxh3 (and that no piece is extra) first
-  PipelineOptions pipeline;         // threads for --verify hashing and the copy
-  ProgressFn progress;              // output bytes written so far
+  std::optional<RecordKind> kind;  // piece list: default from the first piece's extension
+  bool header = true;              // CSV/TSV pieces start with a header (piece list only)
+  bool verify = false;             // check every piece's xxh3 (and that no piece is extra) first
+  PipelineOptions pipeline;        // threads for --verify hashing and the copy
+  ProgressFn progress;             // output bytes written so far
 };
 
 // Where each piece landed in the output: what an index rebaser needs (offsets in a
 // piece's own .idx map to output offsets without rescanning any data).
 struct MergePieceLayout {
   std::string path;
-  std::uint64_t skipped = 0;        // bytes at the top of the piece not copied (its repeated header)
-  std::uint64_t output_offset = 0;  // output offset of piece byte `skipped`
-  std::uint64_t bytes = 0;          // bytes copied from the piece
+  std::uint64_t skipped = 0;                  // bytes at the top of the piece not copied (its repeated header)
+  std::uint64_t output_offset = 0;            // output offset of piece byte `skipped`
+  std::uint64_t bytes = 0;                    // bytes copied from the piece
   std::optional<std::uint64_t> records;       // data records in the piece, when the manifest says
   std::optional<std::uint64_t> first_record;  // 1-based output record number of its first record
   // Output offset of piece offset `piece_offset` (>= skipped).
@@ -41,15 +41,15 @@ struct MergePieceLayout {
 };
 
 struct MergeLayout {
-  std::string kind;                 // lines, ndjson, csv, tsv
-  std::uint64_t header_bytes = 0;   // header at the top of the output (from the first piece)
+  std::string kind;                // lines, ndjson, csv, tsv
+  std::uint64_t header_bytes = 0;  // header at the top of the output (from the first piece)
   std::uint64_t output_size = 0;
   std::vector<MergePieceLayout> pieces;
 };
 
 struct MergeReport {
   std::string output;
-  std::uint64_t bytes = 0;          // written to the output
+  std::uint64_t bytes = 0;  // written to the output
   bool verified = false;
   MergeLayout layout;
   double seconds = 0;

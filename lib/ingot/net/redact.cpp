@@ -84,9 +84,9 @@ void scan_params(std::string_view s, std::size_t begin, std::size_t end, std::ve
 
 struct UrlScan {
   std::optional<SecretSpan> user, password;
-  std::size_t query = npos, query_end = npos;        // after '?'
-  std::size_t fragment = npos;                       // after '#', to the end
-  std::vector<Found> found;                          // query and fragment secrets
+  std::size_t query = npos, query_end = npos;  // after '?'
+  std::size_t fragment = npos;                 // after '#', to the end
+  std::vector<Found> found;                    // query and fragment secrets
   bool consistent = true;
 };
 
@@ -256,7 +256,8 @@ void replace_all(std::string& text, std::string_view what, std::string_view with
 
 bool is_secret_name(std::string_view name) {
   const std::string n = lowercase(name);
-  for (const char* part : {"pass", "secret", "token", "signature", "credential", "auth", "apikey", "api_key", "api-key"}) {
+  for (const char* part :
+       {"pass", "secret", "token", "signature", "credential", "auth", "apikey", "api_key", "api-key"}) {
     if (n.find(part) != std::string::npos) return true;
   }
   return n == "sig" || n == "pwd" || n.ends_with("key") || n.ends_with("sig");
@@ -349,7 +350,8 @@ std::string scrub(std::string text, std::string_view original) {
   replace_all(text, original, redacted(original));
   for (const SecretSpan& sp : spans) {
     std::string raw(original.substr(sp.pos, sp.len));
-    std::string quoted = raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'' ? raw.substr(1, raw.size() - 2) : "";
+    std::string quoted =
+        raw.size() >= 2 && raw.front() == '\'' && raw.back() == '\'' ? raw.substr(1, raw.size() - 2) : "";
     for (const std::string& v : {raw, percent_decode(raw, false), quoted}) {
       if (v.size() >= 4) replace_all(text, v, "***");
     }

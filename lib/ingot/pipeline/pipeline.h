@@ -72,9 +72,8 @@ auto transform_filter(Transform& transform) {
 
 template <class Work, class Consume>
 auto consume_filter(Consume& consume) {
-  return tbb::make_filter<Slot<Work>*, void>(tbb::filter_mode::serial_in_order, [&](Slot<Work>* s) {
-    consume(static_cast<const Chunk&>(s->chunk), s->work);
-  });
+  return tbb::make_filter<Slot<Work>*, void>(
+      tbb::filter_mode::serial_in_order, [&](Slot<Work>* s) { consume(static_cast<const Chunk&>(s->chunk), s->work); });
 }
 
 }  // namespace pipeline_detail
@@ -115,8 +114,8 @@ struct IoStage {
 };
 
 template <class Work, class Transform, class Sequence, class Io, class Consume>
-void run_pipeline(Chunker& chunker, const PipelineOptions& opts, IoStage io, Transform&& transform,
-                  Sequence&& sequence, Io&& io_stage, Consume&& consume) {
+void run_pipeline(Chunker& chunker, const PipelineOptions& opts, IoStage io, Transform&& transform, Sequence&& sequence,
+                  Io&& io_stage, Consume&& consume) {
   using namespace pipeline_detail;
   using S = Slot<Work>;
   const unsigned threads = resolve_threads(opts.threads);
@@ -124,8 +123,9 @@ void run_pipeline(Chunker& chunker, const PipelineOptions& opts, IoStage io, Tra
   std::vector<S> slots(std::max<std::size_t>(2, std::size_t{threads} * opts.tokens_per_thread + io_limit));
   std::uint64_t produced = 0;
   const std::size_t arena_threads = std::size_t{threads} + io_limit;
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            std::max<std::size_t>(arena_threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
+  tbb::global_control allow(
+      tbb::global_control::max_allowed_parallelism,
+      std::max<std::size_t>(arena_threads, static_cast<std::size_t>(tbb::info::default_concurrency())));
   std::counting_semaphore<> io_slots(static_cast<std::ptrdiff_t>(io_limit));
   std::atomic<bool> failed{false};
   auto sequence_filter = tbb::make_filter<S*, S*>(tbb::filter_mode::serial_in_order, [&](S* s) {

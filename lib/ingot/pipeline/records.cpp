@@ -70,8 +70,8 @@ void RecordLedger::add(const Chunk& chunk, const ChunkTally& tally) {
       throw data_error("invalid record: " + r.reason + " (--on-error fail)").at_path(input_).at_line(line);
     }
     if (policy_.max_errors && counts_.invalid > *policy_.max_errors) {
-      throw data_error("more than " + std::to_string(*policy_.max_errors) + " invalid records (--max-errors); last: " +
-                       r.reason)
+      throw data_error("more than " + std::to_string(*policy_.max_errors) +
+                       " invalid records (--max-errors); last: " + r.reason)
           .at_path(input_)
           .at_line(line);
     }

@@ -27,9 +27,7 @@ using ProgressFn = std::function<void(std::uint64_t bytes_done, std::uint64_t re
 
 // A blank line: nothing but its terminator (or nothing, at the end of the input). It is
 // counted as blank, neither a record nor a reject.
-inline bool is_blank_record(std::string_view raw) {
-  return raw.empty() || raw == "\n" || raw == "\r\n" || raw == "\r";
-}
+inline bool is_blank_record(std::string_view raw) { return raw.empty() || raw == "\n" || raw == "\r\n" || raw == "\r"; }
 
 struct RecordCounts {
   std::uint64_t valid = 0;
@@ -69,8 +67,7 @@ void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offs
 class RecordLedger {
  public:
   // first_line: line number of the first byte of the first chunk.
-  RecordLedger(std::string input_name, ErrorPolicy policy, const std::string& rejects_path,
-               std::uint64_t first_line);
+  RecordLedger(std::string input_name, ErrorPolicy policy, const std::string& rejects_path, std::uint64_t first_line);
   // Serial, in chunk order. Throws a data Error when the policy says stop.
   void add(const Chunk& chunk, const ChunkTally& tally);
   // Lines that precede the first chunk but are not records (a CSV header).

@@ -166,7 +166,8 @@ std::string manifest_json(const Manifest& m, const std::string& manifest_dir) {
     records += p.records.value_or(0);
   }
   j["pieces"] = std::move(pieces);
-  j["totals"] = {{"pieces", m.pieces.size()}, {"bytes", bytes}, {"records", counted ? ordered(records) : ordered(nullptr)}};
+  j["totals"] = {
+      {"pieces", m.pieces.size()}, {"bytes", bytes}, {"records", counted ? ordered(records) : ordered(nullptr)}};
   return j.dump(2) + "\n";
 }
 
@@ -198,7 +199,8 @@ Manifest read_manifest(const std::string& path) {
     throw data_error(std::string("not a valid split manifest: ") + e.what()).at_path(path);
   }
   Reader r(path);
-  if (!j.is_object() || !j.contains("ingot_manifest")) r.fail("ingot_manifest", "missing (not a manifest written by ingot split)");
+  if (!j.is_object() || !j.contains("ingot_manifest"))
+    r.fail("ingot_manifest", "missing (not a manifest written by ingot split)");
   if (r.u64(j, "ingot_manifest", "") != kManifestFormat) {
     r.fail("ingot_manifest", "format " + j["ingot_manifest"].dump() + " is not supported (this ingot reads " +
                                  std::to_string(kManifestFormat) + ")");
@@ -224,8 +226,10 @@ Manifest read_manifest(const std::string& path) {
   m.plan = r.boolean(j, "plan", "");
   m.mode = r.str(j, "mode", "");
   m.amount = r.u64(j, "amount", "");
-  if (auto h = r.opt_str(j, "header_hex", "")) m.header = from_hex(*h, r);
-  else m.header = r.opt_str(j, "header", "").value_or("");
+  if (auto h = r.opt_str(j, "header_hex", ""))
+    m.header = from_hex(*h, r);
+  else
+    m.header = r.opt_str(j, "header", "").value_or("");
   m.filter = r.opt_str(j, "filter", "").value_or("");
   m.compression = r.opt_str(j, "compression", "").value_or("");
   if (!m.compression.empty() && m.compression != "gzip" && m.compression != "zstd") {
@@ -257,8 +261,10 @@ Manifest read_manifest(const std::string& path) {
     // Ranges come in source order, without overlap: merge relies on it to rebuild the source.
     if (p.offset < end) r.fail(where + "offset", "overlaps the previous piece");
     if (p.offset + p.length < p.offset) r.fail(where + "length", "out of range");
-    if (m.source != "-" && p.offset + p.length > m.fingerprint.size) r.fail(where + "length", "reaches past the end of the source");
-    if (p.header_bytes != 0 && p.header_bytes != m.header.size()) r.fail(where + "header_bytes", "does not match the header");
+    if (m.source != "-" && p.offset + p.length > m.fingerprint.size)
+      r.fail(where + "length", "reaches past the end of the source");
+    if (p.header_bytes != 0 && p.header_bytes != m.header.size())
+      r.fail(where + "header_bytes", "does not match the header");
     // Compressed pieces (split --compress): size is what is stored, not header + body.
     if (p.size && m.compression.empty() && *p.size != p.header_bytes + p.length) {
       r.fail(where + "size", "is not header_bytes + length");

@@ -28,28 +28,28 @@ struct ManifestPiece {
   // number of records; unknown (nullopt) in a --bytes/--pieces plan, which does not scan.
   std::optional<std::uint64_t> first_record;
   std::optional<std::uint64_t> records;
-  std::uint64_t header_bytes = 0;       // header copied to the top of the piece (0 or Manifest::header.size())
-  std::optional<std::uint64_t> size;    // bytes of the piece file = header_bytes + length; nullopt for plans and --filter
-  std::optional<std::string> xxh3;      // xxh3-64 of the piece file, 16 hex digits; nullopt for plans and --filter
-  bool oversized = false;               // a single record larger than --bytes
+  std::uint64_t header_bytes = 0;     // header copied to the top of the piece (0 or Manifest::header.size())
+  std::optional<std::uint64_t> size;  // bytes of the piece file = header_bytes + length; nullopt for plans and --filter
+  std::optional<std::string> xxh3;    // xxh3-64 of the piece file, 16 hex digits; nullopt for plans and --filter
+  bool oversized = false;             // a single record larger than --bytes
 };
 
 struct Manifest {
-  std::string version;      // ingot version that wrote it
-  std::string source;       // absolute path of the source, "-" for stdin
-  std::string kind;         // lines, ndjson, csv, tsv
-  Fingerprint fingerprint;  // of the source: size, mtime, xxh3 of the first+last 64 KiB (not a full-content hash)
-  bool plan = false;        // --plan: byte ranges only, no piece files
-  std::string header;       // CSV/TSV header record with its line end; empty when none
-  std::string mode;         // bytes, records or pieces
-  std::uint64_t amount = 0; // the --bytes / --records / --pieces argument
-  std::string filter;       // --filter command; empty when pieces are local files
-  std::string compression;  // split --compress: "gzip" or "zstd" (size/xxh3 are of the compressed piece); empty: none
-  std::string prefix;       // as given, and the name parts of the pieces: prefix + index + extension
+  std::string version;       // ingot version that wrote it
+  std::string source;        // absolute path of the source, "-" for stdin
+  std::string kind;          // lines, ndjson, csv, tsv
+  Fingerprint fingerprint;   // of the source: size, mtime, xxh3 of the first+last 64 KiB (not a full-content hash)
+  bool plan = false;         // --plan: byte ranges only, no piece files
+  std::string header;        // CSV/TSV header record with its line end; empty when none
+  std::string mode;          // bytes, records or pieces
+  std::uint64_t amount = 0;  // the --bytes / --records / --pieces argument
+  std::string filter;        // --filter command; empty when pieces are local files
+  std::string compression;   // split --compress: "gzip" or "zstd" (size/xxh3 are of the compressed piece); empty: none
+  std::string prefix;        // as given, and the name parts of the pieces: prefix + index + extension
   std::string extension;
   unsigned digits = 5;
   std::vector<ManifestPiece> pieces;
-  std::string dir;          // not stored: directory of the manifest file, set by read_manifest
+  std::string dir;  // not stored: directory of the manifest file, set by read_manifest
 };
 
 // Reads and checks a manifest. Throws Error naming the file: not JSON, truncated,

@@ -98,7 +98,8 @@ void check_targets(const std::string& input, const std::vector<std::string>& pie
   refuse_same_files({{"", input}}, outputs);
   for (const NamedPath& p : outputs) {
     struct stat st;
-    if (!force && ::lstat(p.path.c_str(), &st) == 0) throw io_error("output exists (use --force to overwrite)").at_path(p.path);
+    if (!force && ::lstat(p.path.c_str(), &st) == 0)
+      throw io_error("output exists (use --force to overwrite)").at_path(p.path);
   }
 }
 
@@ -134,8 +135,9 @@ std::uint64_t last_end_at_or_before(InputFile& in, RecordKind kind, std::uint64_
       std::uint64_t best = b0 > s ? b0 : 0;
       while (c.next(buf, ch)) {
         // Every chunk but the range's last ends on a record end; the last ends at t.
-        std::size_t e = ch.last ? last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset))
-                                 : ch.size;
+        std::size_t e =
+            ch.last ? last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset))
+                    : ch.size;
         if (e > 0) best = ch.offset + e;
       }
       return best;
@@ -154,7 +156,8 @@ std::uint64_t first_record_end(InputFile& in, RecordKind kind, std::uint64_t s, 
   Buffer buf;
   Chunk ch;
   if (!c.next(buf, ch)) return s;
-  std::size_t e = scan_records(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)).first_end;
+  std::size_t e =
+      scan_records(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)).first_end;
   return ch.offset + (e ? e : ch.size);
 }
 
@@ -237,7 +240,8 @@ std::vector<PlannedPiece> plan_records(InputFile& in, RecordKind kind, std::uint
               copts.delimiter, leading_bom(ch.data, ch.size, ch.offset));
           // An unterminated last record counts, and can complete a piece too.
           if (ch.last &&
-              last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)) != ch.size &&
+              last_record_end(ch.data, ch.size, kind, copts.delimiter, leading_bom(ch.data, ch.size, ch.offset)) !=
+                  ch.size &&
               ++in_piece == n) {
             out.push_back({{begin, ch.offset + ch.size}, n, false});
             begin = ch.offset + ch.size;
@@ -251,7 +255,8 @@ std::vector<PlannedPiece> plan_records(InputFile& in, RecordKind kind, std::uint
 }
 
 std::vector<PlannedPiece> plan_any(InputFile& in, RecordKind kind, std::uint64_t hb, SplitBy by, std::uint64_t amount,
-                                   const PipelineOptions& popts, const ChunkerOptions& copts, const ProgressFn& progress) {
+                                   const PipelineOptions& popts, const ChunkerOptions& copts,
+                                   const ProgressFn& progress) {
   std::vector<PlannedPiece> out;
   switch (by) {
     case SplitBy::bytes: out = plan_bytes(in, kind, hb, amount, copts); break;
@@ -483,8 +488,10 @@ struct Setup {
 
 Setup make_setup(const SplitOptions& o, const InputFile& in) {
   Setup s;
-  if (o.kind) s.kind = *o.kind;
-  else if (auto k = o.input != "-" ? record_kind_from_path(o.input) : std::nullopt) s.kind = *k;
+  if (o.kind)
+    s.kind = *o.kind;
+  else if (auto k = o.input != "-" ? record_kind_from_path(o.input) : std::nullopt)
+    s.kind = *k;
   s.prefix = o.prefix;
   if (s.prefix.empty()) {
     if (o.input == "-") {
@@ -533,8 +540,10 @@ void number_records(Manifest& m) {
   std::optional<std::uint64_t> next = 1;
   for (ManifestPiece& p : m.pieces) {
     p.first_record = next;
-    if (next && p.records) *next += *p.records;
-    else next.reset();
+    if (next && p.records)
+      *next += *p.records;
+    else
+      next.reset();
   }
 }
 
@@ -543,8 +552,10 @@ void finish_report(SplitReport& r, Manifest m, const std::string& path) {
   for (std::size_t i = 0; i < m.pieces.size(); ++i) {
     const ManifestPiece& p = m.pieces[i];
     r.bytes += p.length;
-    if (records && p.records) *records += *p.records;
-    else records.reset();
+    if (records && p.records)
+      *records += *p.records;
+    else
+      records.reset();
     if (p.oversized) r.oversized.push_back(i + 1);
   }
   r.records = records;
@@ -567,8 +578,8 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
     s.header = c.take_first_record();
   }
   const std::uint64_t hb = s.header.size();
-  std::vector<PlannedPiece> plan = plan_any(in, s.kind, hb, o.by, o.amount, o.pipeline, o.chunker,
-                                            o.plan ? o.progress : ProgressFn{});
+  std::vector<PlannedPiece> plan =
+      plan_any(in, s.kind, hb, o.by, o.amount, o.pipeline, o.chunker, o.plan ? o.progress : ProgressFn{});
   Manifest m = base_manifest(o, s, in);
   m.digits = digits_for(plan.size());
   std::vector<std::string> targets;
@@ -598,14 +609,16 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
   std::atomic<std::uint64_t> done_bytes{0}, done_records{0};
   auto write_piece = [&](std::size_t k) {
     const ManifestPiece& mp = m.pieces[k];
-    PieceSink sink = o.filter.empty() ? PieceSink::to_file(mp.path, o.force, o.compress) : PieceSink::to_filter(o.filter, mp.path, o.compress);
+    PieceSink sink = o.filter.empty() ? PieceSink::to_file(mp.path, o.force, o.compress)
+                                      : PieceSink::to_filter(o.filter, mp.path, o.compress);
     sink.write(s.header.data(), s.header.size());
     Chunker c(in, s.kind, mp.offset, mp.offset + mp.length, o.chunker);
     Buffer buf;
     Chunk ch;
     std::uint64_t records = 0;
     while (c.next(buf, ch)) {
-      const std::uint64_t n = count_records(ch, s.kind, ch.last && ch.offset + ch.size == in.size(), o.chunker.delimiter);
+      const std::uint64_t n =
+          count_records(ch, s.kind, ch.last && ch.offset + ch.size == in.size(), o.chunker.delimiter);
       records += n;
       sink.body(in, ch.offset, ch.data, ch.size);
       done_bytes += ch.size;
@@ -627,26 +640,28 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
   std::atomic<std::size_t> first_failed{plan.size()};
   tbb::task_arena arena(static_cast<int>(resolve_threads(o.pipeline.threads)));
   arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, plan.size(), 1), [&](const tbb::blocked_range<std::size_t>& r) {
-      for (std::size_t k = r.begin(); k != r.end(); ++k) {
-        if (k > first_failed.load()) continue;
-        try {
-          write_piece(k);
-        } catch (...) {
-          errors[k] = std::current_exception();
-          std::size_t cur = first_failed.load();
-          while (k < cur && !first_failed.compare_exchange_weak(cur, k)) {
-          }
-        }
-      }
-    });
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, plan.size(), 1),
+                      [&](const tbb::blocked_range<std::size_t>& r) {
+                        for (std::size_t k = r.begin(); k != r.end(); ++k) {
+                          if (k > first_failed.load()) continue;
+                          try {
+                            write_piece(k);
+                          } catch (...) {
+                            errors[k] = std::current_exception();
+                            std::size_t cur = first_failed.load();
+                            while (k < cur && !first_failed.compare_exchange_weak(cur, k)) {
+                            }
+                          }
+                        }
+                      });
   });
   if (first_failed.load() < plan.size()) std::rethrow_exception(errors[first_failed.load()]);
 
   for (std::size_t k = 0; k < plan.size(); ++k) {
     ManifestPiece& p = m.pieces[k];
     if (p.records && *p.records != results[k].records) {
-      throw io_error("record count of piece " + std::to_string(k + 1) + " changed between planning and copying (was the input modified?)")
+      throw io_error("record count of piece " + std::to_string(k + 1) +
+                     " changed between planning and copying (was the input modified?)")
           .at_path(in.display_name());
     }
     p.records = results[k].records;
@@ -657,7 +672,8 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
   }
   number_records(m);
   // The source must not have changed under us, or the pieces may not add up to it.
-  if (!(in.fingerprint() == m.fingerprint)) throw io_error("input changed while it was being split").at_path(in.display_name());
+  if (!(in.fingerprint() == m.fingerprint))
+    throw io_error("input changed while it was being split").at_path(in.display_name());
   committed.release_signal_slots();
   write_manifest(s.manifest_path, m, o.force);
   committed.keep();
@@ -668,7 +684,8 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
 // Stdin: one pass through the pipeline; the serial consumer cuts pieces as data
 // arrives, so memory stays at tokens x chunk size whatever the input size.
 SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
-  if (o.by == SplitBy::pieces) throw usage_error("--pieces needs the input's size; it cannot read stdin (use --bytes or --records)");
+  if (o.by == SplitBy::pieces)
+    throw usage_error("--pieces needs the input's size; it cannot read stdin (use --bytes or --records)");
   if (o.plan) throw usage_error("--plan needs a file to point back into; it cannot read stdin");
   Chunker chunker(in, s.kind, 0, kToEnd, o.chunker);
   const char delim = o.chunker.delimiter;
@@ -702,12 +719,13 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
       refuse_same_files({}, {{"piece", cur_piece.path}, {"manifest", s.manifest_path}});
       check_targets(o.input, {cur_piece.path}, "", o.force);
     }
-    cur.emplace(o.filter.empty() ? PieceSink::to_file(cur_piece.path, o.force, o.compress) : PieceSink::to_filter(o.filter, cur_piece.path, o.compress));
+    cur.emplace(o.filter.empty() ? PieceSink::to_file(cur_piece.path, o.force, o.compress)
+                                 : PieceSink::to_filter(o.filter, cur_piece.path, o.compress));
     cur->write(s.header.data(), s.header.size());
   };
   auto close_piece = [&] {
     if (cur->is_file()) committed.add(cur_piece.path);  // before the rename (see above)
-    cur->finish();  // first: it writes the end of a compressed piece
+    cur->finish();                                      // first: it writes the end of a compressed piece
     if (o.filter.empty()) {
       cur_piece.size = cur->size();
       cur_piece.xxh3 = xxh3_hex(cur->digest());
@@ -731,7 +749,8 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
   run_pipeline<Work>(
       chunker, o.pipeline,
       [&](const Chunk& ch, Work& w) {
-        w.tail = ch.last && last_record_end(ch.data, ch.size, s.kind, delim, leading_bom(ch.data, ch.size, ch.offset)) != ch.size;
+        w.tail = ch.last &&
+                 last_record_end(ch.data, ch.size, s.kind, delim, leading_bom(ch.data, ch.size, ch.offset)) != ch.size;
         w.records = count_records(ch, s.kind, false, delim) + (w.tail ? 1 : 0);
       },
       [&](const Chunk& ch, Work& w) {
@@ -847,12 +866,14 @@ Result<SplitReport> split(const SplitOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     if (o.amount == 0) throw usage_error(std::string("--") + mode_name(o.by) + " must be at least 1");
     if (o.plan && !o.filter.empty()) throw usage_error("--plan writes no pieces; it cannot be combined with --filter");
-    if (o.plan && o.compress != Codec::none) throw usage_error("--plan writes no pieces; it cannot be combined with --compress");
+    if (o.plan && o.compress != Codec::none)
+      throw usage_error("--plan writes no pieces; it cannot be combined with --compress");
     InputFile in = InputFile::open(o.input);
     if (in.compressed() && (o.by == SplitBy::pieces || o.plan)) {
-      throw usage_error(std::string(o.plan ? "--plan records byte offsets into the input" : "--pieces needs the input's size") +
-                        ", which " + codec_name(in.codec()) +
-                        "-compressed input does not allow; use --bytes or --records, or decompress it first")
+      throw usage_error(
+          std::string(o.plan ? "--plan records byte offsets into the input" : "--pieces needs the input's size") +
+          ", which " + codec_name(in.codec()) +
+          "-compressed input does not allow; use --bytes or --records, or decompress it first")
           .at_path(in.display_name());
     }
     Setup s = make_setup(o, in);

@@ -25,24 +25,24 @@ enum class SplitBy { bytes, records, pieces };
 struct SplitOptions {
   std::string input = "-";
   SplitBy by = SplitBy::bytes;
-  std::uint64_t amount = 0;          // bytes per piece (upper bound), records per piece, or piece count
-  std::string prefix;                // empty: "<input stem>-" in the current directory
-  std::optional<RecordKind> kind;    // default: from the input's extension, else lines
-  bool header = true;                // CSV/TSV: the first record is a header, repeated in every piece
-  bool force = false;                // overwrite existing pieces and manifest
-  bool plan = false;                 // write only the manifest of byte ranges
-  std::string manifest;              // empty: <prefix>manifest.json
-  std::string filter;                // pipe each piece to `sh -c filter` with $FILE set
-  Codec compress = Codec::none;      // compress every piece (one gzip member / zstd frame each)
+  std::uint64_t amount = 0;        // bytes per piece (upper bound), records per piece, or piece count
+  std::string prefix;              // empty: "<input stem>-" in the current directory
+  std::optional<RecordKind> kind;  // default: from the input's extension, else lines
+  bool header = true;              // CSV/TSV: the first record is a header, repeated in every piece
+  bool force = false;              // overwrite existing pieces and manifest
+  bool plan = false;               // write only the manifest of byte ranges
+  std::string manifest;            // empty: <prefix>manifest.json
+  std::string filter;              // pipe each piece to `sh -c filter` with $FILE set
+  Codec compress = Codec::none;    // compress every piece (one gzip member / zstd frame each)
   PipelineOptions pipeline;
   ChunkerOptions chunker;
-  ProgressFn progress;               // bytes of the source done, records counted so far
+  ProgressFn progress;  // bytes of the source done, records counted so far
 };
 
 struct SplitReport {
-  Manifest manifest;                 // as written
+  Manifest manifest;  // as written
   std::string manifest_path;
-  std::uint64_t bytes = 0;           // source bytes covered
+  std::uint64_t bytes = 0;               // source bytes covered
   std::optional<std::uint64_t> records;  // data records, when counted
   std::vector<std::uint64_t> oversized;  // 1-based pieces holding one record larger than --bytes
   double seconds = 0;
@@ -58,8 +58,8 @@ struct PlannedPiece {
   std::optional<std::uint64_t> records;
   bool oversized = false;
 };
-Result<std::vector<PlannedPiece>> plan_split(InputFile& in, RecordKind kind, std::uint64_t header_bytes,
-                                             SplitBy by, std::uint64_t amount, const PipelineOptions& pipeline,
+Result<std::vector<PlannedPiece>> plan_split(InputFile& in, RecordKind kind, std::uint64_t header_bytes, SplitBy by,
+                                             std::uint64_t amount, const PipelineOptions& pipeline,
                                              const ChunkerOptions& chunker);
 
 }  // namespace ingot

@@ -17,9 +17,18 @@ inline char* copy_short(char* o, const char* s, std::size_t n) {
     std::memcpy(o, s, 16);
     o += 16, s += 16, n -= 16;
   }
-  if (n & 8) { std::memcpy(o, s, 8); o += 8, s += 8; }
-  if (n & 4) { std::memcpy(o, s, 4); o += 4, s += 4; }
-  if (n & 2) { std::memcpy(o, s, 2); o += 2, s += 2; }
+  if (n & 8) {
+    std::memcpy(o, s, 8);
+    o += 8, s += 8;
+  }
+  if (n & 4) {
+    std::memcpy(o, s, 4);
+    o += 4, s += 4;
+  }
+  if (n & 2) {
+    std::memcpy(o, s, 2);
+    o += 2, s += 2;
+  }
   if (n & 1) *o++ = *s;
   return o;
 }

@@ -35,8 +35,6 @@ Error data_error(std::string what) { return Error(ErrorKind::data, std::move(wha
 Error io_error(std::string what) { return Error(ErrorKind::io, std::move(what)); }
 Error remote_error(std::string what) { return Error(ErrorKind::remote, std::move(what)); }
 
-Error sys_error(const std::string& doing, int err) {
-  return Error(ErrorKind::io, doing + ": " + std::strerror(err));
-}
+Error sys_error(const std::string& doing, int err) { return Error(ErrorKind::io, doing + ": " + std::strerror(err)); }
 
 }  // namespace ingot

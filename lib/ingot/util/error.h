@@ -26,9 +26,18 @@ class Error : public std::exception {
  public:
   Error(ErrorKind kind, std::string what) : kind_(kind), what_(std::move(what)) {}
 
-  Error& at_path(std::string path) { path_ = std::move(path); return *this; }
-  Error& at_line(std::uint64_t line) { line_ = line; return *this; }
-  Error& at_offset(std::uint64_t offset) { offset_ = offset; return *this; }
+  Error& at_path(std::string path) {
+    path_ = std::move(path);
+    return *this;
+  }
+  Error& at_line(std::uint64_t line) {
+    line_ = line;
+    return *this;
+  }
+  Error& at_offset(std::uint64_t offset) {
+    offset_ = offset;
+    return *this;
+  }
 
   ErrorKind kind() const { return kind_; }
   const std::string& path() const { return path_; }

@@ -24,10 +24,14 @@ std::optional<std::uint64_t> parse_xxh3_hex(std::string_view text) {
   std::uint64_t v = 0;
   for (char c : text) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
     v = (v << 4) | static_cast<std::uint64_t>(d);
   }
   return v;
@@ -71,7 +75,8 @@ void hash_file_range(Xxh3& h, int fd, std::uint64_t offset, std::uint64_t length
       if (errno == EINTR) continue;
       throw sys_error("read failed", errno).at_path(path).at_offset(offset);
     }
-    if (r == 0) throw io_error("file is shorter than expected (changed while reading?)").at_path(path).at_offset(offset);
+    if (r == 0)
+      throw io_error("file is shorter than expected (changed while reading?)").at_path(path).at_offset(offset);
     h.update(buf.get(), static_cast<std::size_t>(r));
     offset += static_cast<std::uint64_t>(r);
     length -= static_cast<std::uint64_t>(r);

@@ -30,8 +30,7 @@ void Progress::update(std::uint64_t bytes, std::uint64_t records) {
     std::snprintf(line, sizeof line, "\r\033[K%s %s / %s %3.0f%%  %s/s  ETA %.0fs  %llu records", label_.c_str(),
                   format_size(bytes).c_str(), format_size(total_).c_str(),
                   100.0 * static_cast<double>(bytes) / static_cast<double>(total_),
-                  format_size(static_cast<std::uint64_t>(rate)).c_str(), eta,
-                  static_cast<unsigned long long>(records));
+                  format_size(static_cast<std::uint64_t>(rate)).c_str(), eta, static_cast<unsigned long long>(records));
   } else {
     std::snprintf(line, sizeof line, "\r\033[K%s %s  %s/s  %llu records", label_.c_str(), format_size(bytes).c_str(),
                   format_size(static_cast<std::uint64_t>(rate)).c_str(), static_cast<unsigned long long>(records));

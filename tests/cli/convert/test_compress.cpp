@@ -13,7 +13,8 @@ namespace {
 std::string make_csv(int rows) {
   std::string s = "id,name,note\n";
   const char* notes[] = {"plain", "\"two\nlines\"", "\"a \"\"q\"\"\"", "", "\"x,y\""};
-  for (int i = 1; i <= rows; ++i) s += std::to_string(i) + ",n" + std::to_string(i * 7 % 13) + "," + notes[i % 5] + "\n";
+  for (int i = 1; i <= rows; ++i)
+    s += std::to_string(i) + ",n" + std::to_string(i * 7 % 13) + "," + notes[i % 5] + "\n";
   return s;
 }
 
@@ -29,14 +30,16 @@ void write_inputs(const TempDir& d, const std::string& name, const std::string& 
   const std::size_t half = text.size() / 2;
   write_file(d / (name + ".a"), text.substr(0, half));
   write_file(d / (name + ".b"), text.substr(half));
-  auto r = run_sh(d, "gzip -c " + name + ".a > " + name + ".gz && gzip -c " + name + ".b >> " + name + ".gz && zstd -q -c " +
-                     name + ".a > " + name + ".zst && zstd -q -c " + name + ".b >> " + name + ".zst && rm " + name + ".a " + name + ".b");
+  auto r = run_sh(d, "gzip -c " + name + ".a > " + name + ".gz && gzip -c " + name + ".b >> " + name +
+                         ".gz && zstd -q -c " + name + ".a > " + name + ".zst && zstd -q -c " + name + ".b >> " + name +
+                         ".zst && rm " + name + ".a " + name + ".b");
   REQUIRE(r.code == 0);
 }
 
 }  // namespace
 
-TEST_CASE("cli compress: convert reads .gz and .zst (multi-member) like the plain file, -j1 == -j2", "[cli][compress]") {
+TEST_CASE("cli compress: convert reads .gz and .zst (multi-member) like the plain file, -j1 == -j2",
+          "[cli][compress]") {
   TempDir d;
   write_inputs(d, "data.csv", make_csv(3000));
   REQUIRE(run_ingot(d, "convert data.csv -o expect.ndjson -q").code == 0);
@@ -86,7 +89,8 @@ TEST_CASE("cli compress: convert --compress and a .gz/.zst output name compress 
   REQUIRE(run_ingot(d, "convert data.ndjson -o x.csv --compress bz2").code == 2);
 }
 
-TEST_CASE("cli compress: split --records and --bytes of compressed input, --compress pieces concatenate", "[cli][compress][split]") {
+TEST_CASE("cli compress: split --records and --bytes of compressed input, --compress pieces concatenate",
+          "[cli][compress][split]") {
   TempDir d;
   write_inputs(d, "data.ndjson", make_ndjson(5000));
   fs::create_directories(d / "ref");
@@ -126,7 +130,8 @@ TEST_CASE("cli compress: split --records and --bytes of compressed input, --comp
   REQUIRE(r.out == make_ndjson(5000));
 }
 
-TEST_CASE("cli compress: merge of compressed pieces, by manifest and by list, gives the compressed whole", "[cli][compress][merge]") {
+TEST_CASE("cli compress: merge of compressed pieces, by manifest and by list, gives the compressed whole",
+          "[cli][compress][merge]") {
   TempDir d;
   const std::string csv = make_csv(3000);
   write_file(d / "data.csv", csv);
@@ -136,7 +141,8 @@ TEST_CASE("cli compress: merge of compressed pieces, by manifest and by list, gi
     const std::string z = codec;
     const std::string unz = z == "gz" ? "gzip -dc " : "zstd -dc ";
     // NDJSON: the pieces are concatenated as stored (a valid multi-member stream).
-    REQUIRE(run_ingot(d, "split data.ndjson --pieces 4 --force -q --compress " + z + " --prefix n" + z + "-").code == 0);
+    REQUIRE(run_ingot(d, "split data.ndjson --pieces 4 --force -q --compress " + z + " --prefix n" + z + "-").code ==
+            0);
     auto r = run_ingot(d, "merge n" + z + "-manifest.json --verify -q -o all.ndjson." + z);
     REQUIRE(r.code == 0);
     std::string stored;
@@ -145,7 +151,8 @@ TEST_CASE("cli compress: merge of compressed pieces, by manifest and by list, gi
     CHECK(run_sh(d, unz + "all.ndjson." + z).out == make_ndjson(3000));
     // CSV: every piece repeats the header inside its compressed bytes; merge decodes,
     // drops the repeats and compresses again. Quoted newlines cross the cuts.
-    REQUIRE(run_ingot(d, "split data.csv --records 700 --force -q --compress " + z + " --prefix c" + z + "-").code == 0);
+    REQUIRE(run_ingot(d, "split data.csv --records 700 --force -q --compress " + z + " --prefix c" + z + "-").code ==
+            0);
     r = run_ingot(d, "merge c" + z + "-manifest.json --verify -q -o all.csv." + z);
     REQUIRE(r.code == 0);
     CHECK(run_sh(d, unz + "all.csv." + z).out == csv);
@@ -157,8 +164,9 @@ TEST_CASE("cli compress: merge of compressed pieces, by manifest and by list, gi
   // Pieces compressed differently (or some not at all) are refused before any output.
   auto r = run_ingot(d, "merge ngz-00000.ndjson.gz nzst-00001.ndjson.zst -o mixed.ndjson");
   CHECK(r.code == 1);
-  CHECK(r.err == "ingot merge: error: nzst-00001.ndjson.zst: piece is zstd, the pieces before it are gzip "
-                 "(compress them all alike)\n");
+  CHECK(r.err ==
+        "ingot merge: error: nzst-00001.ndjson.zst: piece is zstd, the pieces before it are gzip "
+        "(compress them all alike)\n");
   CHECK(!fs::exists(d / "mixed.ndjson"));
 }
 

@@ -31,7 +31,8 @@ TEST_CASE("convert cli: NDJSON to CSV with the key union, flattening and exact v
           "3,\"multi\nline\",,,,,late\n");
 }
 
-TEST_CASE("convert cli: --fields keeps order and reaches into objects, --no-flatten keeps JSON text", "[cli][convert]") {
+TEST_CASE("convert cli: --fields keeps order and reaches into objects, --no-flatten keeps JSON text",
+          "[cli][convert]") {
   TempDir dir;
   write_file(dir / "in.ndjson", kSample);
   auto r = run_ingot(dir, "convert in.ndjson --to csv --fields geo.lat,id,geo -q");
@@ -100,7 +101,8 @@ TEST_CASE("convert cli: --on-error fail stops at the first invalid record with i
   REQUIRE(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   REQUIRE_FALSE(fs::exists(dir / "out.csv"));
   REQUIRE(fs::directory_iterator(dir.path()) != fs::directory_iterator());
-  for (auto& e : fs::directory_iterator(dir.path())) REQUIRE(e.path().filename().string().find("ingot-tmp") == std::string::npos);
+  for (auto& e : fs::directory_iterator(dir.path()))
+    REQUIRE(e.path().filename().string().find("ingot-tmp") == std::string::npos);
 }
 
 TEST_CASE("convert cli: --max-errors N fails on the N+1-th invalid record", "[cli][convert][rejects]") {
@@ -115,7 +117,8 @@ TEST_CASE("convert cli: --max-errors N fails on the N+1-th invalid record", "[cl
 
 TEST_CASE("convert cli: CSV to NDJSON types values, --types string keeps strings", "[cli][convert][csv]") {
   TempDir dir;
-  write_file(dir / "in.csv", "\xEF\xBB\xBFid,amount,flag,zip,note\r\n1,2.50,true,00501,\"a \"\"b\"\"\r\nc\"\r\n2,-1e3,false,,\r\n");
+  write_file(dir / "in.csv",
+             "\xEF\xBB\xBFid,amount,flag,zip,note\r\n1,2.50,true,00501,\"a \"\"b\"\"\r\nc\"\r\n2,-1e3,false,,\r\n");
   auto r = run_ingot(dir, "convert in.csv -o - -q");
   REQUIRE(r.code == 0);
   REQUIRE(r.out ==
@@ -127,7 +130,8 @@ TEST_CASE("convert cli: CSV to NDJSON types values, --types string keeps strings
           "{\"id\":\"2\",\"amount\":\"-1e3\",\"flag\":\"false\",\"zip\":\"\",\"note\":\"\"}\n");
 }
 
-TEST_CASE("convert cli: --no-header names columns col1.., --delimiter, wrong width is rejected", "[cli][convert][csv]") {
+TEST_CASE("convert cli: --no-header names columns col1.., --delimiter, wrong width is rejected",
+          "[cli][convert][csv]") {
   TempDir dir;
   write_file(dir / "in.txt", "a;b\nc;d;e\nf;g\n");
   auto r = run_ingot(dir, "convert in.txt --from csv --to ndjson --no-header --delimiter ';' --rejects r.ndjson -q");
@@ -157,8 +161,8 @@ TEST_CASE("convert cli: stdin input and stdout output", "[cli][convert][stdin]")
   r = run_ingot(dir, "convert - --from ndjson --fields y -q", "{\"y\":\"a\"}\n{\"y\":2}\n", true);
   REQUIRE(r.out == "y\na\n2\n");
   // From a pipe (not a regular file) the column union cannot take its pre-pass.
-  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && printf '{\"y\":1}\\n' | " + shell_quote(INGOT_BINARY) +
-                    " convert - --from ndjson -q 2> err.txt; echo $? > code.txt";
+  std::string cmd = "cd " + shell_quote(dir.path().string()) + " && printf '{\"y\":1}\\n' | " +
+                    shell_quote(INGOT_BINARY) + " convert - --from ndjson -q 2> err.txt; echo $? > code.txt";
   REQUIRE(std::system(("bash -c " + shell_quote(cmd)).c_str()) == 0);
   REQUIRE(read_file(dir / "code.txt") == "2\n");
   REQUIRE(read_file(dir / "err.txt").find("needs --fields or --schema") != std::string::npos);
@@ -184,8 +188,9 @@ TEST_CASE("convert cli: bad input gives one clear line and the documented exit c
   // Records, but not one valid: exit 1 with what the file looks like; nothing written.
   r = run_ingot(dir, "convert garbage.ndjson -o g.csv --json -q");
   REQUIRE(r.code == 1);
-  REQUIRE(r.err == "ingot convert: error: garbage.ndjson: no valid record in 2 records (all invalid; the first: line 1: "
-                   "invalid UTF-8); is it NDJSON? It looks like binary data\n");
+  REQUIRE(r.err ==
+          "ingot convert: error: garbage.ndjson: no valid record in 2 records (all invalid; the first: line 1: "
+          "invalid UTF-8); is it NDJSON? It looks like binary data\n");
   REQUIRE(nlohmann::json::parse(r.out)["result"]["status"] == "error");
   REQUIRE(!fs::exists(dir / "g.csv"));
 
@@ -193,7 +198,8 @@ TEST_CASE("convert cli: bad input gives one clear line and the documented exit c
   // not say where the record ends).
   r = run_ingot(dir, "convert trunc.csv -o t.ndjson --rejects t.rej --json -q");
   REQUIRE(r.code == 1);
-  REQUIRE(r.err == "ingot convert: error: trunc.csv:2: unclosed quote (opened on line 2) runs to the end of the file\n");
+  REQUIRE(r.err ==
+          "ingot convert: error: trunc.csv:2: unclosed quote (opened on line 2) runs to the end of the file\n");
   REQUIRE_FALSE(fs::exists(dir / "t.ndjson"));
   REQUIRE_FALSE(fs::exists(dir / "t.rej"));
 
@@ -283,7 +289,8 @@ TEST_CASE("convert cli: SIGTERM while reading leaves nothing under the final nam
   CHECK(names() == std::vector<std::string>{".bg.err", ".bg.out", "in.csv"});
 }
 
-TEST_CASE("convert cli: -j1 and -j2 with tiny chunks give identical output on the bundled example", "[cli][convert][parallel]") {
+TEST_CASE("convert cli: -j1 and -j2 with tiny chunks give identical output on the bundled example",
+          "[cli][convert][parallel]") {
   TempDir dir;
   std::string example = std::string(INGOT_SOURCE_DIR) + "/examples/taxi.ndjson";
   auto a = run_ingot(dir, "convert " + shell_quote(example) + " -o a.csv --rejects a.rej -j1 -q");
@@ -302,9 +309,9 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   REQUIRE(r.out.rfind("ingot ", 0) == 0);
   r = run_ingot(dir, "convert --help");
   REQUIRE(r.code == 0);
-  for (const char* opt : {"--output", "--threads", "--chunk-size", "--fields", "--schema", "--schema-out", "--no-flatten",
-                          "--no-header", "--delimiter", "--types", "--on-error", "--max-errors", "--rejects", "--part",
-                          "--json", "--quiet", "--progress", "--no-progress"}) {
+  for (const char* opt : {"--output", "--threads", "--chunk-size", "--fields", "--schema", "--schema-out",
+                          "--no-flatten", "--no-header", "--delimiter", "--types", "--on-error", "--max-errors",
+                          "--rejects", "--part", "--json", "--quiet", "--progress", "--no-progress"}) {
     INFO(opt);
     REQUIRE(r.out.find(opt) != std::string::npos);
   }
@@ -359,8 +366,8 @@ TEST_CASE("cli convert: a named pipe whose writer comes later is read once, whol
   // Opening the FIFO twice (once to learn a size for progress) used to take that writer:
   // the real open then waited for ever (here: the bounded wait for ingot's exit fails)
   // or found nothing.
-  for (const char* cmd : {"convert in.fifo --from csv --to ndjson -o out.ndjson", "split in.fifo --kind csv --records 2 --prefix p-",
-                          "index in.fifo --kind csv"}) {
+  for (const char* cmd : {"convert in.fifo --from csv --to ndjson -o out.ndjson",
+                          "split in.fifo --kind csv --records 2 --prefix p-", "index in.fifo --kind csv"}) {
     CAPTURE(cmd);
     fs::remove(dir / "in.fifo");
     REQUIRE(mkfifo((dir / "in.fifo").c_str(), 0600) == 0);
@@ -388,6 +395,7 @@ TEST_CASE("cli convert: a named pipe whose writer comes later is read once, whol
       CHECK(err.empty());
     }
   }
-  CHECK(read_file(dir / "out.ndjson") == "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"name\":\"c\"}\n");
+  CHECK(read_file(dir / "out.ndjson") ==
+        "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"name\":\"c\"}\n");
   CHECK(read_file(dir / "p-00001.fifo") == "id,name\n3,c\n");  // pieces take the input's extension
 }

@@ -22,8 +22,8 @@ constexpr int kColumns = 5;
 // inside, quoted with specials, quoted then text after the closing quote, or empty.
 std::string field(std::mt19937& rng) {
   auto pick = [&](unsigned n) { return static_cast<unsigned>(rng() % n); };
-  static const char* const words[] = {"a", "b9", "5'11", "O", "Neil", "12", "pipe", "x y", "\xc3\xa9t\xc3\xa9",
-                                      "\xf0\x9f\x9a\x95", "-3.5", "true", ""};
+  static const char* const words[] = {
+      "a", "b9", "5'11", "O", "Neil", "12", "pipe", "x y", "\xc3\xa9t\xc3\xa9", "\xf0\x9f\x9a\x95", "-3.5", "true", ""};
   auto word = [&] { return std::string(words[pick(sizeof words / sizeof words[0])]); };
   switch (pick(7)) {
     case 0:  // a stray quote inside (never first) or at the end of an unquoted field
@@ -36,12 +36,9 @@ std::string field(std::mt19937& rng) {
     }
     case 2:  // text after the closing quote, sometimes with a quote of its own
       return "\"" + word() + "\"" + "t" + word() + (pick(2) ? "\"z" : "");
-    case 3:
-      return "";
-    case 4:
-      return "\"\"";
-    default:
-      return word();
+    case 3: return "";
+    case 4: return "\"\"";
+    default: return word();
   }
 }
 
@@ -100,7 +97,8 @@ void require_same_rows(const std::vector<ojson>& got, const std::vector<ojson>& 
 
 }  // namespace
 
-TEST_CASE("csv grammar: convert keeps exactly Python's csv.reader rows for every -j and chunk size", "[cli][csv][python]") {
+TEST_CASE("csv grammar: convert keeps exactly Python's csv.reader rows for every -j and chunk size",
+          "[cli][csv][python]") {
   TempDir dir;
   const std::string text = generate_csv(7, 7000);
   REQUIRE(text.size() > 3 * 64 * 1024);
@@ -123,8 +121,8 @@ TEST_CASE("csv grammar: convert keeps exactly Python's csv.reader rows for every
   for (int n : {2, 3, 7}) {
     std::string joined;
     for (int k = 1; k <= n; ++k) {
-      RunResult r = run_ingot(dir, "convert in.csv --types string -o part.ndjson -q --part " + std::to_string(k) + "/" +
-                                       std::to_string(n));
+      RunResult r = run_ingot(
+          dir, "convert in.csv --types string -o part.ndjson -q --part " + std::to_string(k) + "/" + std::to_string(n));
       INFO(r.err);
       REQUIRE(r.code == 0);
       joined += read_file(dir / "part.ndjson");
@@ -194,12 +192,13 @@ TEST_CASE("csv grammar: PostgreSQL upload loads exactly Python's rows", "[cli][c
   const auto want = python_rows(dir, "in.csv");
   const std::string t = "csvgrammar" + std::to_string(std::random_device{}());
   const std::string url = servers().pg_url;
-  RunResult r = run_ingot(dir, "upload in.csv " + shell_quote(url) + " --table " + t +
-                                   " --create-table --batch-bytes 16K --workers 2 -q");
+  RunResult r = run_ingot(
+      dir, "upload in.csv " + shell_quote(url) + " --table " + t + " --create-table --batch-bytes 16K --workers 2 -q");
   INFO(r.err);
   REQUIRE(r.code == 0);
-  RunResult out = run_sh(dir, "psql " + shell_quote(url) + " -qAtX -v ON_ERROR_STOP=1 -c " +
-                                  shell_quote("\\copy (SELECT * FROM " + t + " ORDER BY c1::bigint) TO 'db.csv' CSV HEADER"));
+  RunResult out =
+      run_sh(dir, "psql " + shell_quote(url) + " -qAtX -v ON_ERROR_STOP=1 -c " +
+                      shell_quote("\\copy (SELECT * FROM " + t + " ORDER BY c1::bigint) TO 'db.csv' CSV HEADER"));
   INFO(out.err);
   REQUIRE(out.code == 0);
   require_same_rows(python_rows(dir, "db.csv"), want);
@@ -291,8 +290,9 @@ TEST_CASE("csv grammar: split, index and get cut records where Python's reader d
     const std::string ext = fs::path(c.file).extension().string();
     for (const char* opts : {"-j1", "-j2 --chunk-size 3"}) {
       INFO(opts);
-      RunResult sp = run_sh(dir, "rm -rf p && mkdir p && $INGOT split " + std::string(c.file) + " --records 1 " + c.opt +
-                                     " " + opts + " --prefix p/x- -q && $INGOT merge p/x-manifest.json -o merged -q");
+      RunResult sp =
+          run_sh(dir, "rm -rf p && mkdir p && $INGOT split " + std::string(c.file) + " --records 1 " + c.opt + " " +
+                          opts + " --prefix p/x- -q && $INGOT merge p/x-manifest.json -o merged -q");
       INFO(sp.err);
       REQUIRE(sp.code == 0);
       REQUIRE(read_file(dir / "merged") == c.text);

@@ -108,7 +108,8 @@ TEST_CASE("cli get: malformed and out-of-range numbers", "[cli][get][errors]") {
   CHECK(missing.err == "ingot get: error: nope.txt: cannot open: No such file or directory\n");
 }
 
-TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, --reindex rebuilds", "[cli][get][stale]") {
+TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, --reindex rebuilds",
+          "[cli][get][stale]") {
   TempDir dir;
   write_file(dir / "in.txt", kText);
   write_file(dir / "other.txt", "x\ny\n");
@@ -128,7 +129,8 @@ TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, -
   CHECK(trunc.code == 1);
   CHECK(trunc.out.empty());
   CHECK(trunc.err == "ingot get: error: in.txt: index in.txt.idx is truncated (" + std::to_string(good.size() - 5) +
-                         " of " + std::to_string(good.size()) + " bytes); rebuild it with 'ingot index' or pass --reindex\n");
+                         " of " + std::to_string(good.size()) +
+                         " bytes); rebuild it with 'ingot index' or pass --reindex\n");
   write_file(dir / "in.txt.idx", good.substr(0, 100));
   CHECK(run_ingot(dir, "get in.txt 1").err ==
         "ingot get: error: in.txt: index in.txt.idx is truncated (100 bytes, less than a header); rebuild it with "
@@ -139,8 +141,9 @@ TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, -
   write_file(dir / "in.txt.idx", corrupt);
   RunResult bad = run_ingot(dir, "get in.txt 1");
   CHECK(bad.code == 1);
-  CHECK(bad.err == "ingot get: error: in.txt: index in.txt.idx is corrupt (checksum mismatch in block 0); rebuild "
-                   "it with 'ingot index'\n");
+  CHECK(bad.err ==
+        "ingot get: error: in.txt: index in.txt.idx is corrupt (checksum mismatch in block 0); rebuild "
+        "it with 'ingot index'\n");
 
   write_file(dir / "in.txt.idx", good);
   write_file(dir / "in.txt", "changed\n" + kText);
@@ -161,7 +164,8 @@ TEST_CASE("cli get: stale, foreign, truncated and corrupt indexes are refused, -
 
   RunResult none = run_ingot(dir, "get in.txt 1 --index missing.idx");
   CHECK(none.code == 1);
-  CHECK(none.err == "ingot get: error: in.txt: index missing.idx does not exist; build it with 'ingot index' or pass --reindex\n");
+  CHECK(none.err ==
+        "ingot get: error: in.txt: index missing.idx does not exist; build it with 'ingot index' or pass --reindex\n");
 }
 
 TEST_CASE("cli get: a closed stdout pipe exits 0", "[cli][get][pipe]") {

@@ -12,7 +12,8 @@ namespace {
 
 std::string numbered_lines(int n) {
   std::string s;
-  for (int i = 1; i <= n; ++i) s += "line " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 7), '.') + "\n";
+  for (int i = 1; i <= n; ++i)
+    s += "line " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 7), '.') + "\n";
   return s;
 }
 
@@ -121,7 +122,8 @@ TEST_CASE("cli index: bad input gets one line and the documented exit code", "[c
   for (bool from_file : {false, true}) {  // stdin as /dev/null, and redirected from a file
     RunResult stream = run_ingot(dir, "index -", "a\n", from_file);
     CHECK(stream.code == 2);
-    CHECK(stream.err == "ingot index: error: <stdin>: cannot index a stream: an index holds byte offsets into a file\n");
+    CHECK(stream.err ==
+          "ingot index: error: <stdin>: cannot index a stream: an index holds byte offsets into a file\n");
   }
   CHECK_FALSE(fs::exists(dir / "-.idx"));
 

@@ -67,14 +67,17 @@ TEST_CASE("cli merge: --verify names a missing, an extra and a changed piece bef
   auto sz = run_ingot(d, "merge p/s-manifest.json -o out.csv");
   REQUIRE(sz.code == 1);
   REQUIRE(sz.err == "ingot merge: error: p/s-00002.csv: piece is " + std::to_string(piece2.size() + 4) +
-                        " bytes, the manifest says " + std::to_string(piece2.size()) + " (changed, or from another split)\n");
+                        " bytes, the manifest says " + std::to_string(piece2.size()) +
+                        " (changed, or from another split)\n");
   write_file(d / "p/s-00002.csv", piece2);
 
   // Extra: a piece named like the others but not in the manifest.
   write_file(d / "p/s-00004.csv", "id,v\n9,x\n");
   auto e = run_ingot(d, "merge p/s-manifest.json --verify -o out.csv");
   REQUIRE(e.code == 1);
-  REQUIRE(e.err == "ingot merge: error: p/s-00004.csv: extra piece not listed in the manifest (left over from another split?)\n");
+  REQUIRE(
+      e.err ==
+      "ingot merge: error: p/s-00004.csv: extra piece not listed in the manifest (left over from another split?)\n");
   fs::remove(d / "p/s-00004.csv");
 
   // Missing.
@@ -96,7 +99,9 @@ TEST_CASE("cli merge: pieces of two different splits are refused", "[cli][merge]
   // Different headers: a piece list says which piece does not belong.
   auto h = run_ingot(d, "merge a/x-00000.csv b/x-00001.csv -o out.csv");
   REQUIRE(h.code == 1);
-  REQUIRE(h.err == "ingot merge: error: b/x-00001.csv: header differs from the header of a/x-00000.csv (pieces of different files or splits?)\n");
+  REQUIRE(h.err ==
+          "ingot merge: error: b/x-00001.csv: header differs from the header of a/x-00000.csv (pieces of different "
+          "files or splits?)\n");
   // Same header, different data, swapped into a's directory: the manifest's sizes/hashes catch it.
   write_file(d / "c.csv", sample_csv("id,v\n", 120));
   fs::create_directories(d / "c");
@@ -116,7 +121,8 @@ TEST_CASE("cli merge: truncated or non-JSON manifests, usage errors", "[cli][mer
   write_file(d / "trunc.json", text.substr(0, 200));
   auto t = run_ingot(d, "merge --manifest trunc.json -o out.csv");
   REQUIRE(t.code == 1);
-  REQUIRE(t.err == "ingot merge: error: trunc.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
+  REQUIRE(t.err ==
+          "ingot merge: error: trunc.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
   write_file(d / "junk.json", "this is not json");
   auto j = run_ingot(d, "merge --manifest junk.json -o out.csv");
   REQUIRE(j.code == 1);
@@ -126,17 +132,21 @@ TEST_CASE("cli merge: truncated or non-JSON manifests, usage errors", "[cli][mer
   write_file(d / "s-manifest.json", text.substr(0, 200));
   auto m = run_ingot(d, "merge s-manifest.json -o out.csv");
   REQUIRE(m.code == 1);
-  REQUIRE(m.err == "ingot merge: error: s-manifest.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
+  REQUIRE(
+      m.err ==
+      "ingot merge: error: s-manifest.json: not a valid split manifest: truncated (its JSON stops after 200 bytes)\n");
   write_file(d / "data.json", "{\"a\":1}\n");
   REQUIRE(run_ingot(d, "merge data.json -o one.json").code == 0);
   REQUIRE(read_file(d / "one.json") == "{\"a\":1}\n");
   auto v = run_ingot(d, "merge s-00000.csv s-00001.csv --verify -o out.csv");
   REQUIRE(v.code == 2);
-  REQUIRE(v.err == "ingot merge: error: --verify needs a manifest (ingot merge PREFIX-manifest.json --verify -o OUT)\n");
+  REQUIRE(v.err ==
+          "ingot merge: error: --verify needs a manifest (ingot merge PREFIX-manifest.json --verify -o OUT)\n");
   REQUIRE(run_ingot(d, "merge -o out.csv").code == 2);
   auto self = run_ingot(d, "merge s-00000.csv s-00001.csv -o s-00001.csv");
   REQUIRE(self.code == 2);
-  REQUIRE(self.err == "ingot merge: error: -o s-00001.csv is the piece file s-00001.csv (same file); refusing to overwrite it\n");
+  REQUIRE(self.err ==
+          "ingot merge: error: -o s-00001.csv is the piece file s-00001.csv (same file); refusing to overwrite it\n");
   REQUIRE(read_file(d / "s-00001.csv").rfind("id,v\n", 0) == 0);
   REQUIRE_FALSE(fs::exists(d / "out.csv"));
 }

@@ -186,8 +186,10 @@ class Conn {
     if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
     char buf[16384];
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) closed_ = true;
-    else in_.append(buf, static_cast<std::size_t>(n));
+    if (n <= 0)
+      closed_ = true;
+    else
+      in_.append(buf, static_cast<std::size_t>(n));
     return true;
   }
 
@@ -246,8 +248,8 @@ TEST_CASE("cli serve: /lines/N, ranges, /healthz and the error statuses", "[cli]
   CHECK(past.body == "record 6 is past the end: there are 5 records\n");
   Reply huge = get(s.port(), "/lines/18446744073709551615");
   CHECK(huge.status == 413);
-  for (const char* bad : {"/lines/0", "/lines/abc", "/lines/-0", "/lines/3-1", "/lines/99999999999999999999",
-                          "/lines/"}) {
+  for (const char* bad :
+       {"/lines/0", "/lines/abc", "/lines/-0", "/lines/3-1", "/lines/99999999999999999999", "/lines/"}) {
     INFO(bad);
     Reply r = get(s.port(), bad);
     CHECK(r.status == 400);
@@ -278,8 +280,9 @@ TEST_CASE("cli serve: a file replaced or modified while serving answers 503", "[
     fs::rename(dir / "new.txt", dir / "in.txt");
     Reply r = get(s.port(), "/lines/2");
     CHECK(r.status == 503);
-    CHECK(r.body == "in.txt was replaced since ingot serve started; its index no longer describes it: run 'ingot "
-                    "index in.txt' and restart ingot serve\n");
+    CHECK(r.body ==
+          "in.txt was replaced since ingot serve started; its index no longer describes it: run 'ingot "
+          "index in.txt' and restart ingot serve\n");
     CHECK(get(s.port(), "/healthz").status == 503);
     CHECK(s.stop(SIGINT) == 0);
     CHECK_THAT(s.err(), Catch::EndsWith("stopped by SIGINT after 3 requests\n"));
@@ -310,8 +313,9 @@ TEST_CASE("cli serve: refuses to start without a fresh, intact index", "[cli][se
   {
     ServeProcess s(dir, "in.txt");
     CHECK(s.exit_code() == 1);
-    CHECK(s.err() == "ingot serve: error: in.txt: index in.txt.idx is corrupt (checksum mismatch); rebuild it with "
-                     "'ingot index'\n");
+    CHECK(s.err() ==
+          "ingot serve: error: in.txt: index in.txt.idx is corrupt (checksum mismatch); rebuild it with "
+          "'ingot index'\n");
   }
   REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
   write_file(dir / "in.txt", kText + "six\n");
@@ -382,8 +386,7 @@ TEST_CASE("cli serve: 200 clients dripping request heads do not delay a normal r
   CHECK_THAT(s.err(), Catch::EndsWith("stopped by SIGTERM after 201 requests\n"));
 }
 
-TEST_CASE("cli serve: deadlines drop a client dripping its head or body, and idle connections",
-          "[cli][serve][hold]") {
+TEST_CASE("cli serve: deadlines drop a client dripping its head or body, and idle connections", "[cli][serve][hold]") {
   TempDir dir;
   write_file(dir / "in.txt", kText);
   REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
@@ -437,9 +440,10 @@ TEST_CASE("cli serve: pipelined requests on one connection are answered in order
   Conn c(s.port());
   REQUIRE(c.send(request("/lines/1") + request("/lines/2-4") + request("/lines/9") +
                  request("/healthz", "Connection: close\r\n")));
-  const std::vector<std::pair<int, std::string>> want{
-      {200, "one\n"}, {200, "two\n\nfour\n"}, {413, "record 9 is past the end: there are 5 records\n"},
-      {200, "ok 5 records\n"}};
+  const std::vector<std::pair<int, std::string>> want{{200, "one\n"},
+                                                      {200, "two\n\nfour\n"},
+                                                      {413, "record 9 is past the end: there are 5 records\n"},
+                                                      {200, "ok 5 records\n"}};
   for (const auto& [status, body] : want) {
     const std::optional<Reply> r = c.reply();
     REQUIRE(r);
@@ -475,8 +479,7 @@ TEST_CASE("cli serve: 200 keep-alive clients are all answered, twice each", "[cl
   CHECK_THAT(s.err(), Catch::EndsWith("stopped by SIGTERM after 400 requests\n"));
 }
 
-TEST_CASE("cli serve: a connection over --max-connections gets 503 and the others are served",
-          "[cli][serve][hold]") {
+TEST_CASE("cli serve: a connection over --max-connections gets 503 and the others are served", "[cli][serve][hold]") {
   TempDir dir;
   write_file(dir / "in.txt", kText);
   REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);

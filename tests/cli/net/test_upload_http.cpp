@@ -207,7 +207,8 @@ class Endpoint {
 
 std::string make_ndjson(int n) {
   std::string s;
-  for (int i = 1; i <= n; ++i) s += "{\"id\":" + std::to_string(i) + ",\"v\":\"" + std::string(20, 'a' + i % 26) + "\"}\n";
+  for (int i = 1; i <= n; ++i)
+    s += "{\"id\":" + std::to_string(i) + ",\"v\":\"" + std::string(20, 'a' + i % 26) + "\"}\n";
   return s;
 }
 
@@ -230,8 +231,10 @@ TEST_CASE("upload http: 429 (Retry-After honoured), 500 and a dropped connection
   const int n = 3000;  // ~140 KB: 14 batches of 10K
   write_file(dir / "ev.ndjson", make_ndjson(n));
   for (const char* gz : {"", " --gzip"}) {
-    RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --batch-bytes 10K --concurrency 3 --json "
-                                 "--retry-base-ms 20 --header 'Authorization: Bearer x'" + std::string(gz));
+    RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() +
+                                     " --batch-bytes 10K --concurrency 3 --json "
+                                     "--retry-base-ms 20 --header 'Authorization: Bearer x'" +
+                                     std::string(gz));
     REQUIRE(r.code == 0);
     json j = report(r);
     CHECK(j["stats"]["records"] == n);
@@ -313,7 +316,8 @@ TEST_CASE("upload http: --dry-run lists the batches of whole records and sends n
   CHECK(ep.requests() == 0);
 }
 
-TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip, at most --concurrency in flight", "[upload][http]") {
+TEST_CASE("upload http: the same batches for any -j, --concurrency and --gzip, at most --concurrency in flight",
+          "[upload][http]") {
   TempDir dir;
   const std::string data = make_ndjson(2000);
   write_file(dir / "ev.ndjson", data);
@@ -348,13 +352,15 @@ TEST_CASE("upload http: 5xx past --retries fails with exit 3, keeps the journal,
   TempDir dir;
   Endpoint ep({{1, 500}, {2, 0}, {3, 500}});  // 0: a dropped connection
   write_file(dir / "ev.ndjson", make_ndjson(500));
-  const std::string args = "upload ev.ndjson " + ep.url() + " --batch-bytes 4K --concurrency 1 -j1 --retries 2 "
+  const std::string args = "upload ev.ndjson " + ep.url() +
+                           " --batch-bytes 4K --concurrency 1 -j1 --retries 2 "
                            "--retry-base-ms 10 --json";
   RunResult r = run_ingot(dir, args);
   CHECK(r.code == 3);
   // Whichever batch got the one request slot first (batch 1 or 2: the I/O stage is unordered).
-  const std::string tail = ": HTTP 500: boom (after 3 attempts); acknowledged batches are journaled: rerun the same "
-                           "command to continue\n";
+  const std::string tail =
+      ": HTTP 500: boom (after 3 attempts); acknowledged batches are journaled: rerun the same "
+      "command to continue\n";
   CHECK((r.err == "ingot upload: error: " + ep.url() + ": batch 1 (byte 0)" + tail ||
          r.err.rfind("ingot upload: error: " + ep.url() + ": batch 2 (byte 4", 0) == 0));
   CHECK(r.err.size() > tail.size());
@@ -375,7 +381,8 @@ TEST_CASE("upload http: stdin is sent in batches too, without a journal", "[uplo
   TempDir dir;
   Endpoint ep(std::map<int, int>{{2, 500}});
   write_file(dir / "ev.ndjson", make_ndjson(1000));
-  RunResult r = run_sh(dir, "cat ev.ndjson | $INGOT upload - " + ep.url() + " --batch-bytes 8K --retry-base-ms 10 --json");
+  RunResult r =
+      run_sh(dir, "cat ev.ndjson | $INGOT upload - " + ep.url() + " --batch-bytes 8K --retry-base-ms 10 --json");
   REQUIRE(r.code == 0);
   json j = report(r);
   CHECK(j["stats"]["records"] == 1000);
@@ -391,7 +398,8 @@ TEST_CASE("upload http: a --header with CR or LF is a usage error and nothing is
   for (const std::string h : {"X-A: b\r\nX-Injected: yes", "X-A: b\nX-Injected: yes", "X-A: b\r"}) {
     RunResult r = run_ingot(dir, "upload ev.ndjson " + ep.url() + " --header " + shell_quote(h));
     CHECK(r.code == 2);
-    CHECK(r.err == "ingot upload: error: --header must not contain CR, LF or NUL characters (one header per --header)\n");
+    CHECK(r.err ==
+          "ingot upload: error: --header must not contain CR, LF or NUL characters (one header per --header)\n");
   }
   CHECK(ep.requests() == 0);
 }
@@ -448,7 +456,8 @@ TEST_CASE("upload http: the journal of a failed upload holds no password or toke
   fs::create_directories(dir / "state");
   write_file(dir / "src" / "ev.ndjson", make_ndjson(500));
   const std::string url = "http://user:secret@" + ep.url().substr(7) + "?token=abc&x=1";
-  const std::string args = "upload src/ev.ndjson '" + url + "' --batch-bytes 4K --concurrency 1 -j1 --retries 0 --state state";
+  const std::string args =
+      "upload src/ev.ndjson '" + url + "' --batch-bytes 4K --concurrency 1 -j1 --retries 0 --state state";
   RunResult r = run_ingot(dir, args);
   REQUIRE(r.code == 3);
   CHECK(r.err.find("secret") == std::string::npos);
@@ -492,8 +501,10 @@ TEST_CASE("upload http: --delimiter and --no-header send what convert makes of t
   for (const char* opts : {"-j1 --concurrency 1", "-j2 --concurrency 3"}) {
     INFO(opts);
     Endpoint ep({});
-    RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() + " --delimiter ';' --no-header --max-errors 1 "
-                                 "--batch-bytes 8K --json --rejects rej.ndjson " + std::string(opts));
+    RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() +
+                                     " --delimiter ';' --no-header --max-errors 1 "
+                                     "--batch-bytes 8K --json --rejects rej.ndjson " +
+                                     std::string(opts));
     REQUIRE(r.code == 0);
     json j = report(r);
     CHECK(j["stats"]["records"] == 2000);
@@ -504,14 +515,16 @@ TEST_CASE("upload http: --delimiter and --no-header send what convert makes of t
     CHECK(all == expect);
     CHECK(read_file(dir / "rej.ndjson") ==
           "{\"line\":200,\"offset\":" + std::to_string(csv.find("200x;")) +
-          ",\"reason\":\"expected 3 fields, found 4\",\"raw\":\"200x;too;many;fields\"}\n");
+              ",\"reason\":\"expected 3 fields, found 4\",\"raw\":\"200x;too;many;fields\"}\n");
   }
   Endpoint ep({});
-  RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() + " --delimiter ';' --no-header --max-errors 0 "
-                               "--batch-bytes 8K --rejects rej0.ndjson");
+  RunResult r = run_ingot(dir, "upload semi.csv " + ep.url() +
+                                   " --delimiter ';' --no-header --max-errors 0 "
+                                   "--batch-bytes 8K --rejects rej0.ndjson");
   CHECK(r.code == 1);
-  CHECK(r.err == "ingot upload: error: semi.csv:200: more than 0 invalid records (--max-errors); last: expected 3 "
-                 "fields, found 4\n");
+  CHECK(r.err ==
+        "ingot upload: error: semi.csv:200: more than 0 invalid records (--max-errors); last: expected 3 "
+        "fields, found 4\n");
   CHECK(!std::filesystem::exists(dir / "rej0.ndjson"));
   // An S3 upload sends bytes, not records: the CSV options are refused there.
   r = run_ingot(dir, "upload semi.csv s3://bucket/k --delimiter ';'");

@@ -50,7 +50,8 @@ TEST_CASE("upload pg: CSV over 1 and 3 workers loads every row once", "[upload][
     CHECK(j["stats"]["records"] == 5000);
     CHECK(j["stats"]["units"] == 17);  // ceil(5000 / 300)
     CHECK(psql("SELECT count(*), count(DISTINCT id), sum(id), min(name) FROM " + t) == "5000|5000|12502500|name, 1");
-    CHECK(psql("SELECT count(*), sum(records) FROM ingot_load_ledger WHERE target_table = 'public." + t + "'") == "17|5000");
+    CHECK(psql("SELECT count(*), sum(records) FROM ingot_load_ledger WHERE target_table = 'public." + t + "'") ==
+          "17|5000");
   }
 }
 
@@ -117,14 +118,15 @@ TEST_CASE("upload pg: refused rows go to --rejects with line numbers, the rest l
 
   // --on-error fail stops at the first bad batch, naming the line of its first row.
   std::string t2 = fresh_table();
-  r = run_ingot(dir, "upload bad.csv " + shell_quote(servers().pg_url) + " --table " + t2 +
-                         " --batch-rows 7 --on-error fail");
+  r = run_ingot(
+      dir, "upload bad.csv " + shell_quote(servers().pg_url) + " --table " + t2 + " --batch-rows 7 --on-error fail");
   CHECK(r.code == 1);
   CHECK(r.err.rfind("ingot upload: error: bad.csv:5: batch 1 refused by the server: invalid input syntax", 0) == 0);
 
   // Not bad data but a wrong table: stops at once instead of bisecting every row away.
   psql("CREATE TABLE " + t2 + "_narrow (id bigint)");
-  r = run_ingot(dir, "upload bad.csv " + shell_quote(servers().pg_url) + " --table " + t2 + "_narrow --rejects r2.ndjson");
+  r = run_ingot(dir,
+                "upload bad.csv " + shell_quote(servers().pg_url) + " --table " + t2 + "_narrow --rejects r2.ndjson");
   CHECK(r.code == 1);
   CHECK(r.err.find("column \"name\" of relation \"" + t2 + "_narrow\" does not exist (SQLSTATE 42703)") !=
         std::string::npos);
@@ -134,22 +136,25 @@ TEST_CASE("upload pg: refused rows go to --rejects with line numbers, the rest l
 TEST_CASE("upload pg: NDJSON source is converted by the engine, --create-table --infer-types", "[upload][pg]") {
   TempDir dir;
   std::string nd;
-  for (int i = 1; i <= 1000; ++i) nd += "{\"id\":" + std::to_string(i) + ",\"name\":\"n" + std::to_string(i) + "\",\"ok\":true}\n";
+  for (int i = 1; i <= 1000; ++i)
+    nd += "{\"id\":" + std::to_string(i) + ",\"name\":\"n" + std::to_string(i) + "\",\"ok\":true}\n";
   nd += "not json\n";
   // Refused by the server, not the converter: "ok" is not a boolean. Line 1003 of the
   // source (after a blank line), record 1001 of the converted CSV.
   nd += "\n{\"id\":1001,\"name\":\"late\",\"ok\":\"maybe\"}\n";
   write_file(dir / "rows.ndjson", nd);
   std::string t = "nd" + std::to_string(std::random_device{}());
-  RunResult r = run_ingot(dir, "upload rows.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
-                                   " --create-table --infer-types --workers 2 --batch-rows 100 --rejects rej.ndjson --json");
+  RunResult r =
+      run_ingot(dir, "upload rows.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
+                         " --create-table --infer-types --workers 2 --batch-rows 100 --rejects rej.ndjson --json");
   REQUIRE(r.code == 0);
   json j = report(r);
   CHECK(j["stats"]["records"] == 1000);
   CHECK(j["stats"]["rejected"] == 2);
   CHECK(psql("SELECT count(*), sum(id), count(*) FILTER (WHERE ok) FROM " + t) == "1000|500500|1000");
   CHECK(psql("SELECT string_agg(data_type, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE "
-             "table_name = '" + t + "'") == "bigint,text,boolean");
+             "table_name = '" +
+             t + "'") == "bigint,text,boolean");
   auto rej = lines_of(read_file(dir / "rej.ndjson"));
   REQUIRE(rej.size() == 2);
   CHECK(json::parse(rej[0])["line"] == 1001);
@@ -183,12 +188,13 @@ TEST_CASE("upload pg: --dry-run cuts the same batches without connecting", "[upl
   TempDir dir;
   // Line 3 holds a quoted newline: batches are cut on records, not lines.
   write_file(dir / "d.csv", "a,b\n1,x\n2,\"y\nz\"\n3,w\n4,v\n5,u\n");
-  RunResult r = run_ingot(dir, "upload d.csv postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 2 --dry-run --json");
+  RunResult r =
+      run_ingot(dir, "upload d.csv postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 2 --dry-run --json");
   REQUIRE(r.code == 0);
   json j = report(r);
   REQUIRE(j["plan"].size() == 3);
-  CHECK(j["plan"][0] == json({{"number", 1}, {"offset", 4}, {"length", 12}}));   // "1,x\n2,\"y\nz\"\n"
-  CHECK(j["plan"][1] == json({{"number", 2}, {"offset", 16}, {"length", 8}}));   // "3,w\n4,v\n"
+  CHECK(j["plan"][0] == json({{"number", 1}, {"offset", 4}, {"length", 12}}));  // "1,x\n2,\"y\nz\"\n"
+  CHECK(j["plan"][1] == json({{"number", 2}, {"offset", 16}, {"length", 8}}));  // "3,w\n4,v\n"
   CHECK(j["plan"][2] == json({{"number", 3}, {"offset", 24}, {"length", 4}}));
   CHECK(j["stats"]["bytes_sent"] == 0);
 }
@@ -226,9 +232,12 @@ NdSource make_ndjson(int n) {
       std::string ok = i == 777 ? "\"maybe\"" : (i % 2 ? "true" : "false");
       std::string geo = "\"geo\":{\"lat\":" + id + ".5,\"skip\":[1,{\"a\":null}]}";
       std::string tags = "\"tags\":[" + id + ",\"x,y\"]";
-      if (i % 11 == 0) rec = "{\"id\":" + id + ",\"ok\":" + ok + "," + geo + "," + tags + "}";
-      else if (i % 5 == 0) rec = "{" + tags + "," + geo + ",\"name\":\"" + name + "\",\"ok\":" + ok + ",\"id\":" + id + "}";
-      else rec = "{\"id\":" + id + ",\"name\":\"" + name + "\",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      if (i % 11 == 0)
+        rec = "{\"id\":" + id + ",\"ok\":" + ok + "," + geo + "," + tags + "}";
+      else if (i % 5 == 0)
+        rec = "{" + tags + "," + geo + ",\"name\":\"" + name + "\",\"ok\":" + ok + ",\"id\":" + id + "}";
+      else
+        rec = "{\"id\":" + id + ",\"name\":\"" + name + "\",\"ok\":" + ok + "," + geo + "," + tags + "}";
       if (i == 777) {
         s.refused = line;
       } else {
@@ -298,7 +307,8 @@ TEST_CASE("upload pg: NDJSON is converted on the fly, the same table and rejects
     CHECK(j["stats"]["records"] == src.rows);
     CHECK(j["stats"]["rejected"] == src.broken.size() + 1);
     CHECK(table_digest(t) == want);
-    CHECK(psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'") == std::to_string(src.rows));
+    CHECK(psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'") ==
+          std::to_string(src.rows));
     // Rejects: exact source lines, in order, the same bytes for every setting.
     CHECK(reject_lines(dir.str("rej.ndjson")) == want_lines);
     std::string rej = read_file(dir / "rej.ndjson");
@@ -337,15 +347,17 @@ TEST_CASE("upload pg: NDJSON kill -9 midway, the same command again gives the ex
   REQUIRE(wait_code(pid) == 128 + SIGKILL);
   const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
   const int total = (static_cast<int>(src.rows) + 1 + 499) / 500;  // rows the server sees, incl. 777
-  REQUIRE(before < total);  // really midway: the gated batches never committed
+  REQUIRE(before < total);                                         // really midway: the gated batches never committed
   // The held transactions end once their client is gone (COPY reads EOF).
   gate.open();
   wait_for(gate.waiting_sql(), "0", "the killed load's transactions to end");
   psql("DROP TRIGGER gate ON " + t);
   // Batches commit out of order (2 workers): was the one holding row 777 among them?
   // Row 777 is record 769 (8 broken rows before it): batch 2 of 500-row batches.
-  const bool had_777 = psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "' AND batch = 2") == "1";
-  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  const bool had_777 =
+      psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "' AND batch = 2") == "1";
+  CHECK(psql("SELECT count(*) FROM " + t) ==
+        psql("SELECT sum(records) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
 
   RunResult r = run_ingot(dir, args);
   REQUIRE(r.code == 0);
@@ -386,10 +398,12 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
   CHECK(::pclose(p) == 0);
   CHECK(json::parse(out)["result"]["stats"]["records"] == src.rows);
   CHECK(psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE "
-             "table_name = '" + t + "'") == "geo.lat,id");
+             "table_name = '" +
+             t + "'") == "geo.lat,id");
   CHECK(psql("SELECT \"geo.lat\" FROM " + t + " WHERE id = '13'") == "13.5");
 
-  RunResult r = run_sh(dir, "cat rows.ndjson | $INGOT upload - " + url + " --table " + t + "_x --from ndjson --create-table");
+  RunResult r =
+      run_sh(dir, "cat rows.ndjson | $INGOT upload - " + url + " --table " + t + "_x --from ndjson --create-table");
   CHECK(r.code == 2);
   CHECK(r.err.find("pass --fields or --schema") != std::string::npos);
 
@@ -403,8 +417,9 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
   r = run_ingot(dir, "upload rows.ndjson " + url + " --table " + t3 + " --create-table --infer-types --json");
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["records"] == src.rows);  // "maybe" is no boolean
-  const std::string cols_sql = "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
-                               "information_schema.columns WHERE table_name = '";
+  const std::string cols_sql =
+      "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position) FROM "
+      "information_schema.columns WHERE table_name = '";
   CHECK(psql(cols_sql + t2 + "'") == "id text,name text,ok text,geo.lat text,geo.skip text,tags text");
   CHECK(psql(cols_sql + t3 + "'") == "id bigint,name text,ok boolean,geo.lat double precision,geo.skip text,tags text");
   CHECK(psql("SELECT \"geo.skip\" || ' ' || tags FROM " + t3 + " WHERE id = 5") == "[1,{\"a\":null}] [5,\"x,y\"]");
@@ -421,7 +436,8 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
                      ": invalid record: invalid JSON: unclosed string (--on-error fail)\n");
 
   // --dry-run: the batches of valid records, without a server.
-  r = run_ingot(dir, "upload rows.ndjson postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 100 --dry-run --json");
+  r = run_ingot(dir,
+                "upload rows.ndjson postgresql://nobody@127.0.0.1:1/none --table t --batch-rows 100 --dry-run --json");
   REQUIRE(r.code == 0);
   json plan = report(r)["plan"];
   REQUIRE(plan.size() == 3);  // 300 rows - 3 broken = 297
@@ -429,13 +445,15 @@ TEST_CASE("upload pg: NDJSON columns from --fields, --schema or the key union, f
   CHECK(plan[2]["offset"].get<std::uint64_t>() + plan[2]["length"].get<std::uint64_t>() == src.text.size());
 }
 
-TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a value, an unreachable server is exit 3", "[upload][pg]") {
+TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a value, an unreachable server is exit 3",
+          "[upload][pg]") {
   TempDir dir;
   // In a one-column table an empty COPY line would be a row of NULL.
   write_file(dir / "ids.csv", "id\n1\n\n2\n\n\n3\n");
   std::string t = "ids" + std::to_string(std::random_device{}());
   psql("CREATE TABLE " + t + " (id bigint)");
-  RunResult r = run_ingot(dir, "upload ids.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 2 --json");
+  RunResult r =
+      run_ingot(dir, "upload ids.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 2 --json");
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["records"] == 3);
   CHECK(psql("SELECT count(*), count(id), sum(id) FROM " + t) == "3|3|6");
@@ -470,7 +488,8 @@ TEST_CASE("upload pg: CSV blank lines are not rows, a lone backslash-dot is a va
   CHECK(r.err.find("client_encoding SJIS is not supported") != std::string::npos);
   CHECK(lines_of(r.err).size() == 1);
 
-  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t + " --json -q");  // -q: no argv warning
+  r = run_ingot(dir, "upload ids.csv postgresql://ingot:secret@127.0.0.1:1/none --table " + t +
+                         " --json -q");  // -q: no argv warning
   CHECK(r.code == 3);
   CHECK(r.err.rfind("ingot upload: error: postgresql://ingot:***@127.0.0.1:1/none: cannot connect: ", 0) == 0);
   CHECK(lines_of(r.err).size() == 1);
@@ -495,7 +514,8 @@ TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, 
   Gate gate(t, "NEW.id > 3000 AND NEW.id % 100 = 1");
   pid_t pid = spawn_ingot(dir, args);
   wait_for(gate.waiting_sql(), "3", "3 workers each holding a batch at the gate");
-  CHECK(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "' AND state = 'active'") == "3");
+  CHECK(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + app + "' AND state = 'active'") ==
+        "3");
   psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + app + "'");
   CHECK(wait_code(pid, 120s) == 3);
   std::string err = read_file(dir / ".bg.err");
@@ -506,7 +526,8 @@ TEST_CASE("upload pg: workers load in parallel, a dropped connection is exit 3, 
   psql("DROP TRIGGER gate ON " + t);
   const int before = std::stoi(psql("SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
   REQUIRE(before <= 30);
-  CHECK(psql("SELECT count(*) FROM " + t) == psql("SELECT coalesce(sum(records), 0) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
+  CHECK(psql("SELECT count(*) FROM " + t) ==
+        psql("SELECT coalesce(sum(records), 0) FROM ingot_load_ledger WHERE target_table = '" + t + "'"));
 
   RunResult r = run_ingot(dir, args + " --json");
   REQUIRE(r.code == 0);
@@ -527,11 +548,13 @@ TEST_CASE("upload pg: CSV and TSV give the same table for any -j, workers and ba
   REQUIRE(run_ingot(dir, "convert rows.csv -o rows.ndjson --types string").code == 0);
   REQUIRE(run_ingot(dir, "convert rows.ndjson -o rows.tsv --fields id,name,score").code == 0);
   std::string want;
-  for (const char* run : {"rows.csv -j1 --workers 1", "rows.csv -j2 --workers 3 --batch-rows 7",
-                          "rows.csv -j2 --workers 2 --batch-bytes 50 --batch-rows 2", "rows.tsv -j2 --workers 2 --batch-bytes 1K"}) {
+  for (const char* run :
+       {"rows.csv -j1 --workers 1", "rows.csv -j2 --workers 3 --batch-rows 7",
+        "rows.csv -j2 --workers 2 --batch-bytes 50 --batch-rows 2", "rows.tsv -j2 --workers 2 --batch-bytes 1K"}) {
     INFO(run);
     std::string t = fresh_table();
-    RunResult r = run_ingot(dir, std::string("upload ") + run + " " + shell_quote(servers().pg_url) + " --table " + t + " --json");
+    RunResult r = run_ingot(
+        dir, std::string("upload ") + run + " " + shell_quote(servers().pg_url) + " --table " + t + " --json");
     REQUIRE(r.code == 0);
     CHECK(report(r)["stats"]["records"] == 703);
     std::string got = table_digest(t);
@@ -557,7 +580,7 @@ TEST_CASE("upload pg: an NDJSON load's memory is bounded by the batch size, not 
   }
   std::string t = nd_table();
   pid_t pid = spawn_ingot(dir, "upload big.ndjson " + shell_quote(servers().pg_url) + " --table " + t +
-                                    " --batch-bytes 1M -j2 --workers 2 -q");
+                                   " --batch-bytes 1M -j2 --workers 2 -q");
   int status = 0;
   struct rusage ru {};
   REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
@@ -585,11 +608,11 @@ namespace {
 // and an empty last field.
 std::string make_tricky_csv(int n, char delim, const std::string& eol, unsigned seed) {
   std::mt19937 rng(seed);
-  const std::vector<std::string> atoms = {"a", "Zz", "\\", "\\N", "\\.", "\t", "\n", "\r", "\r\n", ",", "\"",
-                                          "\xc3\xa9", " ", "0123456789abcdef", "\\\\t"};
+  const std::vector<std::string> atoms = {
+      "a", "Zz", "\\", "\\N", "\\.", "\t", "\n", "\r", "\r\n", ",", "\"", "\xc3\xa9", " ", "0123456789abcdef", "\\\\t"};
   auto value = [&]() -> std::string {
     switch (rng() % 6) {
-      case 0: return "";    // NULL
+      case 0: return "";      // NULL
       case 1: return "\"\"";  // empty string
       default: break;
     }
@@ -614,8 +637,7 @@ std::string make_tricky_csv(int n, char delim, const std::string& eol, unsigned 
 
 }  // namespace
 
-TEST_CASE("upload pg: CSV and TSV sent in COPY text format load the same rows as psql's own CSV COPY",
-          "[upload][pg]") {
+TEST_CASE("upload pg: CSV and TSV sent in COPY text format load the same rows as psql's own CSV COPY", "[upload][pg]") {
   TempDir dir;
   for (char delim : {',', '\t'}) {
     INFO("delimiter " << int(delim));
@@ -638,7 +660,8 @@ TEST_CASE("upload pg: CSV and TSV sent in COPY text format load the same rows as
     for (const char* run : {"-j1 --workers 1", "-j2 --workers 2 --batch-rows 7", "-j2 --workers 1 --batch-bytes 1K"}) {
       INFO(run);
       const std::string t = table();
-      RunResult r = run_ingot(dir, "upload " + file + " " + shell_quote(servers().pg_url) + " --table " + t + " --json " + run);
+      RunResult r =
+          run_ingot(dir, "upload " + file + " " + shell_quote(servers().pg_url) + " --table " + t + " --json " + run);
       REQUIRE(r.code == 0);
       CHECK(report(r)["stats"]["records"] == 3000);
       CHECK(table_digest(t) == want);
@@ -661,7 +684,8 @@ TEST_CASE("upload pg: a CSV record with a stray quote is a reject with its line,
   CHECK(read_file(dir / "rej.ndjson") ==
         "{\"line\":5,\"offset\":36,\"reason\":\"quote inside an unquoted field\",\"raw\":\"3,b\\\"a\\\"d,3\"}\n"
         "{\"line\":6,\"offset\":46,\"reason\":\"text after a closing quote\",\"raw\":\"4,\\\"c\\\"x,4\"}\n");
-  r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + fresh_table() + " --on-error fail --strict-quotes");
+  r = run_ingot(dir, "upload q.csv " + shell_quote(servers().pg_url) + " --table " + fresh_table() +
+                         " --on-error fail --strict-quotes");
   CHECK(r.code == 1);
   CHECK(r.err == "ingot upload: error: q.csv:5: invalid record: quote inside an unquoted field (--on-error fail)\n");
 }
@@ -684,15 +708,17 @@ TEST_CASE("upload pg: --on-error fail reports the first bad line of the file and
     for (const char* file : {"both.csv", "malformed.csv"}) {
       INFO(file << " run " << run);
       const std::string t = fresh_table();
-      RunResult r = run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + t +
-                                       " --on-error fail --strict-quotes -j2 --workers 2 --batch-bytes 256 --batch-rows 5");
+      RunResult r =
+          run_ingot(dir, std::string("upload ") + file + " " + shell_quote(servers().pg_url) + " --table " + t +
+                             " --on-error fail --strict-quotes -j2 --workers 2 --batch-bytes 256 --batch-rows 5");
       CHECK(r.code == 1);
       if (std::string(file) == "both.csv") {
         CHECK(r.err.rfind("ingot upload: error: both.csv:51: batch ", 0) == 0);
         CHECK(r.err.find("refused by the server: invalid input syntax for type double precision") != std::string::npos);
       } else {
-        CHECK(r.err == "ingot upload: error: malformed.csv:151: invalid record: quote inside an unquoted field "
-                       "(--on-error fail)\n");
+        CHECK(r.err ==
+              "ingot upload: error: malformed.csv:151: invalid record: quote inside an unquoted field "
+              "(--on-error fail)\n");
       }
       CHECK(psql("SELECT count(*) FROM " + t + " WHERE id >= 150") == "0");
     }
@@ -718,12 +744,12 @@ TEST_CASE("upload pg: --max-errors counts invalid and refused rows alike, --deli
   for (const char* run : {"-j1 --workers 1", "-j2 --workers 2 --batch-rows 7 --batch-bytes 256"}) {
     INFO(run);
     const std::string t = fresh_table();
-    RunResult r = run_ingot(dir, "upload semi.csv" + base + "--table " + t + " --max-errors 4 --rejects rej.ndjson --json " + run);
+    RunResult r = run_ingot(
+        dir, "upload semi.csv" + base + "--table " + t + " --max-errors 4 --rejects rej.ndjson --json " + run);
     REQUIRE(r.code == 0);
     CHECK(report(r)["stats"]["records"] == 56);
     CHECK(report(r)["stats"]["rejected"] == 4);
-    CHECK(psql("SELECT count(*), sum(id), min(name), sum(score) FROM " + t) ==
-          "56|1730|a,1|1758");
+    CHECK(psql("SELECT count(*), sum(id), min(name), sum(score) FROM " + t) == "56|1730|a,1|1758");
     CHECK(read_file(dir / "rej.ndjson") ==
           "{\"line\":10,\"offset\":90,\"reason\":\"invalid input syntax for type double precision: \\\"oops\\\"\","
           "\"raw\":\"10;a,10;oops\"}\n"
@@ -734,16 +760,20 @@ TEST_CASE("upload pg: --max-errors counts invalid and refused rows alike, --deli
           "\"raw\":\"40;a,40;bad\"}\n");
     // One more reject than allowed: the load stops at the line of that reject, and no
     // rejects file is left behind.
-    r = run_ingot(dir, "upload semi.csv" + base + "--table " + fresh_table() + " --max-errors 3 --rejects rej3.ndjson " + run);
+    r = run_ingot(
+        dir, "upload semi.csv" + base + "--table " + fresh_table() + " --max-errors 3 --rejects rej3.ndjson " + run);
     CHECK(r.code == 1);
-    CHECK(r.err == "ingot upload: error: semi.csv:40: more than 3 invalid records (--max-errors); last: invalid input "
-                   "syntax for type double precision: \"bad\"\n");
+    CHECK(r.err ==
+          "ingot upload: error: semi.csv:40: more than 3 invalid records (--max-errors); last: invalid input "
+          "syntax for type double precision: \"bad\"\n");
     CHECK(!std::filesystem::exists(dir / "rej3.ndjson"));
   }
   // --no-header with --create-table: the columns are named as convert names the keys.
   const std::string t = "tn" + std::to_string(std::random_device{}());
-  RunResult r = run_ingot(dir, "upload semi.csv " + shell_quote(servers().pg_url) + " --delimiter ';' --no-header "
-                                   "--create-table --table " + t + " --json");
+  RunResult r = run_ingot(dir, "upload semi.csv " + shell_quote(servers().pg_url) +
+                                   " --delimiter ';' --no-header "
+                                   "--create-table --table " +
+                                   t + " --json");
   REQUIRE(r.code == 0);
   CHECK(psql("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '" + t +
              "'::regclass AND attnum > 0") == "col1,col2,col3");

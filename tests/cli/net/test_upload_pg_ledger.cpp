@@ -34,7 +34,8 @@ std::string new_table() {
 
 std::string make_csv(int n) {
   std::string s = "id,name,score\n";
-  for (int i = 1; i <= n; ++i) s += std::to_string(i) + ",\"name, " + std::to_string(i) + "\"," + std::to_string(i) + ".5\n";
+  for (int i = 1; i <= n; ++i)
+    s += std::to_string(i) + ",\"name, " + std::to_string(i) + "\"," + std::to_string(i) + ".5\n";
   return s;
 }
 
@@ -50,15 +51,16 @@ std::string ledger_count(const std::string& t) {
 
 }  // namespace
 
-TEST_CASE("upload pg ledger: TRUNCATE, DROP + CREATE and DELETE reload every row, VACUUM FULL and a rolled-back "
-          "TRUNCATE load nothing",
-          "[upload][pg][ledger]") {
+TEST_CASE(
+    "upload pg ledger: TRUNCATE, DROP + CREATE and DELETE reload every row, VACUUM FULL and a rolled-back "
+    "TRUNCATE load nothing",
+    "[upload][pg][ledger]") {
   TempDir dir;
   const int n = 3000;
   write_file(dir / "rows.csv", make_csv(n));
   const std::string t = new_table();
-  const std::string cmd = "upload rows.csv " + shell_quote(servers().pg_url) + " --table " + t +
-                          " --batch-rows 400 --workers 2 --json";
+  const std::string cmd =
+      "upload rows.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 400 --workers 2 --json";
   RunResult r = run_ingot(dir, cmd);
   REQUIRE(r.code == 0);
   CHECK(report(r)["verified"] == true);
@@ -146,15 +148,16 @@ TEST_CASE("upload pg ledger: kill -9 midway, touch, rerun loads each row once, a
   const std::string original = make_csv(n);
   write_file(dir / "big.csv", original);
   const std::string t = new_table();
-  const std::string cmd = "upload big.csv " + shell_quote(servers().pg_url) + " --table " + t +
-                          " --batch-rows 1000 --workers 2 --json";
+  const std::string cmd =
+      "upload big.csv " + shell_quote(servers().pg_url) + " --table " + t + " --batch-rows 1000 --workers 2 --json";
   {
     // Batch 13 waits at the gate on one connection; the other loads the 19 others,
     // then the load can go no further: killed there.
     Gate gate(t, 12001);
     pid_t pid = spawn_ingot(dir, cmd);
-    wait_for(gate.waiting_sql() + " UNION ALL " + "SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'",
-             "1\n19", "19 batches committed and batch 13 at the gate");
+    wait_for(
+        gate.waiting_sql() + " UNION ALL " + "SELECT count(*) FROM ingot_load_ledger WHERE target_table = '" + t + "'",
+        "1\n19", "19 batches committed and batch 13 at the gate");
     REQUIRE(::kill(pid, SIGKILL) == 0);
     REQUIRE(wait_code(pid) == 128 + SIGKILL);
   }
@@ -209,8 +212,8 @@ TEST_CASE("upload pg ledger: one table under any spelling is one load, the same 
   const std::string t = new_table();
   const std::string url = shell_quote(servers().pg_url);
   auto load = [&](const std::string& table, const std::string& at = servers().pg_url) {
-    RunResult r = run_ingot(dir, "upload rows.csv " + shell_quote(at) + " --table " + shell_quote(table) +
-                                     " --batch-rows 300 --json");
+    RunResult r = run_ingot(
+        dir, "upload rows.csv " + shell_quote(at) + " --table " + shell_quote(table) + " --batch-rows 300 --json");
     INFO(table << ": " << r.err);
     REQUIRE(r.code == 0);
     return report(r);
@@ -230,7 +233,8 @@ TEST_CASE("upload pg ledger: one table under any spelling is one load, the same 
   // The same name in another schema, reached through search_path: another table, so
   // another load; the first table's ledger rows and rows stay as they are.
   const std::string schema = "s" + rnd();
-  psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + "." + t + " (id bigint, name text, score double precision)");
+  psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema + "." + t +
+       " (id bigint, name text, score double precision)");
   const std::string other = servers().pg_url + "?options=-csearch_path%3D" + schema;
   CHECK(load(t, other)["stats"]["records"] == n);
   CHECK(counts(schema + "." + t) == exact(n));
@@ -268,18 +272,18 @@ TEST_CASE("upload pg ledger: a TRUNCATE during the load leaves it unverified (ex
   CHECK(json::parse(read_file(dir / ".bg.out"))["result"]["exit_code"] == 1);
 }
 
-TEST_CASE("upload pg ledger: --table is parsed, quoted by libpq, never pasted into SQL", "[upload][pg][ledger][security]") {
+TEST_CASE("upload pg ledger: --table is parsed, quoted by libpq, never pasted into SQL",
+          "[upload][pg][ledger][security]") {
   TempDir dir;
   write_file(dir / "rows.csv", make_csv(10));
   const std::string victim = "victim" + rnd();
   psql("CREATE TABLE " + victim + " (x int); INSERT INTO " + victim + " VALUES (42)");
   const std::string t = new_table();
   const std::string url = shell_quote(servers().pg_url);
-  for (const std::string& bad : std::vector<std::string>{"\"" + t + "\" (\"id\", \"name\") FROM STDIN; DROP TABLE " + victim + "; --",
-                                 t + "; DROP TABLE " + victim, t + " ; DROP TABLE " + victim, t + "--",
-                                 t + "/* x */", "public." + t + ".x", "\"" + t, "\"\"", "", ".", t + ".",
-                                 "\"" + t + "\"x", t + "\n", "a b", "\"a\";\"b\"",
-                                 std::string(64, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "\"" + t + "\" (\"id\", \"name\") FROM STDIN; DROP TABLE " + victim + "; --", t + "; DROP TABLE " + victim,
+           t + " ; DROP TABLE " + victim, t + "--", t + "/* x */", "public." + t + ".x", "\"" + t, "\"\"", "", ".",
+           t + ".", "\"" + t + "\"x", t + "\n", "a b", "\"a\";\"b\"", std::string(64, 'a')}) {
     INFO("--table " << bad);
     RunResult r = run_ingot(dir, "upload rows.csv " + url + " --table " + shell_quote(bad) + " --create-table");
     CHECK(r.code == 2);
@@ -290,12 +294,14 @@ TEST_CASE("upload pg ledger: --table is parsed, quoted by libpq, never pasted in
   CHECK(psql("SELECT count(*) FROM " + t) == "0");
 
   // Quoted names hold anything but NUL: a table of exactly that name.
-  for (const std::string& name : std::vector<std::string>{t + "\"; DROP TABLE " + victim + "; --", t + " x.y", t + "'); DROP TABLE " + victim}) {
+  for (const std::string& name :
+       std::vector<std::string>{t + "\"; DROP TABLE " + victim + "; --", t + " x.y", t + "'); DROP TABLE " + victim}) {
     INFO("table name " << name);
     std::string quoted = "\"";
     for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
     quoted += "\"";
-    RunResult r = run_ingot(dir, "upload rows.csv " + url + " --table " + shell_quote(quoted) + " --create-table --json");
+    RunResult r =
+        run_ingot(dir, "upload rows.csv " + url + " --table " + shell_quote(quoted) + " --create-table --json");
     REQUIRE(r.code == 0);
     CHECK(report(r)["stats"]["records"] == 10);
     CHECK(psql("SELECT count(*) FROM " + quoted) == "10");
@@ -331,18 +337,20 @@ TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns, it
   psql("CREATE SCHEMA " + schema + "; CREATE TABLE " + schema +
        ".ingot_load_ledger (load_id text NOT NULL, source_fingerprint text NOT NULL, target_table text NOT NULL, "
        "batch bigint NOT NULL, first_record bigint NOT NULL, records bigint NOT NULL, bytes bigint NOT NULL, "
-       "committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (load_id, batch)); CREATE TABLE " + schema +
-       ".t (id bigint, name text, score float8)");
+       "committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (load_id, batch)); CREATE TABLE " +
+       schema + ".t (id bigint, name text, score float8)");
   const std::string url = shell_quote(servers().pg_url + "?options=-csearch_path%3D" + schema);
   // An older ingot's row for another source: no obstacle.
-  psql("INSERT INTO " + schema + ".ingot_load_ledger VALUES ('0123456789abcdef', "
+  psql("INSERT INTO " + schema +
+       ".ingot_load_ledger VALUES ('0123456789abcdef', "
        "'{\"edge_xxh3\":\"0000000000000000\",\"mtime_ns\":1,\"size\":5}', 't', 1, 1, 5, 50)");
   RunResult r = run_ingot(dir, "upload rows.csv " + url + " --table t --json");
   REQUIRE(r.code == 0);
   CHECK(report(r)["verified"] == true);
   CHECK(psql("SELECT count(*) FROM " + schema + ".t") == "100");
   CHECK(psql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE "
-             "table_schema = '" + schema + "' AND table_name = 'ingot_load_ledger'") ==
+             "table_schema = '" +
+             schema + "' AND table_name = 'ingot_load_ledger'") ==
         "load_id,source_fingerprint,target_table,batch,first_record,records,bytes,committed_at,byte_offset,"
         "source_xxh3,refused,table_oid,truncated_at");
 
@@ -350,9 +358,11 @@ TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns, it
   // fingerprint was size, mtime and the xxh3 of the first and last 64 KiB.
   write_file(dir / "other.csv", make_csv(50));
   const ingot::Fingerprint f = ingot::InputFile::open(dir.str("other.csv")).fingerprint();
-  const std::string old_fp = "{\"edge_xxh3\":\"" + ingot::xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":" +
-                             std::to_string(f.mtime_ns - 5000000000) + ",\"size\":" + std::to_string(f.size) + "}";
-  psql("INSERT INTO " + schema + ".ingot_load_ledger VALUES ('fedcba9876543210', '" + old_fp + "', 't', 1, 1, 20, 300)");
+  const std::string old_fp = "{\"edge_xxh3\":\"" + ingot::xxh3_hex(f.edge_hash) +
+                             "\",\"mtime_ns\":" + std::to_string(f.mtime_ns - 5000000000) +
+                             ",\"size\":" + std::to_string(f.size) + "}";
+  psql("INSERT INTO " + schema + ".ingot_load_ledger VALUES ('fedcba9876543210', '" + old_fp +
+       "', 't', 1, 1, 20, 300)");
   r = run_ingot(dir, "upload other.csv " + url + " --table t --json");
   CHECK(r.code == 2);
   CHECK(r.err.find("load fedcba9876543210 of this source into t was begun by an older ingot") != std::string::npos);
@@ -366,9 +376,10 @@ TEST_CASE("upload pg ledger: a ledger of an older ingot gets the new columns, it
   CHECK(psql("SELECT count(*) FROM " + schema + ".t2") == "50");
 }
 
-TEST_CASE("upload pg ledger: a role that may not create the TRUNCATE trigger loads, says so, and still reloads an "
-          "emptied table",
-          "[upload][pg][ledger]") {
+TEST_CASE(
+    "upload pg ledger: a role that may not create the TRUNCATE trigger loads, says so, and still reloads an "
+    "emptied table",
+    "[upload][pg][ledger]") {
   TempDir dir;
   write_file(dir / "rows.csv", make_csv(200));
   const std::string t = new_table();

@@ -65,7 +65,8 @@ TEST_CASE("upload s3: multipart with parallel parts equals -concurrency 1, objec
   const std::string data = random_bytes(1000000, 2);  // 16 parts of 64 KiB, the last short
   write_file(dir / "b.bin", data);
   std::vector<std::string> md5s;
-  for (std::size_t off = 0; off < data.size(); off += 65536) md5s.push_back(ingot::s3::md5_hex(data.substr(off, 65536)));
+  for (std::size_t off = 0; off < data.size(); off += 65536)
+    md5s.push_back(ingot::s3::md5_hex(data.substr(off, 65536)));
   for (const char* conc : {"1", "6"}) {
     RunResult r = run_ingot(dir, "upload b.bin " + s3.url(std::string("b") + conc) + s3.flags +
                                      "--part-size 64K --json --concurrency " + conc);
@@ -114,10 +115,13 @@ TEST_CASE("upload s3: --part-size beyond --max-parts parts is a usage error, --d
   write_file(dir / "c.bin", random_bytes(20001, 4));
   RunResult r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 2");
   CHECK(r.code == 2);
-  CHECK(r.err == "ingot upload: error: --part-size 2 B makes 10001 parts; the limit is 10000 (--max-parts): use at least 3 B\n");
+  CHECK(r.err ==
+        "ingot upload: error: --part-size 2 B makes 10001 parts; the limit is 10000 (--max-parts): use at least 3 B\n");
   r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 2K --max-parts 5");
   CHECK(r.code == 2);
-  CHECK(r.err == "ingot upload: error: --part-size 2.0 KiB makes 10 parts; the limit is 5 (--max-parts): use at least 4.0 KiB\n");
+  CHECK(
+      r.err ==
+      "ingot upload: error: --part-size 2.0 KiB makes 10 parts; the limit is 5 (--max-parts): use at least 4.0 KiB\n");
   r = run_ingot(dir, "upload c.bin " + s3.url("c") + s3.flags + "--part-size 8K --dry-run --json");
   REQUIRE(r.code == 0);
   json j = report(r);
@@ -162,7 +166,8 @@ TEST_CASE("upload s3: kill -9 midway, rerun re-sends at most concurrency x part 
   // Parts go out of order (the short last one early): the bytes of the 20 done ones.
   std::uint64_t done_bytes = 0;
   for (const json& e : journal_events(journal)) {
-    if (e.contains("done")) done_bytes += std::min<std::uint64_t>(part, data.size() - (e["done"].get<std::uint64_t>() - 1) * part);
+    if (e.contains("done"))
+      done_bytes += std::min<std::uint64_t>(part, data.size() - (e["done"].get<std::uint64_t>() - 1) * part);
   }
   CHECK(s3.client.list_parts({s3.bucket, "big"}, s3.uploads("big").at(0)).size() == 20);
 
@@ -175,8 +180,8 @@ TEST_CASE("upload s3: kill -9 midway, rerun re-sends at most concurrency x part 
   const std::uint64_t sent = j["stats"]["bytes_sent"], skipped = j["stats"]["bytes_skipped"],
                       resent = j["stats"]["bytes_resent"];
   CHECK(sent + skipped == data.size());
-  CHECK(skipped == done_bytes);                  // nothing journaled as done is sent again
-  CHECK(resent <= conc * part);                  // only the parts in flight at the kill
+  CHECK(skipped == done_bytes);  // nothing journaled as done is sent again
+  CHECK(resent <= conc * part);  // only the parts in flight at the kill
   CHECK(s3.get("big") == data);
   CHECK(!fs::exists(journal));
 }
@@ -192,8 +197,8 @@ TEST_CASE("upload s3: a source changed after a crash is refused, --abort cleans 
     // Killed while the proxy holds its first part: the journal exists, nothing completes.
     fs::create_directories(dir / "hold");
     FaultyProxy proxy(dir, "hold", 1, "^PUT .*partNumber=", dir.str("hold"));
-    pid_t pid = spawn_ingot(dir, "upload d.bin " + s3.url("d") + " --endpoint " + proxy.endpoint +
-                                     " --part-size 16K --concurrency 1");
+    pid_t pid = spawn_ingot(
+        dir, "upload d.bin " + s3.url("d") + " --endpoint " + proxy.endpoint + " --part-size 16K --concurrency 1");
     wait_until([&] { return proxy.count("hold") == 1 && !(journal = find_journal(dir)).empty(); }, 120s,
                "the journal and a part upload held by the proxy");
     REQUIRE(::kill(pid, SIGKILL) == 0);
@@ -217,8 +222,9 @@ TEST_CASE("upload s3: a source changed after a crash is refused, --abort cleans 
 TEST_CASE("ls: lists every object under a prefix across pages", "[ls][s3]") {
   TempDir dir;
   S3Env s3;
-  for (int i = 0; i < 5; ++i) s3.client.put_object({s3.bucket, "data/p" + std::to_string(i) + ".csv"}, std::string(i + 1, 'x'),
-                                                    ingot::s3::md5_base64(std::string(i + 1, 'x')));
+  for (int i = 0; i < 5; ++i)
+    s3.client.put_object({s3.bucket, "data/p" + std::to_string(i) + ".csv"}, std::string(i + 1, 'x'),
+                         ingot::s3::md5_base64(std::string(i + 1, 'x')));
   s3.client.put_object({s3.bucket, "other.csv"}, "y", ingot::s3::md5_base64("y"));
   RunResult r = run_ingot(dir, "ls " + s3.url("data/") + s3.flags + "--page-size 2 --json");
   REQUIRE(r.code == 0);
@@ -237,7 +243,8 @@ TEST_CASE("ls: lists every object under a prefix across pages", "[ls][s3]") {
   CHECK(rows[6].rfind("other.csv", 0) == 0);
 }
 
-TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows, else re-cut", "[upload][s3][manifest]") {
+TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows, else re-cut",
+          "[upload][s3][manifest]") {
   TempDir dir;
   S3Env s3;
   std::string csv = "id,text\n";
@@ -252,9 +259,8 @@ TEST_CASE("upload s3: a split manifest's pieces become the parts when S3 allows,
   json j = report(r);
   CHECK(j["stats"]["units"] == 2);  // pieces of ~6 MiB: each is a part (the first with the header)
   CHECK(j["note"] == "the manifest's 2 pieces are the parts");
-  std::vector<std::string> md5s = {
-      ingot::s3::md5_hex(csv.substr(0, pieces[1]["offset"].get<std::size_t>())),
-      ingot::s3::md5_hex(csv.substr(pieces[1]["offset"].get<std::size_t>()))};
+  std::vector<std::string> md5s = {ingot::s3::md5_hex(csv.substr(0, pieces[1]["offset"].get<std::size_t>())),
+                                   ingot::s3::md5_hex(csv.substr(pieces[1]["offset"].get<std::size_t>()))};
   CHECK(j["etag"] == ingot::s3::multipart_etag(md5s));
   CHECK(s3.get("two.csv", 4u << 20) == csv);
   // Workers plan the same parts from the manifest: worker 2 of 2 sends piece 2.
@@ -300,9 +306,7 @@ TEST_CASE("upload s3: a plan with more parts than the server takes fails at once
 
   // The default part size grows to stay within --max-parts: 100 GiB (sparse, never
   // read by --dry-run) in 1,000 parts is 103 MiB each, 995 parts.
-  {
-    std::ofstream f(dir / "big.bin");
-  }
+  { std::ofstream f(dir / "big.bin"); }
   std::filesystem::resize_file(dir / "big.bin", std::uint64_t{100} << 30);
   r = run_ingot(dir, "upload big.bin " + s3.url("big") + s3.flags + "--max-parts 1000 --dry-run --json");
   REQUIRE(r.code == 0);
@@ -312,6 +316,7 @@ TEST_CASE("upload s3: a plan with more parts than the server takes fails at once
   CHECK(j["plan"][994]["offset"] == std::uint64_t{994} * (std::uint64_t{103} << 20));
   r = run_ingot(dir, "upload big.bin " + s3.url("big") + s3.flags + "--max-parts 10 --dry-run");
   CHECK(r.code == 2);
-  CHECK(r.err == "ingot upload: error: 100.0 GiB in at most 10 parts (--max-parts) needs parts over 5 GiB, the most S3 "
-                 "takes: use --max-parts 20 or more\n");
+  CHECK(r.err ==
+        "ingot upload: error: 100.0 GiB in at most 10 parts (--max-parts) needs parts over 5 GiB, the most S3 "
+        "takes: use --max-parts 20 or more\n");
 }

@@ -91,7 +91,8 @@ TEST_CASE("upload s3: --retries 0 fails on the first transient error with exit 3
   write_file(dir / "small.bin", random_bytes(1000, 22));
   {
     FaultyProxy proxy(dir, "slowdown");
-    RunResult r = run_ingot(dir, "upload small.bin " + s3.url("small") + " --endpoint " + proxy.endpoint + " --retries 0");
+    RunResult r =
+        run_ingot(dir, "upload small.bin " + s3.url("small") + " --endpoint " + proxy.endpoint + " --retries 0");
     CHECK(r.code == 3);
     CHECK(r.err == "ingot upload: error: " + s3.url("small") +
                        ": HTTP 503 SlowDown: Please reduce your request rate. (no retry: --retries 0)\n");
@@ -109,7 +110,8 @@ TEST_CASE("upload s3: --retries 0 fails on the first transient error with exit 3
   {
     FaultyProxy proxy(dir, "slowdown");
     // With retries it goes through (the proxy fails each request once: PUT and HEAD).
-    RunResult r = run_ingot(dir, "upload small.bin " + s3.url("small2") + " --endpoint " + proxy.endpoint + " --retries 1 --json");
+    RunResult r = run_ingot(
+        dir, "upload small.bin " + s3.url("small2") + " --endpoint " + proxy.endpoint + " --retries 1 --json");
     REQUIRE(r.code == 0);
     CHECK(report(r)["retries"] == 2);
   }
@@ -173,8 +175,8 @@ TEST_CASE("upload s3: a lost response to CompleteMultipartUpload is retried and 
   const std::string data = random_bytes(5 * 16384, 25);
   write_file(dir / "src.bin", data);
   FaultyProxy proxy(dir, "lost", 1, "^POST .*uploadId=");
-  RunResult r = run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
-                                   " --part-size 16K --json");
+  RunResult r =
+      run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint + " --part-size 16K --json");
   json j = report(r);
   REQUIRE(r.code == 0);
   CHECK(j["verified"] == true);
@@ -182,27 +184,30 @@ TEST_CASE("upload s3: a lost response to CompleteMultipartUpload is retried and 
   // The completion reached the server twice: the first answer was lost.
   std::vector<std::string> completes;
   for (const json& e : proxy.log()) {
-    if (e["req"].get<std::string>().rfind("POST", 0) == 0 && e["req"].get<std::string>().find("uploadId=") != std::string::npos) {
+    if (e["req"].get<std::string>().rfind("POST", 0) == 0 &&
+        e["req"].get<std::string>().find("uploadId=") != std::string::npos) {
       completes.push_back(e["fault"]);
     }
   }
   CHECK(completes == std::vector<std::string>{"lost", "ok"});
 }
 
-TEST_CASE("upload s3: HEAD verification catches an object whose ETag is not the parts' (exit 3)", "[upload][s3][faults]") {
+TEST_CASE("upload s3: HEAD verification catches an object whose ETag is not the parts' (exit 3)",
+          "[upload][s3][faults]") {
   TempDir dir;
   S3Env s3;
   write_file(dir / "src.bin", random_bytes(3 * 16384, 26));
   FaultyProxy proxy(dir, "etag", 1, "^HEAD ");
-  RunResult r = run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
-                                   " --part-size 16K --json");
+  RunResult r =
+      run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint + " --part-size 16K --json");
   CHECK(r.code == 3);
   CHECK(r.err.find(": verification failed: ETag 00000000000000000000000000000000-1, expected ") != std::string::npos);
   CHECK(lines_of(r.err).size() == 1);
   CHECK(report(r)["status"] == "error");
 }
 
-TEST_CASE("upload s3: a completion answered NoSuchUpload after it happened is recognised by HEAD", "[upload][s3][faults]") {
+TEST_CASE("upload s3: a completion answered NoSuchUpload after it happened is recognised by HEAD",
+          "[upload][s3][faults]") {
   TempDir dir;
   S3Env s3;
   const std::string data = random_bytes(5 * 16384, 27);
@@ -210,8 +215,8 @@ TEST_CASE("upload s3: a completion answered NoSuchUpload after it happened is re
   // The proxy forwards the completion, then answers 404 NoSuchUpload, as S3 answers a
   // completion retried after its first response was lost.
   FaultyProxy proxy(dir, "gone", 1, "^POST .*uploadId=");
-  RunResult r = run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint +
-                                   " --part-size 16K --json");
+  RunResult r =
+      run_ingot(dir, "upload src.bin " + s3.url("obj") + " --endpoint " + proxy.endpoint + " --part-size 16K --json");
   json j = report(r);
   REQUIRE(r.code == 0);
   CHECK(j["verified"] == true);

@@ -51,8 +51,8 @@ TEST_CASE("upload s3: a source modified in place during the upload fails it, no 
   fs::create_directories(dir / "hold");
   // The proxy holds part 3: parts 4-6 are not read yet (one part in flight).
   FaultyProxy proxy(dir, "hold", 1, "partNumber=3&", (dir / "hold").string());
-  pid_t pid = spawn_ingot(dir, "upload src.bin " + s3.url("torn") + " --endpoint " + proxy.endpoint +
-                                   " --part-size 16K --concurrency 1");
+  pid_t pid = spawn_ingot(
+      dir, "upload src.bin " + s3.url("torn") + " --endpoint " + proxy.endpoint + " --part-size 16K --concurrency 1");
   wait_for_file(dir / "hold" / "held", "the proxy to hold part 3");
   scribble_keep_mtime(dir / "src.bin", 5 * 16384 + 10, "modified!");  // in part 6, not read yet
   write_file(dir / "hold" / "release", "");
@@ -60,9 +60,10 @@ TEST_CASE("upload s3: a source modified in place during the upload fails it, no 
   const std::string err = read_file(dir / ".bg.err");
   INFO(err);
   CHECK(code == 1);
-  CHECK(err == "ingot upload: error: src.bin: the source changed while it was being uploaded (its size, times or "
-               "inode differ from the start): the object was not created; upload it again once it is no longer being "
-               "written\n");
+  CHECK(err ==
+        "ingot upload: error: src.bin: the source changed while it was being uploaded (its size, times or "
+        "inode differ from the start): the object was not created; upload it again once it is no longer being "
+        "written\n");
   CHECK(!s3.client.head({s3.bucket, "torn"}).has_value());
   CHECK(s3.uploads("torn").empty());  // aborted: its parts hold two versions
   CHECK(find_journal(dir.path()).empty());
@@ -73,7 +74,8 @@ TEST_CASE("upload s3: a source modified in place during the upload fails it, no 
   CHECK(s3.get("torn") == read_file(dir / "src.bin"));
 }
 
-TEST_CASE("upload s3: a resume after the source changed in place (mtime restored) is refused", "[upload][s3][integrity]") {
+TEST_CASE("upload s3: a resume after the source changed in place (mtime restored) is refused",
+          "[upload][s3][integrity]") {
   TempDir dir;
   S3Env s3;
   const std::string data = random_bytes(12 * 16384, 32);
@@ -129,8 +131,9 @@ TEST_CASE("upload s3: a part read again on resume must have the MD5 of its first
   RunResult r = run_ingot(dir, args + s3.flags);
   INFO(r.err);
   CHECK(r.code == 1);
-  CHECK(r.err == "ingot upload: error: src.bin: part 3 (byte 131072) reads differently than when an earlier run sent "
-                 "it: the source changed; upload it again from the start\n");
+  CHECK(r.err ==
+        "ingot upload: error: src.bin: part 3 (byte 131072) reads differently than when an earlier run sent "
+        "it: the source changed; upload it again from the start\n");
   CHECK(!s3.client.head({s3.bucket, "m"}).has_value());
 }
 
@@ -142,8 +145,8 @@ TEST_CASE("upload s3: keys with .., . and // are stored exactly as given, never 
   s3.client.create_bucket(other);
   write_file(dir / "x.csv", "id\n1\n");
   write_file(dir / "big.bin", random_bytes(3 * 16384, 34));
-  const std::vector<std::string> keys = {"dir/../x.csv", "./a", "a//b", "a/./b", "../" + other + "/escaped.csv",
-                                         "d/../../" + other + "/escaped2.csv"};
+  const std::vector<std::string> keys = {
+      "dir/../x.csv", "./a", "a//b", "a/./b", "../" + other + "/escaped.csv", "d/../../" + other + "/escaped2.csv"};
   for (const std::string& k : keys) {
     RunResult r = run_ingot(dir, "upload x.csv " + shell_quote(s3.url(k)) + s3.flags + "-q");
     INFO(k << ": " << r.err);
@@ -176,8 +179,9 @@ TEST_CASE("upload s3: keys with .., . and // are stored exactly as given, never 
   fs::create_directories(home);
   write_file(home / "config", "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n");
   const ServerEnv& e = servers();
-  const std::string aws = "env HOME=" + shell_quote(home.string()) + " AWS_CONFIG_FILE=" +
-                          shell_quote((home / "config").string()) + " AWS_ACCESS_KEY_ID=" + shell_quote(e.s3_access_key) +
+  const std::string aws = "env HOME=" + shell_quote(home.string()) +
+                          " AWS_CONFIG_FILE=" + shell_quote((home / "config").string()) +
+                          " AWS_ACCESS_KEY_ID=" + shell_quote(e.s3_access_key) +
                           " AWS_SECRET_ACCESS_KEY=" + shell_quote(e.s3_secret_key) + " /usr/bin/aws --endpoint-url " +
                           e.s3_endpoint + " s3api list-objects --output json --query 'Contents[].Key' --bucket ";
   RunResult a = run_sh(dir, aws + s3.bucket);

@@ -86,7 +86,8 @@ TEST_CASE("upload s3: --complete names missing parts and wrong sizes, a rerun wo
   CHECK(p[0]["offset"] == 5 * 65536);
   CHECK(p[4]["number"] == 10);
 
-  for (const char* k : {"1/3", "3/3"}) REQUIRE(run_ingot(dir, "upload src.bin " + opts + " --part " + k + " -q").code == 0);
+  for (const char* k : {"1/3", "3/3"})
+    REQUIRE(run_ingot(dir, "upload src.bin " + opts + " --part " + k + " -q").code == 0);
   RunResult r = run_ingot(dir, "upload src.bin " + opts + " --complete");
   CHECK(r.code == 3);
   CHECK(r.err == "ingot upload: error: " + s3.url("obj") +
@@ -186,15 +187,18 @@ TEST_CASE("upload s3: --abort without a journal finds a killed upload by ListMul
     if (!file) {  // stdin a pipe (a redirected file would be seekable)
       fs::remove(dir / "in.fifo");
       REQUIRE(::mkfifo((dir / "in.fifo").c_str(), 0600) == 0);
-      REQUIRE(std::system(("cd " + shell_quote(dir.path().string()) + " && (cat big.bin > in.fifo 2>/dev/null &)").c_str()) == 0);
+      REQUIRE(std::system(
+                  ("cd " + shell_quote(dir.path().string()) + " && (cat big.bin > in.fifo 2>/dev/null &)").c_str()) ==
+              0);
     }
     {
       // The moment is the test's: the proxy holds every part upload, so the multipart
       // upload exists and no part is on the server (nor can the upload complete) when
       // the kill comes.
       FaultyProxy proxy(dir, "hold", 1, "^PUT .*partNumber=", dir.str("hold"));
-      pid_t pid = spawn_ingot(dir, "upload " + src + " " + s3.url(key) + " --endpoint " + proxy.endpoint +
-                                       " --part-size 16K --concurrency 2 --state state",
+      pid_t pid = spawn_ingot(dir,
+                              "upload " + src + " " + s3.url(key) + " --endpoint " + proxy.endpoint +
+                                  " --part-size 16K --concurrency 2 --state state",
                               file ? "/dev/null" : "in.fifo");
       wait_until([&] { return proxy.count("hold") >= 1; }, 120s, "a part upload held by the proxy");
       REQUIRE(::kill(pid, SIGKILL) == 0);

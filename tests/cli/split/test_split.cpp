@@ -39,7 +39,8 @@ TEST_CASE("cli split: CSV pieces carry the header, are named prefix+index+ext, m
   REQUIRE(r.code == 0);
   REQUIRE(r.err.rfind("ingot split: wrote 3 pieces (5 records, ", 0) == 0);
   REQUIRE(r.err.find(" s -> out/taxi-manifest.json\n") != std::string::npos);
-  REQUIRE(listing(d, "out") == std::vector<std::string>{"taxi-00000.csv", "taxi-00001.csv", "taxi-00002.csv", "taxi-manifest.json"});
+  REQUIRE(listing(d, "out") ==
+          std::vector<std::string>{"taxi-00000.csv", "taxi-00001.csv", "taxi-00002.csv", "taxi-manifest.json"});
   REQUIRE(read_file(d / "out/taxi-00000.csv") == "id,city,note\n1,Paris,plain\n2,\"New\nYork\",\"two\nlines\"\n");
   REQUIRE(read_file(d / "out/taxi-00001.csv") == "id,city,note\n3,Rome,\"a \"\"quote\"\"\"\n4,Oslo,x\r\n");
   REQUIRE(read_file(d / "out/taxi-00002.csv") == "id,city,note\n5,Lima,last\n");
@@ -69,7 +70,8 @@ TEST_CASE("cli split: existing pieces are refused without --force, replaced with
   TempDir d;
   write_file(d / "t.txt", "a\nb\nc\n");
   REQUIRE(run_ingot(d, "split t.txt --records 1 -q").code == 0);
-  REQUIRE(listing(d) == std::vector<std::string>{"t-00000.txt", "t-00001.txt", "t-00002.txt", "t-manifest.json", "t.txt"});
+  REQUIRE(listing(d) ==
+          std::vector<std::string>{"t-00000.txt", "t-00001.txt", "t-00002.txt", "t-manifest.json", "t.txt"});
   write_file(d / "t.txt", "x\ny\nz\n");
   auto again = run_ingot(d, "split t.txt --records 1");
   REQUIRE(again.code == 1);
@@ -82,7 +84,8 @@ TEST_CASE("cli split: existing pieces are refused without --force, replaced with
 TEST_CASE("cli split: stdin --bytes and --records give the same pieces as the file", "[cli][split]") {
   TempDir d;
   std::string text;
-  for (int i = 0; i < 2000; ++i) text += "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 37, 'x') + "\"}\n";
+  for (int i = 0; i < 2000; ++i)
+    text += "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 37, 'x') + "\"}\n";
   text += "{\"last\":true}";  // no final newline
   write_file(d / "in.ndjson", text);
   for (std::string mode : {"--bytes 3K", "--records 97"}) {
@@ -128,7 +131,8 @@ TEST_CASE("cli split: usage errors exit 2 with one line", "[cli][split]") {
           "ingot split: error: --pieces needs the input's size; it cannot read stdin (use --bytes or --records)\n");
   auto header = run_ingot(d, "split t.csv --bytes 13");
   REQUIRE(header.code == 2);
-  REQUIRE(header.err == "ingot split: error: --bytes 13 leaves no room for records after the 13-byte header every piece repeats\n");
+  REQUIRE(header.err ==
+          "ingot split: error: --bytes 13 leaves no room for records after the 13-byte header every piece repeats\n");
   REQUIRE(run_ingot(d, "split t.csv --pieces 2 --kind xml").code == 2);
   REQUIRE(listing(d) == std::vector<std::string>{"t.csv"});
 }

@@ -42,10 +42,8 @@ Ref ref_step(Ref s, char c, char d) {
     case Ref::start_field:
       if (c == '"') return Ref::in_quoted;
       return c == d || c == '\n' ? Ref::start_field : Ref::in_field;
-    case Ref::in_field:
-      return c == d || c == '\n' ? Ref::start_field : Ref::in_field;
-    case Ref::in_quoted:
-      return c == '"' ? Ref::quote_in_quoted : Ref::in_quoted;
+    case Ref::in_field: return c == d || c == '\n' ? Ref::start_field : Ref::in_field;
+    case Ref::in_quoted: return c == '"' ? Ref::quote_in_quoted : Ref::in_quoted;
     case Ref::quote_in_quoted:
       if (c == '"') return Ref::in_quoted;
       return c == d || c == '\n' ? Ref::start_field : Ref::in_field;
@@ -307,7 +305,9 @@ TEST_CASE("chunk: stray quotes at every cut position keep every record whole", "
   // for every chunk size from 1 byte to past the whole input.
   std::string text = "id,name,height\n";
   for (int i = 0; i < 12; ++i) {
-    text += std::to_string(i) + (i % 3 == 0 ? ",O\"Neil,5'11\"\n" : i % 3 == 1 ? ",\"a\nb\"c\"d,12\" pipe\r\n" : ",\"x,\"\"y\"\"\",\"\"\n");
+    text += std::to_string(i) + (i % 3 == 0   ? ",O\"Neil,5'11\"\n"
+                                 : i % 3 == 1 ? ",\"a\nb\"c\"d,12\" pipe\r\n"
+                                              : ",\"x,\"\"y\"\"\",\"\"\n");
   }
   REQUIRE(text.size() <= 300);
   check_all_chunk_sizes(text, RecordKind::csv);
@@ -327,7 +327,7 @@ TEST_CASE("chunk: align_to_record equals its byte-at-a-time definition for every
       for (std::uint64_t pos = 0; pos <= text.size(); ++pos) {
         INFO("round " << round << " window " << window << " pos " << pos << " text: " << text);
         const std::uint64_t a = pos == 0 || pos >= text.size() ? std::min<std::uint64_t>(pos, text.size())
-                                                              : align_csv(in, pos - 1, ',', window);
+                                                               : align_csv(in, pos - 1, ',', window);
         REQUIRE(a == ref_align(text, pos, window));
         REQUIRE(starts.count(a) + (a == 0) >= 1);  // a true record start
         REQUIRE(a >= prev);                        // nondecreasing: parts tile
@@ -337,7 +337,8 @@ TEST_CASE("chunk: align_to_record equals its byte-at-a-time definition for every
   }
 }
 
-TEST_CASE("chunk: align_to_record on fields that never tell inside from outside falls back exactly", "[chunk][csv][part]") {
+TEST_CASE("chunk: align_to_record on fields that never tell inside from outside falls back exactly",
+          "[chunk][csv][part]") {
   // Every field "": read from any byte, the inside and the outside readings swap at
   // every quote and never agree, so only a scan from the start can place a cut.
   std::string text;
@@ -389,7 +390,8 @@ TEST_CASE("chunk: --max-record-size is exact for every chunk size and record kin
   // A record of `len` content bytes for each kind; the terminator does not count.
   auto record = [](RecordKind kind, std::size_t len, const char* eol) {
     if (kind == RecordKind::ndjson) return "{\"k\":\"" + std::string(len - 8, 'v') + "\"}" + eol;
-    if (kind == RecordKind::csv) return "1,\"" + std::string((len - 5) / 2, 'q') + "\n" + std::string(len - 5 - (len - 5) / 2, 'q') + "\"" + eol;
+    if (kind == RecordKind::csv)
+      return "1,\"" + std::string((len - 5) / 2, 'q') + "\n" + std::string(len - 5 - (len - 5) / 2, 'q') + "\"" + eol;
     return std::string(len, 'l') + eol;
   };
   for (RecordKind kind : {RecordKind::lines, RecordKind::ndjson, RecordKind::csv}) {
@@ -405,8 +407,8 @@ TEST_CASE("chunk: --max-record-size is exact for every chunk size and record kin
           }
           write_file(dir / "in", text);
           for (std::size_t cs : {1, 7, 64, 99, 100, 101, 102, 150, 4096}) {
-            INFO(record_kind_name(kind) << " eol " << (eol[0] == '\r' ? "CRLF" : "LF") << " where " << where
-                                        << " len " << len << " chunk " << cs);
+            INFO(record_kind_name(kind) << " eol " << (eol[0] == '\r' ? "CRLF" : "LF") << " where " << where << " len "
+                                        << len << " chunk " << cs);
             const std::string got = chunk_all(dir.str("in"), kind, cs, kLimit);
             if (len == kLimit) {
               REQUIRE(got == text);
@@ -436,7 +438,8 @@ TEST_CASE("chunk: an unclosed quote stops the run naming the line it opened on",
           "error: " + dir.str("late.csv") + ":2: unclosed quote (opened on line 3) runs to the end of the file");
   // Grown past the limit first: the limit's error, with the quote's line.
   REQUIRE(chunk_all(dir.str("in.csv"), RecordKind::csv, 4, 8) ==
-          "error: " + dir.str("in.csv") + ":4: record longer than --max-record-size (8 B); an unclosed quote opened on line 4?");
+          "error: " + dir.str("in.csv") +
+              ":4: record longer than --max-record-size (8 B); an unclosed quote opened on line 4?");
 }
 
 TEST_CASE("chunk: after a UTF-8 BOM at the file's start a quote opens a field, for every chunk size and align position",
@@ -468,8 +471,9 @@ TEST_CASE("chunk: after a UTF-8 BOM at the file's start a quote opens a field, f
     CHECK(a >= pos);
     CHECK((a == first_end || a == text.size()));
   }
-  CHECK(scan_records(text.data(), text.size(), RecordKind::csv, 0, leading_bom(text.data(), text.size(), 0)).first_end ==
-        first_end);
+  CHECK(
+      scan_records(text.data(), text.size(), RecordKind::csv, 0, leading_bom(text.data(), text.size(), 0)).first_end ==
+      first_end);
   CHECK(leading_bom(text.data(), text.size(), 1) == 0);  // only at the input's start
   // A header taken from the front of the file ends at the same place.
   Chunker ch(in, RecordKind::csv, 0, kToEnd, ChunkerOptions{});

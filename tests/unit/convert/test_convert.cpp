@@ -22,17 +22,33 @@ namespace {
 std::string generate_ndjson(unsigned seed, int records, bool strings_only = false) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const char* words[] = {"plain", "with,comma", "with \\\"quote\\\"", "new\\nline", "tab\\there", "caf\\u00e9",
-                         "東京", "emoji 😀", "", " spaced ", "back\\\\slash", "cr\\r\\n"};
+  const char* words[] = {
+      "plain",   "with,comma", "with \\\"quote\\\"", "new\\nline",    "tab\\there", "caf\\u00e9", "東京",
+      "emoji 😀", "",           " spaced ",           "back\\\\slash", "cr\\r\\n"};
   const char* numbers[] = {"0", "-1", "3.14159", "1e-05", "12.0", "-0.5E+3", "123456789012345678901234567890"};
   std::string s;
   for (int i = 0; i < records; ++i) {
     int kind = pick(40);
-    if (kind == 0) { s += "\n"; continue; }
-    if (kind == 1) { s += "   \r\n"; continue; }
-    if (kind == 2) { s += "{\"id\":" + std::to_string(i) + ",\"broken\":\n"; continue; }
-    if (kind == 3) { s += "[1,2,3]\n"; continue; }
-    if (kind == 4) { s += "{\"id\":1} extra\n"; continue; }
+    if (kind == 0) {
+      s += "\n";
+      continue;
+    }
+    if (kind == 1) {
+      s += "   \r\n";
+      continue;
+    }
+    if (kind == 2) {
+      s += "{\"id\":" + std::to_string(i) + ",\"broken\":\n";
+      continue;
+    }
+    if (kind == 3) {
+      s += "[1,2,3]\n";
+      continue;
+    }
+    if (kind == 4) {
+      s += "{\"id\":1} extra\n";
+      continue;
+    }
     s += "{\"id\":";
     s += strings_only ? "\"" + std::to_string(i) + "\"" : std::to_string(i);
     s += ",\"name\":\"";
@@ -45,8 +61,9 @@ std::string generate_ndjson(unsigned seed, int records, bool strings_only = fals
       if (pick(4) == 0) s += ",\"nullable\":null";
       if (pick(5) == 0) s += ",\"tags\":[\"a\", 1, {\"b\": null}]";
     }
-    if (pick(3) == 0) s += std::string(",\"geo\":{\"lat\":\"") + words[pick(12)] + "\",\"deep\":{\"x\":\"" +
-                          std::to_string(pick(100)) + "\"}}";
+    if (pick(3) == 0)
+      s += std::string(",\"geo\":{\"lat\":\"") + words[pick(12)] + "\",\"deep\":{\"x\":\"" + std::to_string(pick(100)) +
+           "\"}}";
     if (i > records / 2 && pick(10) == 0) s += ",\"late_key\":\"late\"";
     s += "}";
     s += pick(10) == 0 ? "\r\n" : "\n";
@@ -134,8 +151,8 @@ TEST_CASE("convert: NDJSON -> CSV -> NDJSON round trip with --types string", "[c
   std::string text = generate_ndjson(3, 1500, true);
   write_file(dir / "in.ndjson", text);
   Run csv = run_convert(dir, "in.ndjson", "mid.csv", 2, 100);
-  Run back = run_convert(dir, "mid.csv", "back.ndjson", 2, 100,
-                         [](ConvertOptions& o) { o.types = ValueTypes::string; });
+  Run back =
+      run_convert(dir, "mid.csv", "back.ndjson", 2, 100, [](ConvertOptions& o) { o.types = ValueTypes::string; });
   REQUIRE(back.report.records.invalid == 0);
   REQUIRE(back.report.records.valid == csv.report.records.valid);
   // Compare record by record as parsed JSON: same keys (flattened) and same strings.
@@ -150,9 +167,12 @@ TEST_CASE("convert: NDJSON -> CSV -> NDJSON round trip with --types string", "[c
     nlohmann::json flat = j.flatten();
     for (auto& [key, value] : o.items()) {
       std::string pointer = "/" + key;
-      for (auto& ch : pointer) if (ch == '.') ch = '/';
-      if (flat.contains(pointer)) REQUIRE(value == flat[pointer]);
-      else REQUIRE(value == "");  // a key this record lacked
+      for (auto& ch : pointer)
+        if (ch == '.') ch = '/';
+      if (flat.contains(pointer))
+        REQUIRE(value == flat[pointer]);
+      else
+        REQUIRE(value == "");  // a key this record lacked
     }
   }
   REQUIRE(k == out_lines.size());
@@ -200,8 +220,10 @@ TEST_CASE("convert: --part K/N outputs concatenate to the whole", "[convert][par
       o.part = PartSpec{k, 5};
     });
     std::string body = part.out.substr(part.out.find('\n') + 1);
-    if (k == 1) joined = part.out;
-    else joined += body;
+    if (k == 1)
+      joined = part.out;
+    else
+      joined += body;
     valid += part.report.records.valid;
   }
   REQUIRE(joined == whole.out);
@@ -220,14 +242,15 @@ TEST_CASE("convert: a line rejected for trailing content writes no row", "[conve
 TEST_CASE("convert: nesting up to 256 levels converts, deeper is an invalid line", "[convert][rejects]") {
   TempDir dir;
   auto nested = [](int levels, char open, char close, const std::string& inner) {
-    return std::string(static_cast<std::size_t>(levels), open) + inner + std::string(static_cast<std::size_t>(levels), close);
+    return std::string(static_cast<std::size_t>(levels), open) + inner +
+           std::string(static_cast<std::size_t>(levels), close);
   };
   // The top object is level 1: 255 arrays (or objects) below it make 256 levels.
   std::string objs255, objs256;
   for (int i = 0; i < 255; ++i) objs255 += "{\"k\":";
   objs256 = objs255 + "{\"k\":";
-  const std::string text = "{\"a\":" + nested(255, '[', ']', "1") + "}\n" +   // line 1: 256 levels
-                           "{\"a\":" + nested(256, '[', ']', "2") + "}\n" +   // line 2: 257
+  const std::string text = "{\"a\":" + nested(255, '[', ']', "1") + "}\n" +             // line 1: 256 levels
+                           "{\"a\":" + nested(256, '[', ']', "2") + "}\n" +             // line 2: 257
                            "{\"b\":" + objs255 + "3" + std::string(255, '}') + "}\n" +  // line 3: 256
                            "{\"b\":" + objs256 + "4" + std::string(256, '}') + "}\n" +  // line 4: 257
                            "{\"a\":5}\n";
@@ -281,8 +304,27 @@ TEST_CASE("convert: CSV values become the same JSON as the scalar number grammar
   std::mt19937 rng(11);
   const char* bytes = "0000111222333456789..--++eEx \"\\\t\x01";
   const std::size_t nbytes = std::strlen(bytes);
-  const char* fixed[] = {"0", "00", "0.5", "00.5", "0.", ".5", "1.2.3", "-0", "-", "1e5", "1E+5", "1e", "12345678901234567",
-                         "1234567890123456", "true", "false", "True", "null", "1.0000000000000000001", "-.5", "5."};
+  const char* fixed[] = {"0",
+                         "00",
+                         "0.5",
+                         "00.5",
+                         "0.",
+                         ".5",
+                         "1.2.3",
+                         "-0",
+                         "-",
+                         "1e5",
+                         "1E+5",
+                         "1e",
+                         "12345678901234567",
+                         "1234567890123456",
+                         "true",
+                         "false",
+                         "True",
+                         "null",
+                         "1.0000000000000000001",
+                         "-.5",
+                         "5."};
   std::string csv = "a,b,c\n";
   std::string want;
   auto value_json = [](const std::string& v) {
@@ -381,13 +423,56 @@ TEST_CASE("convert: the line-shape fast path and simdjson agree on every line", 
   // shapes. With shapes and without, output, rejects and counts must be the same bytes.
   std::mt19937 rng(20261203);
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
-  const std::vector<std::string> values = {
-      "1", "-0", "0.5", "12.0", "1e-05", "-2.5E+3", "123456789012345678901234567890", "01", "1.", ".5", "-", "+1",
-      "1e", "1.2.3", "NaN", "Infinity", "0x10", "true", "false", "null", "tru", "truee", "nul", "nulll", "True",
-      "\"\"", "\"plain\"", "\"a,b\"", "\"q\\\"uote\"", "\"tab\\t\"", "\"caf\\u00e9\"", "\"\\ud83d\\ude95\"",
-      "\"bad\\x\"", "\"raw\ttab\"", "\"東京\"", "\"\xff\xfe\"", "\"\xc3\"", "\"}\"", "\"\\\"}\"", "\"a\":1",
-      "\"x\" ", " 7", "7 ", "{}", "[]", "{\"x\":1}", "[1,{\"y\":2}]", "\"unterminated", "1,\"extra\":2",
-      "\"a\"\"b\""};
+  const std::vector<std::string> values = {"1",
+                                           "-0",
+                                           "0.5",
+                                           "12.0",
+                                           "1e-05",
+                                           "-2.5E+3",
+                                           "123456789012345678901234567890",
+                                           "01",
+                                           "1.",
+                                           ".5",
+                                           "-",
+                                           "+1",
+                                           "1e",
+                                           "1.2.3",
+                                           "NaN",
+                                           "Infinity",
+                                           "0x10",
+                                           "true",
+                                           "false",
+                                           "null",
+                                           "tru",
+                                           "truee",
+                                           "nul",
+                                           "nulll",
+                                           "True",
+                                           "\"\"",
+                                           "\"plain\"",
+                                           "\"a,b\"",
+                                           "\"q\\\"uote\"",
+                                           "\"tab\\t\"",
+                                           "\"caf\\u00e9\"",
+                                           "\"\\ud83d\\ude95\"",
+                                           "\"bad\\x\"",
+                                           "\"raw\ttab\"",
+                                           "\"東京\"",
+                                           "\"\xff\xfe\"",
+                                           "\"\xc3\"",
+                                           "\"}\"",
+                                           "\"\\\"}\"",
+                                           "\"a\":1",
+                                           "\"x\" ",
+                                           " 7",
+                                           "7 ",
+                                           "{}",
+                                           "[]",
+                                           "{\"x\":1}",
+                                           "[1,{\"y\":2}]",
+                                           "\"unterminated",
+                                           "1,\"extra\":2",
+                                           "\"a\"\"b\""};
   auto value = [&] { return values[pick(values.size())]; };
   std::string text;
   for (int i = 0; i < 6000; ++i) {

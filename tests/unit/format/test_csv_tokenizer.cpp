@@ -220,7 +220,8 @@ TEST_CASE("csv: tokenizer equals the reference on quote soup", "[csv][tokenizer]
   }
 }
 
-TEST_CASE("csv: stray quotes are literal, text after a closing quote joins the field, as in Python", "[csv][tokenizer]") {
+TEST_CASE("csv: stray quotes are literal, text after a closing quote joins the field, as in Python",
+          "[csv][tokenizer]") {
   // Each case as Python's csv.reader reads it (checked by hand with python3).
   const std::string text = "5'11\",12\" pipe,O\"Neil\n\"ab\"cd\"e,\"x\"\"y\"\n\"q\"\r\n";
   CsvTokenizer tok(',');
@@ -252,7 +253,8 @@ TEST_CASE("csv: stray quotes are literal, text after a closing quote joins the f
   CHECK(rec.error == nullptr);
 }
 
-TEST_CASE("csv: a record with many unescaped fields moves the scratch buffer and keeps every field", "[csv][tokenizer]") {
+TEST_CASE("csv: a record with many unescaped fields moves the scratch buffer and keeps every field",
+          "[csv][tokenizer]") {
   // Doubled quotes make every field an unescaped copy; together they outgrow the
   // first scratch allocation, so earlier views must follow the move.
   std::string text;

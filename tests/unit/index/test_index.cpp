@@ -182,11 +182,11 @@ TEST_CASE("index format: any boundaries round-trip, including huge gaps and bloc
       for (std::size_t i = 1; i < n; ++i) {
         std::uint64_t gap = 0;
         switch (shape) {
-          case 0: gap = 100 + rng() % 20; break;                       // similar records: few bits
-          case 1: gap = 1; break;                                      // one-byte records: width 0
+          case 0: gap = 100 + rng() % 20; break;                               // similar records: few bits
+          case 1: gap = 1; break;                                              // one-byte records: width 0
           case 2: gap = rng() % 3 == 0 ? (std::uint64_t{1} << 33) : 5; break;  // records > 4 GiB: no slope
-          case 3: gap = rng() % 1000000; break;                        // wild lengths, some empty
-          case 4: gap = (rng() % 2) << 30; break;                      // offsets past 2^40
+          case 3: gap = rng() % 1000000; break;                                // wild lengths, some empty
+          case 4: gap = (rng() % 2) << 30; break;                              // offsets past 2^40
         }
         b.push_back(b.back() + gap);
       }
@@ -278,9 +278,11 @@ TEST_CASE("index: source_mismatch tells a changed file and another file from a f
   build(dir.str("a.txt"), dir.str("a.idx"), RecordKind::lines);
   IndexReader r = IndexReader::open(dir.str("a.idx"));
   CHECK(r.source_mismatch(InputFile::open(dir.str("a.txt")), true).empty());
-  CHECK_THAT(r.source_mismatch(InputFile::open(dir.str("b.txt")), true), Catch::StartsWith("it was built for a file of 8 bytes, this one has 13"));
+  CHECK_THAT(r.source_mismatch(InputFile::open(dir.str("b.txt")), true),
+             Catch::StartsWith("it was built for a file of 8 bytes, this one has 13"));
   write_file(dir / "a.txt", "ONE\ntwo\n");  // same size, new content
-  CHECK_THAT(r.source_mismatch(InputFile::open(dir.str("a.txt")), true), Catch::StartsWith("the file's content differs"));
+  CHECK_THAT(r.source_mismatch(InputFile::open(dir.str("a.txt")), true),
+             Catch::StartsWith("the file's content differs"));
 }
 
 TEST_CASE("index: CSV record ends agree with a naive scan on random quote soup", "[index][csv][fuzz]") {

@@ -38,7 +38,8 @@ std::string sample_csv(unsigned seed, int rows) {
   std::mt19937 rng(seed);
   std::string s = "id,city,note\n";
   const char* notes[] = {"plain", "\"two\nlines\"", "\"a \"\"quote\"\"\"", "x", "\"comma, inside\"", ""};
-  for (int i = 1; i <= rows; ++i) s += std::to_string(i) + ",c" + std::to_string(rng() % 50) + "," + notes[rng() % 6] + "\n";
+  for (int i = 1; i <= rows; ++i)
+    s += std::to_string(i) + ",c" + std::to_string(rng() % 50) + "," + notes[rng() % 6] + "\n";
   return s;
 }
 
@@ -95,7 +96,8 @@ TEST_CASE("compress: gzip and zstd round-trip empty, small and multi-block data"
 TEST_CASE("compress: multi-member gzip and multi-frame zstd decode to the concatenation", "[compress]") {
   const std::string a = sample_text(1, 70000), b = sample_text(2, 5), c = sample_text(3, 300000);
   for (Codec codec : kCodecs) {
-    const std::string packed = compress_all(codec, a) + compress_all(codec, "") + compress_all(codec, b) + compress_all(codec, c);
+    const std::string packed =
+        compress_all(codec, a) + compress_all(codec, "") + compress_all(codec, b) + compress_all(codec, c);
     REQUIRE(decompress_all(codec, packed) == a + b + c);
   }
 }
@@ -198,11 +200,13 @@ TEST_CASE("compress: OutputFile with compress writes a file that decodes to what
   }
 }
 
-TEST_CASE("compress: convert of compressed CSV equals convert of the plain file, for -j1/-j2 and chunk sizes", "[compress][convert]") {
+TEST_CASE("compress: convert of compressed CSV equals convert of the plain file, for -j1/-j2 and chunk sizes",
+          "[compress][convert]") {
   TempDir d;
   const std::string csv = sample_csv(9, 5000);
   write_file(d / "plain.csv", csv);
-  write_file(d / "in.csv.gz", compress_all(Codec::gzip, csv.substr(0, 777)) + compress_all(Codec::gzip, csv.substr(777)));
+  write_file(d / "in.csv.gz",
+             compress_all(Codec::gzip, csv.substr(0, 777)) + compress_all(Codec::gzip, csv.substr(777)));
   write_file(d / "in.csv.zst", compress_all(Codec::zstd, csv));
   ConvertOptions base;
   base.input = d.str("plain.csv");
@@ -240,7 +244,8 @@ TEST_CASE("compress: convert of compressed CSV equals convert of the plain file,
   REQUIRE(decompress_all(Codec::zstd, packed) == read_file(d / "back.csv"));
 }
 
-TEST_CASE("compress: operations that need random access refuse compressed input with a usage error", "[compress][convert][split]") {
+TEST_CASE("compress: operations that need random access refuse compressed input with a usage error",
+          "[compress][convert][split]") {
   TempDir d;
   write_file(d / "in.ndjson.gz", compress_all(Codec::gzip, "{\"a\":1}\n{\"a\":2}\n"));
   write_file(d / "in.csv.zst", compress_all(Codec::zstd, "a,b\n1,2\n"));
@@ -279,7 +284,8 @@ TEST_CASE("compress: operations that need random access refuse compressed input 
   }
 }
 
-TEST_CASE("compress: split of compressed input equals split of the plain file, and --compress pieces", "[compress][split]") {
+TEST_CASE("compress: split of compressed input equals split of the plain file, and --compress pieces",
+          "[compress][split]") {
   TempDir d;
   const std::string csv = sample_csv(10, 2000);
   write_file(d / "plain.csv", csv);

@@ -209,13 +209,13 @@ TEST_CASE("output: stale temporaries of dead processes are swept, live ones and 
                     parent = std::to_string(::getppid());
   const std::vector<std::string> swept = {".out.csv.ingot-tmp-" + dead + "-0", ".out.csv.ingot-tmp-" + dead + "-17"};
   const std::vector<std::string> kept = {
-      ".out.csv.ingot-tmp-" + self + "-9999",    // this process's own
-      ".out.csv.ingot-tmp-" + parent + "-0",     // a live process's
-      ".other.csv.ingot-tmp-" + dead + "-0",     // another output's (swept when that one is made)
-      ".out.csv.ingot-tmp-x-0",                  // not ingot's pattern
-      ".out.csv.ingot-tmp-" + dead + "-",        // not ingot's pattern
-      ".out.csv.ingot-tmp-12345678901-0",        // no PID has 11 digits
-      "out.csv.ingot-tmp-" + dead + "-0",        // not a dot file
+      ".out.csv.ingot-tmp-" + self + "-9999",  // this process's own
+      ".out.csv.ingot-tmp-" + parent + "-0",   // a live process's
+      ".other.csv.ingot-tmp-" + dead + "-0",   // another output's (swept when that one is made)
+      ".out.csv.ingot-tmp-x-0",                // not ingot's pattern
+      ".out.csv.ingot-tmp-" + dead + "-",      // not ingot's pattern
+      ".out.csv.ingot-tmp-12345678901-0",      // no PID has 11 digits
+      "out.csv.ingot-tmp-" + dead + "-0",      // not a dot file
   };
   for (const auto& n : swept) write_file(d / n, "partial");
   for (const auto& n : kept) write_file(d / n, "partial");

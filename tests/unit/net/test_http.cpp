@@ -19,7 +19,7 @@ TEST_CASE("http: retry delay is full jitter under a doubling cap, Retry-After se
   }
   CHECK(seen.size() > 20);  // jitter: not one fixed delay
   CHECK(http::retry_delay_ms(100, 0, "2") == 2000);
-  CHECK(http::retry_delay_ms(100, 0, "3600") == 60000);  // capped at a minute
+  CHECK(http::retry_delay_ms(100, 0, "3600") == 60000);                         // capped at a minute
   CHECK(http::retry_delay_ms(100, 0, "Wed, 21 Oct 2015 07:28:00 GMT") <= 100);  // a date: ignored
 }
 

@@ -52,7 +52,8 @@ TEST_CASE("redact: secrets in query strings and fragments, names and values perc
         "&X-Amz-Signature=***&X-Amz-Security-Token=***&X-Amz-Expires=60");
   CHECK(redacted("https://h/x?sig=s&signature=t&key=k&secret=s&apikey=a&api_key=b&auth=c&Client_Secret=d") ==
         "https://h/x?sig=***&signature=***&key=***&secret=***&apikey=***&api_key=***&auth=***&Client_Secret=***");
-  CHECK(redacted("https://h/x?MyPassPhrase=a&refresh-token=b&ok=c") == "https://h/x?MyPassPhrase=***&refresh-token=***&ok=c");
+  CHECK(redacted("https://h/x?MyPassPhrase=a&refresh-token=b&ok=c") ==
+        "https://h/x?MyPassPhrase=***&refresh-token=***&ok=c");
   CHECK(redacted("https://h/x?%74oken=abc") == "https://h/x?%74oken=***");
   CHECK(redacted("https://h/x?api+key=abc") == "https://h/x?api+key=***");
   CHECK(redacted("https://h/x?token=a%26b%3Dc&n=1") == "https://h/x?token=***&n=1");
@@ -75,11 +76,11 @@ TEST_CASE("redact: libpq keyword conninfo strings and service names", "[redact]"
 }
 
 TEST_CASE("redact: what does not parse is masked after the scheme", "[redact]") {
-  CHECK(redacted("http://u:pa ss@h/") == "http://***");                       // libcurl refuses a space
-  CHECK(redacted("http://u:pa?ss@h/x") == "http://***");                      // '?' in the userinfo
-  CHECK(redacted("postgresql://u:pa/ss@db/app") == "postgresql://***");       // '/' in the password
+  CHECK(redacted("http://u:pa ss@h/") == "http://***");                  // libcurl refuses a space
+  CHECK(redacted("http://u:pa?ss@h/x") == "http://***");                 // '?' in the userinfo
+  CHECK(redacted("postgresql://u:pa/ss@db/app") == "postgresql://***");  // '/' in the password
   CHECK(redacted("postgresql://u:pa?ss@db/app") == "postgresql://***");
-  CHECK(redacted("postgresql://u:p%zzss@db/app") == "postgresql://***");      // bad escape: libpq refuses
+  CHECK(redacted("postgresql://u:p%zzss@db/app") == "postgresql://***");  // bad escape: libpq refuses
   CHECK(redacted("postgresql://u:pw@db/app?nosuchkeyword=1") == "postgresql://***");
   CHECK(redacted("http://u:secret@h/path@x") == "http://***");
   CHECK(redacted("http://") == "http://");

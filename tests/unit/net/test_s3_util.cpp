@@ -48,9 +48,10 @@ TEST_CASE("s3: XML helpers read elements and decode entities", "[s3]") {
   CHECK(doc->text_of("IsTruncated") == "true");
   CHECK(doc->text_of("Missing").empty());
   // A namespace (AWS sends one), character references, a key with '<' and '&' in it.
-  doc = s3::parse_xml("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
-                      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Contents><Key>a&lt;b&amp;c&#x2F;d&#34;</Key>"
-                      "</Contents><IsTruncated>false</IsTruncated></ListBucketResult>");
+  doc = s3::parse_xml(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult "
+      "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Contents><Key>a&lt;b&amp;c&#x2F;d&#34;</Key>"
+      "</Contents><IsTruncated>false</IsTruncated></ListBucketResult>");
   REQUIRE(doc);
   REQUIRE(doc->all("Contents").size() == 1);
   CHECK(doc->all("Contents")[0]->text_of("Key") == "a<b&c/d\"");

@@ -154,8 +154,9 @@ TEST_CASE("journal: an unwritable place says to use --state", "[journal]") {
   write_file(d / "file", "x");
   const std::string path = d.str("file/j.ingot-upload");  // under a regular file: never writable, even for root
   Journal j(path);
-  CHECK(error_of([&] { j.create({{"ingot_upload_journal", 1}}); }) ==
-        path + ": cannot write the upload journal (use --state DIR for a writable place)");
+  CHECK(error_of([&] {
+          j.create({{"ingot_upload_journal", 1}});
+        }) == path + ": cannot write the upload journal (use --state DIR for a writable place)");
   CHECK_FALSE(j.exists());
 }
 

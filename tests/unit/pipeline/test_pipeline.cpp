@@ -49,7 +49,11 @@ TEST_CASE("pipeline: the I/O stage stays within its limit, runs in parallel, and
       std::uint64_t next_sequence = 0, next_consume = 0, numbered = 0, chunks = 0;
       bool in_order = true;
       run_pipeline<Work>(
-          chunker, po, IoStage{limit}, [](const Chunk& c, Work& w) { w.seq = c.seq; w.io_done = false; },
+          chunker, po, IoStage{limit},
+          [](const Chunk& c, Work& w) {
+            w.seq = c.seq;
+            w.io_done = false;
+          },
           [&](const Chunk& c, Work& w) {
             in_order = in_order && c.seq == next_sequence++;
             w.number = ++numbered;

@@ -22,7 +22,8 @@ struct Dir {
   fs::path path;
   Dir() {
     std::random_device rd;
-    path = fs::temp_directory_path() / ("ingot-manifest-unit-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    path =
+        fs::temp_directory_path() / ("ingot-manifest-unit-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(path / "sub");
   }
   ~Dir() {
@@ -158,16 +159,18 @@ TEST_CASE("manifest: truncated, non-JSON and mistyped manifests fail with a clea
   const std::string good = slurp(d / "good.json");
 
   spit(d / "trunc.json", good.substr(0, good.size() / 2));
-  REQUIRE(error_of(d / "trunc.json") ==
-          d / "trunc.json" + ": not a valid split manifest: truncated (its JSON stops after " +
-              std::to_string(good.size() / 2) + " bytes)");
+  REQUIRE(error_of(d / "trunc.json") == d / "trunc.json" +
+                                            ": not a valid split manifest: truncated (its JSON stops after " +
+                                            std::to_string(good.size() / 2) + " bytes)");
 
   spit(d / "text.json", "id,name\n1,a\n");
-  REQUIRE(error_of(d / "text.json") == d / "text.json" + ": not a valid split manifest: not JSON (parse error at byte 1)");
+  REQUIRE(error_of(d / "text.json") ==
+          d / "text.json" + ": not a valid split manifest: not JSON (parse error at byte 1)");
 
   spit(d / "other.json", "{\"hello\": 1}");
   REQUIRE(error_of(d / "other.json") ==
-          d / "other.json" + ": not a valid split manifest: ingot_manifest: missing (not a manifest written by ingot split)");
+          d / "other.json" +
+              ": not a valid split manifest: ingot_manifest: missing (not a manifest written by ingot split)");
 
   std::string bad = good;
   bad.replace(bad.find("\"offset\": 509"), 13, "\"offset\": \"x\"");

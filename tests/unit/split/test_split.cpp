@@ -105,8 +105,10 @@ void check_pieces(const SplitReport& r, const std::string& source, RecordKind ki
     REQUIRE(p.first_record == next_record);
     next_record += records;
     if (by == SplitBy::bytes) {
-      if (p.oversized) REQUIRE(records == 1);
-      else REQUIRE(text.size() <= amount);
+      if (p.oversized)
+        REQUIRE(records == 1);
+      else
+        REQUIRE(text.size() <= amount);
     }
     if (by == SplitBy::records && !last) REQUIRE(records == amount);
   }
@@ -154,7 +156,8 @@ TEST_CASE("split: lines and NDJSON round-trip in every mode, CRLF and no final n
   Scratch s;
   const std::string lines = "alpha\r\nbeta\n\ngamma delta\r\nepsilon\nzeta";
   const std::string ndjson = "{\"a\":1}\n{\"b\":\"x\\ny\"}\r\n{\"c\":[1,2,3]}\n{\"d\":null}\n";
-  for (auto [name, src, kind] : {std::tuple{"lines", lines, RecordKind::lines}, std::tuple{"ndjson", ndjson, RecordKind::ndjson}}) {
+  for (auto [name, src, kind] :
+       {std::tuple{"lines", lines, RecordKind::lines}, std::tuple{"ndjson", ndjson, RecordKind::ndjson}}) {
     INFO(name);
     spit(s / "in", src);
     for (std::uint64_t b = 1; b <= src.size() + 1; ++b) {
@@ -274,7 +277,8 @@ TEST_CASE("split: --plan ranges equal the ranges of a real split", "[split][plan
     SplitBy by;
     std::uint64_t amount;
   };
-  for (Mode mode : {Mode{SplitBy::bytes, 5000}, Mode{SplitBy::bytes, 64}, Mode{SplitBy::records, 250}, Mode{SplitBy::pieces, 13}}) {
+  for (Mode mode :
+       {Mode{SplitBy::bytes, 5000}, Mode{SplitBy::bytes, 64}, Mode{SplitBy::records, 250}, Mode{SplitBy::pieces, 13}}) {
     INFO("mode " << static_cast<int>(mode.by) << " " << mode.amount);
     auto real = do_split(s, s / "in.csv", mode.by, mode.amount, RecordKind::csv, "real");
     auto plan = do_split(s, s / "in.csv", mode.by, mode.amount, RecordKind::csv, "plan", 0, 4096, true);
@@ -296,4 +300,3 @@ TEST_CASE("split: --plan ranges equal the ranges of a real split", "[split][plan
     }
   }
 }
-

@@ -36,8 +36,10 @@ std::string sample(std::mt19937& rng, std::size_t n, const std::string& targets,
   std::string s(n, '\0');
   std::uniform_real_distribution<double> u(0, 1);
   for (char& c : s) {
-    if (!targets.empty() && u(rng) < density) c = targets[rng() % targets.size()];
-    else c = other[rng() % other.size()];
+    if (!targets.empty() && u(rng) < density)
+      c = targets[rng() % targets.size()];
+    else
+      c = other[rng() % other.size()];
   }
   return s;
 }
@@ -162,8 +164,10 @@ TEST_CASE("swar: find_json_escape finds quotes, backslashes and control bytes, n
         std::string buf(align + len + 8, ' ');
         std::uniform_real_distribution<double> u(0, 1);
         for (char& c : buf) {
-          if (u(rng) < density) c = "\"\\\x00\x01\x1f\n\t"[rng() % 7];
-          else c = static_cast<char>(rng() % 2 ? 0x20 + rng() % 0x60 : 0x80 + rng() % 0x80);
+          if (u(rng) < density)
+            c = "\"\\\x00\x01\x1f\n\t"[rng() % 7];
+          else
+            c = static_cast<char>(rng() % 2 ? 0x20 + rng() % 0x60 : 0x80 + rng() % 0x80);
         }
         const char* p = buf.data() + align;
         INFO("length " << len << ", alignment " << align << ", density " << density);

@@ -110,9 +110,7 @@ Response perform(const Request& req) {
   return r;
 }
 
-bool transient(const Response& r) {
-  return !r.error.empty() || r.status >= 500 || r.status == 429 || r.status == 408;
-}
+bool transient(const Response& r) { return !r.error.empty() || r.status >= 500 || r.status == 429 || r.status == 408; }
 
 unsigned retry_delay_ms(unsigned base_ms, unsigned attempt, std::string_view retry_after) {
   if (!retry_after.empty() && retry_after.size() <= 6 &&

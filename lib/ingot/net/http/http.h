@@ -25,8 +25,8 @@ void global_init();
 struct Request {
   std::string method = "GET";  // GET, HEAD, or a method that sends body (PUT, POST, DELETE)
   std::string url;
-  std::vector<std::string> headers;  // "Name: value"
-  std::string_view body;             // sent with every method but GET and HEAD, even when empty
+  std::vector<std::string> headers;      // "Name: value"
+  std::string_view body;                 // sent with every method but GET and HEAD, even when empty
   std::function<void(CURL*)> configure;  // the target's own options (signing, .netrc)
 };
 
@@ -69,8 +69,8 @@ enum class Verdict { ok, retry, fail };
 Verdict default_verdict(const Response& r);
 
 struct Outcome {
-  Response response;      // the last one
-  unsigned attempts = 0;  // requests sent (1 + retries)
+  Response response;                // the last one
+  unsigned attempts = 0;            // requests sent (1 + retries)
   Verdict verdict = Verdict::fail;  // ok, or why it stopped: fail, or retry when the retries ran out
   bool ok() const { return verdict == Verdict::ok; }
 };

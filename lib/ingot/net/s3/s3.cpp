@@ -121,9 +121,11 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
 
 std::string md5_hex(std::string_view data) { return to_hex(digest_md5(data)); }
 
-std::string md5_base64(std::string_view data) { std::string out;
+std::string md5_base64(std::string_view data) {
+  std::string out;
   append_base64(out, digest_md5(data));
-  return out; }
+  return out;
+}
 
 Md5 md5(std::string_view data) {
   std::string bin = digest_md5(data);
@@ -233,7 +235,8 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Co
   if (cfg_.endpoint.empty()) cfg_.endpoint = getenv_str("AWS_ENDPOINT_URL");
   if (cfg_.endpoint.empty()) cfg_.endpoint = "https://s3." + cfg_.region + ".amazonaws.com";
   while (!cfg_.endpoint.empty() && cfg_.endpoint.back() == '/') cfg_.endpoint.pop_back();
-  if (cfg_.endpoint.find("://") == std::string::npos) throw usage_error("--endpoint must be a URL: " + redacted(cfg_.endpoint));
+  if (cfg_.endpoint.find("://") == std::string::npos)
+    throw usage_error("--endpoint must be a URL: " + redacted(cfg_.endpoint));
   scheme_host_ = cfg_.endpoint;
   std::string host = scheme_host_.substr(scheme_host_.find("://") + 3);
   host = host.substr(0, host.find_first_of(":/"));
@@ -277,8 +280,9 @@ Response Client::request(const std::string& method, const Location& where,
   (void)no_body;
   // Never curl's default form Content-Type, and never an empty "Header:" line (curl
   // signs it but does not send it).
-  if (method != "GET" && method != "HEAD" &&
-      std::none_of(headers.begin(), headers.end(), [](const std::string& s) { return s.rfind("Content-Type:", 0) == 0; })) {
+  if (method != "GET" && method != "HEAD" && std::none_of(headers.begin(), headers.end(), [](const std::string& s) {
+        return s.rfind("Content-Type:", 0) == 0;
+      })) {
     headers.push_back("Content-Type: application/octet-stream");
   }
   if (!cfg_.creds.session_token.empty()) headers.push_back("x-amz-security-token: " + cfg_.creds.session_token);
@@ -344,7 +348,9 @@ void Client::put_object(const Location& at, std::string_view data, const std::st
 std::string Client::create_multipart(const Location& at) {
   Response r = request("POST", at, {{"uploads", ""}}, {"Content-Type: application/octet-stream"}, {}, true);
   std::string id = document(r, at).text_of("UploadId");
-  if (id.empty()) throw remote_error("CreateMultipartUpload answered without an UploadId").at_path("s3://" + at.bucket + "/" + at.key);
+  if (id.empty())
+    throw remote_error("CreateMultipartUpload answered without an UploadId")
+        .at_path("s3://" + at.bucket + "/" + at.key);
   return id;
 }
 

@@ -30,12 +30,12 @@ struct Credentials {
 Credentials find_credentials();
 
 struct Config {
-  std::string endpoint;  // "http://127.0.0.1:9000"; empty: https://s3.<region>.amazonaws.com
-  std::string region;    // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;     // "http://127.0.0.1:9000"; empty: https://s3.<region>.amazonaws.com
+  std::string region;       // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
   bool path_style = false;  // forced on when the endpoint host is an IP address or localhost
   Credentials creds;
-  unsigned retries = 5;           // attempts after the first one, for transient failures
-  unsigned retry_base_ms = 200;   // first back-off (http::RetryPolicy)
+  unsigned retries = 5;          // attempts after the first one, for transient failures
+  unsigned retry_base_ms = 200;  // first back-off (http::RetryPolicy)
 };
 
 struct Location {

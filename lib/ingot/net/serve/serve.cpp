@@ -90,8 +90,7 @@ auto to_duration(Seconds s) {
 // it holds no per-request state (pread needs no file offset).
 class LineServer {
  public:
-  LineServer(const ServeOptions& o, InputFile in, IndexReader idx)
-      : o_(o), in_(std::move(in)), idx_(std::move(idx)) {
+  LineServer(const ServeOptions& o, InputFile in, IndexReader idx) : o_(o), in_(std::move(in)), idx_(std::move(idx)) {
     struct stat st;
     if (::fstat(in_.fd(), &st) != 0) throw sys_error("cannot stat", errno).at_path(o_.input);
     dev_ = st.st_dev;
@@ -150,8 +149,8 @@ class LineServer {
     if (!span) return plain(res, http::status::payload_too_large, out_of_range_message(*spec, idx_.records()));
     if (span->count() > o_.max_range) {
       return plain(res, http::status::payload_too_large,
-                   describe_range(*spec) + " ask for " + std::to_string(span->count()) + " records, over the limit of " +
-                       std::to_string(o_.max_range) + " per request (--max-range)");
+                   describe_range(*spec) + " ask for " + std::to_string(span->count()) +
+                       " records, over the limit of " + std::to_string(o_.max_range) + " per request (--max-range)");
     }
     const std::uint64_t begin = idx_.boundary(span->first - 1);
     const std::uint64_t end = idx_.boundary(span->last);
@@ -264,8 +263,8 @@ class Server {
     const std::string where = o.bind + ":" + std::to_string(o.port);
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
-    const auto endpoints = resolver.resolve(o.bind, std::to_string(o.port),
-                                            tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    const auto endpoints =
+        resolver.resolve(o.bind, std::to_string(o.port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec) throw io_error("cannot listen: " + ec.message()).at_path(where);
     for (const auto& e : endpoints) {
       ec = {};
@@ -287,8 +286,8 @@ class Server {
   void accept() {
     // A strand per connection keeps its handlers in order when several threads run the
     // loop; with one thread they are in order anyway, and a strand would only cost.
-    asio::any_io_executor ex = one_thread_ ? asio::any_io_executor(ioc_.get_executor())
-                                           : asio::any_io_executor(asio::make_strand(ioc_));
+    asio::any_io_executor ex =
+        one_thread_ ? asio::any_io_executor(ioc_.get_executor()) : asio::any_io_executor(asio::make_strand(ioc_));
     acceptor_.async_accept(ex, beast::bind_front_handler(&Server::on_accept, this));
   }
 
@@ -338,8 +337,10 @@ class Server {
         s->registration = registry_->sessions.insert(registry_->sessions.end(), s);
       }
     }
-    if (s) s->start();
-    else refuse(socket);
+    if (s)
+      s->start();
+    else
+      refuse(socket);
     accept();
   }
 
@@ -348,9 +349,10 @@ class Server {
   void refuse(tcp::socket& socket) {
     const std::string body = "ingot serve: too many connections (--max-connections " +
                              std::to_string(o.max_connections) + "); try again later\n";
-    const std::string msg = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                            "Content-Length: " + std::to_string(body.size()) +
-                            "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + body;
+    const std::string msg =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + body;
     beast::error_code ignored;
     socket.non_blocking(true, ignored);
     socket.write_some(asio::buffer(msg), ignored);
@@ -477,7 +479,8 @@ void Session::discard() {
 void Session::wait_request() {
   state_ = State::reading;
   stream_.expires_after(server_.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  stream_.async_read_some(buffer_.prepare(4096),
+                          beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
 }
 
 void Session::on_first_bytes(beast::error_code ec, std::size_t n) {
@@ -514,8 +517,7 @@ ServeReport serve_or_throw(const ServeOptions& o) {
   const std::string idx_path = o.index.empty() ? default_index_path(o.input) : o.index;
   struct stat st;
   if (::stat(idx_path.c_str(), &st) != 0) {
-    throw io_error("no index " + idx_path + "; build it first with 'ingot index " + o.input + "'")
-        .at_path(o.input);
+    throw io_error("no index " + idx_path + "; build it first with 'ingot index " + o.input + "'").at_path(o.input);
   }
   IndexReader idx = IndexReader::open(idx_path);
   // Once, at start: the whole-index checksum (too slow for every `get`, cheap here).

@@ -29,25 +29,25 @@ inline constexpr double kSendTimeout = 60;
 
 struct ServeOptions {
   std::string input;
-  std::string index;                      // empty: input + ".idx"
+  std::string index;  // empty: input + ".idx"
   std::string bind = "127.0.0.1";
-  int port = 8080;                        // 0: any free port (printed by on_listening)
-  unsigned threads = 0;                   // event-loop threads; 0: kDefaultServeThreads
-  std::uint64_t max_range = kDefaultMaxRangeRecords;       // records per /lines/N-M
-  std::uint64_t max_range_bytes = kDefaultMaxRangeBytes;   // bytes per response
+  int port = 8080;                                        // 0: any free port (printed by on_listening)
+  unsigned threads = 0;                                   // event-loop threads; 0: kDefaultServeThreads
+  std::uint64_t max_range = kDefaultMaxRangeRecords;      // records per /lines/N-M
+  std::uint64_t max_range_bytes = kDefaultMaxRangeBytes;  // bytes per response
   // What a hostile or broken client may hold (docs/security.md, "serve"). Deadlines are
   // totals, not inactivity timers: a client dripping a byte at a time cannot extend them.
   unsigned max_connections = kDefaultMaxConnections;  // more are answered 503 and closed
-  double header_timeout = 10;  // seconds to receive a request head, from the connection's
-                               // acceptance or from the first byte of a later request
-  double body_timeout = 10;    // seconds to receive a request body (GETs rarely have one)
-  double idle_timeout = 5;     // seconds a kept-alive connection may wait for its next request
+  double header_timeout = 10;                         // seconds to receive a request head, from the connection's
+                                                      // acceptance or from the first byte of a later request
+  double body_timeout = 10;                           // seconds to receive a request body (GETs rarely have one)
+  double idle_timeout = 5;                            // seconds a kept-alive connection may wait for its next request
   // Called once the socket listens, with the bound port and the record count.
   std::function<void(int port, std::uint64_t records)> on_listening;
 };
 
 struct ServeReport {
-  int signal = 0;             // the signal that stopped the server (SIGINT, SIGTERM, SIGHUP)
+  int signal = 0;  // the signal that stopped the server (SIGINT, SIGTERM, SIGHUP)
   std::uint64_t requests = 0;
 };
 

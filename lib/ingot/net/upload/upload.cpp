@@ -102,9 +102,10 @@ Result<UploadReport> upload(const UploadOptions& opts) {
     // Neither --rejects nor the resume journal may be the source or its manifest.
     std::vector<NamedPath> inputs{{"", src.path}};
     if (!src.manifest.empty()) inputs.push_back({"manifest", src.manifest});
-    refuse_same_files(inputs, {{"--rejects", opts.rejects},
-                               {"journal", src.path == "-" ? std::string()
-                                                           : detail::Journal::path_for(src.path, opts.dest, opts.state_dir)}});
+    refuse_same_files(
+        inputs, {{"--rejects", opts.rejects},
+                 {"journal",
+                  src.path == "-" ? std::string() : detail::Journal::path_for(src.path, opts.dest, opts.state_dir)}});
     UploadReport r;
     if (s3::is_s3_url(opts.dest)) {
       r = detail::upload_s3(opts, src);
@@ -113,8 +114,10 @@ Result<UploadReport> upload(const UploadOptions& opts) {
     } else if (is_postgres_destination(opts.dest)) {
       r = detail::upload_pg(opts, src);
     } else {
-      throw usage_error("destination must be s3://bucket/key, postgresql://..., a libpq conninfo (host=... "
-                        "dbname=..., service=NAME) or http(s)://...: " + redacted(opts.dest));
+      throw usage_error(
+          "destination must be s3://bucket/key, postgresql://..., a libpq conninfo (host=... "
+          "dbname=..., service=NAME) or http(s)://...: " +
+          redacted(opts.dest));
     }
     r.dest = redacted(opts.dest);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -36,8 +36,8 @@ struct UploadOptions {
   unsigned concurrency = 4;  // S3 parts / HTTP requests in flight
   unsigned retries = 5;
   unsigned retry_base_ms = 200;
-  std::string state_dir;     // journal directory; empty: next to the source
-  bool resume = false;       // require a journal to continue from
+  std::string state_dir;  // journal directory; empty: next to the source
+  bool resume = false;    // require a journal to continue from
   bool dry_run = false;
 
   // S3
@@ -45,15 +45,15 @@ struct UploadOptions {
   bool path_style = false;
   std::optional<std::uint64_t> part_size;
   unsigned max_parts = kS3MaxParts;  // the server's limit: S3 10,000, Swift 1,000
-  bool abort = false;        // abort the interrupted upload(s): the journal's, --upload-id, else all for the key
-  bool keep_parts = false;   // do not abort on a fatal error
+  bool abort = false;              // abort the interrupted upload(s): the journal's, --upload-id, else all for the key
+  bool keep_parts = false;         // do not abort on a fatal error
   unsigned list_page_size = 1000;  // ListParts page (tests use small pages to page through)
   // Several workers, one multipart upload (docs/upload.md): --begin creates it, each
   // worker sends part K of N of the plan, --complete checks and completes it.
   bool begin = false;
   bool complete = false;
   unsigned worker_k = 0, worker_n = 0;  // --part K/N; 0: not a worker
-  std::string upload_id;     // empty: the one upload in progress for the key (ListMultipartUploads)
+  std::string upload_id;                // empty: the one upload in progress for the key (ListMultipartUploads)
 
   // PostgreSQL
   std::string table;
@@ -66,14 +66,14 @@ struct UploadOptions {
   OnError on_error = OnError::skip;
   std::optional<std::uint64_t> max_errors;  // PostgreSQL, HTTP: fail once more rows than this are rejected
   std::optional<RecordKind> from;
-  bool header = true;  // CSV/TSV sources: the first record names the columns (else col1, col2, ...)
-                       // (the delimiter: chunker.delimiter, 0 for the kind's)
+  bool header = true;               // CSV/TSV sources: the first record names the columns (else col1, col2, ...)
+                                    // (the delimiter: chunker.delimiter, 0 for the kind's)
   std::vector<std::string> fields;  // NDJSON columns (as convert --fields); default: the table's, else the key union
   std::string schema;               // or read them from this file (as convert --schema)
 
   // HTTP
   bool gzip = false;
-  std::vector<std::string> headers;  // "K: V"
+  std::vector<std::string> headers;               // "K: V"
   std::optional<std::uint64_t> http_batch_bytes;  // default 10 MB
 
   ChunkerOptions chunker;
@@ -114,11 +114,11 @@ struct UploadReport {
   std::string etag;
   std::string journal;
   std::string load_id;
-  std::uint64_t records = 0;        // rows/records loaded by this run
+  std::uint64_t records = 0;  // rows/records loaded by this run
   std::uint64_t records_skipped = 0;
   std::uint64_t rejected = 0;
-  std::vector<PlanItem> plan;       // --dry-run
-  std::string note;                 // e.g. how manifest pieces became parts
+  std::vector<PlanItem> plan;                // --dry-run
+  std::string note;                          // e.g. how manifest pieces became parts
   std::vector<std::string> renamed_columns;  // CSV header names made unique ("id -> id_1 (column 3)")
   double seconds = 0;
 };

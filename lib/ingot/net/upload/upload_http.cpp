@@ -91,7 +91,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     }
     // Older journals of a CSV source recorded batches of raw CSV: not these batches.
     if (header.value("body", std::string("as is")) != body_kind) {
-      throw data_error("journal " + journal.path() + " is for batches of another kind; delete it to send everything again")
+      throw data_error("journal " + journal.path() +
+                       " is for batches of another kind; delete it to send everything again")
           .at_path(shown);
     }
     if (header.value("batch_bytes", std::uint64_t{0}) != batch_bytes) {
@@ -117,8 +118,9 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     if (o.header) {
       first = chunker.take_first_record();
     } else if (stream) {
-      throw usage_error("--no-header reads the first record twice (for the number of columns), which a stream does "
-                        "not allow")
+      throw usage_error(
+          "--no-header reads the first record twice (for the number of columns), which a stream does "
+          "not allow")
           .at_path(src.path);
     } else {
       Chunker head(in, kind, 0, kToEnd, o.chunker);
@@ -174,9 +176,11 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
     retries += out.attempts - 1;
     if (out.ok()) return;
     const http::Response& r = out.response;
-    std::string what = !r.error.empty() ? r.error
-                                        : "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + r.body.substr(0, 200));
-    for (char& ch : what) if (ch == '\n' || ch == '\r') ch = ' ';
+    std::string what = !r.error.empty()
+                           ? r.error
+                           : "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + r.body.substr(0, 200));
+    for (char& ch : what)
+      if (ch == '\n' || ch == '\r') ch = ' ';
     const bool transient = out.verdict == http::Verdict::retry;
     throw remote_error("batch " + std::to_string(b.number) + " (byte " + std::to_string(b.offset) + "): " + what +
                        (transient ? " (after " + std::to_string(out.attempts) + " attempts)" : ""))
@@ -210,8 +214,8 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
                 .at_line(w.first_line + r.line);
           }
           w.batches.clear();
-          cutter.cut(c, w.records, [&](std::size_t) { return std::pair<std::size_t, std::size_t>(0, c.size); },
-                     w.batches);
+          cutter.cut(
+              c, w.records, [&](std::size_t) { return std::pair<std::size_t, std::size_t>(0, c.size); }, w.batches);
         },
         [&](const Chunk& c, Work& w) {
           if (o.dry_run) return;
@@ -229,13 +233,14 @@ UploadReport upload_http(const UploadOptions& o, const UploadSource& src) {
         });
   } catch (const Error& e) {
     if (stream || e.kind() != ErrorKind::remote) throw;
-    Error out(e.kind(), std::string(e.what()) + "; acknowledged batches are journaled: rerun the same command to continue");
+    Error out(e.kind(),
+              std::string(e.what()) + "; acknowledged batches are journaled: rerun the same command to continue");
     throw out.at_path(e.path());
   }
   if (rep.rejected) {
-    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") + " not sent (first at line " +
-               std::to_string(record_ledger.first_reject_line()) + ": " + record_ledger.first_reject_reason() + ")" +
-               (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
+    rep.note = std::to_string(rep.rejected) + " invalid record" + (rep.rejected > 1 ? "s" : "") +
+               " not sent (first at line " + std::to_string(record_ledger.first_reject_line()) + ": " +
+               record_ledger.first_reject_reason() + ")" + (o.rejects.empty() ? "; --rejects FILE keeps them" : "");
   }
   record_ledger.finish();
   if (o.dry_run) {

@@ -16,9 +16,9 @@ namespace ingot::detail {
 // A source resolved from the command line: a file or stdin, or the source file of a
 // split manifest with the manifest's piece ranges.
 struct UploadSource {
-  std::string path;                 // file to read ("-" = stdin)
-  std::vector<ByteRange> pieces;    // from a manifest; empty otherwise
-  std::string manifest;             // manifest path, when the source was one
+  std::string path;               // file to read ("-" = stdin)
+  std::vector<ByteRange> pieces;  // from a manifest; empty otherwise
+  std::string manifest;           // manifest path, when the source was one
 };
 
 UploadSource resolve_source(const UploadOptions& opts);
@@ -75,8 +75,8 @@ class BatchCutter {
   template <class Span>
   void cut(const Chunk& c, std::size_t nrecords, Span&& span, std::vector<Batch>& out) {
     for (std::size_t i = 0; i < nrecords;) {
-      const std::size_t n = max_rows_ ? static_cast<std::size_t>(std::min<std::uint64_t>(max_rows_, nrecords - i))
-                                      : nrecords - i;
+      const std::size_t n =
+          max_rows_ ? static_cast<std::size_t>(std::min<std::uint64_t>(max_rows_, nrecords - i)) : nrecords - i;
       Batch b;
       b.number = ++batches_;
       b.first_record = records_ + 1;

@@ -22,7 +22,8 @@ nlohmann::json fingerprint_json(const Fingerprint& f) {
 }
 
 nlohmann::json source_stat_json(const InputFile& in) {
-  struct stat st {}, at {};
+  struct stat st {
+  }, at{};
   if (::fstat(in.fd(), &st) != 0) throw sys_error("stat " + in.display_name(), errno);
   // The path may name another file by now (replaced by a rename): record what it names.
   const bool named = ::stat(in.path().c_str(), &at) == 0;

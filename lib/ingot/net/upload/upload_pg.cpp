@@ -65,9 +65,11 @@ constexpr const char* kLedgerDdl =
     " committed_at timestamptz NOT NULL DEFAULT now(),"
     " byte_offset bigint, source_xxh3 text, refused bigint, table_oid oid, truncated_at timestamptz,"
     " PRIMARY KEY (load_id, batch))";
-constexpr std::pair<const char*, const char*> kLedgerV2Columns[] = {
-    {"byte_offset", "bigint"}, {"source_xxh3", "text"}, {"refused", "bigint"}, {"table_oid", "oid"},
-    {"truncated_at", "timestamptz"}};
+constexpr std::pair<const char*, const char*> kLedgerV2Columns[] = {{"byte_offset", "bigint"},
+                                                                    {"source_xxh3", "text"},
+                                                                    {"refused", "bigint"},
+                                                                    {"table_oid", "oid"},
+                                                                    {"truncated_at", "timestamptz"}};
 // Installed on every table ingot loads into: a TRUNCATE marks the table's ledger rows
 // in its own transaction (so a TRUNCATE rolled back marks nothing). SECURITY DEFINER:
 // whoever truncates need not be allowed to write the ledger.
@@ -76,7 +78,8 @@ constexpr const char* kTruncateTrigger = "ingot_load_ledger_truncate";
 
 std::string one_line(std::string m) {
   while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  for (char& ch : m) if (ch == '\n' || ch == '\t') ch = ' ';
+  for (char& ch : m)
+    if (ch == '\n' || ch == '\t') ch = ' ';
   return m;
 }
 
@@ -91,7 +94,8 @@ struct Conn {
       throw remote_error("cannot connect: " + m);
     }
     // Server NOTICEs ("relation already exists, skipping") are not ours to print.
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
   }
   ~Conn() {
     if (c) PQfinish(c);
@@ -236,7 +240,8 @@ std::uint64_t copy_context_row(const char* context) {
   const auto at = c.find(", line ");
   if (c.rfind("COPY ", 0) != 0 || at == std::string_view::npos) return 0;
   std::uint64_t n = 0;
-  for (std::size_t i = at + 7; i < c.size() && c[i] >= '0' && c[i] <= '9'; ++i) n = n * 10 + static_cast<unsigned>(c[i] - '0');
+  for (std::size_t i = at + 7; i < c.size() && c[i] >= '0' && c[i] <= '9'; ++i)
+    n = n * 10 + static_cast<unsigned>(c[i] - '0');
   return n;
 }
 
@@ -327,12 +332,12 @@ struct Work {
   std::unique_ptr<NdjsonChunkConverter> converter;  // NDJSON
   CsvTokenizer tokenizer;                           // CSV/TSV
   bool tokenizer_ready = false;                     // made with the source's delimiter
-  std::string out;                 // NDJSON: text-format rows
-  ByteBuffer text;                 // CSV/TSV: text-format rows
-  const char* payload = nullptr;   // out or text
+  std::string out;                                  // NDJSON: text-format rows
+  ByteBuffer text;                                  // CSV/TSV: text-format rows
+  const char* payload = nullptr;                    // out or text
   std::vector<Row> rows;
-  ChunkTally tally;                // newlines, and the records rejected before the server
-  std::uint64_t first_line = 0;    // absolute line of the chunk's first byte
+  ChunkTally tally;                 // newlines, and the records rejected before the server
+  std::uint64_t first_line = 0;     // absolute line of the chunk's first byte
   const Reject* stop_at = nullptr;  // --on-error fail: the chunk's first reject
   std::vector<Batch> batches;
   std::vector<BatchResult> results;
@@ -497,13 +502,17 @@ std::string ensure_ledger(Conn& k) {
   if (query(k, "SELECT to_regclass('ingot_load_ledger')::text")[0][0].empty()) exec(k, kLedgerDdl);
   for (const auto& [name, type] : kLedgerV2Columns) {
     // Checked first: ALTER TABLE takes an exclusive lock even when it has nothing to do.
-    if (query(k, "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ingot_load_ledger') AND attname = $1 AND "
-                 "NOT attisdropped", {name}).empty()) {
+    if (query(k,
+              "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ingot_load_ledger') AND attname = $1 AND "
+              "NOT attisdropped",
+              {name})
+            .empty()) {
       exec(k, std::string("ALTER TABLE ingot_load_ledger ADD COLUMN IF NOT EXISTS ") + name + " " + type);
     }
   }
-  auto r = query(k, "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
-                    "to_regclass('ingot_load_ledger')");
+  auto r = query(k,
+                 "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "
+                 "to_regclass('ingot_load_ledger')");
   if (r.empty()) throw data_error("ingot_load_ledger was created but cannot be found on the search_path");
   return escape_ident(k, r[0][0]);
 }
@@ -516,7 +525,8 @@ std::string table_oid(Conn& k, const std::string& table_sql) {
 
 bool duplicate(const PgResult& r) {
   const std::string s = r.sqlstate();
-  return s == "42710" || s == "42723" || s == "23505";  // duplicate_object, duplicate_function, unique_violation (a race)
+  return s == "42710" || s == "42723" ||
+         s == "23505";  // duplicate_object, duplicate_function, unique_violation (a race)
 }
 
 // Installs the AFTER TRUNCATE trigger on the target (once; a concurrent run may win the
@@ -534,15 +544,20 @@ std::string ensure_truncate_trigger(Conn& k, const std::string& table_sql, const
            "): a TRUNCATE of it will be noticed only when it leaves the table empty";
   };
   if (query(k, "SELECT to_regprocedure($1)::text", {fn + "()"})[0][0].empty()) {
-    PgResult r(PQexec(k.c, ("CREATE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
-                            "SET search_path = " + ledger_schema + ", pg_temp AS $ingot$ BEGIN "
+    PgResult r(PQexec(k.c, ("CREATE FUNCTION " + fn +
+                            "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+                            "SET search_path = " +
+                            ledger_schema +
+                            ", pg_temp AS $ingot$ BEGIN "
                             "IF to_regclass('ingot_load_ledger') IS NOT NULL THEN "
                             "UPDATE ingot_load_ledger SET truncated_at = now() WHERE table_oid = TG_RELID AND "
-                            "truncated_at IS NULL; END IF; RETURN NULL; END $ingot$").c_str()));
+                            "truncated_at IS NULL; END IF; RETURN NULL; END $ingot$")
+                               .c_str()));
     if (r.status() != PGRES_COMMAND_OK && !duplicate(r)) return fail(r);
   }
   PgResult r(PQexec(k.c, ("CREATE TRIGGER " + std::string(kTruncateTrigger) + " AFTER TRUNCATE ON " + table_sql +
-                          " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()").c_str()));
+                          " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "()")
+                             .c_str()));
   if (r.status() != PGRES_COMMAND_OK && !duplicate(r)) return fail(r);
   return "";
 }
@@ -562,9 +577,12 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   if (o.table.empty()) throw usage_error("--table is needed for a PostgreSQL destination");
   if (o.workers == 0) throw usage_error("--workers must be at least 1");
   RecordKind kind;
-  if (o.from) kind = *o.from;
-  else if (auto k = record_kind_from_path(src.path)) kind = *k;
-  else throw usage_error("cannot tell the source format from '" + src.path + "'; pass --from csv|tsv|ndjson");
+  if (o.from)
+    kind = *o.from;
+  else if (auto k = record_kind_from_path(src.path))
+    kind = *k;
+  else
+    throw usage_error("cannot tell the source format from '" + src.path + "'; pass --from csv|tsv|ndjson");
   if (kind == RecordKind::lines) throw usage_error("a PostgreSQL load reads csv, tsv or ndjson");
   if (!o.fields.empty() && !o.schema.empty()) throw usage_error("--fields and --schema exclude each other");
   if (kind != RecordKind::ndjson && (!o.fields.empty() || !o.schema.empty())) {
@@ -598,10 +616,12 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     main = std::make_unique<Conn>(o.dest);
     // In these client encodings a multibyte character may hold the byte of '\\', which
     // the text format doubles as an escape, corrupting the character.
-    const std::string enc = PQparameterStatus(main->c, "client_encoding") ? PQparameterStatus(main->c, "client_encoding") : "";
+    const std::string enc =
+        PQparameterStatus(main->c, "client_encoding") ? PQparameterStatus(main->c, "client_encoding") : "";
     for (const char* unsafe : {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB"}) {
       if (enc == unsafe) {
-        throw usage_error("client_encoding " + enc + " is not supported (its characters may contain a backslash byte); " +
+        throw usage_error("client_encoding " + enc +
+                          " is not supported (its characters may contain a backslash byte); " +
                           "convert the source to UTF-8, e.g. with iconv, and load it with client_encoding UTF8")
             .at_path(o.dest);
       }
@@ -644,15 +664,17 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
       }
       if (columns.empty()) {
         if (!in.seekable() || in.compressed()) {
-          throw usage_error("the columns of a new table come from a pre-pass over the NDJSON, which a stream or "
-                            "compressed input does not allow; pass --fields or --schema")
+          throw usage_error(
+              "the columns of a new table come from a pre-pass over the NDJSON, which a stream or "
+              "compressed input does not allow; pass --fields or --schema")
               .at_path(src.path);
         }
         ConvertOptions co;
         co.pipeline = o.pipeline;
         co.chunker = o.chunker;
         columns = ndjson_key_union(in, 0, kToEnd, co);
-        if (columns.empty()) throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
+        if (columns.empty())
+          throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
       }
     }
   } else if (o.header) {
@@ -670,11 +692,13 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
                          {table})) {
       columns.push_back(r[0]);
     }
-    if (columns.empty() && !o.create_table) throw usage_error("table " + o.table + " does not exist; add --create-table");
+    if (columns.empty() && !o.create_table)
+      throw usage_error("table " + o.table + " does not exist; add --create-table");
     if (columns.empty()) {
       if (!in.seekable()) {
-        throw usage_error("--no-header --create-table reads the first record twice, which a stream does not allow; "
-                          "create the table first")
+        throw usage_error(
+            "--no-header --create-table reads the first record twice, which a stream does not allow; "
+            "create the table first")
             .at_path(src.path);
       }
       ChunkerOptions copts = o.chunker;
@@ -689,9 +713,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   // again finds its batches in the ledger. Not the source's mtime or content: a touch
   // is the same load, and a changed source is refused by the batch hashes, not taken
   // for a new load (which would load its rows twice).
-  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + nlohmann::json(target).dump() + "\n" + record_kind_name(kind) + "\n" +
-                        std::to_string(o.batch_rows) + "\n" + std::to_string(o.batch_bytes) + "\n" +
-                        nlohmann::json(columns).dump();
+  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + nlohmann::json(target).dump() + "\n" +
+                        record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) + "\n" +
+                        std::to_string(o.batch_bytes) + "\n" + nlohmann::json(columns).dump();
   // How records become rows is part of the plan: since malformed CSV records are
   // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
   // older ingot.
@@ -706,8 +730,8 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
     // A load an older ingot began (format 1: no batch hashes, mtime in the fingerprint)
     // can be neither checked nor resumed: refused, not loaded a second time.
     const Fingerprint f = in.fingerprint();
-    const std::string old_fp = "{\"edge_xxh3\":\"" + xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":%,\"size\":" +
-                               std::to_string(f.size) + "}";
+    const std::string old_fp =
+        "{\"edge_xxh3\":\"" + xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":%,\"size\":" + std::to_string(f.size) + "}";
     auto old = query(*main,
                      "SELECT load_id FROM ingot_load_ledger WHERE source_xxh3 IS NULL AND target_table = $1 AND "
                      "source_fingerprint LIKE $2 LIMIT 1",
@@ -716,7 +740,8 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
       throw usage_error("load " + old[0][0] + " of this source into " + o.table +
                         " was begun by an older ingot, whose ledger rows cannot be checked against the source: if "
                         "it completed there is nothing to do; else delete its rows from the table and DELETE FROM "
-                        "ingot_load_ledger WHERE load_id = '" + old[0][0] + "', then load again")
+                        "ingot_load_ledger WHERE load_id = '" +
+                        old[0][0] + "', then load again")
           .at_path(o.dest);
     }
     // Ledger rows of this source whose rows are gone: the table was truncated (the
@@ -727,7 +752,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
                          "AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM nullif($2, '')::oid) GROUP BY "
                          "load_id",
                          {rep.load_id, oid})) {
-      const std::string why = oid.empty() ? "was dropped" : r[2] == "t" ? "was dropped and created again" : "was truncated";
+      const std::string why = oid.empty()   ? "was dropped"
+                              : r[2] == "t" ? "was dropped and created again"
+                                            : "was truncated";
       add_note(rep, "table " + o.table + " " + why + " since load " + r[0] + ": loading again");
       exec(*main,
            "DELETE FROM ingot_load_ledger WHERE load_id = $1 AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT "
@@ -735,21 +762,23 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
            {r[0], oid});
     }
     // Another load of this source into this very table (by OID, whatever its spelling).
-    auto others = oid.empty() ? std::vector<std::vector<std::string>>{}
-                              : query(*main,
-                                      "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
-                                      "table_oid = $2::oid AND truncated_at IS NULL AND load_id <> $3",
-                                      {fp_text, oid, rep.load_id});
+    auto others = oid.empty()
+                      ? std::vector<std::vector<std::string>>{}
+                      : query(*main,
+                              "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
+                              "table_oid = $2::oid AND truncated_at IS NULL AND load_id <> $3",
+                              {fp_text, oid, rep.load_id});
     if (!others.empty()) {
       throw usage_error("this source was already (partly) loaded into " + o.table +
                         " with other batch settings or columns (load " + others[0][0] +
                         "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
           .at_path(o.dest);
     }
-    auto rows = query(*main,
-                      "SELECT batch, byte_offset, bytes, source_xxh3, records FROM ingot_load_ledger WHERE load_id = $1 "
-                      "ORDER BY batch",
-                      {rep.load_id});
+    auto rows =
+        query(*main,
+              "SELECT batch, byte_offset, bytes, source_xxh3, records FROM ingot_load_ledger WHERE load_id = $1 "
+              "ORDER BY batch",
+              {rep.load_id});
     // Emptied some other way (DELETE, or a TRUNCATE without the trigger): the rows the
     // ledger holds are not there. One row of the table is enough to look at.
     std::uint64_t ledger_records = 0;
@@ -772,10 +801,11 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         same = h.digest() == *stored;
       }
       if (!same) {
-        throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
-                         r[0] + ", bytes " + std::to_string(offset) + "-" + std::to_string(offset + length) +
+        throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " + r[0] +
+                         ", bytes " + std::to_string(offset) + "-" + std::to_string(offset + length) +
                          " differ): restore it, or delete that load's rows from the table and DELETE FROM "
-                         "ingot_load_ledger WHERE load_id = '" + rep.load_id + "' to load it again")
+                         "ingot_load_ledger WHERE load_id = '" +
+                         rep.load_id + "' to load it again")
             .at_path(src.path);
       }
       committed[number] = {offset, length};
@@ -809,7 +839,8 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
   }
   // Rejects (invalid records and rows the server refused), --on-error and --max-errors
   // go through the engine's RecordLedger, as in convert.
-  RecordLedger record_ledger(src.path, ErrorPolicy{o.on_error, o.max_errors}, o.dry_run ? std::string() : o.rejects, line);
+  RecordLedger record_ledger(src.path, ErrorPolicy{o.on_error, o.max_errors}, o.dry_run ? std::string() : o.rejects,
+                             line);
 
   std::set<std::uint64_t> done;
   for (const auto& kv : committed) done.insert(kv.first);
@@ -851,8 +882,9 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
         if (o.on_error == OnError::fail && !w.tally.rejects.empty() && !stopping) {
           w.stop_at = &w.tally.rejects.front();
           const std::size_t at = w.stop_at->offset;
-          w.rows.erase(std::partition_point(w.rows.begin(), w.rows.end(), [&](const Row& r) { return r.src_begin < at; }),
-                       w.rows.end());
+          w.rows.erase(
+              std::partition_point(w.rows.begin(), w.rows.end(), [&](const Row& r) { return r.src_begin < at; }),
+              w.rows.end());
           stopping = true;
         }
         w.batches.clear();
@@ -871,9 +903,10 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
             throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
                              std::to_string(b.number) + " is now cut at bytes " + std::to_string(b.offset) + "-" +
                              std::to_string(b.offset + b.length) + ", not " + std::to_string(offset) + "-" +
-                             std::to_string(offset + length) + "): restore it, or delete that load's rows from the "
-                             "table and DELETE FROM ingot_load_ledger WHERE load_id = '" + rep.load_id +
-                             "' to load it again")
+                             std::to_string(offset + length) +
+                             "): restore it, or delete that load's rows from the "
+                             "table and DELETE FROM ingot_load_ledger WHERE load_id = '" +
+                             rep.load_id + "' to load it again")
                 .at_path(src.path);
           }
         }
@@ -948,8 +981,8 @@ UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
           std::size_t a = 0, b = 0;
           auto& bad = w.tally.rejects;
           while (a < bad.size() || b < refused.size()) {
-            const bool take_bad = b == refused.size() ||
-                                  (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
+            const bool take_bad =
+                b == refused.size() || (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
             if (take_bad) {
               merged.push_back(std::move(bad[a++]));
             } else {

@@ -157,22 +157,19 @@ void run_parts(unsigned concurrency, Read&& read, Send&& send) {
   tbb::task_arena arena(static_cast<int>(ntokens));
   arena.execute([&] {
     tbb::parallel_pipeline(
-        ntokens,
-        tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order,
-                                      [&](tbb::flow_control& fc) -> Slot* {
-                                        Slot* s = nullptr;
-                                        if (!free_slots.try_pop(s)) throw std::logic_error("no free part slot");
-                                        if (!read(s->job, s->data)) {
-                                          free_slots.push(s);
-                                          fc.stop();
-                                          return nullptr;
-                                        }
-                                        return s;
-                                      }) &
-            tbb::make_filter<Slot*, void>(tbb::filter_mode::parallel, [&](Slot* s) {
-              send(s->job, s->data);
-              free_slots.push(s);
-            }));
+        ntokens, tbb::make_filter<void, Slot*>(tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Slot* {
+                   Slot* s = nullptr;
+                   if (!free_slots.try_pop(s)) throw std::logic_error("no free part slot");
+                   if (!read(s->job, s->data)) {
+                     free_slots.push(s);
+                     fc.stop();
+                     return nullptr;
+                   }
+                   return s;
+                 }) & tbb::make_filter<Slot*, void>(tbb::filter_mode::parallel, [&](Slot* s) {
+                   send(s->job, s->data);
+                   free_slots.push(s);
+                 }));
   });
 }
 
@@ -180,7 +177,9 @@ void read_exact(const InputFile& in, PartBuffer& data, std::uint64_t offset, std
   data.resize(length);
   std::size_t got = in.read_at(data.data(), length, offset);
   if (got != length) {
-    throw data_error("the source is shorter than when the upload started").at_path(in.display_name()).at_offset(offset + got);
+    throw data_error("the source is shorter than when the upload started")
+        .at_path(in.display_name())
+        .at_offset(offset + got);
   }
 }
 
@@ -200,8 +199,9 @@ std::size_t read_stream(InputFile& in, PartBuffer& data, std::uint64_t length) {
 // its first byte was read, or the object would join bytes of two versions.
 void check_source_unchanged(const InputFile& in, const nlohmann::json& before) {
   if (source_stat_json(in) != before) {
-    throw data_error("the source changed while it was being uploaded (its size, times or inode differ from the "
-                     "start): the object was not created; upload it again once it is no longer being written")
+    throw data_error(
+        "the source changed while it was being uploaded (its size, times or inode differ from the "
+        "start): the object was not created; upload it again once it is no longer being written")
         .at_path(in.display_name());
   }
 }
@@ -215,7 +215,9 @@ std::vector<PartJob> plan_parts(const UploadOptions& o, const UploadSource& src,
   if (!layout.empty()) {
     note = "the manifest's " + std::to_string(layout.size()) + " pieces are the parts";
   } else if (!src.pieces.empty()) {
-    note = "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most --max-parts of them); re-cut at the part size";
+    note =
+        "the manifest's pieces cannot be S3 parts (each but the last must be 5 MiB to 5 GiB, at most --max-parts of "
+        "them); re-cut at the part size";
   }
   part_size = choose_part_size(o, size, false);
   if (layout.empty()) {
@@ -257,8 +259,8 @@ std::string find_upload(s3::Client& client, const s3::Location& at, const std::s
   if (ids.empty()) {
     std::string what = "no multipart upload in progress for this key";
     if (auto head = client.head(at)) {
-      what += " (the object exists: " + std::to_string(head->size) + " bytes, ETag " + head->etag +
-              "; completed already?)";
+      what +=
+          " (the object exists: " + std::to_string(head->size) + " bytes, ETag " + head->etag + "; completed already?)";
     }
     throw usage_error(what + ": start one with --begin, or pass --upload-id").at_path(dest);
   }
@@ -310,9 +312,10 @@ struct PartSender {
         etag = client.upload_part(at, upload_id, job.number, data, md5.base64);
       } catch (const s3::S3Error& e) {
         if (e.code() != "InvalidArgument" || job.number <= 1) throw;
-        throw s3::S3Error(std::string(e.what()) + " (part " + std::to_string(job.number) +
-                              "; rerun with --max-parts set to the server's limit, after --abort if the parts were kept)",
-                          e.status(), e.code(), false);
+        throw s3::S3Error(
+            std::string(e.what()) + " (part " + std::to_string(job.number) +
+                "; rerun with --max-parts set to the server's limit, after --abort if the parts were kept)",
+            e.status(), e.code(), false);
       }
       if (etag.size() == 32 && etag != md5.hex) {
         throw s3::S3Error("part " + std::to_string(job.number) + ": the server's ETag " + etag +
@@ -405,8 +408,7 @@ UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, cons
   if (ids.size() == 1) rep.upload_id = ids[0];
   rep.note = ids.empty() ? "no multipart upload in progress for this key"
                          : (o.dry_run ? "would abort " : "aborted ") + std::to_string(ids.size()) +
-                               " multipart upload" + (ids.size() > 1 ? "s" : "") + ": " +
-                               [&] {
+                               " multipart upload" + (ids.size() > 1 ? "s" : "") + ": " + [&] {
                                  std::string s;
                                  for (const std::string& id : ids) s += (s.empty() ? "" : ", ") + id;
                                  return s;
@@ -439,7 +441,8 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
   rep.bytes_total = 0;
   for (std::size_t i = first; i < last; ++i) rep.bytes_total += layout[i].length;
   if (o.dry_run) {
-    for (std::size_t i = first; i < last; ++i) rep.plan.push_back({layout[i].number, layout[i].offset, layout[i].length});
+    for (std::size_t i = first; i < last; ++i)
+      rep.plan.push_back({layout[i].number, layout[i].offset, layout[i].length});
     return rep;
   }
   s3::Client client(s3_config(o));
@@ -470,8 +473,9 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
       }
     }
     if (!missing.empty()) {
-      throw remote_error("cannot complete: part" + std::string(missing.size() > 1 ? "s " : " ") + number_ranges(missing) +
-                         " of " + std::to_string(layout.size()) + " missing (rerun the workers that send them)")
+      throw remote_error("cannot complete: part" + std::string(missing.size() > 1 ? "s " : " ") +
+                         number_ranges(missing) + " of " + std::to_string(layout.size()) +
+                         " missing (rerun the workers that send them)")
           .at_path(o.dest);
     }
     if (!wrong.empty()) throw remote_error("cannot complete: " + wrong).at_path(o.dest);
@@ -551,7 +555,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   const bool have_journal = !stream && journal.exists();
   if (have_journal) journal.load(header, events);
   if (o.resume && !have_journal) {
-    throw usage_error("nothing to resume: no journal " + journal.path() + " (was the upload started with another --state?)")
+    throw usage_error("nothing to resume: no journal " + journal.path() +
+                      " (was the upload started with another --state?)")
         .at_path(o.dest);
   }
 
@@ -574,7 +579,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     }
     part_size = header.value("part_size", std::uint64_t{0});
     for (const auto& p : header.value("layout", nlohmann::json::array())) {
-      layout.push_back({static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), "", ""});
+      layout.push_back(
+          {static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), "", ""});
     }
     rep.resumed = true;
   } else if (!stream) {
@@ -605,8 +611,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     auto head = client.head(at);
     if (!head || head->size != data.size() || head->etag != md5.hex) {
       throw s3::S3Error("verification failed: HEAD says " +
-                            (head ? std::to_string(head->size) + " bytes, ETag " + head->etag : "missing") + "; expected " +
-                            std::to_string(data.size()) + " bytes, ETag " + md5.hex,
+                            (head ? std::to_string(head->size) + " bytes, ETag " + head->etag : "missing") +
+                            "; expected " + std::to_string(data.size()) + " bytes, ETag " + md5.hex,
                         0, "", false);
     }
     rep.verified = true;
@@ -638,7 +644,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     for (const auto& ev : events) {
       if (ev.contains("start")) started_before.insert(ev["start"].get<unsigned>());
       if (ev.contains("done")) {
-        done[ev["done"].get<unsigned>()] = {ev.value("size", std::uint64_t{0}), ev.value("md5", ""), ev.value("etag", "")};
+        done[ev["done"].get<unsigned>()] = {ev.value("size", std::uint64_t{0}), ev.value("md5", ""),
+                                            ev.value("etag", "")};
       }
     }
     std::map<unsigned, s3::PartInfo> server;
@@ -669,12 +676,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
   }
   if (upload_id.empty()) {
     upload_id = client.create_multipart(at);
-    nlohmann::json h = {{"ingot_upload_journal", 1},
-                        {"target", "s3"},
-                        {"dest", redacted(o.dest)},
-                        {"dest_sha256", dest_hash(o.dest)},
-                        {"upload_id", upload_id},
-                        {"part_size", part_size}};
+    nlohmann::json h = {{"ingot_upload_journal", 1},        {"target", "s3"},         {"dest", redacted(o.dest)},
+                        {"dest_sha256", dest_hash(o.dest)}, {"upload_id", upload_id}, {"part_size", part_size}};
     if (!stream) {
       h["source"] = std::filesystem::absolute(src.path).string();
       h["fingerprint"] = fingerprint_json(in.fingerprint());
@@ -740,7 +743,8 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     }
     const std::size_t want = stream ? stream_number : layout.size();
     if (parts.size() != want || total != rep.bytes_total) {
-      throw s3::S3Error("internal: " + std::to_string(parts.size()) + " parts for " + std::to_string(want), 0, "", false);
+      throw s3::S3Error("internal: " + std::to_string(parts.size()) + " parts for " + std::to_string(want), 0, "",
+                        false);
     }
     rep.etag = complete_verified(client, at, upload_id, parts, md5s, rep.bytes_total, rep.note);
     rep.verified = true;
@@ -758,10 +762,11 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
       Error out = e;
       throw out.at_path(e.path().empty() ? o.dest : e.path());
     }
-    Error out(e.kind(), std::string(e.what()) +
-                            (stream ? std::string("; the parts stay on the server: `ingot upload - ") + o.dest +
-                                          " --abort` removes them"
-                                    : "; parts kept: rerun the same command (or add --resume) to continue, or --abort"));
+    Error out(e.kind(),
+              std::string(e.what()) +
+                  (stream ? std::string("; the parts stay on the server: `ingot upload - ") + o.dest +
+                                " --abort` removes them"
+                          : "; parts kept: rerun the same command (or add --resume) to continue, or --abort"));
     throw out.at_path(e.path().empty() ? o.dest : e.path());
   }
   if (!journal.path().empty()) journal.remove();
