@@ -15,7 +15,7 @@ namespace {
 struct MergeArgs {
   CommonOptions common;
   std::vector<std::string> inputs;
-  std::string manifest, from;
+  std::string manifest, from, delimiter;
   bool verify = false, no_header = false;
 };
 
@@ -37,6 +37,11 @@ int run(MergeArgs& a) {
     o.kind = format_option(a.from);
     if (a.no_header && !o.manifest.empty()) throw usage_error("--no-header is taken from the manifest; drop it");
     o.header = !a.no_header;
+    if (!a.delimiter.empty()) {
+      if (!o.manifest.empty())
+        throw usage_error("--delimiter is not needed with a manifest (it records the header); drop it");
+      o.delimiter = delimiter_option(a.delimiter);
+    }
     o.verify = a.verify;
     o.output = a.common.output;
     o.pipeline = pipeline_options(a.common);
@@ -77,6 +82,7 @@ Runner setup_merge(CLI::App& sub) {
   add_from_option(&sub, a->from, "Input format of the pieces: lines, ndjson, csv or tsv (default: from the extension)",
                   true);
   sub.add_flag("--no-header", a->no_header, "CSV/TSV pieces have no header row (keep every first line)");
+  add_delimiter_option(&sub, a->delimiter);
   return [a] { return run(*a); };
 }
 

@@ -66,7 +66,7 @@ _ingot() {
       esac
       ;;
     merge)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --manifest --verify --from --no-header'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --manifest --verify --from --no-header --delimiter'
       case $prev in
         --from)
           mapfile -t COMPREPLY < <(compgen -W 'lines ndjson csv tsv' -- "$cur")
@@ -74,7 +74,7 @@ _ingot() {
         -o|--output|--manifest)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size)
+        -j|--threads|--chunk-size|--max-record-size|--delimiter)
           return ;;
       esac
       ;;

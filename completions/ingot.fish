@@ -77,6 +77,7 @@ complete -c ingot -n '__fish_seen_subcommand_from merge' -l manifest -r -F -d 'M
 complete -c ingot -n '__fish_seen_subcommand_from merge' -l verify -d 'Check every piece\'s size and xxh3 against the manifest before writing'
 complete -c ingot -n '__fish_seen_subcommand_from merge' -l from -x -a 'lines ndjson csv tsv' -d 'Input format of the pieces: lines, ndjson, csv or tsv (default: from the extension)'
 complete -c ingot -n '__fish_seen_subcommand_from merge' -l no-header -d 'CSV/TSV pieces have no header row (keep every first line)'
+complete -c ingot -n '__fish_seen_subcommand_from merge' -l delimiter -x -d 'CSV/TSV input delimiter (one character, or \'tab\')'
 
 # ingot index
 complete -c ingot -n '__fish_seen_subcommand_from index' -s h -l help -d 'Print this help message and exit'

@@ -250,6 +250,7 @@ Result<MergeReport> merge(const MergeOptions& o) {
             InputFile decoded = InputFile::open(src[k].path);
             ChunkerOptions co;
             co.chunk_size = 64 * 1024;
+            co.delimiter = o.delimiter;
             Chunker c(decoded, kind, 0, kToEnd, co);
             h = c.take_first_record();
           }
@@ -259,6 +260,7 @@ Result<MergeReport> merge(const MergeOptions& o) {
         } else {
           ChunkerOptions co;
           co.chunk_size = 64 * 1024;
+          co.delimiter = o.delimiter;
           Chunker c(src[k].in, kind, 0, kToEnd, co);
           h = c.take_first_record();
         }

@@ -22,6 +22,8 @@ struct MergeOptions {
   std::string output = "-";
   std::optional<RecordKind> kind;  // piece list: default from the first piece's extension
   bool header = true;              // CSV/TSV pieces start with a header (piece list only)
+  char delimiter = 0;              // CSV/TSV field delimiter, which decides where a quoted header
+                                   // ends (piece list only; 0: the kind's default)
   bool verify = false;             // check every piece's xxh3 (and that no piece is extra) first
   PipelineOptions pipeline;        // threads for --verify hashing and the copy
   ProgressFn progress;             // output bytes written so far

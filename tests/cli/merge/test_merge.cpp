@@ -161,3 +161,26 @@ TEST_CASE("cli merge: headerless CSV pieces keep every first line with --no-head
   REQUIRE(run_ingot(d, "merge n-00000.csv n-00001.csv n-00002.csv n-00003.csv --no-header -o m2.csv -q").code == 0);
   REQUIRE(read_file(d / "m2.csv") == src);
 }
+
+TEST_CASE("cli merge: --delimiter decides where a quoted header field ends", "[cli][merge]") {
+  // With ';' the '"' after it opens a quoted field holding a line break, so the header is
+  // two lines; read with the default ',' the quote is literal and the header ends at the
+  // first '\n', and the second half of piece 2's header would be copied as data.
+  TempDir d;
+  const std::string header = "a;\"b\nc\"\n";
+  write_file(d / "p1.csv", header + "1;2\n");
+  write_file(d / "p2.csv", header + "3;4\n");
+  auto r = run_ingot(d, "merge p1.csv p2.csv --delimiter ';' -o m.csv -q");
+  REQUIRE(r.code == 0);
+  REQUIRE(read_file(d / "m.csv") == header + "1;2\n3;4\n");
+  REQUIRE(run_ingot(d, "merge p1.csv p2.csv -o d.csv -q").code == 0);
+  REQUIRE(read_file(d / "d.csv") == header + "1;2\nc\"\n3;4\n");
+  auto bad = run_ingot(d, "merge p1.csv p2.csv --delimiter '\"' -o x.csv -q");
+  REQUIRE(bad.code == 2);
+  REQUIRE(bad.err.find("--delimiter must be one character") != std::string::npos);
+  write_file(d / "s.csv", "x;y\n1;2\n3;4\n");
+  REQUIRE(run_ingot(d, "split s.csv --records 1 --delimiter ';' -q").code == 0);
+  auto m = run_ingot(d, "merge s-manifest.json --delimiter ';' -o y.csv -q");
+  REQUIRE(m.code == 2);
+  REQUIRE(m.err.find("--delimiter is not needed with a manifest") != std::string::npos);
+}
