@@ -45,11 +45,7 @@ Runner setup_ls(CLI::App& sub) {
   sub.add_option("url", a->list.url, "s3://bucket/[prefix]")->type_name("URL")->required();
   sub.add_flag("--json", a->json, "Print a JSON array of {name, path, size, modified}");
   sub.add_flag("--bytes", a->bytes, "Sizes in bytes in the table");
-  sub.add_option("--endpoint", a->list.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)")
-      ->type_name("URL");
-  sub.add_option("--region", a->list.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)")
-      ->type_name("REGION");
-  sub.add_flag("--path-style", a->list.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
+  add_s3_options(&sub, a->list.endpoint, a->list.region, a->list.profile, a->list.path_style);
   sub.add_option("--page-size", a->list.page_size, "Keys per ListObjectsV2 request (1-1000)")
       ->type_name("N")
       ->check(CLI::Range(1, 1000))

@@ -171,11 +171,7 @@ Runner setup_upload(CLI::App& sub) {
   sub.add_flag("--resume", o.resume, "Continue an interrupted upload (the same command again does too)");
   sub.add_flag("--dry-run", o.dry_run, "Print the parts or batches without sending");
   // S3
-  sub.add_option("--endpoint", o.endpoint, "S3 endpoint URL (default: AWS_ENDPOINT_URL, else AWS for --region)")
-      ->type_name("URL");
-  sub.add_option("--region", o.region, "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, us-east-1)")
-      ->type_name("REGION");
-  sub.add_flag("--path-style", o.path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
+  add_s3_options(&sub, o.endpoint, o.region, o.profile, o.path_style);
   sub.add_option("--part-size", a->part_size, "S3 part size (default: 32M, or larger to stay within --max-parts)")
       ->type_name("SIZE");
   sub.add_option("--max-parts", o.max_parts, "Most parts per S3 upload the server takes (AWS 10000, Swift 1000)")

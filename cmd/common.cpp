@@ -115,6 +115,20 @@ void add_delimiter_option(CLI::App* app, std::string& value) {
   app->add_option("--delimiter", value, "CSV/TSV input delimiter (one character, or 'tab')")->type_name("DELIM");
 }
 
+void add_s3_options(CLI::App* app, std::string& endpoint, std::string& region, std::string& profile, bool& path_style) {
+  app->add_option("--endpoint", endpoint,
+                  "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the profile's endpoint_url, "
+                  "else AWS for the region)")
+      ->type_name("URL");
+  app->add_option("--region", region,
+                  "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1)")
+      ->type_name("REGION");
+  app->add_option("--profile", profile,
+                  "AWS profile of ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, else default)")
+      ->type_name("NAME");
+  app->add_flag("--path-style", path_style, "Bucket in the URL path (automatic for IP/localhost endpoints)");
+}
+
 char delimiter_option(const std::string& v) {
   if (v == "\\t" || v == "tab" || v == "\t") return '\t';
   if (v.size() != 1 || v[0] == '"' || v[0] == '\n' || v[0] == '\r') {

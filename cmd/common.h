@@ -80,6 +80,9 @@ void add_csv_options(CLI::App* app, CommonOptions& opts);
 // that finds CSV record ends (convert, split, index, get): a '"' opens a quoted field
 // only right after a delimiter, so the ends depend on it.
 void add_delimiter_option(CLI::App* app, std::string& value);
+// Where S3 is and who signs (upload, ls): --endpoint, --region, --profile, --path-style.
+// Each left empty is found as the AWS CLI finds it (lib/ingot/net/s3/aws_config.h).
+void add_s3_options(CLI::App* app, std::string& endpoint, std::string& region, std::string& profile, bool& path_style);
 // The delimiter an option value names; a usage error for a quote, a line end or more
 // than one character.
 char delimiter_option(const std::string& value);

@@ -115,7 +115,7 @@ _ingot() {
       esac
       ;;
     upload)
-      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --concurrency --retries --state --resume --dry-run --endpoint --region --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --max-errors --delimiter --no-header --from --fields --schema --gzip --header'
+      opts='-h --help -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --concurrency --retries --state --resume --dry-run --endpoint --region --profile --path-style --part-size --max-parts --abort --begin --part --complete --upload-id --keep-parts --table --create-table --infer-types --batch-rows --batch-bytes --workers --rejects --on-error --max-errors --delimiter --no-header --from --fields --schema --gzip --header'
       case $prev in
         --on-error)
           mapfile -t COMPREPLY < <(compgen -W 'skip fail' -- "$cur")
@@ -126,14 +126,14 @@ _ingot() {
         --state|--rejects|--schema)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--max-errors|--delimiter|--fields|--header)
+        -j|--threads|--chunk-size|--max-record-size|--concurrency|--retries|--endpoint|--region|--profile|--part-size|--max-parts|--part|--upload-id|--table|--batch-rows|--batch-bytes|--workers|--max-errors|--delimiter|--fields|--header)
           return ;;
       esac
       ;;
     ls)
-      opts='-h --help --json --bytes --endpoint --region --path-style --page-size --retries'
+      opts='-h --help --json --bytes --endpoint --region --profile --path-style --page-size --retries'
       case $prev in
-        --endpoint|--region|--page-size|--retries)
+        --endpoint|--region|--profile|--page-size|--retries)
           return ;;
       esac
       ;;

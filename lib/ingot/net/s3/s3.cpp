@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include "ingot/net/redact.h"
 #include "ingot/pipeline/records.h"
@@ -17,18 +16,6 @@
 namespace ingot::s3 {
 
 namespace {
-
-std::string getenv_str(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string trim(std::string s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 bool is_ip_or_localhost(const std::string& host) {
   if (host == "localhost" || host.front() == '[') return true;
@@ -58,38 +45,6 @@ std::string to_hex(std::string_view bin) {
 }
 
 }  // namespace
-
-Credentials find_credentials() {
-  Credentials c;
-  c.access_key = getenv_str("AWS_ACCESS_KEY_ID");
-  c.secret_key = getenv_str("AWS_SECRET_ACCESS_KEY");
-  c.session_token = getenv_str("AWS_SESSION_TOKEN");
-  if (!c.access_key.empty() && !c.secret_key.empty()) return c;
-  std::string file = getenv_str("AWS_SHARED_CREDENTIALS_FILE");
-  if (file.empty()) file = getenv_str("HOME") + "/.aws/credentials";
-  std::string profile = getenv_str("AWS_PROFILE");
-  if (profile.empty()) profile = "default";
-  std::ifstream f(file);
-  Credentials p;
-  bool in = false;
-  for (std::string line; std::getline(f, line);) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[') {
-      in = trim(line.substr(1, line.find(']') - 1)) == profile;
-      continue;
-    }
-    auto eq = line.find('=');
-    if (!in || eq == std::string::npos) continue;
-    std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
-    if (k == "aws_access_key_id") p.access_key = v;
-    if (k == "aws_secret_access_key") p.secret_key = v;
-    if (k == "aws_session_token") p.session_token = v;
-  }
-  if (!p.access_key.empty() && !p.secret_key.empty()) return p;
-  throw usage_error("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or profile '" + profile +
-                    "' in " + file);
-}
 
 bool is_s3_url(std::string_view s) { return s.rfind("s3://", 0) == 0; }
 
@@ -228,12 +183,11 @@ struct Client::Counters {
 
 Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Counters>()) {
   http::global_init();
-  if (cfg_.region.empty()) cfg_.region = getenv_str("AWS_REGION");
-  if (cfg_.region.empty()) cfg_.region = getenv_str("AWS_DEFAULT_REGION");
-  if (cfg_.region.empty()) cfg_.region = "us-east-1";
-  if (cfg_.endpoint.empty()) cfg_.endpoint = getenv_str("AWS_ENDPOINT_URL_S3");
-  if (cfg_.endpoint.empty()) cfg_.endpoint = getenv_str("AWS_ENDPOINT_URL");
+  const Profile profile = load_profile(cfg_.profile);
+  cfg_.region = find_region(cfg_.region, profile);
+  if (cfg_.endpoint.empty()) cfg_.endpoint = find_endpoint("s3", profile);
   if (cfg_.endpoint.empty()) cfg_.endpoint = "https://s3." + cfg_.region + ".amazonaws.com";
+  if (profile.get("s3.addressing_style") == "path") cfg_.path_style = true;
   while (!cfg_.endpoint.empty() && cfg_.endpoint.back() == '/') cfg_.endpoint.pop_back();
   if (cfg_.endpoint.find("://") == std::string::npos)
     throw usage_error("--endpoint must be a URL: " + redacted(cfg_.endpoint));
@@ -243,6 +197,7 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), counters_(std::make_shared<Co
   // Virtual-hosted addressing cannot work with an IP host: the bucket must be in the path.
   if (host.empty() || is_ip_or_localhost(host)) cfg_.path_style = true;
   sigv4_ = "aws:amz:" + cfg_.region + ":s3";
+  if (cfg_.creds.access_key.empty()) cfg_.creds = find_credentials(profile, cfg_.region);
 }
 
 std::uint64_t Client::bytes_sent() const { return counters_->sent.load(); }

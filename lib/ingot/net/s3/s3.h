@@ -15,26 +15,19 @@
 #include "ingot/util/error.h"
 
 #include "ingot/net/http/http.h"
+#include "ingot/net/s3/aws_config.h"
 
 namespace ingot::s3 {
 
-struct Credentials {
-  std::string access_key;
-  std::string secret_key;
-  std::string session_token;
-};
-
-// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, else the profile
-// (AWS_PROFILE, else "default") of ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE).
-// Throws a usage Error saying where it looked when neither has a key.
-Credentials find_credentials();
-
 struct Config {
-  std::string endpoint;     // "http://127.0.0.1:9000"; empty: https://s3.<region>.amazonaws.com
-  std::string region;       // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
-  bool path_style = false;  // forced on when the endpoint host is an IP address or localhost
-  Credentials creds;
-  unsigned retries = 5;          // attempts after the first one, for transient failures
+  // Empty fields are found as the AWS CLI finds them (aws_config.h) when the Client is made.
+  std::string profile;      // --profile; empty: AWS_PROFILE, else "default"
+  std::string endpoint;     // "http://127.0.0.1:9000"; empty: find_endpoint, else https://s3.<region>.amazonaws.com
+  std::string region;       // empty: find_region
+  bool path_style = false;  // also on for the profile's s3.addressing_style = path, and when
+                            // the endpoint host is an IP address or localhost
+  Credentials creds;        // empty: find_credentials
+  unsigned retries = 5;     // attempts after the first one, for transient failures
   unsigned retry_base_ms = 200;  // first back-off (http::RetryPolicy)
 };
 

@@ -139,7 +139,7 @@ Result<std::vector<ListEntry>> list_datasets(const ListOptions& opts) {
     cfg.region = opts.region;
     cfg.path_style = opts.path_style;
     cfg.retries = opts.retries;
-    cfg.creds = s3::find_credentials();
+    cfg.profile = opts.profile;
     s3::Client client(cfg);
     std::vector<ListEntry> out;
     // The name is the key below the prefix's "directory", like ls shows names in a folder.

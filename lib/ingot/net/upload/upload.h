@@ -41,7 +41,7 @@ struct UploadOptions {
   bool dry_run = false;
 
   // S3
-  std::string endpoint, region;
+  std::string endpoint, region, profile;  // empty: as the AWS CLI finds them (net/s3/aws_config.h)
   bool path_style = false;
   std::optional<std::uint64_t> part_size;
   unsigned max_parts = kS3MaxParts;  // the server's limit: S3 10,000, Swift 1,000
@@ -133,8 +133,8 @@ struct ListEntry {
 };
 
 struct ListOptions {
-  std::string url;  // s3://bucket/[prefix]
-  std::string endpoint, region;
+  std::string url;                        // s3://bucket/[prefix]
+  std::string endpoint, region, profile;  // empty: as the AWS CLI finds them (net/s3/aws_config.h)
   bool path_style = false;
   unsigned page_size = 1000;
   unsigned retries = 5;

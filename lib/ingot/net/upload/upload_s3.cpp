@@ -132,7 +132,7 @@ s3::Config s3_config(const UploadOptions& o) {
   c.path_style = o.path_style;
   c.retries = o.retries;
   c.retry_base_ms = o.retry_base_ms;
-  c.creds = s3::find_credentials();
+  c.profile = o.profile;
   return c;
 }
 
