@@ -71,37 +71,15 @@ struct S3Env {
   }
 };
 
-// tests/fixtures/faulty_proxy.py in front of the Swift endpoint, for the life of the
-// object: `endpoint` is the proxy's URL, `log()` its request log (one JSON per request).
-class FaultyProxy {
+// A server script of tests/fixtures/ (Debian's python3) for the life of the object: it
+// is started with `args`, writes the port it listens on to `port_file`, and is killed
+// when the object goes; `url` is http://127.0.0.1:PORT.
+class FixtureServer {
  public:
-  // hold_dir: for the "hold" fault (the proxy writes hold_dir/held and waits for hold_dir/release).
-  FaultyProxy(const TempDir& dir, const std::string& plan, int times = 1, const std::string& match = "",
-              const std::string& hold_dir = "")
-      : port_file_(dir / ".proxy.port"), log_(dir / ".proxy.log") {
-    fs::remove(port_file_);  // from an earlier proxy of the same test
-    fs::remove(log_);
-    const std::string script = std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/faulty_proxy.py";
-    std::vector<std::string> args = {"/usr/bin/python3",
-                                     script,
-                                     "--upstream",
-                                     servers().s3_endpoint,
-                                     "--port-file",
-                                     port_file_.string(),
-                                     "--log",
-                                     log_.string(),
-                                     "--plan",
-                                     plan,
-                                     "--times",
-                                     std::to_string(times)};
-    if (!match.empty()) {
-      args.push_back("--match");
-      args.push_back(match);
-    }
-    if (!hold_dir.empty()) {
-      args.push_back("--hold-dir");
-      args.push_back(hold_dir);
-    }
+  FixtureServer(const std::string& script, std::vector<std::string> args, const fs::path& port_file) {
+    fs::remove(port_file);  // from an earlier server of the same test
+    args.insert(args.begin(), {"/usr/bin/python3", std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/" + script});
+    args.insert(args.end(), {"--port-file", port_file.string()});
     pid_ = ::fork();
     if (pid_ == 0) {
       std::vector<char*> argv;
@@ -111,33 +89,17 @@ class FaultyProxy {
       ::_exit(127);
     }
     try {
-      wait_until([&] { return fs::exists(port_file_); }, 60s, "the fault proxy to write its port", 10ms);
+      wait_until([&] { return fs::exists(port_file); }, 60s, script + " to write its port", 10ms);
     } catch (...) {
       stop();  // the destructor does not run when the constructor throws
       throw;
     }
-    endpoint = "http://127.0.0.1:" + read_file(port_file_);
+    url = "http://127.0.0.1:" + read_file(port_file);
   }
-  ~FaultyProxy() { stop(); }
-  FaultyProxy(const FaultyProxy&) = delete;
-  FaultyProxy& operator=(const FaultyProxy&) = delete;
-
-  std::vector<nlohmann::json> log() const {
-    std::vector<nlohmann::json> v;
-    for (const std::string& l : lines_of(read_file(log_))) v.push_back(nlohmann::json::parse(l));
-    return v;
-  }
-  // Requests given `fault` so far (for "hold": held now, until HOLD_DIR/release exists).
-  int count(const std::string& fault) const {
-    int n = 0;
-    for (const std::string& l : lines_of(read_file(log_))) {
-      // The proxy may be writing the last line: a torn one is counted at the next look.
-      const auto e = nlohmann::json::parse(l, nullptr, false);
-      n += !e.is_discarded() && e["fault"] == fault;
-    }
-    return n;
-  }
-  std::string endpoint;
+  ~FixtureServer() { stop(); }
+  FixtureServer(const FixtureServer&) = delete;
+  FixtureServer& operator=(const FixtureServer&) = delete;
+  std::string url;
 
  private:
   void stop() {
@@ -147,8 +109,52 @@ class FaultyProxy {
       pid_ = -1;
     }
   }
-  fs::path port_file_, log_;
   pid_t pid_ = -1;
+};
+
+// One JSON object per line of a fixture's request log; a line being written (torn) is
+// left for the next look.
+inline std::vector<nlohmann::json> json_lines(const fs::path& log) {
+  std::vector<nlohmann::json> v;
+  if (!fs::exists(log)) return v;
+  for (const std::string& l : lines_of(read_file(log))) {
+    auto e = nlohmann::json::parse(l, nullptr, false);
+    if (!e.is_discarded()) v.push_back(std::move(e));
+  }
+  return v;
+}
+
+// tests/fixtures/faulty_proxy.py in front of the Swift endpoint, for the life of the
+// object: `endpoint` is the proxy's URL, `log()` its request log (one JSON per request).
+class FaultyProxy {
+ public:
+  // hold_dir: for the "hold" fault (the proxy writes hold_dir/held and waits for hold_dir/release).
+  FaultyProxy(const TempDir& dir, const std::string& plan, int times = 1, const std::string& match = "",
+              const std::string& hold_dir = "")
+      : log_(dir / ".proxy.log"), server_("faulty_proxy.py", args(plan, times, match, hold_dir), dir / ".proxy.port") {
+    endpoint = server_.url;
+  }
+  std::vector<nlohmann::json> log() const { return json_lines(log_); }
+  // Requests given `fault` so far (for "hold": held now, until HOLD_DIR/release exists).
+  int count(const std::string& fault) const {
+    int n = 0;
+    for (const auto& e : json_lines(log_)) n += e["fault"] == fault;
+    return n;
+  }
+  std::string endpoint;
+
+ private:
+  std::vector<std::string> args(const std::string& plan, int times, const std::string& match,
+                                const std::string& hold_dir) {
+    fs::remove(log_);
+    std::vector<std::string> a = {"--upstream", servers().s3_endpoint, "--log", log_.string(), "--plan", plan,
+                                  "--times",    std::to_string(times)};
+    if (!match.empty()) a.insert(a.end(), {"--match", match});
+    if (!hold_dir.empty()) a.insert(a.end(), {"--hold-dir", hold_dir});
+    return a;
+  }
+  fs::path log_;
+  FixtureServer server_;
 };
 
 }  // namespace ingot_test

@@ -14,74 +14,38 @@ namespace {
 // instance metadata off unless a case turns it on.
 std::string clean_env(const TempDir& d) {
   std::string env = "env";
-  for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                        "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-                        "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-                        "AWS_ROLE_SESSION_NAME", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                        "AWS_EC2_METADATA_SERVICE_ENDPOINT"}) {
+  for (const char* v :
+       {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS",
+        "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_EC2_METADATA_SERVICE_ENDPOINT"}) {
     env += std::string(" -u ") + v;
   }
   return env + " HOME=" + shell_quote(d.path().string()) + " AWS_CONFIG_FILE=" + shell_quote(d.str("config")) +
          " AWS_SHARED_CREDENTIALS_FILE=" + shell_quote(d.str("credentials")) + " AWS_EC2_METADATA_DISABLED=true ";
 }
 
-// tests/fixtures/aws_endpoint.py for the life of the object.
+// tests/fixtures/aws_endpoint.py for the life of the object, handing out the Swift keys.
 class AwsEndpoint {
  public:
   AwsEndpoint(const TempDir& d, const std::string& token, const std::string& auth)
-      : port_file_(d / ".aws.port"), log_(d / ".aws.log") {
-    const ServerEnv& e = servers();
-    write_file(d / ".keys", e.s3_access_key + "\n" + e.s3_secret_key + "\n");
-    std::vector<std::string> args = {"/usr/bin/python3",
-                                     std::string(INGOT_SOURCE_DIR) + "/tests/fixtures/aws_endpoint.py",
-                                     "--port-file",
-                                     port_file_.string(),
-                                     "--log",
-                                     log_.string(),
-                                     "--keys",
-                                     d.str(".keys"),
-                                     "--token",
-                                     token,
-                                     "--auth",
-                                     auth};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    try {
-      wait_until([&] { return fs::exists(port_file_); }, 60s, "the AWS endpoint to write its port", 10ms);
-    } catch (...) {
-      stop();
-      throw;
-    }
-    url = "http://127.0.0.1:" + read_file(port_file_);
-  }
-  ~AwsEndpoint() { stop(); }
-  AwsEndpoint(const AwsEndpoint&) = delete;
-  AwsEndpoint& operator=(const AwsEndpoint&) = delete;
-  std::vector<nlohmann::json> log() const {
-    std::vector<nlohmann::json> v;
-    if (!fs::exists(log_)) return v;
-    for (const std::string& l : lines_of(read_file(log_))) v.push_back(nlohmann::json::parse(l));
-    return v;
-  }
-  std::string url;
+      : log_(d / ".aws.log"),
+        server_("aws_endpoint.py", {"--log", log_.string(), "--keys", keys_file(d), "--token", token, "--auth", auth},
+                d / ".aws.port"),
+        url(server_.url) {}
+  std::vector<nlohmann::json> log() const { return json_lines(log_); }
 
  private:
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
+  static std::string keys_file(const TempDir& d) {
+    write_file(d / ".keys", servers().s3_access_key + "\n" + servers().s3_secret_key + "\n");
+    return d.str(".keys");
   }
-  fs::path port_file_, log_;
-  pid_t pid_ = -1;
+  fs::path log_;
+  FixtureServer server_;
+
+ public:
+  const std::string url;
 };
 
 struct Listing {
@@ -90,8 +54,8 @@ struct Listing {
   Listing() { s3.client.put_object({s3.bucket, "a.txt"}, "hi\n", ingot::s3::md5_base64("hi\n")); }
   // `ingot ls` of the bucket with `env` (VAR=value ...) and flags.
   RunResult ingot(const std::string& env, const std::string& flags = "") {
-    return run_sh(d, clean_env(d) + env + " \"$INGOT\" ls " + s3.url("") + " --endpoint " + servers().s3_endpoint +
-                         " " + flags);
+    return run_sh(
+        d, clean_env(d) + env + " \"$INGOT\" ls " + s3.url("") + " --endpoint " + servers().s3_endpoint + " " + flags);
   }
   // The same listing by aws cli, an independent reader of the same files.
   RunResult aws(const std::string& env, const std::string& flags = "") {
@@ -109,10 +73,12 @@ TEST_CASE("aws config: region and keys from the profile, --profile beats keys in
           "[cli][upload][s3][aws]") {
   Listing t;
   const ServerEnv& e = servers();
-  write_file(t.d / "credentials", "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n\n[good]\n"
-                                  "aws_access_key_id = " + e.s3_access_key + "\naws_secret_access_key = " +
-                                      e.s3_secret_key + "\n\n# a comment\n[eu]\naws_access_key_id = " +
-                                      e.s3_access_key + "\naws_secret_access_key = " + e.s3_secret_key + "\n");
+  write_file(t.d / "credentials",
+             "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n\n[good]\n"
+             "aws_access_key_id = " +
+                 e.s3_access_key + "\naws_secret_access_key = " + e.s3_secret_key +
+                 "\n\n# a comment\n[eu]\naws_access_key_id = " + e.s3_access_key +
+                 "\naws_secret_access_key = " + e.s3_secret_key + "\n");
   write_file(t.d / "config", std::string("[default]\nregion = us-east-1\n") + kPath + "[profile good]\n" + kPath +
                                  "region = us-east-1\n[profile eu]\nregion = eu-west-1\n" + kPath);
   const std::string wrong_env = "AWS_ACCESS_KEY_ID=nobody AWS_SECRET_ACCESS_KEY=wrong ";
@@ -122,13 +88,13 @@ TEST_CASE("aws config: region and keys from the profile, --profile beats keys in
     bool aws_ok;  // aws cli follows the server's "region is wrong; expecting" to the right region
   };
   const std::vector<Case> cases = {
-      {"", "", false, false},                                 // default profile: wrong keys
-      {"", "--profile good", true, true},                     // --profile
-      {"AWS_PROFILE=good", "", true, true},                   // AWS_PROFILE
-      {wrong_env, "--profile good", true, true},              // --profile beats keys in the environment
-      {wrong_env + "AWS_PROFILE=good", "", false, false},     // keys in the environment beat AWS_PROFILE
-      {"", "--profile eu", false, true},                      // region eu-west-1 from the profile: refused
-      {"AWS_REGION=us-east-1", "--profile eu", true, true},   // AWS_REGION beats the profile's region
+      {"", "", false, false},                                // default profile: wrong keys
+      {"", "--profile good", true, true},                    // --profile
+      {"AWS_PROFILE=good", "", true, true},                  // AWS_PROFILE
+      {wrong_env, "--profile good", true, true},             // --profile beats keys in the environment
+      {wrong_env + "AWS_PROFILE=good", "", false, false},    // keys in the environment beat AWS_PROFILE
+      {"", "--profile eu", false, true},                     // region eu-west-1 from the profile: refused
+      {"AWS_REGION=us-east-1", "--profile eu", true, true},  // AWS_REGION beats the profile's region
   };
   for (const Case& c : cases) {
     INFO(c.env << " " << c.flags);
@@ -189,7 +155,8 @@ TEST_CASE("aws config: web identity through STS, from the environment and from a
                                  "role_arn = arn:aws:iam::123456789012:role/from-profile\nweb_identity_token_file = " +
                                  t.d.str("token") + "\nrole_session_name = sess-p\n");
   const std::string sts_env = "AWS_ENDPOINT_URL_STS=" + sts.url + " ";
-  const std::string env_wi = sts_env + "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/from-env AWS_ROLE_SESSION_NAME=sess-e ";
+  const std::string env_wi =
+      sts_env + "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/from-env AWS_ROLE_SESSION_NAME=sess-e ";
   // What a Kubernetes service account gives a pod: the two variables and a token file.
   RunResult a = t.ingot(env_wi + "AWS_WEB_IDENTITY_TOKEN_FILE=" + shell_quote(t.d.str("token")));
   INFO(a.err);
@@ -223,8 +190,8 @@ TEST_CASE("aws config: AssumeRole with a source_profile is signed with the sourc
   Listing t;
   const ServerEnv& e = servers();
   AwsEndpoint sts(t.d, "", "");
-  write_file(t.d / "credentials", "[base]\naws_access_key_id = " + e.s3_access_key +
-                                      "\naws_secret_access_key = " + e.s3_secret_key + "\n");
+  write_file(t.d / "credentials",
+             "[base]\naws_access_key_id = " + e.s3_access_key + "\naws_secret_access_key = " + e.s3_secret_key + "\n");
   write_file(t.d / "config", std::string("[profile role]\n") + kPath +
                                  "role_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n"
                                  "external_id = ext-42\n[profile loop]\nrole_arn = arn:x\nsource_profile = loop2\n"
@@ -259,8 +226,9 @@ TEST_CASE("aws config: container credentials and instance metadata (IMDSv2)", "[
   CHECK(denied.code == 3);
   CHECK(denied.err == "ingot ls: error: the container credentials endpoint: HTTP 403\n");
   // Instance metadata: a session token first, then the role, then its keys.
-  RunResult m = run_sh(t.d, clean_env(t.d) + "AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=" +
-                                svc.url + " \"$INGOT\" ls " + t.s3.url("") + " --endpoint " + servers().s3_endpoint);
+  RunResult m =
+      run_sh(t.d, clean_env(t.d) + "AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=" + svc.url +
+                      " \"$INGOT\" ls " + t.s3.url("") + " --endpoint " + servers().s3_endpoint);
   INFO(m.err);
   CHECK(t.listed(m));
   std::vector<std::string> calls;

@@ -273,7 +273,8 @@ std::optional<Credentials> instance_credentials() {
   if (name.empty()) return std::nullopt;
   const std::string source = "the instance metadata service (role " + name + ")";
   http::Response c = local_call("GET", dir + uri_encode(name, false), auth);
-  if (!c.success()) throw remote_error(source + ": " + (c.error.empty() ? "HTTP " + std::to_string(c.status) : c.error));
+  if (!c.success())
+    throw remote_error(source + ": " + (c.error.empty() ? "HTTP " + std::to_string(c.status) : c.error));
   return from_json(c.body, source);
 }
 
@@ -282,16 +283,17 @@ std::optional<Credentials> from_profile(const Profile& p, const std::string& reg
 // credential_source of a role profile: where the keys that call AssumeRole come from.
 Credentials named_source(const Profile& p, const std::string& what) {
   if (what == "Environment") {
-    Credentials c{getenv_str("AWS_ACCESS_KEY_ID"), getenv_str("AWS_SECRET_ACCESS_KEY"),
-                  getenv_str("AWS_SESSION_TOKEN"), "the environment"};
+    Credentials c{getenv_str("AWS_ACCESS_KEY_ID"), getenv_str("AWS_SECRET_ACCESS_KEY"), getenv_str("AWS_SESSION_TOKEN"),
+                  "the environment"};
     if (!c.access_key.empty() && !c.secret_key.empty()) return c;
   } else if (what == "EcsContainer") {
     if (auto c = container_credentials()) return *c;
   } else if (what == "Ec2InstanceMetadata") {
     if (auto c = instance_credentials()) return *c;
   } else {
-    throw usage_error(describe(p) + ": credential_source must be Environment, EcsContainer or Ec2InstanceMetadata, not '" +
-                      what + "'");
+    throw usage_error(describe(p) +
+                      ": credential_source must be Environment, EcsContainer or Ec2InstanceMetadata, not '" + what +
+                      "'");
   }
   throw usage_error(describe(p) + ": credential_source " + what + " has no credentials");
 }
@@ -300,12 +302,14 @@ std::optional<Credentials> from_profile(const Profile& p, const std::string& reg
   if (depth > 4) throw usage_error(describe(p) + ": source_profile chain is longer than 4 (a loop?)");
   const std::string source = describe(p);
   if (std::string role = p.get("role_arn"); !role.empty()) {
-    if (std::string tf = p.get("web_identity_token_file"); !tf.empty()) return web_identity(p, region, role, tf, source);
+    if (std::string tf = p.get("web_identity_token_file"); !tf.empty())
+      return web_identity(p, region, role, tf, source);
     Credentials signer;
     if (std::string sp = p.get("source_profile"); !sp.empty()) {
       Profile src = read_profile(sp, true);
-      if (!src.found) throw usage_error(source + ": source_profile '" + sp + "' is in neither " + p.config_path + " nor " +
-                                        p.credentials_path);
+      if (!src.found)
+        throw usage_error(source + ": source_profile '" + sp + "' is in neither " + p.config_path + " nor " +
+                          p.credentials_path);
       // A profile that names itself uses its own static keys (the AWS CLI's rule).
       if (sp == p.name) {
         src.config.erase("role_arn");
@@ -319,10 +323,8 @@ std::optional<Credentials> from_profile(const Profile& p, const std::string& reg
     } else {
       throw usage_error(source + ": role_arn needs source_profile, credential_source or web_identity_token_file");
     }
-    std::map<std::string, std::string> fields = {{"Action", "AssumeRole"},
-                                                 {"Version", "2011-06-15"},
-                                                 {"RoleArn", role},
-                                                 {"RoleSessionName", session_name(p)}};
+    std::map<std::string, std::string> fields = {
+        {"Action", "AssumeRole"}, {"Version", "2011-06-15"}, {"RoleArn", role}, {"RoleSessionName", session_name(p)}};
     if (std::string id = p.get("external_id"); !id.empty()) fields["ExternalId"] = id;
     if (std::string d = p.get("duration_seconds"); !d.empty()) fields["DurationSeconds"] = d;
     return call_sts(p, region, fields, &signer, source);
@@ -334,8 +336,9 @@ std::optional<Credentials> from_profile(const Profile& p, const std::string& reg
   }
   if (std::string cmd = p.get("credential_process"); !cmd.empty()) return run_process(cmd, source);
   if (!p.get("sso_session").empty() || !p.get("sso_start_url").empty()) {
-    throw usage_error(source + " is an SSO profile, which ingot cannot sign in to; run `aws configure export-credentials"
-                               " --profile " +
+    throw usage_error(source +
+                      " is an SSO profile, which ingot cannot sign in to; run `aws configure export-credentials"
+                      " --profile " +
                       p.name + " --format env` and pass the keys in the environment");
   }
   return std::nullopt;
@@ -386,8 +389,8 @@ Credentials find_credentials(const Profile& p, const std::string& region) {
   // Keys in the environment win unless a profile was named on the command line (the
   // AWS CLI's rule: --profile beats them, AWS_PROFILE does not).
   if (!p.from_flag) {
-    Credentials c{getenv_str("AWS_ACCESS_KEY_ID"), getenv_str("AWS_SECRET_ACCESS_KEY"),
-                  getenv_str("AWS_SESSION_TOKEN"), "the environment"};
+    Credentials c{getenv_str("AWS_ACCESS_KEY_ID"), getenv_str("AWS_SECRET_ACCESS_KEY"), getenv_str("AWS_SESSION_TOKEN"),
+                  "the environment"};
     if (!c.access_key.empty() && !c.secret_key.empty()) return c;
   }
   if (auto c = from_profile(p, region, 0)) return *c;

@@ -22,9 +22,9 @@ struct Credentials {
 // indented "addressing_style = path") is stored as "s3.addressing_style".
 struct Profile {
   std::string name;
-  bool chosen = false;     // named by --profile or AWS_PROFILE, rather than "default"
-  bool from_flag = false;  // named by --profile: keys in the environment no longer win
-  bool found = false;   // a section of that name exists in either file
+  bool chosen = false;                             // named by --profile or AWS_PROFILE, rather than "default"
+  bool from_flag = false;                          // named by --profile: keys in the environment no longer win
+  bool found = false;                              // a section of that name exists in either file
   std::map<std::string, std::string> config;       // ~/.aws/config "[profile NAME]" ("[default]")
   std::map<std::string, std::string> credentials;  // ~/.aws/credentials "[NAME]"
   std::string config_path, credentials_path;
