@@ -125,6 +125,12 @@ Reply get(int port, const std::string& path) {
 
 const std::string kText = "one\ntwo\n\nfour\nfive\n";
 
+// in.txt holding kText, and its index: what most cases serve.
+void write_indexed_text(const TempDir& dir) {
+  write_file(dir / "in.txt", kText);
+  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+}
+
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -230,8 +236,7 @@ constexpr milliseconds kPromptly{1000};
 
 TEST_CASE("cli serve: /lines/N, ranges, /healthz and the error statuses", "[cli][serve]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt --max-range 3");
   REQUIRE(s.port() > 0);
 
@@ -270,8 +275,7 @@ TEST_CASE("cli serve: /lines/N, ranges, /healthz and the error statuses", "[cli]
 
 TEST_CASE("cli serve: a file replaced or modified while serving answers 503", "[cli][serve][replaced]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   SECTION("replaced by rename") {
     ServeProcess s(dir, "in.txt");
     REQUIRE(s.port() > 0);
@@ -354,8 +358,7 @@ TEST_CASE("cli serve: a second server on a port in use exits 1 and the first kee
 
 TEST_CASE("cli serve: 200 clients dripping request heads do not delay a normal request", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt");  // default limits: 1000 connections, 10 s header deadline
   REQUIRE(s.port() > 0);
   std::vector<std::unique_ptr<Conn>> slow;
@@ -388,8 +391,7 @@ TEST_CASE("cli serve: 200 clients dripping request heads do not delay a normal r
 
 TEST_CASE("cli serve: deadlines drop a client dripping its head or body, and idle connections", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt --header-timeout 0.5 --body-timeout 0.5 --idle-timeout 0.5");
   REQUIRE(s.port() > 0);
   // Drips one header line whenever the server has been quiet for 100 ms, as a slowloris
@@ -433,8 +435,7 @@ TEST_CASE("cli serve: deadlines drop a client dripping its head or body, and idl
 
 TEST_CASE("cli serve: pipelined requests on one connection are answered in order", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt");
   REQUIRE(s.port() > 0);
   Conn c(s.port());
@@ -457,8 +458,7 @@ TEST_CASE("cli serve: pipelined requests on one connection are answered in order
 
 TEST_CASE("cli serve: 200 keep-alive clients are all answered, twice each", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt");
   REQUIRE(s.port() > 0);
   const std::vector<std::string> records = lines_of(kText);
@@ -481,8 +481,7 @@ TEST_CASE("cli serve: 200 keep-alive clients are all answered, twice each", "[cl
 
 TEST_CASE("cli serve: a connection over --max-connections gets 503 and the others are served", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt --max-connections 4");
   REQUIRE(s.port() > 0);
   std::vector<std::unique_ptr<Conn>> held;
@@ -518,8 +517,7 @@ TEST_CASE("cli serve: a connection over --max-connections gets 503 and the other
 
 TEST_CASE("cli serve: oversized request heads and bodies are refused", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   ServeProcess s(dir, "in.txt");
   REQUIRE(s.port() > 0);
   {
@@ -549,8 +547,7 @@ TEST_CASE("cli serve: oversized request heads and bodies are refused", "[cli][se
 
 TEST_CASE("cli serve: a stop closes connections waiting for a request at once", "[cli][serve][hold]") {
   TempDir dir;
-  write_file(dir / "in.txt", kText);
-  REQUIRE(run_ingot(dir, "index in.txt -q").code == 0);
+  write_indexed_text(dir);
   // Deadlines far beyond the test's bound: only the stop can end these connections.
   ServeProcess s(dir, "in.txt --header-timeout 600 --idle-timeout 600");
   REQUIRE(s.port() > 0);
