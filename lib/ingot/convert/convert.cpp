@@ -142,13 +142,18 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
       end = r.end;
     }
     std::vector<std::string> columns = opts.fields;
+    bool columns_found = false;  // columns is the key union already, even when empty
     if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
-    if (from == RecordKind::ndjson && columns.empty() && in.compressed()) {
-      throw usage_error(std::string("finding the NDJSON columns takes a pre-pass over the input, which ") +
-                        codec_name(in.codec()) +
-                        "-compressed input does not allow; pass --fields or --schema, "
-                        "or decompress it first")
-          .at_path(in.display_name());
+    if (from == RecordKind::ndjson && columns.empty() && in.compressed() && !(opts.part || opts.range)) {
+      // A compressed file cannot be read twice in place, but it can be decoded twice:
+      // the column union from a first decoding, the conversion from `in` (decoding is a
+      // fraction of the conversion: docs/compression.md has the figures). The same file
+      // both times, or the union could miss a key of the file converted.
+      InputFile first = InputFile::open(opts.input);
+      columns = detail::ndjson_key_union(first, 0, kToEnd, opts);
+      columns_found = true;
+      if (!(first.fingerprint() == in.fingerprint()))
+        throw data_error("changed while its columns were found; run again").at_path(in.display_name());
     }
 
     if (from == RecordKind::ndjson && columns.empty() && (opts.part || opts.range) && !opts.schema_only) {
@@ -162,9 +167,9 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
       if (from != RecordKind::ndjson || opts.schema_out.empty()) {
         throw usage_error("--schema-only finds the columns of NDJSON input and needs --schema-out FILE");
       }
-      if (!in.seekable()) throw usage_error("--schema-only needs a file, not a stream or compressed input");
+      if (!in.seekable() && !in.compressed()) throw usage_error("--schema-only needs a file, not a stream");
       ConvertReport rep;
-      auto cols = detail::ndjson_key_union(in, begin, end, opts);
+      auto cols = in.compressed() ? columns : detail::ndjson_key_union(in, begin, end, opts);
       write_schema(opts.schema_out, cols);
       rep.input = in.display_name();
       rep.output = opts.schema_out;
@@ -182,6 +187,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
     detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);
+    run.columns_found = columns_found;
     if (from == RecordKind::ndjson)
       detail::convert_ndjson(run);
     else

@@ -27,6 +27,7 @@ struct ConvertRun {
   RecordLedger& ledger;
   std::uint64_t bytes = 0;  // filled by the converter
   std::vector<std::string> columns;
+  bool columns_found = false;                // columns is the key union already (a first pass over compressed input)
   std::vector<std::string> empty_columns;    // columns no valid record gave a value
   std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
 };

@@ -780,7 +780,7 @@ std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<st
 
 void convert_ndjson(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
-  if (run.columns.empty() && opts.fields.empty()) {
+  if (run.columns.empty() && opts.fields.empty() && !run.columns_found) {
     if (!run.in.seekable()) {
       throw usage_error("NDJSON from a stream needs --fields or --schema (the column union takes a pre-pass)");
     }

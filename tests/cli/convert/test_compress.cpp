@@ -193,7 +193,6 @@ TEST_CASE("cli compress: operations that need random access refuse compressed in
   };
   const Case cases[] = {
       {"convert data.csv.gz --part 1/2 -o x.ndjson", "decompress it first"},
-      {"convert data.ndjson.zst -o x.csv", "--fields"},
       {"split data.csv.gz --pieces 2", "decompress it first"},
       {"split data.csv.zst --bytes 1K --plan", "decompress it first"},
       {"index data.csv.gz",
@@ -241,4 +240,37 @@ TEST_CASE("cli compress: truncated and corrupt input fail with the path and the 
     REQUIRE(r.err.find("truncated") != std::string::npos);
     REQUIRE_FALSE(fs::exists(d / "cut-00000.csv"));
   }
+}
+
+TEST_CASE("cli compress: the NDJSON columns of a compressed file come from a first decoding pass", "[cli][compress]") {
+  TempDir d;
+  // A key that only the last line has, a nested object, and a broken line: the union
+  // must be the plain file's exactly.
+  std::string text = make_ndjson(4000);
+  text += "{\"id\":1,\"v\":\"broken\"\n{\"id\":4001,\"meta\":{\"k\":\"m\"},\"late\":true}\n";
+  write_inputs(d, "data.ndjson", text);
+  auto plain = run_ingot(d, "convert data.ndjson -o expect.csv --json");
+  REQUIRE(plain.code == 0);
+  REQUIRE(report(plain)["stats"]["records"]["invalid"] == 1);  // the broken line
+  const std::string expect = read_file(d / "expect.csv");
+  REQUIRE(lines_of(expect).front() == "id,v,meta.k,late");
+  for (const char* in : {"data.ndjson.gz", "data.ndjson.zst"}) {
+    for (const char* opts : {"-j1 --chunk-size 64", "-j2"}) {
+      auto r = run_ingot(d, std::string("convert ") + in + " -o got.csv -q " + opts);
+      CAPTURE(in, opts, r.err);
+      REQUIRE(r.code == 0);
+      REQUIRE(read_file(d / "got.csv") == expect);
+    }
+    REQUIRE(run_ingot(d, std::string("convert ") + in + " --schema-only --schema-out cols.json -q").code == 0);
+    REQUIRE(nlohmann::json::parse(read_file(d / "cols.json")).size() == 4);
+  }
+  // No valid record at all: the usual error, not a complaint about the stream.
+  write_inputs(d, "bad.ndjson", "not json\n");
+  auto r = run_ingot(d, "convert bad.ndjson.gz -o bad.csv -q");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("no valid record") != std::string::npos);
+  // Compressed stdin can still not be read twice.
+  r = run_sh(d, "cat data.ndjson.gz | \"$INGOT\" convert - --from ndjson -o s.csv -q");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("needs --fields or --schema") != std::string::npos);
 }

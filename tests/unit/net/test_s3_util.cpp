@@ -80,22 +80,27 @@ TEST_CASE("s3: credentials come from the environment, else the AWS_PROFILE of th
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
   ::unsetenv("AWS_SESSION_TOKEN");
   ::setenv("AWS_SHARED_CREDENTIALS_FILE", (dir / "credentials").c_str(), 1);
+  ::setenv("AWS_CONFIG_FILE", (dir / "config").c_str(), 1);  // none
+  ::setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+  auto find = [] { return s3::find_credentials(s3::load_profile(""), "us-east-1"); };
   ::setenv("AWS_PROFILE", "other", 1);
-  auto c = s3::find_credentials();
+  auto c = find();
   CHECK(c.access_key == "test:tester");
   CHECK(c.secret_key == "testing");
   CHECK(c.session_token == "T");
   ::unsetenv("AWS_PROFILE");
-  CHECK(s3::find_credentials().access_key == "D");
+  CHECK(find().access_key == "D");
   ::setenv("AWS_ACCESS_KEY_ID", "E", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "ES", 1);
-  CHECK(s3::find_credentials().access_key == "E");
+  CHECK(find().access_key == "E");
   ::unsetenv("AWS_ACCESS_KEY_ID");
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
   ::setenv("AWS_PROFILE", "missing", 1);
-  CHECK_THROWS_AS(s3::find_credentials(), Error);
+  CHECK_THROWS_AS(find(), Error);
   ::unsetenv("AWS_PROFILE");
   ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+  ::unsetenv("AWS_CONFIG_FILE");
+  ::unsetenv("AWS_EC2_METADATA_DISABLED");
   fs::remove_all(dir);
 }
 
