@@ -8,7 +8,7 @@
 # cache and times with hyperfine, each pair in one hyperfine run:
 #   pieces8   ingot split --pieces 8            vs  split -n l/8          (NDJSON)
 #   bytes180  ingot split --bytes 180M          vs  split -C 180M         (NDJSON)
-#   csv180    ingot split --kind csv --bytes 180M vs split -C 180M        (CSV; GNU is not CSV-aware)
+#   csv180    ingot split --from csv --bytes 180M vs split -C 180M        (CSV; GNU is not CSV-aware)
 #   merge     ingot merge PIECES -o OUT         vs  cat PIECES > OUT      (the bytes180 pieces)
 #   plan      ingot split --plan --bytes 180M and --pieces 64 on the biggest file the
 #             disk allows (copies of the CSV, <= PLAN_MAX_GB, deleted at the end)
@@ -131,7 +131,7 @@ for name in $CASES; do
             pair bytes180 "$FRESH" "$I split $(q "$IN_JSON") --bytes 180M --prefix $(q "$OUT/i/p-") -q" \
                 "split -C 180M $(q "$IN_JSON") $(q "$OUT/g/x")" ;;
         csv180)
-            pair csv180 "$FRESH" "$I split $(q "$IN_CSV") --kind csv --bytes 180M --prefix $(q "$OUT/i/p-") -q" \
+            pair csv180 "$FRESH" "$I split $(q "$IN_CSV") --from csv --bytes 180M --prefix $(q "$OUT/i/p-") -q" \
                 "split -C 180M $(q "$IN_CSV") $(q "$OUT/g/x")" ;;
         merge)
             # Both stitch the same pieces: those of ingot split --bytes 180M of the NDJSON.
@@ -161,9 +161,9 @@ for name in $CASES; do
             echo "=== plan on $BIG_BYTES bytes"
             hyperfine --warmup "$WARMUP" --runs "$RUNS" --prepare "rm -f $(q "$OUT/plan")/*" --export-json "$json" \
                 --command-name "plan --bytes 180M" \
-                "$I split $(q "$BIG") --kind csv --plan --bytes 180M --prefix $(q "$OUT/plan/b-") -q" \
+                "$I split $(q "$BIG") --from csv --plan --bytes 180M --prefix $(q "$OUT/plan/b-") -q" \
                 --command-name "plan --pieces 64" \
-                "$I split $(q "$BIG") --kind csv --plan --pieces 64 --prefix $(q "$OUT/plan/n-") -q"
+                "$I split $(q "$BIG") --from csv --plan --pieces 64 --prefix $(q "$OUT/plan/n-") -q"
             printf 'plan-bytes180\t%s\t\t%s bytes\t\n' "$(median "$json" 0)" "$BIG_BYTES" >>"$SUMMARY"
             printf 'plan-pieces64\t%s\t\t%s bytes\t\n' "$(median "$json" 1)" "$BIG_BYTES" >>"$SUMMARY"
             rm -f -- "$BIG" ;;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <map>
@@ -28,7 +29,7 @@ std::string parent_dir(const std::string& path) {
 
 void write_all(int fd, const char* data, std::size_t n, const std::string& path) {
   while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
+    ssize_t w = ::write(fd, data, std::min(n, kWritePiece));
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EPIPE) throw BrokenPipe();

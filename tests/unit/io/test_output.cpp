@@ -1,15 +1,17 @@
 // OutputFile (io/output.h): written under a temporary name in the target directory and
 // renamed over the final name only by commit(); an abort (destructor, error) leaves the
 // final name as it was; devices and FIFOs are written in place; stale temporaries of
-// dead processes are swept, live ones kept.
+// dead processes are swept, live ones kept; write_all writes in pieces of kWritePiece.
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ingot/io/decompress.h"
@@ -170,6 +172,33 @@ TEST_CASE("output: a FIFO is written in place and never replaced", "[output]") {
   struct stat after {};
   REQUIRE(::stat(fifo.c_str(), &after) == 0);
   CHECK(S_ISFIFO(after.st_mode));
+}
+
+TEST_CASE("output: write_all hands the kernel at most kWritePiece bytes per call, all bytes in order", "[output]") {
+  // A SOCK_SEQPACKET socket keeps each write() call one message: the reader sees the
+  // calls' sizes. 3 pieces and 7 bytes fit one message of the default buffer (208 KiB),
+  // so a single write() of all of it would arrive whole.
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0);
+  std::string data(3 * kWritePiece + 7, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  std::vector<std::size_t> sizes;
+  std::string got;
+  std::thread reader([&] {
+    std::vector<char> buf(data.size() + 1);
+    for (;;) {
+      const ssize_t n = ::recv(sv[1], buf.data(), buf.size(), 0);
+      if (n <= 0) break;
+      sizes.push_back(static_cast<std::size_t>(n));
+      got.append(buf.data(), static_cast<std::size_t>(n));
+    }
+  });
+  write_all(sv[0], data.data(), data.size(), "socket");
+  ::close(sv[0]);
+  reader.join();
+  ::close(sv[1]);
+  CHECK(got == data);
+  CHECK(sizes == std::vector<std::size_t>{kWritePiece, kWritePiece, kWritePiece, 7});
 }
 
 TEST_CASE("output: stdout is \"-\", with nothing on disk", "[output]") {
