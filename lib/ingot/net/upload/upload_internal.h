@@ -1,8 +1,10 @@
 // Shared between upload.cpp (dispatch, manifests) and the three targets; not public API.
+// The targets' interface and the driver that runs them: upload_target.h.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -23,9 +25,11 @@ struct UploadSource {
 
 UploadSource resolve_source(const UploadOptions& opts);
 
-UploadReport upload_s3(const UploadOptions& opts, const UploadSource& src);
-UploadReport upload_pg(const UploadOptions& opts, const UploadSource& src);
-UploadReport upload_http(const UploadOptions& opts, const UploadSource& src);
+// The targets (upload_target.h), one per destination scheme.
+class UploadTarget;
+std::unique_ptr<UploadTarget> make_s3_target(const UploadOptions& opts, const UploadSource& src);
+std::unique_ptr<UploadTarget> make_pg_target(const UploadOptions& opts, const UploadSource& src);
+std::unique_ptr<UploadTarget> make_http_target(const UploadOptions& opts, const UploadSource& src);
 
 // Batches, for PostgreSQL and HTTP alike. The engine's Chunker cuts the source into
 // chunks of about --batch-bytes whole records (batch_chunker_options); each chunk is
