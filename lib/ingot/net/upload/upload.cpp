@@ -7,7 +7,6 @@
 #include "ingot/split/manifest.h"
 #include "ingot/net/s3/s3.h"
 #include "ingot/net/upload/upload_journal.h"
-#include "ingot/net/upload/upload_internal.h"
 #include "ingot/net/upload/upload_target.h"
 #include "ingot/net/redact.h"
 

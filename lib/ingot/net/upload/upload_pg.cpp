@@ -47,8 +47,7 @@
 #include "ingot/io/output.h"
 #include "ingot/convert/convert.h"
 #include "ingot/convert/chunk_converter.h"
-#include "ingot/net/upload/upload_internal.h"
-#include "ingot/net/upload/upload_journal.h"
+#include "ingot/net/upload/upload_batch.h"
 #include "ingot/net/upload/upload_target.h"
 #include "ingot/util/hash.h"
 

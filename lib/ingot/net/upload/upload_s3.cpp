@@ -23,8 +23,8 @@
 #include <tuple>
 
 #include "ingot/io/input.h"
+#include "ingot/net/redact.h"
 #include "ingot/net/s3/s3.h"
-#include "ingot/net/upload/upload_internal.h"
 #include "ingot/net/upload/upload_journal.h"
 #include "ingot/net/upload/upload_target.h"
 #include "ingot/util/units.h"

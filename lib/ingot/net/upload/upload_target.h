@@ -18,16 +18,33 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ingot/io/input.h"
 #include "ingot/net/upload/upload.h"
-#include "ingot/net/upload/upload_internal.h"
 #include "ingot/net/upload/upload_journal.h"
 #include "ingot/pipeline/records.h"
 
 namespace ingot::detail {
+
+// A source resolved from the command line: a file or stdin, or the source file of a
+// split manifest with the manifest's piece ranges.
+struct UploadSource {
+  std::string path;               // file to read ("-" = stdin)
+  std::vector<ByteRange> pieces;  // from a manifest; empty otherwise
+  std::string manifest;           // manifest path, when the source was one
+};
+
+UploadSource resolve_source(const UploadOptions& opts);
+
+// The targets (below), one per destination scheme: upload() picks one and runs it.
+class UploadTarget;
+std::unique_ptr<UploadTarget> make_s3_target(const UploadOptions& opts, const UploadSource& src);
+std::unique_ptr<UploadTarget> make_pg_target(const UploadOptions& opts, const UploadSource& src);
+std::unique_ptr<UploadTarget> make_http_target(const UploadOptions& opts, const UploadSource& src);
 
 class UploadTarget {
  public:

@@ -1,35 +1,17 @@
-// Shared between upload.cpp (dispatch, manifests) and the three targets; not public API.
-// The targets' interface and the driver that runs them: upload_target.h.
+// Batches of records, for the PostgreSQL and HTTP targets (internal to upload*.cpp):
+// how both cut a source into numbered batches and count them into the report.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ingot/net/upload/upload.h"
-#include "ingot/net/redact.h"
 
 namespace ingot::detail {
-
-// A source resolved from the command line: a file or stdin, or the source file of a
-// split manifest with the manifest's piece ranges.
-struct UploadSource {
-  std::string path;               // file to read ("-" = stdin)
-  std::vector<ByteRange> pieces;  // from a manifest; empty otherwise
-  std::string manifest;           // manifest path, when the source was one
-};
-
-UploadSource resolve_source(const UploadOptions& opts);
-
-// The targets (upload_target.h), one per destination scheme.
-class UploadTarget;
-std::unique_ptr<UploadTarget> make_s3_target(const UploadOptions& opts, const UploadSource& src);
-std::unique_ptr<UploadTarget> make_pg_target(const UploadOptions& opts, const UploadSource& src);
-std::unique_ptr<UploadTarget> make_http_target(const UploadOptions& opts, const UploadSource& src);
 
 // Batches, for PostgreSQL and HTTP alike. The engine's Chunker cuts the source into
 // chunks of about --batch-bytes whole records (batch_chunker_options); each chunk is
