@@ -1,4 +1,5 @@
-// Shared between convert.cpp and the two converter directions; not public API.
+// Shared between convert.cpp and the two converter directions; not public API (what
+// other folders may use of them is in chunk_converter.h).
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "ingot/format/csv.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/convert/chunk_converter.h"
 #include "ingot/convert/convert.h"
 #include "ingot/pipeline/records.h"
 #include "ingot/util/byte_buffer.h"
@@ -36,37 +38,12 @@ struct ConvertRun {
 // simdjson On-Demand fixes its SIMD kernel at compile time, so convert_ndjson.cpp is
 // compiled once per CPU variant and these entry points pick one at run time.
 void convert_ndjson(ConvertRun& run);
-// The exact union of keys of all valid records in first-seen order (flattened unless !flatten).
-std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
-                                          const ConvertOptions& opts);
 // The name of the variant convert_ndjson() uses on this CPU ("x86-64-v3", "generic").
 const char* ndjson_variant();
 
-// One converted row: its bytes in the output and the source line it came from.
-struct NdjsonRow {
-  std::size_t out_end = 0;    // end of the row in the output (it begins where the previous row ended)
-  std::size_t src_begin = 0;  // chunk-local offset of the source line
-  std::size_t src_end = 0;    // end of the source line, its line end included
-};
-
-// How the NDJSON converter writes a row: CSV or TSV as convert writes them, or
-// PostgreSQL COPY's text format (format/pg_copy_text.h; an absent, null or "" value is
-// \N, NULL, as the CSV's empty field is for COPY's CSV format).
-enum class RowFormat { csv, tsv, copy_text };
-
-// The conversion of convert_ndjson, one chunk at a time, for callers that run their own
-// pipeline stages around it (upload to PostgreSQL converts chunks straight into COPY
-// input). One per thread (it owns the simdjson parser); the rows hold the same values
-// convert_ndjson writes for the chunk (in CSV/TSV: the same bytes), without the header.
-class NdjsonChunkConverter {
- public:
-  virtual ~NdjsonChunkConverter() = default;
-  // Fills out with one row per valid record, rows with one entry per row, and tally
-  // with counts, newlines and the rejects (chunk-local line numbers).
-  virtual void convert(const Chunk& c, std::string& out, std::vector<NdjsonRow>& rows, ChunkTally& tally) = 0;
-};
-std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
-                                                            bool flatten);
+// convert_ndjson.cpp's name for a converted row (the converters' public declarations:
+// chunk_converter.h).
+using NdjsonRow = ConvertedRow;
 
 #define INGOT_DECLARE_NDJSON_VARIANT(ns)                                                               \
   namespace ns {                                                                                       \
@@ -82,36 +59,6 @@ INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 #endif
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
-
-// The keys of a CSV/TSV source from its first record: the header's fields, or col1..colN
-// when !header. Throws a data Error at line 1 for a malformed or non-UTF-8 header.
-std::vector<std::string> delimited_keys(std::string_view first, char delim, bool header, bool strict_quotes,
-                                        const std::string& path);
-
-struct KeyPrefixes;
-// The record conversion of convert_delimited, one chunk at a time, for callers that run
-// their own pipeline around it (upload to an HTTP endpoint sends a CSV source's chunks
-// as NDJSON). Shared by the pipeline's threads (const); each thread brings its own
-// tokenizer and buffers. out gets the bytes convert writes for the chunk's records
-// (without the header); tally the counts, newlines and rejects (chunk-local lines).
-class DelimitedChunkConverter {
- public:
-  DelimitedChunkConverter(const std::vector<std::string>& keys, char in_delim, RecordKind to, ValueTypes types,
-                          bool strict_quotes);
-  ~DelimitedChunkConverter();
-  void convert(const Chunk& c, CsvTokenizer& tokenizer, CsvRecord& rec, ChunkTally& tally, ByteBuffer& out) const;
-
- private:
-  using RecordWriter = char* (*)(char*, const KeyPrefixes&, std::span<const std::string_view>);
-  std::unique_ptr<KeyPrefixes> prefixes_;
-  RecordWriter write_record_ = nullptr;
-  std::size_t nkeys_;
-  char in_delim_;
-  bool strict_quotes_;
-  bool to_json_;
-  char out_delim_;
-  std::string expected_;  // "expected N fields, found "
-};
 
 // Strips a UTF-8 byte order mark at the very start of the source.
 inline std::size_t bom_length(const char* p, std::size_t n, std::uint64_t source_offset) {

@@ -7,7 +7,7 @@
 #include "ingot/split/manifest.h"
 #include "ingot/net/s3/s3.h"
 #include "ingot/net/upload/upload_journal.h"
-#include "ingot/net/upload/upload_internal.h"
+#include "ingot/net/upload/upload_target.h"
 #include "ingot/net/redact.h"
 
 namespace ingot {
@@ -52,6 +52,25 @@ UploadSource resolve_source(const UploadOptions& opts) {
     }
   }
   return s;
+}
+
+UploadReport UploadTarget::run() {
+  rep.target = name();
+  rep.source = o.source;
+  rep.dest = o.dest;
+  check();
+  if (reads_source()) {
+    in.emplace(InputFile::open(src.path, decode()));
+    stream = !in->seekable();
+  }
+  // A stream cannot be read again, so a rerun could not resume it: no journal.
+  const bool no_journal = in ? stream : src.path == "-";
+  journal.emplace(no_journal ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
+  if (!plan() || !resume()) return std::move(rep);
+  send();
+  if (ledger) ledger->finish();
+  finish();
+  return std::move(rep);
 }
 
 }  // namespace detail
@@ -106,19 +125,20 @@ Result<UploadReport> upload(const UploadOptions& opts) {
         inputs, {{"--rejects", opts.rejects},
                  {"journal",
                   src.path == "-" ? std::string() : detail::Journal::path_for(src.path, opts.dest, opts.state_dir)}});
-    UploadReport r;
+    std::unique_ptr<detail::UploadTarget> target;
     if (s3::is_s3_url(opts.dest)) {
-      r = detail::upload_s3(opts, src);
+      target = detail::make_s3_target(opts, src);
     } else if (opts.dest.rfind("http://", 0) == 0 || opts.dest.rfind("https://", 0) == 0) {
-      r = detail::upload_http(opts, src);
+      target = detail::make_http_target(opts, src);
     } else if (is_postgres_destination(opts.dest)) {
-      r = detail::upload_pg(opts, src);
+      target = detail::make_pg_target(opts, src);
     } else {
       throw usage_error(
           "destination must be s3://bucket/key, postgresql://..., a libpq conninfo (host=... "
           "dbname=..., service=NAME) or http(s)://...: " +
           redacted(opts.dest));
     }
+    UploadReport r = target->run();
     r.dest = redacted(opts.dest);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;

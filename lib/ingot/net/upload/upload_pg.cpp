@@ -2,8 +2,9 @@
 // I/O stage, pipeline.h):
 //   Chunker (chunks of --batch-bytes whole records)
 //   -> transform, parallel: the chunk's records rewritten in COPY's text format (which
-//      the server parses ~12% faster than its CSV): CSV/TSV from the tokenizer's fields,
-//      NDJSON by the convert library (the COPY input is never written to disk)
+//      the server parses ~12% faster than its CSV) by convert's row converter
+//      (convert/chunk_converter.h), for NDJSON and CSV/TSV sources alike (the COPY
+//      input is never written to disk)
 //   -> sequence, serial in order: batches of at most --batch-rows numbered across the
 //      source (BatchCutter), --create-table on the first chunk
 //   -> io, at most --workers at once: each batch COPY'd and recorded in
@@ -45,10 +46,9 @@
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/convert/convert.h"
-#include "ingot/convert/convert_internal.h"
-#include "ingot/net/upload/upload_internal.h"
-#include "ingot/net/upload/upload_journal.h"
-#include "ingot/util/byte_buffer.h"
+#include "ingot/convert/chunk_converter.h"
+#include "ingot/net/upload/upload_batch.h"
+#include "ingot/net/upload/upload_target.h"
 #include "ingot/util/hash.h"
 
 namespace ingot::detail {
@@ -314,7 +314,7 @@ std::string infer_type(const std::vector<std::string>& values) {
 // A record of the COPY input: its bytes in the chunk's payload (from the previous
 // record's end to out_end) and its source bytes in the chunk (for line numbers, rejects
 // and the batch plan). Rows are in COPY's text format, whatever the source.
-using Row = NdjsonRow;
+using Row = ConvertedRow;
 
 struct Refused {
   std::size_t row = 0;  // index in the chunk's rows
@@ -329,12 +329,8 @@ struct BatchResult {
 
 // Per token: the chunk's COPY input and what each stage learned about it.
 struct Work {
-  std::unique_ptr<NdjsonChunkConverter> converter;  // NDJSON
-  CsvTokenizer tokenizer;                           // CSV/TSV
-  bool tokenizer_ready = false;                     // made with the source's delimiter
-  std::string out;                                  // NDJSON: text-format rows
-  ByteBuffer text;                                  // CSV/TSV: text-format rows
-  const char* payload = nullptr;                    // out or text
+  std::unique_ptr<RowConverter> converter;  // made by the first chunk the token carries
+  const char* payload = nullptr;            // the converter's rows
   std::vector<Row> rows;
   ChunkTally tally;                 // newlines, and the records rejected before the server
   std::uint64_t first_line = 0;     // absolute line of the chunk's first byte
@@ -347,56 +343,6 @@ struct Work {
     return {payload + begin_of(i), rows[j - 1].out_end - begin_of(i)};
   }
 };
-
-// CSV/TSV: the chunk's records as COPY text-format rows. An empty unquoted field is
-// NULL and "" an empty string, as COPY's CSV format reads them. A blank line is no row
-// (COPY would read a row of NULLs, or refuse it); a malformed record (a stray quote) is
-// rejected here with the tokenizer's reason, as convert rejects it. Field counts are
-// left to the server ("missing data for column ...").
-void csv_to_copy_text(const Chunk& c, Work& w) {
-  w.rows.clear();
-  w.tally.clear();
-  w.text.clear();
-  w.tokenizer.reset(c.data, c.size);
-  const char* const end = c.data + c.size;
-  CsvRecord rec;
-  std::uint64_t line = 0;  // newlines before the record, in the chunk
-  while (w.tokenizer.next(rec)) {
-    const std::uint64_t at = line;
-    line += rec.newlines;
-    if (rec.error) {
-      Reject r;
-      r.line = at;
-      r.offset = rec.begin;
-      r.raw = rec.raw(c.data);
-      r.reason = rec.error;
-      w.tally.rejects.push_back(std::move(r));
-      continue;
-    }
-    if (is_blank_record(rec.raw(c.data))) {
-      ++w.tally.counts.blank;
-      continue;
-    }
-    const std::size_t raw_len = rec.end - rec.begin;
-    char* o = w.text.reserve(copy_text_field_max(raw_len) + 3 * rec.fields.size() + 1);
-    for (std::size_t i = 0; i < rec.fields.size(); ++i) {
-      const std::string_view f = rec.fields[i];
-      if (i) *o++ = '\t';
-      if (f.empty() && !csv_quoted_empty(f, end)) {
-        *o++ = '\\';
-        *o++ = 'N';
-      } else {
-        o = write_copy_text_field(o, f);
-      }
-    }
-    *o++ = '\n';
-    w.text.commit(o);
-    w.rows.push_back(Row{w.text.size(), rec.begin, rec.end});
-  }
-  w.tally.newlines = line;
-  w.tally.counts.valid = w.rows.size();
-  w.payload = w.text.data();
-}
 
 // Newlines before each of the (ascending) chunk offsets, in one forward pass.
 class LineCounter {
@@ -567,480 +513,505 @@ void add_note(UploadReport& rep, const std::string& note) {
   rep.note += (rep.note.empty() ? "" : "; ") + note;
 }
 
-}  // namespace
+class PgTarget final : public UploadTarget {
+ public:
+  using UploadTarget::UploadTarget;
 
-UploadReport upload_pg(const UploadOptions& o, const UploadSource& src) {
-  UploadReport rep;
-  rep.target = "postgresql";
-  rep.source = o.source;
-  rep.dest = o.dest;
-  if (o.table.empty()) throw usage_error("--table is needed for a PostgreSQL destination");
-  if (o.workers == 0) throw usage_error("--workers must be at least 1");
-  RecordKind kind;
-  if (o.from)
-    kind = *o.from;
-  else if (auto k = record_kind_from_path(src.path))
-    kind = *k;
-  else
-    throw usage_error("cannot tell the source format from '" + src.path + "'; pass --from csv|tsv|ndjson");
-  if (kind == RecordKind::lines) throw usage_error("a PostgreSQL load reads csv, tsv or ndjson");
-  if (!o.fields.empty() && !o.schema.empty()) throw usage_error("--fields and --schema exclude each other");
-  if (kind != RecordKind::ndjson && (!o.fields.empty() || !o.schema.empty())) {
-    throw usage_error("--fields and --schema apply to NDJSON sources (CSV/TSV columns come from the header)");
-  }
-  const TableName tname = parse_table(o.table);
+ private:
+  const char* name() const override { return "postgresql"; }
 
-  InputFile in = InputFile::open(src.path);
-  // The source's identity: its absolute path (symlinks resolved). Its content is
-  // checked batch by batch against the ledger (source_xxh3), so a touch changes
-  // nothing and a changed source is refused. stdin cannot be read again after a crash:
-  // its batches still commit with their ledger rows, but under a load id of their own,
-  // so a rerun loads everything again.
-  std::string fp_text;
-  if (in.seekable()) {
-    std::error_code ec;
-    std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(src.path), ec);
-    if (ec) abs = std::filesystem::absolute(src.path).lexically_normal();
-    fp_text = nlohmann::json({{"path", abs.string()}}).dump();
-  } else {
-    fp_text = "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "," +
-              std::to_string(::getpid()) + "}";
-    rep.note = "stdin: not resumable (a rerun loads everything again)";
-  }
-
-  // --dry-run cuts the batches exactly as a load would, without a connection.
-  std::unique_ptr<Conn> main;
-  std::string table;  // quoted by libpq
-  std::string ledger_schema, oid;
-  if (!o.dry_run) {
-    main = std::make_unique<Conn>(o.dest);
-    // In these client encodings a multibyte character may hold the byte of '\\', which
-    // the text format doubles as an escape, corrupting the character.
-    const std::string enc =
-        PQparameterStatus(main->c, "client_encoding") ? PQparameterStatus(main->c, "client_encoding") : "";
-    for (const char* unsafe : {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB"}) {
-      if (enc == unsafe) {
-        throw usage_error("client_encoding " + enc +
-                          " is not supported (its characters may contain a backslash byte); " +
-                          "convert the source to UTF-8, e.g. with iconv, and load it with client_encoding UTF8")
-            .at_path(o.dest);
-      }
+  void check() override {
+    if (o.table.empty()) throw usage_error("--table is needed for a PostgreSQL destination");
+    if (o.workers == 0) throw usage_error("--workers must be at least 1");
+    if (o.from)
+      kind = *o.from;
+    else if (auto k = record_kind_from_path(src.path))
+      kind = *k;
+    else
+      throw usage_error("cannot tell the source format from '" + src.path + "'; pass --from csv|tsv|ndjson");
+    if (kind == RecordKind::lines) throw usage_error("a PostgreSQL load reads csv, tsv or ndjson");
+    if (!o.fields.empty() && !o.schema.empty()) throw usage_error("--fields and --schema exclude each other");
+    if (kind != RecordKind::ndjson && (!o.fields.empty() || !o.schema.empty())) {
+      throw usage_error("--fields and --schema apply to NDJSON sources (CSV/TSV columns come from the header)");
     }
-    table = escape_table(*main, tname);
-    ledger_schema = ensure_ledger(*main);
-    oid = table_oid(*main, table);
-  }
-  // The target's identity in the load id: schema and name as the server resolves them
-  // (an existing table by its OID, a new one where CREATE TABLE puts it), so `t`,
-  // `public.t` and `"t"` are one target, and `t` under another search_path another.
-  std::vector<std::string> target = tname.parts;
-  if (main && !oid.empty()) {
-    target = query(*main,
-                   "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
-                   "c.oid = $1::oid",
-                   {oid})[0];
-  } else if (main && target.size() == 1) {
-    target.insert(target.begin(), query(*main, "SELECT coalesce(current_schema(), '')")[0][0]);
+    tname = parse_table(o.table);
   }
 
-  // The COPY columns. CSV/TSV: the header. NDJSON: --fields/--schema, else the table's
-  // columns, else (a table to create) the exact union of keys, as convert finds it.
-  // A dry run needs none: which NDJSON lines are records does not depend on them.
-  Chunker chunker(in, kind, 0, kToEnd, batch_chunker_options(o.chunker, o.batch_bytes));
-  std::vector<std::string> columns;
-  std::uint64_t line = 1;
-  const char delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);  // CSV/TSV sources
-  if (kind == RecordKind::ndjson) {
-    columns = o.schema.empty() ? o.fields : read_schema(o.schema);
-    if (columns.empty() && !o.dry_run) {
+  // The source's identity, the connection, the table, the COPY columns and the load id:
+  // what the batches are cut by and the ledger knows them by. The batches themselves are
+  // cut as the source streams past (send).
+  bool plan() override {
+    // The source's identity: its absolute path (symlinks resolved). Its content is
+    // checked batch by batch against the ledger (source_xxh3), so a touch changes
+    // nothing and a changed source is refused. stdin cannot be read again after a crash:
+    // its batches still commit with their ledger rows, but under a load id of their own,
+    // so a rerun loads everything again.
+    if (in->seekable()) {
+      std::error_code ec;
+      std::filesystem::path abs = std::filesystem::weakly_canonical(std::filesystem::absolute(src.path), ec);
+      if (ec) abs = std::filesystem::absolute(src.path).lexically_normal();
+      fp_text = nlohmann::json({{"path", abs.string()}}).dump();
+    } else {
+      fp_text = "{\"stdin\":" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "," +
+                std::to_string(::getpid()) + "}";
+      rep.note = "stdin: not resumable (a rerun loads everything again)";
+    }
+
+    // --dry-run cuts the batches exactly as a load would, without a connection.
+    if (!o.dry_run) {
+      main = std::make_unique<Conn>(o.dest);
+      // In these client encodings a multibyte character may hold the byte of '\\', which
+      // the text format doubles as an escape, corrupting the character.
+      const std::string enc =
+          PQparameterStatus(main->c, "client_encoding") ? PQparameterStatus(main->c, "client_encoding") : "";
+      for (const char* unsafe : {"SJIS", "SHIFT_JIS_2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB"}) {
+        if (enc == unsafe) {
+          throw usage_error("client_encoding " + enc +
+                            " is not supported (its characters may contain a backslash byte); " +
+                            "convert the source to UTF-8, e.g. with iconv, and load it with client_encoding UTF8")
+              .at_path(o.dest);
+        }
+      }
+      table = escape_table(*main, tname);
+      ledger_schema = ensure_ledger(*main);
+      oid = table_oid(*main, table);
+    }
+    // The target's identity in the load id: schema and name as the server resolves them
+    // (an existing table by its OID, a new one where CREATE TABLE puts it), so `t`,
+    // `public.t` and `"t"` are one target, and `t` under another search_path another.
+    std::vector<std::string> target = tname.parts;
+    if (main && !oid.empty()) {
+      target = query(*main,
+                     "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+                     "c.oid = $1::oid",
+                     {oid})[0];
+    } else if (main && target.size() == 1) {
+      target.insert(target.begin(), query(*main, "SELECT coalesce(current_schema(), '')")[0][0]);
+    }
+
+    // The COPY columns. CSV/TSV: the header. NDJSON: --fields/--schema, else the table's
+    // columns, else (a table to create) the exact union of keys, as convert finds it.
+    // A dry run needs none: which NDJSON lines are records does not depend on them.
+    chunker.emplace(*in, kind, 0, kToEnd, batch_chunker_options(o.chunker, o.batch_bytes));
+    delim = o.chunker.delimiter ? o.chunker.delimiter : default_delimiter(kind);  // CSV/TSV sources
+    if (kind == RecordKind::ndjson) {
+      columns = o.schema.empty() ? o.fields : read_schema(o.schema);
+      if (columns.empty() && !o.dry_run) {
+        for (auto& r : query(*main,
+                             "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+                             "AND NOT a.attisdropped ORDER BY a.attnum",
+                             {table})) {
+          columns.push_back(r[0]);
+        }
+        if (columns.empty() && !o.create_table) {
+          throw usage_error("table " + o.table + " does not exist; add --create-table");
+        }
+        if (columns.empty()) {
+          if (!in->seekable() || in->compressed()) {
+            throw usage_error(
+                "the columns of a new table come from a pre-pass over the NDJSON, which a stream or "
+                "compressed input does not allow; pass --fields or --schema")
+                .at_path(src.path);
+          }
+          ConvertOptions co;
+          co.pipeline = o.pipeline;
+          co.chunker = o.chunker;
+          columns = ndjson_key_union(*in, 0, kToEnd, co);
+          if (columns.empty())
+            throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
+        }
+      }
+    } else if (o.header) {
+      std::string header = chunker->take_first_record();
+      columns = header_fields(header, delim);
+      if (columns.empty()) throw data_error("no header record").at_path(src.path);
+      rep.renamed_columns = rename_duplicate_columns(columns);
+      line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
+    } else if (!o.dry_run) {
+      // --no-header: the table's columns in order, else (a table to create) col1, col2,
+      // ... as convert names them, as many as the first record has fields.
       for (auto& r : query(*main,
                            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
                            "AND NOT a.attisdropped ORDER BY a.attnum",
                            {table})) {
         columns.push_back(r[0]);
       }
-      if (columns.empty() && !o.create_table) {
+      if (columns.empty() && !o.create_table)
         throw usage_error("table " + o.table + " does not exist; add --create-table");
-      }
       if (columns.empty()) {
-        if (!in.seekable() || in.compressed()) {
+        if (!in->seekable()) {
           throw usage_error(
-              "the columns of a new table come from a pre-pass over the NDJSON, which a stream or "
-              "compressed input does not allow; pass --fields or --schema")
+              "--no-header --create-table reads the first record twice, which a stream does not allow; "
+              "create the table first")
               .at_path(src.path);
         }
-        ConvertOptions co;
-        co.pipeline = o.pipeline;
-        co.chunker = o.chunker;
-        columns = ndjson_key_union(in, 0, kToEnd, co);
-        if (columns.empty())
-          throw data_error("no valid JSON object holds a key: no columns to create").at_path(src.path);
+        ChunkerOptions copts = o.chunker;
+        copts.delimiter = delim;
+        Chunker head(*in, kind, 0, kToEnd, copts);
+        columns = delimited_keys(head.take_first_record(), delim, false, o.chunker.strict_quotes, src.path);
+        if (columns.empty()) throw data_error("no record: no columns to create").at_path(src.path);
       }
     }
-  } else if (o.header) {
-    std::string header = chunker.take_first_record();
-    columns = header_fields(header, delim);
-    if (columns.empty()) throw data_error("no header record").at_path(src.path);
-    rep.renamed_columns = rename_duplicate_columns(columns);
-    line += static_cast<std::uint64_t>(std::count(header.begin(), header.end(), '\n'));
-  } else if (!o.dry_run) {
-    // --no-header: the table's columns in order, else (a table to create) col1, col2,
-    // ... as convert names them, as many as the first record has fields.
-    for (auto& r : query(*main,
-                         "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
-                         "AND NOT a.attisdropped ORDER BY a.attnum",
-                         {table})) {
-      columns.push_back(r[0]);
-    }
-    if (columns.empty() && !o.create_table)
-      throw usage_error("table " + o.table + " does not exist; add --create-table");
-    if (columns.empty()) {
-      if (!in.seekable()) {
-        throw usage_error(
-            "--no-header --create-table reads the first record twice, which a stream does not allow; "
-            "create the table first")
-            .at_path(src.path);
+
+    // The load id names this source + table + batch settings + columns: the same command
+    // again finds its batches in the ledger. Not the source's mtime or content: a touch
+    // is the same load, and a changed source is refused by the batch hashes, not taken
+    // for a new load (which would load its rows twice).
+    std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + nlohmann::json(target).dump() + "\n" +
+                          record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) + "\n" +
+                          std::to_string(o.batch_bytes) + "\n" + nlohmann::json(columns).dump();
+    // How records become rows is part of the plan: since malformed CSV records are
+    // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
+    // older ingot.
+    if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
+    // Other CSV readings cut other rows (older load ids stay what they were).
+    if (kind != RecordKind::ndjson && delim != default_delimiter(kind))
+      id_text += "\ndelimiter " + std::string(1, delim);
+    if (kind != RecordKind::ndjson && !o.header) id_text += "\nno header";
+    rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
+    return true;
+  }
+
+  // What the ledger says earlier runs committed, checked against the source's bytes.
+  bool resume() override {
+    // Batches an earlier run committed: batch -> (offset, length), as cut then.
+    if (!o.dry_run && in->seekable()) {
+      // A load an older ingot began (format 1: no batch hashes, mtime in the fingerprint)
+      // can be neither checked nor resumed: refused, not loaded a second time.
+      const Fingerprint f = in->fingerprint();
+      const std::string old_fp =
+          "{\"edge_xxh3\":\"" + xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":%,\"size\":" + std::to_string(f.size) + "}";
+      auto old = query(*main,
+                       "SELECT load_id FROM ingot_load_ledger WHERE source_xxh3 IS NULL AND target_table = $1 AND "
+                       "source_fingerprint LIKE $2 LIMIT 1",
+                       {o.table, old_fp});
+      if (!old.empty()) {
+        throw usage_error("load " + old[0][0] + " of this source into " + o.table +
+                          " was begun by an older ingot, whose ledger rows cannot be checked against the source: if "
+                          "it completed there is nothing to do; else delete its rows from the table and DELETE FROM "
+                          "ingot_load_ledger WHERE load_id = '" +
+                          old[0][0] + "', then load again")
+            .at_path(o.dest);
       }
-      ChunkerOptions copts = o.chunker;
-      copts.delimiter = delim;
-      Chunker head(in, kind, 0, kToEnd, copts);
-      columns = delimited_keys(head.take_first_record(), delim, false, o.chunker.strict_quotes, src.path);
-      if (columns.empty()) throw data_error("no record: no columns to create").at_path(src.path);
-    }
-  }
-
-  // The load id names this source + table + batch settings + columns: the same command
-  // again finds its batches in the ledger. Not the source's mtime or content: a touch
-  // is the same load, and a changed source is refused by the batch hashes, not taken
-  // for a new load (which would load its rows twice).
-  std::string id_text = "ingot ledger 2\n" + fp_text + "\n" + nlohmann::json(target).dump() + "\n" +
-                        record_kind_name(kind) + "\n" + std::to_string(o.batch_rows) + "\n" +
-                        std::to_string(o.batch_bytes) + "\n" + nlohmann::json(columns).dump();
-  // How records become rows is part of the plan: since malformed CSV records are
-  // rejected here rather than sent, a CSV chunk may hold other rows than it did for an
-  // older ingot.
-  if (kind != RecordKind::ndjson) id_text += "\nrows: malformed records rejected";
-  // Other CSV readings cut other rows (older load ids stay what they were).
-  if (kind != RecordKind::ndjson && delim != default_delimiter(kind)) id_text += "\ndelimiter " + std::string(1, delim);
-  if (kind != RecordKind::ndjson && !o.header) id_text += "\nno header";
-  rep.load_id = xxh3_hex(xxh3_64(id_text.data(), id_text.size()));
-  // Batches an earlier run committed: batch -> (offset, length), as cut then.
-  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
-  if (!o.dry_run && in.seekable()) {
-    // A load an older ingot began (format 1: no batch hashes, mtime in the fingerprint)
-    // can be neither checked nor resumed: refused, not loaded a second time.
-    const Fingerprint f = in.fingerprint();
-    const std::string old_fp =
-        "{\"edge_xxh3\":\"" + xxh3_hex(f.edge_hash) + "\",\"mtime_ns\":%,\"size\":" + std::to_string(f.size) + "}";
-    auto old = query(*main,
-                     "SELECT load_id FROM ingot_load_ledger WHERE source_xxh3 IS NULL AND target_table = $1 AND "
-                     "source_fingerprint LIKE $2 LIMIT 1",
-                     {o.table, old_fp});
-    if (!old.empty()) {
-      throw usage_error("load " + old[0][0] + " of this source into " + o.table +
-                        " was begun by an older ingot, whose ledger rows cannot be checked against the source: if "
-                        "it completed there is nothing to do; else delete its rows from the table and DELETE FROM "
-                        "ingot_load_ledger WHERE load_id = '" +
-                        old[0][0] + "', then load again")
-          .at_path(o.dest);
-    }
-    // Ledger rows of this source whose rows are gone: the table was truncated (the
-    // trigger marked them) or dropped (another OID, or none). Forgotten, said why.
-    for (auto& r : query(*main,
-                         "SELECT load_id, bool_or(truncated_at IS NOT NULL), bool_or(table_oid IS DISTINCT FROM "
-                         "nullif($2, '')::oid) FROM ingot_load_ledger WHERE load_id = $1 AND source_xxh3 IS NOT NULL "
-                         "AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM nullif($2, '')::oid) GROUP BY "
-                         "load_id",
-                         {rep.load_id, oid})) {
-      const std::string why = oid.empty()   ? "was dropped"
-                              : r[2] == "t" ? "was dropped and created again"
-                                            : "was truncated";
-      add_note(rep, "table " + o.table + " " + why + " since load " + r[0] + ": loading again");
-      exec(*main,
-           "DELETE FROM ingot_load_ledger WHERE load_id = $1 AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT "
-           "FROM nullif($2, '')::oid)",
-           {r[0], oid});
-    }
-    // Another load of this source into this very table (by OID, whatever its spelling).
-    auto others = oid.empty()
-                      ? std::vector<std::vector<std::string>>{}
-                      : query(*main,
-                              "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
-                              "table_oid = $2::oid AND truncated_at IS NULL AND load_id <> $3",
-                              {fp_text, oid, rep.load_id});
-    if (!others.empty()) {
-      throw usage_error("this source was already (partly) loaded into " + o.table +
-                        " with other batch settings or columns (load " + others[0][0] +
-                        "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
-          .at_path(o.dest);
-    }
-    auto rows =
-        query(*main,
-              "SELECT batch, byte_offset, bytes, source_xxh3, records FROM ingot_load_ledger WHERE load_id = $1 "
-              "ORDER BY batch",
-              {rep.load_id});
-    // Emptied some other way (DELETE, or a TRUNCATE without the trigger): the rows the
-    // ledger holds are not there. One row of the table is enough to look at.
-    std::uint64_t ledger_records = 0;
-    for (auto& r : rows) ledger_records += std::stoull(r[4]);
-    if (ledger_records > 0 && !oid.empty() && query(*main, "SELECT 1 FROM " + table + " LIMIT 1").empty()) {
-      add_note(rep, "table " + o.table + " is empty though load " + rep.load_id + " committed " +
-                        std::to_string(ledger_records) + " rows into it: loading again");
-      exec(*main, "DELETE FROM ingot_load_ledger WHERE load_id = $1", {rep.load_id});
-      rows.clear();
-    }
-    // The source must hold the bytes each committed batch was cut from, checked before
-    // anything loads: a changed source is refused, with nothing of it loaded.
-    for (auto& r : rows) {
-      const std::uint64_t number = std::stoull(r[0]), offset = std::stoull(r[1]), length = std::stoull(r[2]);
-      const auto stored = parse_xxh3_hex(r[3]);
-      bool same = stored && offset + length <= in.size();
-      if (same) {
-        Xxh3 h;
-        hash_file_range(h, in.fd(), offset, length, src.path);
-        same = h.digest() == *stored;
+      // Ledger rows of this source whose rows are gone: the table was truncated (the
+      // trigger marked them) or dropped (another OID, or none). Forgotten, said why.
+      for (auto& r : query(*main,
+                           "SELECT load_id, bool_or(truncated_at IS NOT NULL), bool_or(table_oid IS DISTINCT FROM "
+                           "nullif($2, '')::oid) FROM ingot_load_ledger WHERE load_id = $1 AND source_xxh3 IS NOT NULL "
+                           "AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT FROM nullif($2, '')::oid) GROUP BY "
+                           "load_id",
+                           {rep.load_id, oid})) {
+        const std::string why = oid.empty()   ? "was dropped"
+                                : r[2] == "t" ? "was dropped and created again"
+                                              : "was truncated";
+        add_note(rep, "table " + o.table + " " + why + " since load " + r[0] + ": loading again");
+        exec(*main,
+             "DELETE FROM ingot_load_ledger WHERE load_id = $1 AND (truncated_at IS NOT NULL OR table_oid IS DISTINCT "
+             "FROM nullif($2, '')::oid)",
+             {r[0], oid});
       }
-      if (!same) {
-        throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " + r[0] +
-                         ", bytes " + std::to_string(offset) + "-" + std::to_string(offset + length) +
-                         " differ): restore it, or delete that load's rows from the table and DELETE FROM "
-                         "ingot_load_ledger WHERE load_id = '" +
-                         rep.load_id + "' to load it again")
-            .at_path(src.path);
+      // Another load of this source into this very table (by OID, whatever its spelling).
+      auto others = oid.empty()
+                        ? std::vector<std::vector<std::string>>{}
+                        : query(*main,
+                                "SELECT DISTINCT load_id FROM ingot_load_ledger WHERE source_fingerprint = $1 AND "
+                                "table_oid = $2::oid AND truncated_at IS NULL AND load_id <> $3",
+                                {fp_text, oid, rep.load_id});
+      if (!others.empty()) {
+        throw usage_error("this source was already (partly) loaded into " + o.table +
+                          " with other batch settings or columns (load " + others[0][0] +
+                          "); rerun with the same --batch-rows/--batch-bytes/--fields, or delete its ledger rows")
+            .at_path(o.dest);
       }
-      committed[number] = {offset, length};
+      auto rows =
+          query(*main,
+                "SELECT batch, byte_offset, bytes, source_xxh3, records FROM ingot_load_ledger WHERE load_id = $1 "
+                "ORDER BY batch",
+                {rep.load_id});
+      // Emptied some other way (DELETE, or a TRUNCATE without the trigger): the rows the
+      // ledger holds are not there. One row of the table is enough to look at.
+      std::uint64_t ledger_records = 0;
+      for (auto& r : rows) ledger_records += std::stoull(r[4]);
+      if (ledger_records > 0 && !oid.empty() && query(*main, "SELECT 1 FROM " + table + " LIMIT 1").empty()) {
+        add_note(rep, "table " + o.table + " is empty though load " + rep.load_id + " committed " +
+                          std::to_string(ledger_records) + " rows into it: loading again");
+        exec(*main, "DELETE FROM ingot_load_ledger WHERE load_id = $1", {rep.load_id});
+        rows.clear();
+      }
+      // The source must hold the bytes each committed batch was cut from, checked before
+      // anything loads: a changed source is refused, with nothing of it loaded.
+      for (auto& r : rows) {
+        const std::uint64_t number = std::stoull(r[0]), offset = std::stoull(r[1]), length = std::stoull(r[2]);
+        const auto stored = parse_xxh3_hex(r[3]);
+        bool same = stored && offset + length <= in->size();
+        if (same) {
+          Xxh3 h;
+          hash_file_range(h, in->fd(), offset, length, src.path);
+          same = h.digest() == *stored;
+        }
+        if (!same) {
+          throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
+                           r[0] + ", bytes " + std::to_string(offset) + "-" + std::to_string(offset + length) +
+                           " differ): restore it, or delete that load's rows from the table and DELETE FROM "
+                           "ingot_load_ledger WHERE load_id = '" +
+                           rep.load_id + "' to load it again")
+              .at_path(src.path);
+        }
+        committed[number] = {offset, length};
+      }
     }
-  }
-  rep.resumed = !committed.empty();
-  if (!o.dry_run && !oid.empty()) add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
+    rep.resumed = !committed.empty();
+    if (!o.dry_run && !oid.empty()) add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
 
-  LoadContext ctx;
-  ctx.load_id = rep.load_id;
-  ctx.fp_text = fp_text;
-  ctx.table_sql = table;
-  ctx.source = src.path;
-  std::vector<std::string> quoted_columns;
-  if (!o.dry_run) {
-    ctx.copy_sql = "COPY " + table + " (";
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      quoted_columns.push_back(escape_ident(*main, columns[i]));
-      ctx.copy_sql += (i ? ", " : "") + quoted_columns.back();
+    return true;
+  }
+
+  void send() override {
+    LoadContext ctx;
+    ctx.load_id = rep.load_id;
+    ctx.fp_text = fp_text;
+    ctx.table_sql = table;
+    ctx.source = src.path;
+    std::vector<std::string> quoted_columns;
+    if (!o.dry_run) {
+      ctx.copy_sql = "COPY " + table + " (";
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        quoted_columns.push_back(escape_ident(*main, columns[i]));
+        ctx.copy_sql += (i ? ", " : "") + quoted_columns.back();
+      }
+      ctx.copy_sql += ") FROM STDIN";  // text format, which every source is rewritten into
     }
-    ctx.copy_sql += ") FROM STDIN";  // text format, which every source is rewritten into
-  }
 
-  // The connections, shared by the batches of every chunk in the I/O stage; a batch
-  // waits (sleeping: the CPU stays with the converter and the server) for a free one.
-  std::vector<std::unique_ptr<Conn>> conns;
-  tbb::concurrent_bounded_queue<Conn*> pool;
-  for (unsigned i = 0; i < (o.dry_run ? 0 : o.workers); ++i) {
-    conns.push_back(std::make_unique<Conn>(o.dest));
-    pool.push(conns.back().get());
-  }
-  // Rejects (invalid records and rows the server refused), --on-error and --max-errors
-  // go through the engine's RecordLedger, as in convert.
-  RecordLedger record_ledger(src.path, ErrorPolicy{o.on_error, o.max_errors}, o.dry_run ? std::string() : o.rejects,
-                             line);
+    // The connections, shared by the batches of every chunk in the I/O stage; a batch
+    // waits (sleeping: the CPU stays with the converter and the server) for a free one.
+    std::vector<std::unique_ptr<Conn>> conns;
+    tbb::concurrent_bounded_queue<Conn*> pool;
+    for (unsigned i = 0; i < (o.dry_run ? 0 : o.workers); ++i) {
+      conns.push_back(std::make_unique<Conn>(o.dest));
+      pool.push(conns.back().get());
+    }
+    // Rejects (invalid records and rows the server refused), --on-error and --max-errors
+    // go through the engine's RecordLedger, as in convert.
+    RecordLedger& record_ledger = open_ledger(src.path, line);
 
-  std::set<std::uint64_t> done;
-  for (const auto& kv : committed) done.insert(kv.first);
-  BatchCutter cutter(o.batch_rows, std::move(done));
-  std::uint64_t plan_bytes = 0;  // of every batch cut, for the final check
-  bool table_checked = o.dry_run || !o.create_table;
-  bool stopping = false;  // --on-error fail met a reject: no more rows are cut
-  std::uint64_t bytes_done = 0;
-  PipelineOptions popts = o.pipeline;
-  popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
+    std::set<std::uint64_t> done;
+    for (const auto& kv : committed) done.insert(kv.first);
+    cutter.emplace(o.batch_rows, std::move(done));
+    bool table_checked = o.dry_run || !o.create_table;
+    bool stopping = false;  // --on-error fail met a reject: no more rows are cut
+    PipelineOptions popts = o.pipeline;
+    popts.tokens_per_thread = 1;  // tokens hold a batch-bytes chunk and its COPY input
 
-  run_pipeline<Work>(
-      chunker, popts, IoStage{o.workers},
-      // Parallel: the chunk's records, converted to COPY input when they are NDJSON.
-      [&](const Chunk& c, Work& w) {
-        if (kind == RecordKind::ndjson) {
-          if (!w.converter) w.converter = make_ndjson_converter(columns, RowFormat::copy_text, true);
-          w.converter->convert(c, w.out, w.rows, w.tally);
-          w.payload = w.out.data();
-        } else {
-          if (!w.tokenizer_ready) {
-            w.tokenizer = CsvTokenizer(delim);
-            w.tokenizer.set_strict_quotes(o.chunker.strict_quotes);
-            w.tokenizer_ready = true;
+    run_pipeline<Work>(
+        *chunker, popts, IoStage{o.workers},
+        // Parallel: the chunk's records, converted to COPY input when they are NDJSON.
+        [&](const Chunk& c, Work& w) {
+          if (!w.converter) {
+            w.converter = make_row_converter(kind, RowFormat::copy_text, columns, delim, o.chunker.strict_quotes);
           }
-          csv_to_copy_text(c, w);
-        }
-      },
-      // Serial, in order: line numbers, batches, the table.
-      [&](const Chunk& c, Work& w) {
-        w.first_line = line;
-        line += w.tally.newlines;
-        // --on-error fail: only the rows before the chunk's first reject load, and the
-        // error is raised by the in-order consumer, so that a row the server refused in
-        // an earlier chunk (an earlier line) is the one reported, for any -j.
-        // Later chunks then load nothing.
-        w.stop_at = nullptr;
-        if (stopping) w.rows.clear();
-        if (o.on_error == OnError::fail && !w.tally.rejects.empty() && !stopping) {
-          w.stop_at = &w.tally.rejects.front();
-          const std::size_t at = w.stop_at->offset;
-          w.rows.erase(
-              std::partition_point(w.rows.begin(), w.rows.end(), [&](const Row& r) { return r.src_begin < at; }),
-              w.rows.end());
-          stopping = true;
-        }
-        w.batches.clear();
-        cutter.cut(
-            c, w.rows.size(),
-            [&](std::size_t i) { return std::pair<std::size_t, std::size_t>(w.rows[i].src_begin, w.rows[i].src_end); },
-            w.batches);
-        w.results.assign(w.batches.size(), BatchResult{});
-        for (const Batch& b : w.batches) {
-          plan_bytes += b.length;
-          // Its bytes were checked before the load; a change elsewhere that moves where
-          // a committed batch is cut shows here.
-          if (!b.skip) continue;
-          const auto& [offset, length] = committed.at(b.number);
-          if (offset != b.offset || length != b.length) {
-            throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
-                             std::to_string(b.number) + " is now cut at bytes " + std::to_string(b.offset) + "-" +
-                             std::to_string(b.offset + b.length) + ", not " + std::to_string(offset) + "-" +
-                             std::to_string(offset + length) +
-                             "): restore it, or delete that load's rows from the "
-                             "table and DELETE FROM ingot_load_ledger WHERE load_id = '" +
-                             rep.load_id + "' to load it again")
-                .at_path(src.path);
+          w.converter->convert(c, w.rows, w.tally);
+          w.payload = w.converter->data();
+        },
+        // Serial, in order: line numbers, batches, the table.
+        [&](const Chunk& c, Work& w) {
+          w.first_line = line;
+          line += w.tally.newlines;
+          // --on-error fail: only the rows before the chunk's first reject load, and the
+          // error is raised by the in-order consumer, so that a row the server refused in
+          // an earlier chunk (an earlier line) is the one reported, for any -j.
+          // Later chunks then load nothing.
+          w.stop_at = nullptr;
+          if (stopping) w.rows.clear();
+          if (o.on_error == OnError::fail && !w.tally.rejects.empty() && !stopping) {
+            w.stop_at = &w.tally.rejects.front();
+            const std::size_t at = w.stop_at->offset;
+            w.rows.erase(
+                std::partition_point(w.rows.begin(), w.rows.end(), [&](const Row& r) { return r.src_begin < at; }),
+                w.rows.end());
+            stopping = true;
           }
-        }
-        if (!table_checked) {
-          // --create-table: text columns, or types inferred from up to 1,000 rows of the
-          // first chunk, read back from the COPY input (so NDJSON and CSV alike; NULL and
-          // empty values say nothing of the type).
-          std::vector<std::vector<std::string>> sample;
-          const std::size_t n = o.infer_types ? std::min<std::size_t>(w.rows.size(), 1000) : 0;
-          for (std::size_t r = 0; r < n; ++r) {
-            std::string_view row = w.data(r, r + 1);
-            row.remove_suffix(1);  // its '\n'
-            std::vector<std::string> f;
-            for (auto& v : parse_copy_text_row(row)) f.push_back(v.value_or(""));
-            sample.push_back(std::move(f));
-          }
-          std::string ddl = "CREATE TABLE IF NOT EXISTS " + table + " (";
-          for (std::size_t i = 0; i < columns.size(); ++i) {
-            std::vector<std::string> vals;
-            for (auto& r : sample) vals.push_back(i < r.size() ? r[i] : "");
-            ddl += (i ? ", " : "") + quoted_columns[i] + " " + (o.infer_types ? infer_type(vals) : "text");
-          }
-          exec(*main, ddl + ")");
-          if (oid.empty()) {
-            oid = table_oid(*main, table);
-            add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
-          }
-          table_checked = true;
-        }
-      },
-      // At most --workers chunks at once; their batches in parallel over the --workers
-      // connections (a chunk of --batch-bytes often holds several --batch-rows batches),
-      // each in one transaction with its ledger row.
-      [&](const Chunk& c, Work& w) {
-        if (o.dry_run) return;
-        // Isolated: while it waits for its batches, this thread must not pick up another
-        // chunk's I/O stage, which could wait for the I/O slot this one holds.
-        tbb::this_task_arena::isolate([&] {
-          tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
-            if (w.batches[i].skip) return;
-            Conn* k = nullptr;
-            pool.pop(k);  // blocks until a connection is free
-            struct Back {
-              tbb::concurrent_bounded_queue<Conn*>& p;
-              Conn* k;
-              ~Back() { p.push(k); }
-            } back{pool, k};
-            w.results[i] = load_batch(*k, c, w, w.batches[i], o, ctx);
-          });
-        });
-      },
-      // Serial, in order: counts, and the rejects by source offset, exact lines. Under
-      // --on-error fail the ledger stops at the chunk's first reject (w.stop_at).
-      [&](const Chunk& c, Work& w) {
-        std::vector<const Refused*> refused;
-        for (std::size_t i = 0; i < w.batches.size(); ++i) {
-          const Batch& b = w.batches[i];
-          const BatchResult& r = w.results[i];
-          const bool skipped = b.skip || r.conflict;
-          report_batch(rep, b, o.dry_run, skipped, skipped ? b.records() : r.loaded);
-          if (!o.dry_run && !skipped) {
-            for (const Refused& f : r.refused) refused.push_back(&f);
-          }
-        }
-        rep.rejected += w.tally.rejects.size() + refused.size();
-        // Two sorted lists (converter rejects, refused rows) merged by offset into the
-        // chunk's tally for the ledger.
-        ChunkTally& all = w.tally;
-        if (!refused.empty()) {
-          LineCounter lines(c);
-          std::vector<Reject> merged;
-          std::size_t a = 0, b = 0;
-          auto& bad = w.tally.rejects;
-          while (a < bad.size() || b < refused.size()) {
-            const bool take_bad =
-                b == refused.size() || (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
-            if (take_bad) {
-              merged.push_back(std::move(bad[a++]));
-            } else {
-              const Refused& f = *refused[b++];
-              const Row& row = w.rows[f.row];
-              Reject r;
-              r.line = lines.before(row.src_begin);
-              r.offset = row.src_begin;
-              r.raw = std::string_view(c.data + row.src_begin, row.src_end - row.src_begin);
-              r.reason = f.message;
-              merged.push_back(std::move(r));
+          w.batches.clear();
+          cutter->cut(
+              c, w.rows.size(),
+              [&](std::size_t i) {
+                return std::pair<std::size_t, std::size_t>(w.rows[i].src_begin, w.rows[i].src_end);
+              },
+              w.batches);
+          w.results.assign(w.batches.size(), BatchResult{});
+          for (const Batch& b : w.batches) {
+            plan_bytes += b.length;
+            // Its bytes were checked before the load; a change elsewhere that moves where
+            // a committed batch is cut shows here.
+            if (!b.skip) continue;
+            const auto& [offset, length] = committed.at(b.number);
+            if (offset != b.offset || length != b.length) {
+              throw data_error("the source changed since load " + rep.load_id + " into " + o.table + " began (batch " +
+                               std::to_string(b.number) + " is now cut at bytes " + std::to_string(b.offset) + "-" +
+                               std::to_string(b.offset + b.length) + ", not " + std::to_string(offset) + "-" +
+                               std::to_string(offset + length) +
+                               "): restore it, or delete that load's rows from the "
+                               "table and DELETE FROM ingot_load_ledger WHERE load_id = '" +
+                               rep.load_id + "' to load it again")
+                  .at_path(src.path);
             }
           }
-          all.rejects = std::move(merged);
-        }
-        record_ledger.add(c, all);
-        bytes_done += c.size;
-        if (o.progress) o.progress(bytes_done, rep.records);
-      });
-  record_ledger.finish();
-  rep.bytes_total = in.seekable() ? in.size() : bytes_done;
-  rep.units_total = cutter.batches();
-  if (!o.dry_run) {
-    // Verified: the ledger holds one row for every batch of the plan and no other, for
-    // the table loaded into (the OID it has now, not truncated since), and their rows
-    // loaded + refused add up to the records cut from the source, their bytes to the
-    // plan's; the bytes of batches earlier runs committed were checked against their
-    // hashes before the load.
-    // Read under the table's ACCESS SHARE lock: it queues behind a TRUNCATE that was
-    // waiting for the last batch, so the ledger is read after that TRUNCATE marked it
-    // (a dropped table fails the lock; the OID check below then fails the load).
-    exec(*main, "BEGIN");
-    PgResult locked(PQexec(main->c, ("LOCK TABLE " + table + " IN ACCESS SHARE MODE").c_str()));
-    if (locked.status() != PGRES_COMMAND_OK) {
-      exec(*main, "ROLLBACK");
-      exec(*main, "BEGIN");
-    }
-    const auto v = query(*main,
-                         "SELECT count(*), coalesce(max(batch), 0), coalesce(sum(records + coalesce(refused, 0)), 0), "
-                         "coalesce(sum(bytes), 0), count(*) FILTER (WHERE truncated_at IS NOT NULL OR table_oid IS "
-                         "DISTINCT FROM to_regclass($2)::oid OR source_xxh3 IS NULL) FROM ingot_load_ledger WHERE "
-                         "load_id = $1",
-                         {rep.load_id, table})[0];
-    exec(*main, "COMMIT");
-    const std::string want = std::to_string(cutter.batches()) + " " + std::to_string(cutter.batches()) + " " +
-                             std::to_string(cutter.records()) + " " + std::to_string(plan_bytes) + " 0";
-    const std::string got = v[0] + " " + v[1] + " " + v[2] + " " + v[3] + " " + v[4];
-    if (got != want) {
-      throw data_error("load " + rep.load_id + " into " + o.table + " is not verified: the ledger holds " + v[0] +
-                       " batches (last " + v[1] + ") of " + v[2] + " records and " + v[3] + " bytes, " + v[4] +
-                       " of them for a table truncated or replaced since, where the source gives " +
-                       std::to_string(cutter.batches()) + " batches of " + std::to_string(cutter.records()) +
-                       " records and " + std::to_string(plan_bytes) + " bytes")
-          .at_path(o.dest);
-    }
-    rep.verified = true;
+          if (!table_checked) {
+            // --create-table: text columns, or types inferred from up to 1,000 rows of the
+            // first chunk, read back from the COPY input (so NDJSON and CSV alike; NULL and
+            // empty values say nothing of the type).
+            std::vector<std::vector<std::string>> sample;
+            const std::size_t n = o.infer_types ? std::min<std::size_t>(w.rows.size(), 1000) : 0;
+            for (std::size_t r = 0; r < n; ++r) {
+              std::string_view row = w.data(r, r + 1);
+              row.remove_suffix(1);  // its '\n'
+              std::vector<std::string> f;
+              for (auto& v : parse_copy_text_row(row)) f.push_back(v.value_or(""));
+              sample.push_back(std::move(f));
+            }
+            std::string ddl = "CREATE TABLE IF NOT EXISTS " + table + " (";
+            for (std::size_t i = 0; i < columns.size(); ++i) {
+              std::vector<std::string> vals;
+              for (auto& r : sample) vals.push_back(i < r.size() ? r[i] : "");
+              ddl += (i ? ", " : "") + quoted_columns[i] + " " + (o.infer_types ? infer_type(vals) : "text");
+            }
+            exec(*main, ddl + ")");
+            if (oid.empty()) {
+              oid = table_oid(*main, table);
+              add_note(rep, ensure_truncate_trigger(*main, table, oid, ledger_schema, o.table));
+            }
+            table_checked = true;
+          }
+        },
+        // At most --workers chunks at once; their batches in parallel over the --workers
+        // connections (a chunk of --batch-bytes often holds several --batch-rows batches),
+        // each in one transaction with its ledger row.
+        [&](const Chunk& c, Work& w) {
+          if (o.dry_run) return;
+          // Isolated: while it waits for its batches, this thread must not pick up another
+          // chunk's I/O stage, which could wait for the I/O slot this one holds.
+          tbb::this_task_arena::isolate([&] {
+            tbb::parallel_for(std::size_t{0}, w.batches.size(), [&](std::size_t i) {
+              if (w.batches[i].skip) return;
+              Conn* k = nullptr;
+              pool.pop(k);  // blocks until a connection is free
+              struct Back {
+                tbb::concurrent_bounded_queue<Conn*>& p;
+                Conn* k;
+                ~Back() { p.push(k); }
+              } back{pool, k};
+              w.results[i] = load_batch(*k, c, w, w.batches[i], o, ctx);
+            });
+          });
+        },
+        // Serial, in order: counts, and the rejects by source offset, exact lines. Under
+        // --on-error fail the ledger stops at the chunk's first reject (w.stop_at).
+        [&](const Chunk& c, Work& w) {
+          std::vector<const Refused*> refused;
+          for (std::size_t i = 0; i < w.batches.size(); ++i) {
+            const Batch& b = w.batches[i];
+            const BatchResult& r = w.results[i];
+            const bool skipped = b.skip || r.conflict;
+            report_batch(rep, b, o.dry_run, skipped, skipped ? b.records() : r.loaded);
+            if (!o.dry_run && !skipped) {
+              for (const Refused& f : r.refused) refused.push_back(&f);
+            }
+          }
+          rep.rejected += w.tally.rejects.size() + refused.size();
+          // Two sorted lists (converter rejects, refused rows) merged by offset into the
+          // chunk's tally for the ledger.
+          ChunkTally& all = w.tally;
+          if (!refused.empty()) {
+            LineCounter lines(c);
+            std::vector<Reject> merged;
+            std::size_t a = 0, b = 0;
+            auto& bad = w.tally.rejects;
+            while (a < bad.size() || b < refused.size()) {
+              const bool take_bad =
+                  b == refused.size() || (a < bad.size() && bad[a].offset < w.rows[refused[b]->row].src_begin);
+              if (take_bad) {
+                merged.push_back(std::move(bad[a++]));
+              } else {
+                const Refused& f = *refused[b++];
+                const Row& row = w.rows[f.row];
+                Reject r;
+                r.line = lines.before(row.src_begin);
+                r.offset = row.src_begin;
+                r.raw = std::string_view(c.data + row.src_begin, row.src_end - row.src_begin);
+                r.reason = f.message;
+                merged.push_back(std::move(r));
+              }
+            }
+            all.rejects = std::move(merged);
+          }
+          record_ledger.add(c, all);
+          bytes_done += c.size;
+          progress(bytes_done, rep.records);
+        });
   }
-  return rep;
+
+  // Verified: see the file's header.
+  void finish() override {
+    rep.bytes_total = in->seekable() ? in->size() : bytes_done;
+    rep.units_total = cutter->batches();
+    if (!o.dry_run) {
+      // Verified: the ledger holds one row for every batch of the plan and no other, for
+      // the table loaded into (the OID it has now, not truncated since), and their rows
+      // loaded + refused add up to the records cut from the source, their bytes to the
+      // plan's; the bytes of batches earlier runs committed were checked against their
+      // hashes before the load.
+      // Read under the table's ACCESS SHARE lock: it queues behind a TRUNCATE that was
+      // waiting for the last batch, so the ledger is read after that TRUNCATE marked it
+      // (a dropped table fails the lock; the OID check below then fails the load).
+      exec(*main, "BEGIN");
+      PgResult locked(PQexec(main->c, ("LOCK TABLE " + table + " IN ACCESS SHARE MODE").c_str()));
+      if (locked.status() != PGRES_COMMAND_OK) {
+        exec(*main, "ROLLBACK");
+        exec(*main, "BEGIN");
+      }
+      const auto v =
+          query(*main,
+                "SELECT count(*), coalesce(max(batch), 0), coalesce(sum(records + coalesce(refused, 0)), 0), "
+                "coalesce(sum(bytes), 0), count(*) FILTER (WHERE truncated_at IS NOT NULL OR table_oid IS "
+                "DISTINCT FROM to_regclass($2)::oid OR source_xxh3 IS NULL) FROM ingot_load_ledger WHERE "
+                "load_id = $1",
+                {rep.load_id, table})[0];
+      exec(*main, "COMMIT");
+      const std::string want = std::to_string(cutter->batches()) + " " + std::to_string(cutter->batches()) + " " +
+                               std::to_string(cutter->records()) + " " + std::to_string(plan_bytes) + " 0";
+      const std::string got = v[0] + " " + v[1] + " " + v[2] + " " + v[3] + " " + v[4];
+      if (got != want) {
+        throw data_error("load " + rep.load_id + " into " + o.table + " is not verified: the ledger holds " + v[0] +
+                         " batches (last " + v[1] + ") of " + v[2] + " records and " + v[3] + " bytes, " + v[4] +
+                         " of them for a table truncated or replaced since, where the source gives " +
+                         std::to_string(cutter->batches()) + " batches of " + std::to_string(cutter->records()) +
+                         " records and " + std::to_string(plan_bytes) + " bytes")
+            .at_path(o.dest);
+      }
+      rep.verified = true;
+    }
+  }
+
+  RecordKind kind = RecordKind::ndjson;
+  TableName tname;
+  std::string fp_text;
+  std::unique_ptr<Conn> main;  // none under --dry-run
+  std::string table;           // quoted by libpq
+  std::string ledger_schema, oid;
+  std::optional<Chunker> chunker;
+  std::vector<std::string> columns;
+  std::uint64_t line = 1;  // of the next chunk's first byte
+  char delim = 0;          // CSV/TSV sources
+  // Batches an earlier run committed: batch -> (offset, length), as cut then.
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
+  std::optional<BatchCutter> cutter;
+  std::uint64_t plan_bytes = 0;  // of every batch cut, for the final check
+  std::uint64_t bytes_done = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<UploadTarget> make_pg_target(const UploadOptions& o, const UploadSource& src) {
+  return std::make_unique<PgTarget>(o, src);
 }
 
 }  // namespace ingot::detail

@@ -23,9 +23,10 @@
 #include <tuple>
 
 #include "ingot/io/input.h"
+#include "ingot/net/redact.h"
 #include "ingot/net/s3/s3.h"
-#include "ingot/net/upload/upload_internal.h"
 #include "ingot/net/upload/upload_journal.h"
+#include "ingot/net/upload/upload_target.h"
 #include "ingot/util/units.h"
 
 namespace ingot::detail {
@@ -381,9 +382,8 @@ std::string complete_verified(s3::Client& client, const s3::Location& at, const 
 
 // --abort: the upload named by --upload-id, else the journal's, else every upload in
 // progress for the key (ListMultipartUploads), so no journal is needed.
-UploadReport abort_uploads(const UploadOptions& o, const UploadSource& src, const s3::Location& at, UploadReport rep) {
+UploadReport abort_uploads(const UploadOptions& o, Journal& journal, const s3::Location& at, UploadReport rep) {
   rep.method = UploadMethod::abort;
-  Journal journal(src.path == "-" ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
   std::string journal_id;  // the upload the journal records, if there is one
   if (!journal.path().empty() && journal.exists()) {
     nlohmann::json header;
@@ -514,101 +514,188 @@ UploadReport shared_upload(const UploadOptions& o, const UploadSource& src, cons
   return rep;
 }
 
-}  // namespace
+// One object: a single PUT or one multipart upload, resumable from the journal; the
+// shared-upload steps (--begin, --part K/N, --complete) and --abort end in plan().
+class S3Target final : public UploadTarget {
+ public:
+  using UploadTarget::UploadTarget;
 
-UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
-  UploadReport rep;
-  rep.target = "s3";
-  rep.source = o.source;
-  rep.dest = o.dest;
-  const s3::Location at = s3::parse_url(o.dest);
-  if (at.key.empty() || at.key.back() == '/') throw usage_error("the destination needs an object key: s3://bucket/key");
-  if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
-  const bool shared = o.begin || o.complete || o.worker_n > 0;
-  if (o.abort + o.begin + o.complete + (o.worker_n > 0) + o.resume > 1) {
-    throw usage_error("--abort, --begin, --part, --complete and --resume exclude each other");
+ private:
+  const char* name() const override { return "s3"; }
+
+  void check() override {
+    at = s3::parse_url(o.dest);
+    if (at.key.empty() || at.key.back() == '/')
+      throw usage_error("the destination needs an object key: s3://bucket/key");
+    if (o.concurrency == 0) throw usage_error("--concurrency must be at least 1");
+    shared = o.begin || o.complete || o.worker_n > 0;
+    if (o.abort + o.begin + o.complete + (o.worker_n > 0) + o.resume > 1) {
+      throw usage_error("--abort, --begin, --part, --complete and --resume exclude each other");
+    }
+    if (o.worker_n && (o.worker_k < 1 || o.worker_k > o.worker_n)) {
+      throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
+    }
+    if (!o.upload_id.empty() && !o.abort && !o.complete && !o.worker_n) {
+      throw usage_error("--upload-id goes with --part, --complete or --abort");
+    }
   }
-  if (o.worker_n && (o.worker_k < 1 || o.worker_k > o.worker_n)) {
-    throw usage_error("--part takes K/N with 1 <= K <= N, e.g. 3/8");
-  }
-  if (!o.upload_id.empty() && !o.abort && !o.complete && !o.worker_n) {
-    throw usage_error("--upload-id goes with --part, --complete or --abort");
-  }
-  if (o.abort) return abort_uploads(o, src, at, rep);
 
   // An object is the file's bytes as stored: a .gz or .bz2 file is sent compressed.
-  InputFile in = InputFile::open(src.path, Decode::raw);
-  const bool stream = !in.seekable();
-  if (stream && (o.resume || shared)) {
-    throw usage_error("--resume, --begin, --part and --complete need a file source: stdin cannot be read again");
-  }
-  if (shared) return shared_upload(o, src, at, in, rep);
-  // Taken before any byte is read, compared again before the object is made.
-  const nlohmann::json start_stat = stream ? nlohmann::json() : source_stat_json(in);
-  const std::uint64_t size = in.size();
-  rep.bytes_total = size;
+  Decode decode() const override { return Decode::raw; }
+  bool reads_source() const override { return !o.abort; }
 
-  Journal journal(stream ? std::string() : Journal::path_for(src.path, o.dest, o.state_dir));
-  rep.journal = journal.path();
-  nlohmann::json header;
-  std::vector<nlohmann::json> events;
-  const bool have_journal = !stream && journal.exists();
-  if (have_journal) journal.load(header, events);
-  if (o.resume && !have_journal) {
-    throw usage_error("nothing to resume: no journal " + journal.path() +
-                      " (was the upload started with another --state?)")
-        .at_path(o.dest);
-  }
-
-  // The part layout: the journal's when resuming (whatever --part-size says now), else
-  // the plan (the manifest's pieces where S3 accepts them, else fixed-size parts).
-  std::uint64_t part_size = 0;
-  std::vector<PartJob> layout;
-  if (have_journal) {
-    const bool same_dest = header.contains("dest_sha256") ? header["dest_sha256"] == dest_hash(o.dest)
-                                                          : header.value("dest", "") == o.dest;
-    if (!same_dest || header.value("target", "") != "s3") {
-      throw data_error("journal " + journal.path() + " is for another destination; delete it").at_path(o.dest);
+  // The part plan, or one of the steps that end the run here.
+  bool plan() override {
+    if (o.abort) {
+      rep = abort_uploads(o, *journal, at, rep);
+      return false;
     }
-    // Journals of older versions have no "stat"; the fingerprint alone decides for them.
-    if (header["fingerprint"] != fingerprint_json(in.fingerprint()) ||
-        (header.contains("stat") && header["stat"] != start_stat)) {
-      throw data_error("the source changed since the interrupted upload started (journal " + journal.path() +
-                       "): restore it, or discard the upload with --abort")
-          .at_path(src.path);
+    if (stream && (o.resume || shared)) {
+      throw usage_error("--resume, --begin, --part and --complete need a file source: stdin cannot be read again");
     }
-    part_size = header.value("part_size", std::uint64_t{0});
-    for (const auto& p : header.value("layout", nlohmann::json::array())) {
-      layout.push_back(
-          {static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), "", ""});
+    if (shared) {
+      rep = shared_upload(o, src, at, *in, rep);
+      return false;
     }
-    rep.resumed = true;
-  } else if (!stream) {
-    layout = plan_parts(o, src, size, part_size, rep.note);
-  } else {
-    part_size = choose_part_size(o, size, true);
-  }
-  rep.part_size = part_size;
+    // Taken before any byte is read, compared again before the object is made.
+    start_stat = stream ? nlohmann::json() : source_stat_json(*in);
+    size = in->size();
+    rep.bytes_total = size;
 
-  const bool single = !have_journal && !stream && layout.size() == 1;
-  rep.method = single ? UploadMethod::put : UploadMethod::multipart;
-  if (o.dry_run) {
-    for (const PartJob& j : layout) rep.plan.push_back({j.number, j.offset, j.length});
-    rep.units_total = layout.size();
-    return rep;
+    rep.journal = journal->path();
+    have_journal = !stream && journal->exists();
+    if (have_journal) journal->load(header, events);
+    if (o.resume && !have_journal) {
+      throw usage_error("nothing to resume: no journal " + journal->path() +
+                        " (was the upload started with another --state?)")
+          .at_path(o.dest);
+    }
+
+    // The part layout: the journal's when resuming (whatever --part-size says now), else
+    // the plan (the manifest's pieces where S3 accepts them, else fixed-size parts).
+    if (have_journal) {
+      const bool same_dest = header.contains("dest_sha256") ? header["dest_sha256"] == dest_hash(o.dest)
+                                                            : header.value("dest", "") == o.dest;
+      if (!same_dest || header.value("target", "") != "s3") {
+        throw data_error("journal " + journal->path() + " is for another destination; delete it").at_path(o.dest);
+      }
+      // Journals of older versions have no "stat"; the fingerprint alone decides for them.
+      if (header["fingerprint"] != fingerprint_json(in->fingerprint()) ||
+          (header.contains("stat") && header["stat"] != start_stat)) {
+        throw data_error("the source changed since the interrupted upload started (journal " + journal->path() +
+                         "): restore it, or discard the upload with --abort")
+            .at_path(src.path);
+      }
+      part_size = header.value("part_size", std::uint64_t{0});
+      for (const auto& p : header.value("layout", nlohmann::json::array())) {
+        layout.push_back(
+            {static_cast<unsigned>(layout.size() + 1), p[0].get<std::uint64_t>(), p[1].get<std::uint64_t>(), "", ""});
+      }
+      rep.resumed = true;
+    } else if (!stream) {
+      layout = plan_parts(o, src, size, part_size, rep.note);
+    } else {
+      part_size = choose_part_size(o, size, true);
+    }
+    rep.part_size = part_size;
+
+    single = !have_journal && !stream && layout.size() == 1;
+    rep.method = single ? UploadMethod::put : UploadMethod::multipart;
+    if (o.dry_run) {
+      for (const PartJob& j : layout) rep.plan.push_back({j.number, j.offset, j.length});
+      rep.units_total = layout.size();
+      return false;
+    }
+
+    return true;
   }
 
-  s3::Client client(s3_config(o));
+  // A single PUT needs no state; else the multipart upload to continue (the journal's,
+  // its parts checked against ListParts) or a new one.
+  bool resume() override {
+    client.emplace(s3_config(o));
+    if (single) {
+      PartBuffer data;
+      read_exact(*in, data, 0, size);
+      check_source_unchanged(*in, start_stat);
+      put_single(data);
+      return false;
+    }
+
+    // Stdin: the first part decides between a single PUT and multipart.
+    if (stream) {
+      read_stream(*in, first, part_size);
+      if (first.size() < part_size) {
+        put_single(first);
+        return false;
+      }
+    }
+
+    // Previous runs: what they finished and what they only started.
+    if (have_journal) {
+      upload_id = header.value("upload_id", "");
+      for (const auto& ev : events) {
+        if (ev.contains("start")) started_before.insert(ev["start"].get<unsigned>());
+        if (ev.contains("done")) {
+          done[ev["done"].get<unsigned>()] = {ev.value("size", std::uint64_t{0}), ev.value("md5", ""),
+                                              ev.value("etag", "")};
+        }
+      }
+      std::map<unsigned, s3::PartInfo> server;
+      try {
+        for (const s3::PartInfo& p : client->list_parts(at, upload_id, o.list_page_size)) server[p.number] = p;
+        journal->open_append();
+      } catch (const s3::S3Error& e) {
+        if (e.code() != "NoSuchUpload" && e.status() != 404) throw;
+        // The upload is gone (aborted, or expired by a lifecycle rule): start again.
+        upload_id.clear();
+        done.clear();
+        rep.note = "the interrupted upload no longer exists on the server; started a new one";
+      }
+      if (!upload_id.empty()) {
+        for (PartJob& j : layout) {
+          auto s = server.find(j.number);
+          auto d = done.find(j.number);
+          if (s != server.end() && s->second.size == j.length) {
+            if (d != done.end() && d->second.etag == s->second.etag && d->second.size == j.length) continue;
+            j.server_etag = s->second.etag;  // on the server but not journaled: verify by MD5 before skipping
+          }
+          if (d != done.end()) {  // journaled but missing or different on the server: sent again
+            j.known_md5 = d->second.md5;
+            done.erase(d);
+          }
+        }
+      }
+    }
+    if (upload_id.empty()) {
+      upload_id = client->create_multipart(at);
+      nlohmann::json h = {{"ingot_upload_journal", 1},        {"target", "s3"},         {"dest", redacted(o.dest)},
+                          {"dest_sha256", dest_hash(o.dest)}, {"upload_id", upload_id}, {"part_size", part_size}};
+      if (!stream) {
+        h["source"] = std::filesystem::absolute(src.path).string();
+        h["fingerprint"] = fingerprint_json(in->fingerprint());
+        h["stat"] = start_stat;
+        h["size"] = size;
+        nlohmann::json lay = nlohmann::json::array();
+        for (const PartJob& j : layout) lay.push_back({j.offset, j.length});
+        h["layout"] = lay;
+        journal->create(h);
+      }
+    }
+    rep.upload_id = upload_id;
+
+    return true;
+  }
 
   // A single PUT: a file no bigger than one part, or stdin that ends within the first part.
-  auto put_single = [&](const PartBuffer& part) {
+  void put_single(const PartBuffer& part) {
     const std::string_view data = part.view();
     s3::Md5 md5 = s3::md5(data);
-    client.put_object(at, data, md5.base64);
+    client->put_object(at, data, md5.base64);
     rep.method = UploadMethod::put;
     rep.bytes_total = rep.bytes_sent = data.size();
     rep.units_total = rep.units_sent = 1;
-    auto head = client.head(at);
+    auto head = client->head(at);
     if (!head || head->size != data.size() || head->etag != md5.hex) {
       throw s3::S3Error("verification failed: HEAD says " +
                             (head ? std::to_string(head->size) + " bytes, ETag " + head->etag : "missing") +
@@ -617,148 +704,96 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
     }
     rep.verified = true;
     rep.etag = md5.hex;
-    rep.retries = client.retries();
-    return rep;
-  };
-  if (single) {
-    PartBuffer data;
-    read_exact(in, data, 0, size);
-    check_source_unchanged(in, start_stat);
-    return put_single(data);
+    rep.retries = client->retries();
   }
 
-  // Stdin: the first part decides between a single PUT and multipart.
-  PartBuffer first;
-  bool stream_eof = false;
-  if (stream) {
-    read_stream(in, first, part_size);
-    if (first.size() < part_size) return put_single(first);
-  }
+  void send() override {
+    sender.emplace(*client, at, upload_id);
+    sender->source = in->display_name();
+    sender->journal = journal->path().empty() ? nullptr : &*journal;
+    sender->started_before = std::move(started_before);
+    sender->done = std::move(done);
+    for (const auto& [n, d] : sender->done) sender->skipped += d.size;
+    sender->nskipped = sender->done.size();
+    if (o.progress) sender->progress = [this](std::uint64_t bytes) { progress(bytes, 0); };
 
-  // Previous runs: what they finished and what they only started.
-  std::map<unsigned, Done> done;
-  std::set<unsigned> started_before;
-  std::string upload_id;
-  if (have_journal) {
-    upload_id = header.value("upload_id", "");
-    for (const auto& ev : events) {
-      if (ev.contains("start")) started_before.insert(ev["start"].get<unsigned>());
-      if (ev.contains("done")) {
-        done[ev["done"].get<unsigned>()] = {ev.value("size", std::uint64_t{0}), ev.value("md5", ""),
-                                            ev.value("etag", "")};
-      }
+    std::vector<PartJob> todo;
+    for (const PartJob& j : layout) {
+      if (!sender->done.count(j.number)) todo.push_back(j);
     }
-    std::map<unsigned, s3::PartInfo> server;
+    auto read_stdin = [&](PartJob& job, PartBuffer& data) -> bool {
+      if (stream_number == 0) {
+        data.swap(first);
+      } else {
+        if (stream_eof) return false;
+        read_stream(*in, data, part_size);
+        if (data.size() < part_size) stream_eof = true;
+        if (data.empty()) return false;
+      }
+      if (stream_number + 1 > o.max_parts) {
+        throw usage_error("stdin is longer than " + std::to_string(o.max_parts) + " parts of " +
+                          format_size(part_size) + " (--max-parts): use a bigger --part-size")
+            .at_path(o.dest);
+      }
+      job = {++stream_number, stream_offset, data.size(), "", ""};
+      stream_offset += data.size();
+      return true;
+    };
+
     try {
-      for (const s3::PartInfo& p : client.list_parts(at, upload_id, o.list_page_size)) server[p.number] = p;
-      journal.open_append();
-    } catch (const s3::S3Error& e) {
-      if (e.code() != "NoSuchUpload" && e.status() != 404) throw;
-      // The upload is gone (aborted, or expired by a lifecycle rule): start again.
-      upload_id.clear();
-      done.clear();
-      rep.note = "the interrupted upload no longer exists on the server; started a new one";
-    }
-    if (!upload_id.empty()) {
-      for (PartJob& j : layout) {
-        auto s = server.find(j.number);
-        auto d = done.find(j.number);
-        if (s != server.end() && s->second.size == j.length) {
-          if (d != done.end() && d->second.etag == s->second.etag && d->second.size == j.length) continue;
-          j.server_etag = s->second.etag;  // on the server but not journaled: verify by MD5 before skipping
-        }
-        if (d != done.end()) {  // journaled but missing or different on the server: sent again
-          j.known_md5 = d->second.md5;
-          done.erase(d);
-        }
+      if (stream) {
+        run_parts(o.concurrency, read_stdin, *sender);
+        rep.bytes_total = stream_offset;
+      } else {
+        send_file_parts(o.concurrency, *in, todo, *sender);
+        check_source_unchanged(*in, start_stat);
       }
+    } catch (const Error& e) {
+      fail(e);
     }
   }
-  if (upload_id.empty()) {
-    upload_id = client.create_multipart(at);
-    nlohmann::json h = {{"ingot_upload_journal", 1},        {"target", "s3"},         {"dest", redacted(o.dest)},
-                        {"dest_sha256", dest_hash(o.dest)}, {"upload_id", upload_id}, {"part_size", part_size}};
-    if (!stream) {
-      h["source"] = std::filesystem::absolute(src.path).string();
-      h["fingerprint"] = fingerprint_json(in.fingerprint());
-      h["stat"] = start_stat;
-      h["size"] = size;
-      nlohmann::json lay = nlohmann::json::array();
-      for (const PartJob& j : layout) lay.push_back({j.offset, j.length});
-      h["layout"] = lay;
-      journal.create(h);
+
+  void finish() override {
+    try {
+      std::vector<s3::PartInfo> parts;
+      std::vector<std::string> md5s;
+      std::uint64_t total = 0;
+      for (const auto& [n, d] : sender->done) {
+        parts.push_back({n, d.size, d.etag});
+        md5s.push_back(d.md5);
+        total += d.size;
+      }
+      const std::size_t want = stream ? stream_number : layout.size();
+      if (parts.size() != want || total != rep.bytes_total) {
+        throw s3::S3Error("internal: " + std::to_string(parts.size()) + " parts for " + std::to_string(want), 0, "",
+                          false);
+      }
+      rep.etag = complete_verified(*client, at, upload_id, parts, md5s, rep.bytes_total, rep.note);
+      rep.verified = true;
+    } catch (const Error& e) {
+      fail(e);
     }
+    if (!journal->path().empty()) journal->remove();
+    rep.bytes_sent = sender->sent;
+    rep.bytes_resent = sender->resent;
+    rep.bytes_skipped = sender->skipped;
+    rep.units_sent = sender->nsent;
+    rep.units_skipped = sender->nskipped;
+    rep.units_total = sender->done.size();
+    rep.retries = client->retries();
   }
-  rep.upload_id = upload_id;
 
-  PartSender sender(client, at, upload_id);
-  sender.source = in.display_name();
-  sender.journal = journal.path().empty() ? nullptr : &journal;
-  sender.started_before = std::move(started_before);
-  sender.done = std::move(done);
-  for (const auto& [n, d] : sender.done) sender.skipped += d.size;
-  sender.nskipped = sender.done.size();
-  if (o.progress) sender.progress = [&](std::uint64_t bytes) { o.progress(bytes, 0); };
-
-  std::vector<PartJob> todo;
-  for (const PartJob& j : layout) {
-    if (!sender.done.count(j.number)) todo.push_back(j);
-  }
-  unsigned stream_number = 0;
-  std::uint64_t stream_offset = 0;
-  auto read_stdin = [&](PartJob& job, PartBuffer& data) -> bool {
-    if (stream_number == 0) {
-      data.swap(first);
-    } else {
-      if (stream_eof) return false;
-      read_stream(in, data, part_size);
-      if (data.size() < part_size) stream_eof = true;
-      if (data.empty()) return false;
-    }
-    if (stream_number + 1 > o.max_parts) {
-      throw usage_error("stdin is longer than " + std::to_string(o.max_parts) + " parts of " + format_size(part_size) +
-                        " (--max-parts): use a bigger --part-size")
-          .at_path(o.dest);
-    }
-    job = {++stream_number, stream_offset, data.size(), "", ""};
-    stream_offset += data.size();
-    return true;
-  };
-
-  try {
-    if (stream) {
-      run_parts(o.concurrency, read_stdin, sender);
-      rep.bytes_total = stream_offset;
-    } else {
-      send_file_parts(o.concurrency, in, todo, sender);
-      check_source_unchanged(in, start_stat);
-    }
-    std::vector<s3::PartInfo> parts;
-    std::vector<std::string> md5s;
-    std::uint64_t total = 0;
-    for (const auto& [n, d] : sender.done) {
-      parts.push_back({n, d.size, d.etag});
-      md5s.push_back(d.md5);
-      total += d.size;
-    }
-    const std::size_t want = stream ? stream_number : layout.size();
-    if (parts.size() != want || total != rep.bytes_total) {
-      throw s3::S3Error("internal: " + std::to_string(parts.size()) + " parts for " + std::to_string(want), 0, "",
-                        false);
-    }
-    rep.etag = complete_verified(client, at, upload_id, parts, md5s, rep.bytes_total, rep.note);
-    rep.verified = true;
-  } catch (const Error& e) {
+  [[noreturn]] void fail(const Error& e) {
     // Transient failures (network, 5xx after the retries) keep the parts and the
     // journal for a rerun; anything else aborts the upload unless --keep-parts.
     const auto* se = dynamic_cast<const s3::S3Error*>(&e);
     const bool transient = se && se->transient();
     if (!o.keep_parts && !transient && e.kind() != ErrorKind::interrupted) {
       try {
-        client.abort_multipart(at, upload_id);
+        client->abort_multipart(at, upload_id);
       } catch (const Error&) {
       }
-      if (!journal.path().empty()) journal.remove();
+      if (!journal->path().empty()) journal->remove();
       Error out = e;
       throw out.at_path(e.path().empty() ? o.dest : e.path());
     }
@@ -769,15 +804,32 @@ UploadReport upload_s3(const UploadOptions& o, const UploadSource& src) {
                           : "; parts kept: rerun the same command (or add --resume) to continue, or --abort"));
     throw out.at_path(e.path().empty() ? o.dest : e.path());
   }
-  if (!journal.path().empty()) journal.remove();
-  rep.bytes_sent = sender.sent;
-  rep.bytes_resent = sender.resent;
-  rep.bytes_skipped = sender.skipped;
-  rep.units_sent = sender.nsent;
-  rep.units_skipped = sender.nskipped;
-  rep.units_total = sender.done.size();
-  rep.retries = client.retries();
-  return rep;
+
+  s3::Location at;
+  bool shared = false;        // --begin, --part K/N or --complete
+  nlohmann::json start_stat;  // taken before any byte is read, compared again before the object is made
+  std::uint64_t size = 0;
+  bool have_journal = false;
+  nlohmann::json header;  // the journal's, and its events
+  std::vector<nlohmann::json> events;
+  std::uint64_t part_size = 0;
+  std::vector<PartJob> layout;
+  bool single = false;
+  std::optional<s3::Client> client;
+  PartBuffer first;  // stdin: the first part decides between a single PUT and multipart
+  bool stream_eof = false;
+  std::string upload_id;
+  std::map<unsigned, Done> done;      // parts earlier runs finished (journal, checked by ListParts)
+  std::set<unsigned> started_before;  // parts earlier runs started
+  std::optional<PartSender> sender;
+  unsigned stream_number = 0;
+  std::uint64_t stream_offset = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<UploadTarget> make_s3_target(const UploadOptions& o, const UploadSource& src) {
+  return std::make_unique<S3Target>(o, src);
 }
 
 }  // namespace ingot::detail

@@ -1,4 +1,5 @@
-// Shared between upload.cpp (dispatch, manifests) and the three targets; not public API.
+// Batches of records, for the PostgreSQL and HTTP targets (internal to upload*.cpp):
+// how both cut a source into numbered batches and count them into the report.
 #pragma once
 
 #include <algorithm>
@@ -9,23 +10,8 @@
 #include <vector>
 
 #include "ingot/net/upload/upload.h"
-#include "ingot/net/redact.h"
 
 namespace ingot::detail {
-
-// A source resolved from the command line: a file or stdin, or the source file of a
-// split manifest with the manifest's piece ranges.
-struct UploadSource {
-  std::string path;               // file to read ("-" = stdin)
-  std::vector<ByteRange> pieces;  // from a manifest; empty otherwise
-  std::string manifest;           // manifest path, when the source was one
-};
-
-UploadSource resolve_source(const UploadOptions& opts);
-
-UploadReport upload_s3(const UploadOptions& opts, const UploadSource& src);
-UploadReport upload_pg(const UploadOptions& opts, const UploadSource& src);
-UploadReport upload_http(const UploadOptions& opts, const UploadSource& src);
 
 // Batches, for PostgreSQL and HTTP alike. The engine's Chunker cuts the source into
 // chunks of about --batch-bytes whole records (batch_chunker_options); each chunk is
