@@ -51,7 +51,11 @@ struct NdjsonRow {
 // How the NDJSON converter writes a row: CSV or TSV as convert writes them, or
 // PostgreSQL COPY's text format (format/pg_copy_text.h; an absent, null or "" value is
 // \N, NULL, as the CSV's empty field is for COPY's CSV format).
-enum class RowFormat { csv, tsv, copy_text };
+enum class RowFormat { csv, tsv, copy_text, cells };
+// RowFormat::cells (the Parquet writer's input): each cell's kind byte, then, unless
+// null, its text's 4-byte length and the text (a string unescaped; a number or literal
+// as written; an array or object as compact JSON, kind string).
+enum class CellKind : char { null = 0, string = 1, number = 2, boolean = 3 };
 
 // The conversion of convert_ndjson, one chunk at a time, for callers that run their own
 // pipeline stages around it (upload to PostgreSQL converts chunks straight into COPY
@@ -81,6 +85,9 @@ INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 #endif
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
+// NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from a pre-pass over the
+// whole input (or --schema), then row groups in input order.
+void convert_to_parquet(ConvertRun& run);
 
 // The keys of a CSV/TSV source from its first record: the header's fields, or col1..colN
 // when !header. Throws a data Error at line 1 for a malformed or non-UTF-8 header.
