@@ -26,14 +26,20 @@ void bit_packed(std::string& out, std::span<const T> values, int bit_width) {
   if (values.empty()) return;
   const std::size_t groups = (values.size() + 7) / 8;
   varint(out, (groups << 1) | 1);
+  // Values go in LSB first through a 64-bit accumulator (bit_width <= 32, so a value
+  // and the bits pending before it always fit); the last group is padded with zeros.
   const std::size_t start = out.size();
-  out.append(groups * static_cast<std::size_t>(bit_width), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(out.data() + start);
-  std::size_t bit = 0;
-  for (T v : values) {
-    std::uint64_t x = v;
-    for (int b = 0; b < bit_width; ++b, ++bit) {
-      if ((x >> b) & 1) p[bit >> 3] |= static_cast<unsigned char>(1u << (bit & 7));
+  out.resize(start + groups * static_cast<std::size_t>(bit_width));
+  char* p = out.data() + start;
+  std::uint64_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < groups * 8; ++i) {
+    acc |= std::uint64_t{i < values.size() ? static_cast<std::uint64_t>(values[i]) : 0} << bits;
+    bits += bit_width;
+    while (bits >= 8) {
+      *p++ = static_cast<char>(acc & 0xFF);
+      acc >>= 8;
+      bits -= 8;
     }
   }
 }
