@@ -19,7 +19,7 @@ struct ConvertArgs {
   std::optional<std::uint64_t> max_errors;
   std::vector<std::string> fields;
   std::string schema, schema_out, rejects, compress;
-  std::string compression = "zstd", row_group_size = "128M";
+  std::string compression = "zstd", row_group_size = "128M", max_file_size;
   bool no_flatten = false, no_header = false, schema_only = false;
 };
 
@@ -36,6 +36,7 @@ int run(ConvertArgs& a) {
     o.parquet_compression = *parquet::parse_compression(a.compression);
     o.row_group_size = size_option(a.row_group_size, "--row-group-size", "64M");
     if (o.row_group_size == 0) throw usage_error("--row-group-size must be more than 0");
+    if (!a.max_file_size.empty()) o.max_file_size = size_option(a.max_file_size, "--max-file-size", "200M");
     o.fields = a.fields;
     o.schema_in = a.schema;
     o.schema_out = a.schema_out;
@@ -152,6 +153,10 @@ Runner setup_convert(CLI::App& sub) {
                  "Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)")
       ->type_name("SIZE")
       ->capture_default_str();
+  sub.add_option("--max-file-size", a->max_file_size,
+                 "Parquet: roll into numbered files OUT-00000.parquet, ...; a file ends after the row group that "
+                 "brings it to SIZE")
+      ->type_name("SIZE");
   return [a] { return run(*a); };
 }
 

@@ -25,7 +25,7 @@ _ingot() {
       mapfile -t COMPREPLY < <(compgen -W 'convert split merge index get serve upload ls' -- "$cur")
       return ;;
     convert)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress --compression --row-group-size'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress --compression --row-group-size --max-file-size'
       case $prev in
         --from)
           mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
@@ -48,7 +48,7 @@ _ingot() {
         -o|--output|--schema|--schema-out|--rejects)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--fields|--delimiter|--max-errors|--part|--row-group-size)
+        -j|--threads|--chunk-size|--max-record-size|--fields|--delimiter|--max-errors|--part|--row-group-size|--max-file-size)
           return ;;
       esac
       ;;

@@ -42,6 +42,7 @@ complete -c ingot -n '__fish_seen_subcommand_from convert' -l part -x -d 'Conver
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l compress -x -a 'gz gzip zst zstd none' -d 'Compress the output: gz, zst or none (default: by the output\'s .gz/.zst suffix)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l compression -x -a 'zstd none' -d 'Parquet page compression: zstd or none'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l row-group-size -x -d 'Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l max-file-size -x -d 'Parquet: roll into numbered files OUT-00000.parquet, ...; a file ends after the row group that brings it to SIZE'
 
 # ingot split
 complete -c ingot -n '__fish_seen_subcommand_from split' -s h -l help -d 'Print this help message and exit'

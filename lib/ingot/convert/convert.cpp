@@ -193,7 +193,10 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     OutputOptions oo;
     oo.compress = parquet ? Codec::none
                           : opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
-    OutputFile out = OutputFile::create(opts.output, oo);
+    const bool rolling = parquet && opts.max_file_size > 0;
+    if (rolling && opts.output == "-") throw usage_error("--max-file-size writes numbered files; pass -o FILE");
+    if (opts.max_file_size > 0 && !parquet) throw usage_error("--max-file-size applies to Parquet output");
+    OutputFile out = OutputFile::create(rolling ? detail::parquet_part_name(opts.output, 0) : opts.output, oo);
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
     detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);
@@ -211,6 +214,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     if (!opts.schema_out.empty() && !parquet) write_schema(opts.schema_out, run.columns);  // Parquet's has types
     ledger.finish();
     out.commit();
+    for (OutputFile& f : run.more_outputs) f.commit();
 
     ConvertReport rep;
     rep.input = in.display_name();

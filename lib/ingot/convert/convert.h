@@ -42,6 +42,7 @@ struct ConvertOptions {
   bool to_parquet = false;
   parquet::Compression parquet_compression = parquet::Compression::zstd;
   std::uint64_t row_group_size = std::uint64_t{128} << 20;  // data bytes per row group
+  std::uint64_t max_file_size = 0;                          // roll into numbered files past this; 0: one file
 
   // CSV/TSV input
   bool header = true;

@@ -1,6 +1,7 @@
 // Shared between convert.cpp and the two converter directions; not public API.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,7 @@ struct ConvertRun {
   std::vector<std::string> columns;
   std::vector<std::string> empty_columns;    // columns no valid record gave a value
   std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
+  std::deque<OutputFile> more_outputs;       // Parquet with --max-file-size: the files after `out`
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".
@@ -88,6 +90,8 @@ void convert_delimited(ConvertRun& run);
 // NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from a pre-pass over the
 // whole input (or --schema), then row groups in input order.
 void convert_to_parquet(ConvertRun& run);
+// The i-th file of a Parquet output rolled by --max-file-size: x.parquet -> x-00000.parquet.
+std::string parquet_part_name(const std::string& output, std::size_t i);
 
 // The keys of a CSV/TSV source from its first record: the header's fields, or col1..colN
 // when !header. Throws a data Error at line 1 for a malformed or non-UTF-8 header.

@@ -7,6 +7,7 @@
 // CSV/TSV through the tokenizer. ARCHITECTURE.md ("parquet/") has the type rules.
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -358,12 +359,25 @@ std::string kind_name(const CellView& c) {
 
 }  // namespace
 
+std::string parquet_part_name(const std::string& output, std::size_t i) {
+  char num[32];
+  std::snprintf(num, sizeof num, "-%05zu", i);
+  const std::size_t slash = output.rfind('/');
+  const std::size_t dot = output.rfind('.');
+  const bool has_ext = dot != std::string::npos && (slash == std::string::npos || dot > slash + 1);
+  return has_ext ? output.substr(0, dot) + num + output.substr(dot) : output + num;
+}
+
 void convert_to_parquet(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
   if ((!run.in.seekable() || run.in.compressed()) && opts.schema_in.empty()) {
     throw usage_error(
         "Parquet types come from a pre-pass over the whole input, which a stream or compressed input "
         "does not allow; pass --schema FILE with types (write one with --schema-out), or convert a file");
+  }
+  if (run.from != RecordKind::ndjson && (!run.in.seekable() || run.in.compressed())) {
+    // The header is read apart from the records, which a stream allows only once.
+    throw usage_error("Parquet from CSV/TSV needs a file, not a stream or compressed input");
   }
   Source src;
   src.from = run.from;
@@ -433,7 +447,14 @@ void convert_to_parquet(ConvertRun& run) {
   wo.compression = opts.parquet_compression;
   wo.row_group_bytes = std::max<std::uint64_t>(1, opts.row_group_size);
   wo.created_by = "ingot version " INGOT_VERSION;
+  wo.max_file_bytes = opts.max_file_size;
   parquet::Writer writer(std::move(specs), wo, [&](std::string_view b) { run.out.write(b.data(), b.size()); });
+  writer.next_file = [&]() -> parquet::Writer::Sink {
+    // Kept uncommitted (temporary names) until the run succeeds, like `out`.
+    OutputFile& f = run.more_outputs.emplace_back(
+        OutputFile::create(parquet_part_name(opts.output, run.more_outputs.size() + 1)));
+    return [&f](std::string_view b) { f.write(b.data(), b.size()); };
+  };
   Chunker chunker(run.in, run.from, run.begin, run.end, copts);
   std::uint64_t done = 0;
   run_pipeline<WriteWork>(

@@ -477,6 +477,16 @@ void Writer::write(const RowBatch& batch) {
 
 void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
   if (begin == end) return;
+  if (file_full_) {
+    // The last file is complete; these rows start the next one (so no file is empty).
+    write_footer();
+    impl_->groups.clear();
+    file_rows_ = 0;
+    offset_ = 0;
+    sink_ = next_file();
+    file_full_ = false;
+    emit(kMagic);
+  }
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const RowBatch::Column& c = batch.column(i);
     ColumnBuffer& b = impl_->buffers[i];
@@ -487,6 +497,7 @@ void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
   }
   group_bytes_ += batch.bytes_through(end - 1) - (begin ? batch.bytes_through(begin - 1) : 0);
   group_rows_ += end - begin;
+  file_rows_ += end - begin;
   rows_ += end - begin;
 }
 
@@ -518,11 +529,15 @@ void Writer::flush_row_group() {
   impl_->groups.push_back(std::move(g));
   group_rows_ = 0;
   group_bytes_ = 0;
-  if (on_row_group) on_row_group();
+  if (opts_.max_file_bytes && offset_ >= opts_.max_file_bytes) file_full_ = true;
 }
 
 void Writer::finish() {
   flush_row_group();
+  write_footer();
+}
+
+void Writer::write_footer() {
   std::string f;
   CompactWriter w(f);
   // FileMetaData { 1: version, 2: schema, 3: num_rows, 4: row_groups, 6: created_by, 7: column_orders }
@@ -570,7 +585,7 @@ void Writer::finish() {
     }
     w.end_struct();
   }
-  w.field_i64(3, static_cast<std::int64_t>(rows_));
+  w.field_i64(3, static_cast<std::int64_t>(file_rows_));
   w.begin_list(4, TType::struct_, static_cast<std::uint32_t>(impl_->groups.size()));
   std::int16_t ordinal = 0;
   for (const Impl::Group& g : impl_->groups) {

@@ -79,6 +79,9 @@ struct WriterOptions {
   std::size_t page_bytes = std::size_t{1} << 20;            // and a data page once its values reach this
   bool dictionary = true;
   std::string created_by = "ingot";
+  // More than one file: after the row group that brings a file to this size, the next
+  // rows go to a new file from Writer::next_file (0: one file).
+  std::uint64_t max_file_bytes = 0;
 };
 
 class Writer {
@@ -92,28 +95,32 @@ class Writer {
 
   // Appends the batch's rows; a row group is cut after the row that brings its data to
   // row_group_bytes, so where groups end depends on the rows alone, not on batches.
-  // on_row_group (if set) is called after each row group is written.
   void write(const RowBatch& batch);
   // Writes the buffered rows as the last row group (none when there are no rows; a file
   // of zero rows has no row group) and the footer.
   void finish();
 
   std::uint64_t rows() const { return rows_; }
-  std::uint64_t bytes_written() const { return offset_; }
-  std::size_t row_groups() const;
-  std::function<void()> on_row_group;
+  std::uint64_t bytes_written() const { return offset_; }  // of the current file
+  std::size_t row_groups() const;                         // of the current file
+  // With max_file_bytes: the sink of the next file, asked for once the last one is
+  // complete (footer written) and more rows come.
+  std::function<Sink()> next_file;
 
  private:
   struct Impl;
   void append(const RowBatch& batch, std::size_t begin, std::size_t end);
   void flush_row_group();
+  void write_footer();
   void emit(std::string_view bytes);
 
   std::vector<ColumnSpec> columns_;
   WriterOptions opts_;
   Sink sink_;
   std::uint64_t offset_ = 0;
-  std::uint64_t rows_ = 0;
+  std::uint64_t rows_ = 0;       // all files
+  std::uint64_t file_rows_ = 0;  // the current file
+  bool file_full_ = false;
   std::uint64_t group_rows_ = 0;
   std::uint64_t group_bytes_ = 0;
   std::unique_ptr<Impl> impl_;

@@ -2,8 +2,8 @@
 // packages, installed by scripts/install-test-readers.sh; without them these tests
 // fail, they never skip): every type, nulls, empty strings, unicode, quotes and newlines
 // in strings, 0 and 1 rows, many row groups with statistics, a column null in a whole
-// row group, a key first seen on the last line, CSV sources, --schema/--schema-out, and
-// byte-identical files for any -j and chunk size.
+// row group, a key first seen on the last line, CSV sources, --schema/--schema-out,
+// --max-file-size, and byte-identical files for any -j and chunk size.
 #include "cli/cli.h"
 
 #include <nlohmann/json.hpp>
@@ -41,6 +41,12 @@ void check_file(const TempDir& d, const std::string& file, const json& columns, 
       CHECK(got["rows"][i] == rows[i]);
     }
   }
+}
+
+std::string parquet_name(int i) {
+  char name[32];
+  std::snprintf(name, sizeof name, "out-%05d.parquet", i);
+  return name;
 }
 
 json convert_ok(const TempDir& d, const std::string& args) {
@@ -224,7 +230,45 @@ TEST_CASE("cli parquet: refusals", "[cli][parquet]") {
   r = run_sh(d, "cat in.ndjson | $INGOT convert - --from ndjson --to parquet -o out.parquet");
   CHECK(r.code == 2);
   CHECK(r.err.find("--schema") != std::string::npos);
+  write_file(d / "in.csv", "a\n1\n");
+  r = run_sh(d, "cat in.csv | $INGOT convert - --from csv --to parquet -o out.parquet");
+  CHECK(r.code == 2);
   r = run_ingot(d, "convert in.ndjson -o out.parquet --part 1/2");
   CHECK(r.code == 2);
   CHECK(!fs::exists(d / "out.parquet"));
+}
+
+TEST_CASE("cli parquet: --max-file-size rolls into numbered files that together hold every row, for any -j",
+          "[cli][parquet]") {
+  TempDir d;
+  std::string src;
+  json rows = json::array();
+  for (int i = 0; i < 2000; ++i) {
+    src += "{\"k\":" + std::to_string(i) + ",\"v\":\"value " + std::to_string(i * 7919 % 1000) + "\"}\n";
+    rows.push_back(json::array({std::to_string(i), "value " + std::to_string(i * 7919 % 1000)}));
+  }
+  write_file(d / "in.ndjson", src);
+  convert_ok(d, "in.ndjson -o out.parquet --row-group-size 2K --max-file-size 3K -j2 --chunk-size 1K");
+  CHECK(!fs::exists(d / "out.parquet"));
+  std::vector<std::string> files;
+  for (int i = 0; fs::exists(d / parquet_name(i)); ++i) files.push_back(parquet_name(i));
+  REQUIRE(files.size() > 2);
+  for (const char* tool : kReaders) {
+    json all = json::array();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      json got = read_back(d, tool, files[i]);
+      CHECK(got["columns"] == json::parse(R"([["k","INT64"],["v","STRING"]])"));
+      CHECK(!got["rows"].empty());  // no empty trailing file
+      for (auto& r : got["rows"]) all.push_back(r);
+      if (i + 1 < files.size()) CHECK(fs::file_size(d / files[i]) >= 3 * 1024);
+    }
+    INFO(tool);
+    CHECK(all == rows);
+  }
+  std::vector<std::string> want;
+  for (auto& f : files) want.push_back(read_file(d / f));
+  fs::create_directory(d / "j1");
+  convert_ok(d, "in.ndjson -o j1/out.parquet --row-group-size 2K --max-file-size 3K -j1");
+  for (std::size_t i = 0; i < files.size(); ++i) CHECK(read_file(d / "j1" / files[i]) == want[i]);
+  CHECK(!fs::exists(d / "j1" / parquet_name(static_cast<int>(files.size()))));
 }
