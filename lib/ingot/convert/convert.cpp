@@ -141,7 +141,8 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
 
     if (parquet && (opts.part || opts.range))
       throw usage_error("--part cannot write Parquet: each part would find its own types; convert the whole file");
-    if (parquet && opts.schema_only) throw usage_error("--schema-only finds NDJSON columns; with Parquet, use --schema-out");
+    if (parquet && opts.schema_only)
+      throw usage_error("--schema-only finds NDJSON columns; with Parquet, use --schema-out");
     std::uint64_t begin = 0, end = kToEnd;
     if (opts.part || opts.range) {
       if (in.compressed()) {
@@ -191,8 +192,9 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     }
 
     OutputOptions oo;
-    oo.compress = parquet ? Codec::none
-                          : opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
+    oo.compress = parquet
+                      ? Codec::none
+                      : opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
     const bool rolling = parquet && opts.max_file_size > 0;
     if (rolling && opts.output == "-") throw usage_error("--max-file-size writes numbered files; pass -o FILE");
     if (opts.max_file_size > 0 && !parquet) throw usage_error("--max-file-size applies to Parquet output");

@@ -103,7 +103,9 @@ class LineCounter {
       pos_ = 0;
       line_ = 0;
     }
-    for (const char* p = base_ + pos_; (p = static_cast<const char*>(std::memchr(p, '\n', offset - static_cast<std::size_t>(p - base_)))) != nullptr; ++p) {
+    for (const char* p = base_ + pos_;
+         (p = static_cast<const char*>(std::memchr(p, '\n', offset - static_cast<std::size_t>(p - base_)))) != nullptr;
+         ++p) {
       ++line_;
     }
     pos_ = offset;
@@ -211,8 +213,8 @@ struct Source {
 
 struct TypeEvent {
   std::uint32_t column;
-  VType type;            // the chunk's type of the column from this row on
-  std::size_t offset;    // the row's chunk-local offset
+  VType type;          // the chunk's type of the column from this row on
+  std::size_t offset;  // the row's chunk-local offset
 };
 
 struct TypeWork {
@@ -343,9 +345,7 @@ bool add_cell(parquet::RowBatch& b, std::size_t col, ColumnType type, const Cell
       b.add_double(col, v);
       return true;
     }
-    default:
-      b.add_string(col, c.text);
-      return true;
+    default: b.add_string(col, c.text); return true;
   }
 }
 
@@ -428,8 +428,8 @@ void convert_to_parquet(ConvertRun& run) {
 
   // Pass 1, unless --schema fixed every type.
   std::vector<FoundType> found(ncols);
-  const bool all_fixed =
-      !schema.types.empty() && std::all_of(schema.types.begin(), schema.types.end(), [](auto& t) { return t.has_value(); });
+  const bool all_fixed = !schema.types.empty() &&
+                         std::all_of(schema.types.begin(), schema.types.end(), [](auto& t) { return t.has_value(); });
   if (!all_fixed) {
     Chunker chunker(run.in, run.from, run.begin, run.end, copts);
     found = find_types(run, src, chunker, first_line);
@@ -451,8 +451,8 @@ void convert_to_parquet(ConvertRun& run) {
   parquet::Writer writer(std::move(specs), wo, [&](std::string_view b) { run.out.write(b.data(), b.size()); });
   writer.next_file = [&]() -> parquet::Writer::Sink {
     // Kept uncommitted (temporary names) until the run succeeds, like `out`.
-    OutputFile& f = run.more_outputs.emplace_back(
-        OutputFile::create(parquet_part_name(opts.output, run.more_outputs.size() + 1)));
+    OutputFile& f =
+        run.more_outputs.emplace_back(OutputFile::create(parquet_part_name(opts.output, run.more_outputs.size() + 1)));
     return [&f](std::string_view b) { f.write(b.data(), b.size()); };
   };
   Chunker chunker(run.in, run.from, run.begin, run.end, copts);
@@ -473,8 +473,9 @@ void convert_to_parquet(ConvertRun& run) {
             r.line = lines->at(offset);
             r.offset = offset;
             r.raw = std::string_view(c.data + offset, end - offset);
-            r.reason = "column '" + names[i] + "' is " + parquet::column_type_name(types[i]) + " (--schema), the value is " +
-                       kind_name(cells[i]) + ": " + std::string(cells[i].text.substr(0, 64));
+            r.reason = "column '" + names[i] + "' is " + parquet::column_type_name(types[i]) +
+                       " (--schema), the value is " + kind_name(cells[i]) + ": " +
+                       std::string(cells[i].text.substr(0, 64));
             misfits.push_back(std::move(r));
             return;
           }

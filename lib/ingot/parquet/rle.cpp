@@ -48,7 +48,8 @@ template <class T>
 void rle_run(std::string& out, T value, std::size_t count, int bit_width) {
   varint(out, count << 1);
   const int bytes = (bit_width + 7) / 8;
-  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xFF));
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((static_cast<std::uint64_t>(value) >> (8 * i)) & 0xFF));
 }
 
 template <class T>

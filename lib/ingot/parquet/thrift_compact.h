@@ -56,8 +56,8 @@ class CompactWriter {
   void field_header(std::int16_t id, TType type);
 
   std::string& out_;
-  std::int16_t last_ = 0;             // the last field id of the open struct
-  std::vector<std::int16_t> outer_;   // the last ids of the enclosing structs
+  std::int16_t last_ = 0;            // the last field id of the open struct
+  std::vector<std::int16_t> outer_;  // the last ids of the enclosing structs
 };
 
 }  // namespace ingot::parquet

@@ -279,7 +279,8 @@ class PageWriter {
     if (opts_.compression == Compression::none) return body;
     if (!zctx_) zctx_ = ZSTD_createCCtx();
     zbuf_.resize(ZSTD_compressBound(body.size()));
-    const std::size_t n = ZSTD_compressCCtx(zctx_, zbuf_.data(), zbuf_.size(), body.data(), body.size(), opts_.zstd_level);
+    const std::size_t n =
+        ZSTD_compressCCtx(zctx_, zbuf_.data(), zbuf_.size(), body.data(), body.size(), opts_.zstd_level);
     if (ZSTD_isError(n)) throw io_error(std::string("zstd: ") + ZSTD_getErrorName(n));
     zbuf_.resize(n);
     return zbuf_;

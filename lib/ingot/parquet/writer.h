@@ -76,7 +76,7 @@ struct WriterOptions {
   Compression compression = Compression::zstd;
   int zstd_level = 3;
   std::uint64_t row_group_bytes = std::uint64_t{128} << 20;  // cut a row group once its data reaches this
-  std::size_t page_bytes = std::size_t{1} << 20;            // and a data page once its values reach this
+  std::size_t page_bytes = std::size_t{1} << 20;             // and a data page once its values reach this
   bool dictionary = true;
   std::string created_by = "ingot";
   // More than one file: after the row group that brings a file to this size, the next
@@ -102,7 +102,7 @@ class Writer {
 
   std::uint64_t rows() const { return rows_; }
   std::uint64_t bytes_written() const { return offset_; }  // of the current file
-  std::size_t row_groups() const;                         // of the current file
+  std::size_t row_groups() const;                          // of the current file
   // With max_file_bytes: the sink of the next file, asked for once the last one is
   // complete (footer written) and more rows come.
   std::function<Sink()> next_file;

@@ -62,12 +62,15 @@ TEST_CASE("cli parquet: NDJSON types, nulls, strings and a key on the last line 
           "[cli][parquet]") {
   TempDir d;
   write_file(d / "in.ndjson",
-             "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"tags\":[1,2],\"addr\":{\"city\":\"Paris\",\"zip\":\"75001\"},\"n\":1}\n"
-             "{\"id\":2,\"name\":\"bob \\\"q\\\"\\nnl, \\t tab\",\"score\":2,\"ok\":false,\"addr\":{\"city\":\"Z\\u00fcrich\"},\"n\":1.0}\n"
+             "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"tags\":[1,2],\"addr\":{\"city\":\"Paris\","
+             "\"zip\":\"75001\"},\"n\":1}\n"
+             "{\"id\":2,\"name\":\"bob \\\"q\\\"\\nnl, \\t "
+             "tab\",\"score\":2,\"ok\":false,\"addr\":{\"city\":\"Z\\u00fcrich\"},\"n\":1.0}\n"
              "\n"
              "{\"id\":3,\"name\":\"\",\"score\":null,\"ok\":null,\"mixed\":1,\"n\":-0.5e1}\n"
              "not json\n"
-             "{\"id\":-9223372036854775808,\"name\":\"日本 🎉\",\"mixed\":\"x\",\"big\":18446744073709551616,\"n\":9223372036854775807}\n"
+             "{\"id\":-9223372036854775808,\"name\":\"日本 "
+             "🎉\",\"mixed\":\"x\",\"big\":18446744073709551616,\"n\":9223372036854775807}\n"
              "{\"id\":9223372036854775807,\"mixed\":true,\"big\":1,\"last\":\"only here\"}\n");
   json rep = convert_ok(d, "in.ndjson -o out.parquet --schema-out schema.json");
   CHECK(rep["to"] == "parquet");
@@ -105,16 +108,18 @@ TEST_CASE("cli parquet: CSV and TSV sources typed from their text, empty field n
              "-3,,,1e2,\n");
   convert_ok(d, "in.csv -o out.parquet");
   const json columns = json::parse(R"([["a","INT64"],["b","STRING"],["c","BOOLEAN"],["d","DOUBLE"],["e","STRING"]])");
-  check_file(d, "out.parquet", columns,
-             json::parse(R"([["1","x",true,1.5,"007"],[null,"",false,2.0,"two\nlines, \"q\""],["-3",null,null,100.0,null]])"));
+  check_file(
+      d, "out.parquet", columns,
+      json::parse(R"([["1","x",true,1.5,"007"],[null,"",false,2.0,"two\nlines, \"q\""],["-3",null,null,100.0,null]])"));
   write_file(d / "in.tsv", "k\tv\nα\t1\nβ\t2\n");
   convert_ok(d, "in.tsv -o t.parquet --compression none");
   check_file(d, "t.parquet", json::parse(R"([["k","STRING"],["v","INT64"]])"), json::parse(R"([["α","1"],["β","2"]])"));
   // --types string: every value a string.
   convert_ok(d, "in.csv -o s.parquet --types string");
-  check_file(d, "s.parquet",
-             json::parse(R"([["a","STRING"],["b","STRING"],["c","STRING"],["d","STRING"],["e","STRING"]])"),
-             json::parse(R"([["1","x","true","1.5","007"],[null,"","false","2","two\nlines, \"q\""],["-3",null,null,"1e2",null]])"));
+  check_file(
+      d, "s.parquet", json::parse(R"([["a","STRING"],["b","STRING"],["c","STRING"],["d","STRING"],["e","STRING"]])"),
+      json::parse(
+          R"([["1","x","true","1.5","007"],[null,"","false","2","two\nlines, \"q\""],["-3",null,null,"1e2",null]])"));
 }
 
 TEST_CASE("cli parquet: 0 rows and 1 row", "[cli][parquet]") {
@@ -145,7 +150,8 @@ TEST_CASE("cli parquet: many row groups, their statistics, a column null in whol
     std::snprintf(dtext, sizeof dtext, "%d.%02d", i / 4, (i % 4) * 25);
     const std::string s = "s" + std::to_string(i % 37) + (i % 5 ? "" : " ü\\\"");
     const bool sparse = i < 10 || i == n - 1;
-    src += "{\"i\":" + std::to_string(i) + ",\"d\":" + dtext + ",\"s\":\"" + s + "\",\"b\":" + (i % 3 ? "false" : "true") +
+    src += "{\"i\":" + std::to_string(i) + ",\"d\":" + dtext + ",\"s\":\"" + s +
+           "\",\"b\":" + (i % 3 ? "false" : "true") +
            (sparse ? ",\"sparse\":\"x" + std::to_string(i) + "\"" : std::string()) + "}\n";
     rows.push_back(json::array({std::to_string(i), i / 4.0, "s" + std::to_string(i % 37) + (i % 5 ? "" : " ü\""),
                                 i % 3 == 0, sparse ? json("x" + std::to_string(i)) : json()}));

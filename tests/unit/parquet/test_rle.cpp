@@ -51,7 +51,8 @@ std::vector<std::uint32_t> decode(const std::string& s, std::size_t n, int bit_w
       const std::size_t count = header >> 1;
       REQUIRE(count > 0);
       std::uint32_t v = 0;
-      for (int i = 0; i < (bit_width + 7) / 8; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s.at(at++))) << (8 * i);
+      for (int i = 0; i < (bit_width + 7) / 8; ++i)
+        v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s.at(at++))) << (8 * i);
       for (std::size_t i = 0; i < count; ++i) out.push_back(v);
     }
   }

@@ -40,36 +40,37 @@ TEST_CASE("parquet thrift: varint and zigzag", "[parquet][thrift]") {
 TEST_CASE("parquet thrift: short and long field headers", "[parquet][thrift]") {
   std::string out;
   CompactWriter w(out);
-  w.field_i32(1, 1);     // delta 1, i32 (5): 0x15, zigzag(1) = 2
-  w.field_i64(3, -1);    // delta 2, i64 (6): 0x26, zigzag(-1) = 1
-  w.field_i32(20, 0);    // delta 17 > 15: type byte 0x05, then zigzag(20) = 40
-  w.field_i16(7, 5);     // going back: long form again, i16 (4): 0x04, zigzag(7) = 14, zigzag(5) = 10
-  w.field_bool(8, true); // delta 1, BOOLEAN_TRUE (1): 0x11, no body
+  w.field_i32(1, 1);       // delta 1, i32 (5): 0x15, zigzag(1) = 2
+  w.field_i64(3, -1);      // delta 2, i64 (6): 0x26, zigzag(-1) = 1
+  w.field_i32(20, 0);      // delta 17 > 15: type byte 0x05, then zigzag(20) = 40
+  w.field_i16(7, 5);       // going back: long form again, i16 (4): 0x04, zigzag(7) = 14, zigzag(5) = 10
+  w.field_bool(8, true);   // delta 1, BOOLEAN_TRUE (1): 0x11, no body
   w.field_bool(9, false);  // 0x12
   w.stop();
-  CHECK(bytes(out) == std::vector<unsigned>{0x15, 0x02, 0x26, 0x01, 0x05, 0x28, 0x00, 0x04, 0x0E, 0x0A, 0x11, 0x12, 0x00});
+  CHECK(bytes(out) ==
+        std::vector<unsigned>{0x15, 0x02, 0x26, 0x01, 0x05, 0x28, 0x00, 0x04, 0x0E, 0x0A, 0x11, 0x12, 0x00});
 }
 
 TEST_CASE("parquet thrift: binary, lists and nested structs", "[parquet][thrift]") {
   std::string out;
   CompactWriter w(out);
-  w.field_binary(4, "ab");  // 0x48, length 2, bytes
+  w.field_binary(4, "ab");         // 0x48, length 2, bytes
   w.begin_list(5, TType::i32, 3);  // delta 1, list (9): 0x19; size 3, i32: 0x35
   w.elem_i32(0);
   w.elem_i32(-1);
-  w.elem_i32(64);  // zigzag 128: 0x80 0x01
-  w.begin_struct(6);  // 0x1C; inside, ids restart from 0
-  w.field_i32(1, 2);  // 0x15 0x04
-  w.end_struct();     // 0x00
-  w.field_i32(7, 3);  // delta 1 from the struct's id 6: 0x15 0x06
+  w.elem_i32(64);                       // zigzag 128: 0x80 0x01
+  w.begin_struct(6);                    // 0x1C; inside, ids restart from 0
+  w.field_i32(1, 2);                    // 0x15 0x04
+  w.end_struct();                       // 0x00
+  w.field_i32(7, 3);                    // delta 1 from the struct's id 6: 0x15 0x06
   w.begin_list(8, TType::struct_, 15);  // 0x19; 15 elements: 0xFC then varint 15
   for (int i = 0; i < 15; ++i) {
     w.begin_list_struct();
     w.end_struct();
   }
   w.stop();
-  std::vector<unsigned> want{0x48, 0x02, 'a', 'b', 0x19, 0x35, 0x00, 0x01, 0x80, 0x01, 0x1C, 0x15, 0x04, 0x00,
-                             0x15, 0x06, 0x19, 0xFC, 0x0F};
+  std::vector<unsigned> want{0x48, 0x02, 'a',  'b',  0x19, 0x35, 0x00, 0x01, 0x80, 0x01,
+                             0x1C, 0x15, 0x04, 0x00, 0x15, 0x06, 0x19, 0xFC, 0x0F};
   for (int i = 0; i < 15; ++i) want.push_back(0x00);
   want.push_back(0x00);
   CHECK(bytes(out) == want);
