@@ -205,12 +205,12 @@ TEST_CASE("cli: each option declares its placeholder, and the completions offer 
   CHECK(zsh_convert.find(
             "--from=[Input format: ndjson, csv or tsv (default: from the extension)]:WORD:(ndjson csv tsv)'") !=
         std::string::npos);
-  CHECK(zsh_convert.find("--to=[Output format: csv, tsv or ndjson (default: from the output'\\''s "
-                         "extension)]:WORD:(ndjson csv tsv)'") != std::string::npos);
+  CHECK(zsh_convert.find("--to=[Output format: csv, tsv, ndjson or parquet (default: from the output'\\''s "
+                         "extension)]:WORD:(ndjson csv tsv parquet)'") != std::string::npos);
   CHECK(zsh.find("'help:Show the options of a command (as COMMAND --help does)'") != std::string::npos);
   const std::string fish = read_file(source / "completions" / "ingot.fish");
   CHECK(fish.find("'__fish_seen_subcommand_from convert' -l from -x -a 'ndjson csv tsv'") != std::string::npos);
-  CHECK(fish.find("'__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv'") != std::string::npos);
+  CHECK(fish.find("'__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv parquet'") != std::string::npos);
   CHECK(fish.find("'__fish_seen_subcommand_from get' -l from -x -a 'lines ndjson csv tsv'") != std::string::npos);
 }
 
