@@ -1,4 +1,4 @@
-// ingot convert: NDJSON <-> CSV/TSV.
+// ingot convert: NDJSON <-> CSV/TSV, and any of them -> Parquet.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +19,7 @@ struct ConvertArgs {
   std::optional<std::uint64_t> max_errors;
   std::vector<std::string> fields;
   std::string schema, schema_out, rejects, compress;
+  std::string compression = "zstd", row_group_size = "128M", max_file_size;
   bool no_flatten = false, no_header = false, schema_only = false;
 };
 
@@ -28,7 +29,14 @@ int run(ConvertArgs& a) {
     o.input = a.input;
     o.output = a.common.output;
     o.from = format_option(a.from);
-    o.to = format_option(a.to);
+    if (a.to == "parquet")
+      o.to_parquet = true;
+    else
+      o.to = format_option(a.to);
+    o.parquet_compression = *parquet::parse_compression(a.compression);
+    o.row_group_size = size_option(a.row_group_size, "--row-group-size", "64M");
+    if (o.row_group_size == 0) throw usage_error("--row-group-size must be more than 0");
+    if (!a.max_file_size.empty()) o.max_file_size = size_option(a.max_file_size, "--max-file-size", "200M");
     o.fields = a.fields;
     o.schema_in = a.schema;
     o.schema_out = a.schema_out;
@@ -103,7 +111,16 @@ Runner setup_convert(CLI::App& sub) {
   add_common_options(&sub, a->common);
   add_csv_options(&sub, a->common);
   add_from_option(&sub, a->from, "Input format: ndjson, csv or tsv (default: from the extension)", false);
-  add_to_option(&sub, a->to, "Output format: csv, tsv or ndjson (default: from the output's extension)");
+  // --to takes parquet besides the record formats (add_to_option knows only those).
+  sub.add_option("--to", a->to, "Output format: csv, tsv, ndjson or parquet (default: from the output's extension)")
+      ->type_name("FORMAT")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto k = parse_record_kind(v);
+            if (v == "parquet" || (k && *k != RecordKind::lines)) return {};
+            return "must be ndjson, csv, tsv or parquet, not '" + v + "'";
+          },
+          "{ndjson,csv,tsv,parquet}"));
   add_list_option(&sub, "--fields", a->fields,
                   "NDJSON columns in order, comma-separated; dot paths reach into objects");
   sub.add_option("--schema", a->schema, "Read the column list from FILE (as written by --schema-out)")
@@ -129,6 +146,17 @@ Runner setup_convert(CLI::App& sub) {
   sub.add_option("--compress", a->compress,
                  "Compress the output: gz, zst or none (default: by the output's .gz/.zst suffix)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
+  sub.add_option("--compression", a->compression, "Parquet page compression: zstd or none")
+      ->check(CLI::IsMember({"zstd", "none"}))
+      ->capture_default_str();
+  sub.add_option("--row-group-size", a->row_group_size,
+                 "Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)")
+      ->type_name("SIZE")
+      ->capture_default_str();
+  sub.add_option("--max-file-size", a->max_file_size,
+                 "Parquet: roll into numbered files OUT-00000.parquet, ...; a file ends after the row group that "
+                 "brings it to SIZE")
+      ->type_name("SIZE");
   return [a] { return run(*a); };
 }
 

@@ -25,13 +25,13 @@ _ingot() {
       mapfile -t COMPREPLY < <(compgen -W 'convert split merge index get serve upload ls' -- "$cur")
       return ;;
     convert)
-      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress'
+      opts='-h --help -o --output -j --threads --chunk-size --max-record-size -q --quiet --json --progress --no-progress --strict-quotes --from --to --fields --schema --schema-out --schema-only --no-flatten --no-header --delimiter --types --on-error --max-errors --rejects --part --compress --compression --row-group-size --max-file-size'
       case $prev in
         --from)
           mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
           return ;;
         --to)
-          mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv' -- "$cur")
+          mapfile -t COMPREPLY < <(compgen -W 'ndjson csv tsv parquet' -- "$cur")
           return ;;
         --types)
           mapfile -t COMPREPLY < <(compgen -W 'auto string' -- "$cur")
@@ -42,10 +42,13 @@ _ingot() {
         --compress)
           mapfile -t COMPREPLY < <(compgen -W 'gz gzip zst zstd none' -- "$cur")
           return ;;
+        --compression)
+          mapfile -t COMPREPLY < <(compgen -W 'zstd none' -- "$cur")
+          return ;;
         -o|--output|--schema|--schema-out|--rejects)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")
           return ;;
-        -j|--threads|--chunk-size|--max-record-size|--fields|--delimiter|--max-errors|--part)
+        -j|--threads|--chunk-size|--max-record-size|--fields|--delimiter|--max-errors|--part|--row-group-size|--max-file-size)
           return ;;
       esac
       ;;

@@ -26,7 +26,7 @@ complete -c ingot -n '__fish_seen_subcommand_from convert' -l progress -d 'Show 
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l no-progress -d 'Never show progress'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l strict-quotes -d 'CSV/TSV: a quote inside an unquoted field or text after a closing quote makes the record invalid'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l from -x -a 'ndjson csv tsv' -d 'Input format: ndjson, csv or tsv (default: from the extension)'
-complete -c ingot -n '__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv' -d 'Output format: csv, tsv or ndjson (default: from the output\'s extension)'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv parquet' -d 'Output format: csv, tsv, ndjson or parquet (default: from the output\'s extension)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l fields -x -d 'NDJSON columns in order, comma-separated; dot paths reach into objects'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l schema -r -F -d 'Read the column list from FILE (as written by --schema-out)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l schema-out -r -F -d 'Write the column list used to FILE'
@@ -40,6 +40,9 @@ complete -c ingot -n '__fish_seen_subcommand_from convert' -l max-errors -x -d '
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l rejects -r -F -d 'Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l part -x -d 'Convert only the K-th of N record-aligned parts of the input (K/N)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l compress -x -a 'gz gzip zst zstd none' -d 'Compress the output: gz, zst or none (default: by the output\'s .gz/.zst suffix)'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l compression -x -a 'zstd none' -d 'Parquet page compression: zstd or none'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l row-group-size -x -d 'Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l max-file-size -x -d 'Parquet: roll into numbered files OUT-00000.parquet, ...; a file ends after the row group that brings it to SIZE'
 
 # ingot split
 complete -c ingot -n '__fish_seen_subcommand_from split' -s h -l help -d 'Print this help message and exit'

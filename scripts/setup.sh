@@ -18,6 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--with-test-servers" ]; then
   sudo_if_needed scripts/install-test-servers.sh
+  scripts/install-test-readers.sh
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null

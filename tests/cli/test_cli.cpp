@@ -60,7 +60,7 @@ TEST_CASE("cli: --from names the input format in split, index, get, merge, conve
   CHECK(bad.code == 2);
   CHECK(bad.err == house_usage("convert", "--from: must be ndjson, csv or tsv, not 'lines'"));
   bad = run_ingot(d, "convert t.data --from csv --to lines");
-  CHECK(bad.err == house_usage("convert", "--to: must be ndjson, csv or tsv, not 'lines'"));
+  CHECK(bad.err == house_usage("convert", "--to: must be ndjson, csv, tsv or parquet, not 'lines'"));
   bad = run_ingot(d, "index t.data --kind xml");
   CHECK(bad.err == house_usage("index", "--kind: must be lines, ndjson, csv or tsv, not 'xml'"));
   bad = run_ingot(d, "merge p-manifest.json --from csv -o x.data");
@@ -163,7 +163,7 @@ TEST_CASE("cli: each option declares its placeholder, and the completions offer 
   TempDir d;
   RunResult h = run_ingot(d, "convert --help");
   for (const char* shown : {"--chunk-size SIZE", "--part K/N", "--rejects FILE", "--fields LIST", "--delimiter DELIM",
-                            "--from FORMAT:{ndjson,csv,tsv}", "--to FORMAT:{ndjson,csv,tsv}", "input FILE"}) {
+                            "--from FORMAT:{ndjson,csv,tsv}", "--to FORMAT:{ndjson,csv,tsv,parquet}", "input FILE"}) {
     INFO(shown);
     CHECK(h.out.find(shown) != std::string::npos);
   }
@@ -205,12 +205,12 @@ TEST_CASE("cli: each option declares its placeholder, and the completions offer 
   CHECK(zsh_convert.find(
             "--from=[Input format: ndjson, csv or tsv (default: from the extension)]:WORD:(ndjson csv tsv)'") !=
         std::string::npos);
-  CHECK(zsh_convert.find("--to=[Output format: csv, tsv or ndjson (default: from the output'\\''s "
-                         "extension)]:WORD:(ndjson csv tsv)'") != std::string::npos);
+  CHECK(zsh_convert.find("--to=[Output format: csv, tsv, ndjson or parquet (default: from the output'\\''s "
+                         "extension)]:WORD:(ndjson csv tsv parquet)'") != std::string::npos);
   CHECK(zsh.find("'help:Show the options of a command (as COMMAND --help does)'") != std::string::npos);
   const std::string fish = read_file(source / "completions" / "ingot.fish");
   CHECK(fish.find("'__fish_seen_subcommand_from convert' -l from -x -a 'ndjson csv tsv'") != std::string::npos);
-  CHECK(fish.find("'__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv'") != std::string::npos);
+  CHECK(fish.find("'__fish_seen_subcommand_from convert' -l to -x -a 'ndjson csv tsv parquet'") != std::string::npos);
   CHECK(fish.find("'__fish_seen_subcommand_from get' -l from -x -a 'lines ndjson csv tsv'") != std::string::npos);
 }
 

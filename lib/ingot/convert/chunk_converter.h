@@ -35,7 +35,11 @@ struct ConvertedRow {
 // text format (format/pg_copy_text.h). In COPY text an absent, null or "" NDJSON value
 // is \N, NULL, as is an empty unquoted CSV field; a quoted empty CSV field ("") is an
 // empty string, as COPY's CSV format reads them.
-enum class RowFormat { csv, tsv, copy_text };
+enum class RowFormat { csv, tsv, copy_text, cells };
+// RowFormat::cells (the Parquet writer's input): each cell's kind byte, then, unless
+// null, its text's 4-byte length and the text (a string unescaped; a number or literal
+// as written; an array or object as compact JSON, kind string).
+enum class CellKind : char { null = 0, string = 1, number = 2, boolean = 3 };
 
 // NDJSON -> rows, one chunk at a time. One per thread (it owns the simdjson parser); the
 // rows hold the same values convert_ndjson writes for the chunk (in CSV/TSV: the same

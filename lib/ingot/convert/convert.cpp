@@ -30,6 +30,11 @@ std::vector<std::string> read_schema(const std::string& path) {
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_array()) throw data_error("schema is not a JSON array of column names").at_path(path);
     for (auto& v : j) {
+      // An object is a typed entry as the Parquet --schema-out writes: {"name", "type", "line"}.
+      if (v.is_object() && v.contains("name") && v["name"].is_string()) {
+        cols.push_back(v["name"].get<std::string>());
+        continue;
+      }
       if (!v.is_string()) throw data_error("schema holds a non-string column name").at_path(path);
       cols.push_back(v.get<std::string>());
     }
@@ -116,18 +121,28 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     refuse_same_files({{"", opts.input}, {"--schema", opts.schema_in}},
                       {{"-o", opts.output}, {"--rejects", opts.rejects}, {"--schema-out", opts.schema_out}});
     RecordKind from = resolve_kind(opts.from, opts.input, "input");
-    // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON.
-    RecordKind to = opts.to || opts.output != "-" ? resolve_kind(opts.to, opts.output, "output")
-                                                  : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
+    const bool parquet = opts.to_parquet || (!opts.to && opts.output.ends_with(".parquet"));
+    // To stdout without --to: NDJSON becomes CSV, CSV/TSV become NDJSON. Parquet is no
+    // RecordKind (nothing cuts records in it); `to` stays unused then.
+    RecordKind to = parquet ? RecordKind::csv
+                    : opts.to || opts.output != "-"
+                        ? resolve_kind(opts.to, opts.output, "output")
+                        : (from == RecordKind::ndjson ? RecordKind::csv : RecordKind::ndjson);
     if (from == RecordKind::lines || to == RecordKind::lines)
       throw usage_error("convert reads and writes ndjson, csv or tsv");
-    if (from == RecordKind::ndjson && to == RecordKind::ndjson)
+    if (parquet && opts.compress && *opts.compress != Codec::none)
+      throw usage_error("Parquet compresses its own pages: use --compression zstd|none, not --compress");
+    if (from == RecordKind::ndjson && to == RecordKind::ndjson && !parquet)
       throw usage_error("NDJSON to NDJSON is not a conversion");
     if (!opts.fields.empty() && !opts.schema_in.empty()) throw usage_error("--fields and --schema exclude each other");
-    if (from != RecordKind::ndjson && (!opts.fields.empty() || !opts.schema_in.empty())) {
-      throw usage_error("--fields and --schema apply to NDJSON input");
+    if (from != RecordKind::ndjson && (!opts.fields.empty() || (!opts.schema_in.empty() && !parquet))) {
+      throw usage_error(parquet ? "--fields applies to NDJSON input" : "--fields and --schema apply to NDJSON input");
     }
 
+    if (parquet && (opts.part || opts.range))
+      throw usage_error("--part cannot write Parquet: each part would find its own types; convert the whole file");
+    if (parquet && opts.schema_only)
+      throw usage_error("--schema-only finds NDJSON columns; with Parquet, use --schema-out");
     std::uint64_t begin = 0, end = kToEnd;
     if (opts.part || opts.range) {
       if (in.compressed()) {
@@ -143,7 +158,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     }
     std::vector<std::string> columns = opts.fields;
     bool columns_found = false;  // columns is the key union already, even when empty
-    if (!opts.schema_in.empty()) columns = read_schema(opts.schema_in);
+    if (!opts.schema_in.empty() && from == RecordKind::ndjson) columns = read_schema(opts.schema_in);
     if (from == RecordKind::ndjson && columns.empty() && in.compressed() && !(opts.part || opts.range)) {
       // A compressed file cannot be read twice in place, but it can be decoded twice:
       // the column union from a first decoding, the conversion from `in` (decoding is a
@@ -182,13 +197,20 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     }
 
     OutputOptions oo;
-    oo.compress = opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
-    OutputFile out = OutputFile::create(opts.output, oo);
+    oo.compress = parquet
+                      ? Codec::none
+                      : opts.compress.value_or(opts.output == "-" ? Codec::none : detect_codec_by_suffix(opts.output));
+    const bool rolling = parquet && opts.max_file_size > 0;
+    if (rolling && opts.output == "-") throw usage_error("--max-file-size writes numbered files; pass -o FILE");
+    if (opts.max_file_size > 0 && !parquet) throw usage_error("--max-file-size applies to Parquet output");
+    OutputFile out = OutputFile::create(rolling ? detail::parquet_part_name(opts.output, 0) : opts.output, oo);
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
     detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
     run.columns = std::move(columns);
     run.columns_found = columns_found;
-    if (from == RecordKind::ndjson)
+    if (parquet)
+      detail::convert_to_parquet(run);
+    else if (from == RecordKind::ndjson)
       detail::convert_ndjson(run);
     else
       detail::convert_delimited(run);
@@ -197,15 +219,16 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     if (ledger.counts().valid == 0 && ledger.counts().invalid > 0) {
       throw data_error(no_valid_record(in, from, ledger)).at_path(in.display_name());
     }
-    if (!opts.schema_out.empty()) write_schema(opts.schema_out, run.columns);
+    if (!opts.schema_out.empty() && !parquet) write_schema(opts.schema_out, run.columns);  // Parquet's has types
     ledger.finish();
     out.commit();
+    for (OutputFile& f : run.more_outputs) f.commit();
 
     ConvertReport rep;
     rep.input = in.display_name();
     rep.output = out.path();
     rep.from = record_kind_name(from);
-    rep.to = record_kind_name(to);
+    rep.to = parquet ? "parquet" : record_kind_name(to);
     rep.records = ledger.counts();
     rep.bytes = run.bytes;
     rep.columns = run.columns.size();

@@ -12,6 +12,7 @@
 #include "ingot/chunk/chunker.h"
 #include "ingot/chunk/record_kind.h"
 #include "ingot/io/decompress.h"
+#include "ingot/parquet/writer.h"
 #include "ingot/pipeline/records.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/error.h"
@@ -36,6 +37,12 @@ struct ConvertOptions {
   // Reuse the shape of earlier valid lines (convert/ndjson_shape.h); false parses every
   // line with simdjson. The output is the same either way: the tests compare both.
   bool line_shapes = true;
+
+  // Parquet output: with to_parquet (--to parquet) or an output named *.parquet
+  bool to_parquet = false;
+  parquet::Compression parquet_compression = parquet::Compression::zstd;
+  std::uint64_t row_group_size = std::uint64_t{128} << 20;  // data bytes per row group
+  std::uint64_t max_file_size = 0;                          // roll into numbered files past this; 0: one file
 
   // CSV/TSV input
   bool header = true;

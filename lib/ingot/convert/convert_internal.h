@@ -2,6 +2,7 @@
 // other folders may use of them is in chunk_converter.h).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,6 +33,7 @@ struct ConvertRun {
   bool columns_found = false;                // columns is the key union already (a first pass over compressed input)
   std::vector<std::string> empty_columns;    // columns no valid record gave a value
   std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
+  std::deque<OutputFile> more_outputs;       // Parquet with --max-file-size: the files after `out`
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".
@@ -59,6 +61,11 @@ INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 #endif
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
+// NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from a pre-pass over the
+// whole input (or --schema), then row groups in input order.
+void convert_to_parquet(ConvertRun& run);
+// The i-th file of a Parquet output rolled by --max-file-size: x.parquet -> x-00000.parquet.
+std::string parquet_part_name(const std::string& output, std::size_t i);
 
 // Strips a UTF-8 byte order mark at the very start of the source.
 inline std::size_t bom_length(const char* p, std::size_t n, std::uint64_t source_offset) {

@@ -638,9 +638,10 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
                    std::vector<NdjsonRow>* rows, bool use_shapes) {
   const char delim = format == RowFormat::tsv ? '\t' : ',';
   const bool copy_text = format == RowFormat::copy_text;
+  const bool cells = format == RowFormat::cells;
   const std::size_t ncols = columns.count;
   w.tally.clear();
-  if (copy_text) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
+  if (copy_text || cells) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
   w.columns = &columns;
   if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
   w.filled.assign(ncols, 0);
@@ -649,6 +650,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     bool flatten;
     char delim;
     bool copy_text;
+    bool cells;
     bool use_shapes;
     std::vector<NdjsonRow>* rows;
     const char* base;
@@ -687,7 +689,9 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     void accepted() {
       std::string& out = w.out;
       const std::size_t n = w.cells.size();
-      if (copy_text) {
+      if (cells) {
+        write_cells(n);
+      } else if (copy_text) {
         for (std::size_t i = 0; i < n; ++i) {
           if (i) out += '\t';
           const Cell& cell = w.cells[i];
@@ -734,13 +738,33 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       *o++ = '\n';
       used = static_cast<std::size_t>(o - w.out.data());
     }
+    // RowFormat::cells: per column a kind byte (CellKind), then, unless null, the
+    // text's length (4 bytes, native order) and the text.
+    void write_cells(std::size_t n) {
+      std::string& out = w.out;
+      for (std::size_t i = 0; i < n; ++i) {
+        const Cell& cell = w.cells[i];
+        if (cell.row != w.row) {
+          out += static_cast<char>(CellKind::null);
+          continue;
+        }
+        CellKind kind = CellKind::string;  // a string's text, or an array's or object's JSON text
+        if (cell.quoting == kNeverQuote) kind = *cell.p == 't' || *cell.p == 'f' ? CellKind::boolean : CellKind::number;
+        out += static_cast<char>(kind);
+        char len[4];
+        std::memcpy(len, &cell.n, 4);
+        out.append(len, 4);
+        out.append(cell.p, cell.n);
+      }
+      used = out.size();
+    }
     void rejected() {}
-  } handler{w,    flatten, delim,          copy_text, use_shapes && simdjson::validate_utf8(c.data, c.size),
+  } handler{w,    flatten, delim,          copy_text, cells, use_shapes && simdjson::validate_utf8(c.data, c.size),
             rows, c.data,  c.data + c.size};
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);
-  if (copy_text) {
+  if (copy_text || cells) {
     if (w.out.capacity() < c.size + c.size / 4) w.out.reserve(c.size + c.size / 4);
   } else if (w.out.size() < c.size + c.size / 4) {
     w.out.reserve(c.size + c.size / 4);

@@ -1,0 +1,651 @@
+// The Parquet writer (see writer.h). Field numbers and enum values are those of
+// parquet-format's parquet.thrift; a comment names each struct where it is written.
+#include "ingot/parquet/writer.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include <tbb/parallel_for.h>
+
+#include "ingot/parquet/rle.h"
+#include "ingot/parquet/thrift_compact.h"
+#include "ingot/util/error.h"
+
+namespace ingot::parquet {
+
+// parquet.thrift enums.
+namespace {
+enum Physical : std::int32_t { kBoolean = 0, kInt32 = 1, kInt64 = 2, kDouble = 5, kByteArray = 6 };
+enum Encoding : std::int32_t { kPlain = 0, kRle = 3, kRleDictionary = 8 };
+enum PageType : std::int32_t { kDataPage = 0, kDictionaryPage = 2 };
+enum Converted : std::int32_t { kUtf8 = 0, kDate = 6, kTimestampMicros = 10 };
+constexpr std::int32_t kOptional = 1;  // FieldRepetitionType
+constexpr std::string_view kMagic = "PAR1";
+
+Physical physical(ColumnType t) {
+  switch (t) {
+    case ColumnType::boolean: return kBoolean;
+    case ColumnType::int64:
+    case ColumnType::timestamp: return kInt64;
+    case ColumnType::double_: return kDouble;
+    case ColumnType::string: return kByteArray;
+    case ColumnType::date: return kInt32;
+  }
+  return kByteArray;
+}
+
+// Bytes of one value in the buffers (booleans: one byte until packed); 0: length-prefixed.
+std::size_t value_width(ColumnType t) {
+  switch (t) {
+    case ColumnType::boolean: return 1;
+    case ColumnType::date: return 4;
+    case ColumnType::int64:
+    case ColumnType::timestamp:
+    case ColumnType::double_: return 8;
+    case ColumnType::string: return 0;
+  }
+  return 0;
+}
+
+std::uint32_t load_u32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  char b[4];
+  std::memcpy(b, &v, 4);  // Parquet is little-endian, as is every target ingot builds for
+  out.append(b, 4);
+}
+
+}  // namespace
+
+const char* column_type_name(ColumnType t) {
+  switch (t) {
+    case ColumnType::boolean: return "BOOLEAN";
+    case ColumnType::int64: return "INT64";
+    case ColumnType::double_: return "DOUBLE";
+    case ColumnType::string: return "STRING";
+    case ColumnType::date: return "DATE";
+    case ColumnType::timestamp: return "TIMESTAMP";
+  }
+  return "?";
+}
+
+std::optional<ColumnType> parse_column_type(std::string_view name) {
+  for (ColumnType t : {ColumnType::boolean, ColumnType::int64, ColumnType::double_, ColumnType::string,
+                       ColumnType::date, ColumnType::timestamp}) {
+    if (name == column_type_name(t)) return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<Compression> parse_compression(std::string_view name) {
+  if (name == "zstd" || name == "zst") return Compression::zstd;
+  if (name == "none" || name == "uncompressed") return Compression::none;
+  return std::nullopt;
+}
+
+// ---- RowBatch -----------------------------------------------------------------------
+
+void RowBatch::reset(std::size_t ncols) {
+  cols_.resize(ncols);
+  for (Column& c : cols_) {
+    c.defs.clear();
+    c.plain.clear();
+    c.ends.clear();
+  }
+  row_end_.clear();
+  bytes_ = 0;
+}
+
+void RowBatch::add_raw(std::size_t col, const void* p, std::size_t n) {
+  Column& c = cols_[col];
+  c.defs.push_back(1);
+  c.plain.append(static_cast<const char*>(p), n);
+}
+
+void RowBatch::add_bool(std::size_t col, bool v) {
+  const char b = v ? 1 : 0;
+  add_raw(col, &b, 1);
+}
+void RowBatch::add_int32(std::size_t col, std::int32_t v) { add_raw(col, &v, 4); }
+void RowBatch::add_int64(std::size_t col, std::int64_t v) { add_raw(col, &v, 8); }
+void RowBatch::add_double(std::size_t col, double v) { add_raw(col, &v, 8); }
+void RowBatch::add_string(std::size_t col, std::string_view v) {
+  Column& c = cols_[col];
+  c.defs.push_back(1);
+  put_u32(c.plain, static_cast<std::uint32_t>(v.size()));
+  c.plain.append(v);
+}
+
+// A row's size counts one byte per cell besides its values: the level a row group
+// holds for each, so that rows of nulls also fill a row group.
+void RowBatch::end_row() {
+  std::uint64_t plain = 0;
+  for (Column& c : cols_) {
+    const std::uint32_t before = c.ends.empty() ? 0 : c.ends.back();
+    c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
+    plain += c.plain.size() - before;
+  }
+  bytes_ += plain + cols_.size();
+  row_end_.push_back(bytes_);
+}
+
+void RowBatch::drop_row() {
+  const std::size_t r = rows();
+  for (Column& c : cols_) {
+    c.defs.resize(r);
+    c.plain.resize(c.ends.empty() ? 0 : c.ends.back());
+  }
+}
+
+// ---- column chunks ------------------------------------------------------------------
+
+namespace {
+
+struct ColumnBuffer {
+  std::vector<std::uint8_t> defs;
+  std::string plain;
+};
+
+// Statistics of a column chunk: min_value/max_value in PLAIN encoding (strings without
+// their length), compared as the column's type orders them (TypeDefinedOrder).
+struct Stats {
+  bool any = false;
+  std::string min, max;
+  std::uint64_t nulls = 0;
+};
+
+// Strings longer than this get no min/max: the footer stays small, and a reader that
+// finds none simply cannot skip on that column.
+constexpr std::size_t kMaxStatBytes = 256;
+
+template <class T>
+void fixed_stats(Stats& s, const std::string& plain) {
+  const std::size_t n = plain.size() / sizeof(T);
+  if (n == 0) return;
+  T lo, hi;
+  std::memcpy(&lo, plain.data(), sizeof(T));
+  hi = lo;
+  for (std::size_t i = 1; i < n; ++i) {
+    T v;
+    std::memcpy(&v, plain.data() + i * sizeof(T), sizeof(T));
+    if (v < lo) lo = v;
+    if (hi < v) hi = v;
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    // The spec: a zero min is written as -0.0 and a zero max as +0.0.
+    if (lo == 0) lo = -T(0);
+    if (hi == 0) hi = T(0);
+  }
+  s.any = true;
+  s.min.assign(reinterpret_cast<const char*>(&lo), sizeof(T));
+  s.max.assign(reinterpret_cast<const char*>(&hi), sizeof(T));
+}
+
+Stats compute_stats(ColumnType t, const ColumnBuffer& b) {
+  Stats s;
+  for (std::uint8_t d : b.defs) s.nulls += d == 0;
+  switch (t) {
+    case ColumnType::boolean: fixed_stats<std::uint8_t>(s, b.plain); break;
+    case ColumnType::date: fixed_stats<std::int32_t>(s, b.plain); break;
+    case ColumnType::int64:
+    case ColumnType::timestamp: fixed_stats<std::int64_t>(s, b.plain); break;
+    case ColumnType::double_: fixed_stats<double>(s, b.plain); break;
+    case ColumnType::string: {
+      std::string_view lo, hi;
+      for (std::size_t at = 0; at < b.plain.size();) {
+        const std::uint32_t n = load_u32(b.plain.data() + at);
+        std::string_view v(b.plain.data() + at + 4, n);
+        at += 4 + n;
+        if (!s.any || v < lo) lo = v;  // string_view compares as unsigned bytes (char_traits<char>)
+        if (!s.any || hi < v) hi = v;
+        s.any = true;
+      }
+      if (s.any && lo.size() <= kMaxStatBytes && hi.size() <= kMaxStatBytes) {
+        s.min.assign(lo);
+        s.max.assign(hi);
+      } else {
+        s.any = false;
+      }
+      break;
+    }
+  }
+  return s;
+}
+
+// What the footer says of one column chunk; offsets relative to the chunk's start.
+struct ChunkMeta {
+  std::vector<std::int32_t> encodings;
+  std::int64_t num_values = 0;
+  std::int64_t uncompressed = 0;  // page headers + uncompressed page bodies
+  std::int64_t compressed = 0;    // as written
+  std::int64_t data_page = 0;
+  std::optional<std::int64_t> dictionary_page;
+  Stats stats;
+};
+
+struct EncodedChunk {
+  std::string bytes;
+  ChunkMeta meta;
+};
+
+class PageWriter {
+ public:
+  PageWriter(const WriterOptions& opts, EncodedChunk& out) : opts_(opts), out_(out) {}
+
+  // PageHeader { 1: type, 2: uncompressed_page_size, 3: compressed_page_size,
+  //   5: DataPageHeader { 1: num_values, 2: encoding, 3: definition_level_encoding,
+  //                       4: repetition_level_encoding }
+  //   7: DictionaryPageHeader { 1: num_values, 2: encoding } }
+  void page(PageType type, std::int32_t num_values, std::int32_t encoding, const std::string& body) {
+    const std::string& stored = compress(body);
+    header_.clear();
+    CompactWriter w(header_);
+    w.field_i32(1, type);
+    w.field_i32(2, static_cast<std::int32_t>(body.size()));
+    w.field_i32(3, static_cast<std::int32_t>(stored.size()));
+    if (type == kDataPage) {
+      w.begin_struct(5);
+      w.field_i32(1, num_values);
+      w.field_i32(2, encoding);
+      w.field_i32(3, kRle);
+      w.field_i32(4, kRle);
+      w.end_struct();
+    } else {
+      w.begin_struct(7);
+      w.field_i32(1, num_values);
+      w.field_i32(2, encoding);
+      w.end_struct();
+    }
+    w.stop();
+    out_.meta.uncompressed += static_cast<std::int64_t>(header_.size() + body.size());
+    out_.meta.compressed += static_cast<std::int64_t>(header_.size() + stored.size());
+    out_.bytes += header_;
+    out_.bytes += stored;
+  }
+
+  ~PageWriter() {
+    if (zctx_) ZSTD_freeCCtx(zctx_);
+  }
+
+ private:
+  const std::string& compress(const std::string& body) {
+    if (opts_.compression == Compression::none) return body;
+    if (!zctx_) zctx_ = ZSTD_createCCtx();
+    zbuf_.resize(ZSTD_compressBound(body.size()));
+    const std::size_t n =
+        ZSTD_compressCCtx(zctx_, zbuf_.data(), zbuf_.size(), body.data(), body.size(), opts_.zstd_level);
+    if (ZSTD_isError(n)) throw io_error(std::string("zstd: ") + ZSTD_getErrorName(n));
+    zbuf_.resize(n);
+    return zbuf_;
+  }
+
+  const WriterOptions& opts_;
+  EncodedChunk& out_;
+  std::string header_;
+  std::string zbuf_;
+  ZSTD_CCtx* zctx_ = nullptr;
+};
+
+// The body of a v1 data page starts with the definition levels: their RLE-hybrid
+// bytes after a 4-byte length.
+void append_levels(std::string& body, const std::uint8_t* defs, std::size_t n) {
+  const std::size_t at = body.size();
+  body.append(4, '\0');
+  append_rle_hybrid(body, std::span<const std::uint8_t>(defs, n), 1);
+  const auto len = static_cast<std::uint32_t>(body.size() - at - 4);
+  std::memcpy(body.data() + at, &len, 4);
+}
+
+// The value of the i-th value of a buffer, as a dictionary key: its PLAIN bytes
+// (a string's with its length).
+struct Values {
+  std::vector<std::string_view> items;  // one per non-null value, into the buffer
+};
+
+Values split_values(ColumnType t, const std::string& plain) {
+  Values v;
+  const std::size_t w = value_width(t);
+  if (w) {
+    v.items.reserve(plain.size() / w);
+    for (std::size_t at = 0; at < plain.size(); at += w) v.items.emplace_back(plain.data() + at, w);
+  } else {
+    for (std::size_t at = 0; at < plain.size();) {
+      const std::uint32_t n = load_u32(plain.data() + at);
+      v.items.emplace_back(plain.data() + at, 4 + n);
+      at += 4 + n;
+    }
+  }
+  return v;
+}
+
+// Pages cut at rows: a page ends after the row whose values bring it to page_bytes.
+struct PageCut {
+  std::size_t row_begin, row_end;  // rows
+  std::size_t val_begin, val_end;  // non-null values
+};
+
+std::vector<PageCut> cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes) {
+  std::vector<PageCut> pages;
+  PageCut cur{0, 0, 0, 0};
+  std::size_t bytes = 0, v = 0;
+  const std::size_t n = b.defs.size();
+  for (std::size_t r = 0; r < n; ++r) {
+    if (b.defs[r]) bytes += vals.items[v++].size();
+    bytes += 1;  // a level
+    if (bytes >= page_bytes || r + 1 == n) {
+      cur.row_end = r + 1;
+      cur.val_end = v;
+      pages.push_back(cur);
+      cur = PageCut{r + 1, r + 1, v, v};
+      bytes = 0;
+    }
+  }
+  return pages;
+}
+
+// Dictionary encoding pays when the distinct values plus the packed indices take less
+// than the PLAIN values; it is given up once the dictionary would pass one page.
+bool try_dictionary(const Values& vals, std::size_t plain_bytes, std::size_t page_bytes, std::string& dict,
+                    std::uint32_t& entries, std::vector<std::uint32_t>& indices, int& bit_width) {
+  if (vals.items.empty()) return false;
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  indices.clear();
+  indices.reserve(vals.items.size());
+  dict.clear();
+  for (std::string_view v : vals.items) {
+    auto [it, fresh] = index.try_emplace(v, static_cast<std::uint32_t>(index.size()));
+    if (fresh) {
+      dict.append(v);
+      if (dict.size() > page_bytes) return false;
+    }
+    indices.push_back(it->second);
+  }
+  entries = static_cast<std::uint32_t>(index.size());
+  bit_width = std::max(1, bit_width_for(entries - 1));
+  const std::size_t packed = (vals.items.size() * static_cast<std::size_t>(bit_width) + 7) / 8;
+  return dict.size() + packed + packed / 8 < plain_bytes;
+}
+
+EncodedChunk encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& opts) {
+  EncodedChunk out;
+  out.meta.num_values = static_cast<std::int64_t>(b.defs.size());
+  out.meta.stats = compute_stats(type, b);
+  const Values vals = split_values(type, b.plain);
+  const std::vector<PageCut> pages = cut_pages(b, vals, opts.page_bytes);
+  PageWriter pw(opts, out);
+  std::string dict;
+  std::vector<std::uint32_t> indices;
+  int bit_width = 0;
+  std::uint32_t entries = 0;
+  const bool use_dict = opts.dictionary && type != ColumnType::boolean &&
+                        try_dictionary(vals, b.plain.size(), opts.page_bytes, dict, entries, indices, bit_width);
+  std::string body;
+  if (use_dict) {
+    out.meta.encodings = {kPlain, kRle, kRleDictionary};
+    out.meta.dictionary_page = 0;
+    pw.page(kDictionaryPage, static_cast<std::int32_t>(entries), kPlain, dict);
+  } else {
+    out.meta.encodings = {kPlain, kRle};
+  }
+  out.meta.data_page = static_cast<std::int64_t>(out.bytes.size());
+  for (const PageCut& p : pages) {
+    body.clear();
+    append_levels(body, b.defs.data() + p.row_begin, p.row_end - p.row_begin);
+    if (use_dict) {
+      body.push_back(static_cast<char>(bit_width));
+      append_rle_hybrid(body, std::span<const std::uint32_t>(indices.data() + p.val_begin, p.val_end - p.val_begin),
+                        bit_width);
+    } else if (type == ColumnType::boolean) {
+      const std::size_t n = p.val_end - p.val_begin;
+      const std::size_t at = body.size();
+      body.append((n + 7) / 8, '\0');
+      for (std::size_t i = 0; i < n; ++i) {
+        if (b.plain[p.val_begin + i]) body[at + i / 8] = static_cast<char>(body[at + i / 8] | (1 << (i % 8)));
+      }
+    } else if (p.val_end > p.val_begin) {
+      const char* from = vals.items[p.val_begin].data();
+      const char* to = vals.items[p.val_end - 1].data() + vals.items[p.val_end - 1].size();
+      body.append(from, static_cast<std::size_t>(to - from));
+    }
+    pw.page(kDataPage, static_cast<std::int32_t>(p.row_end - p.row_begin), use_dict ? kRleDictionary : kPlain, body);
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- the file -----------------------------------------------------------------------
+
+struct Writer::Impl {
+  std::vector<ColumnBuffer> buffers;
+  struct Group {
+    std::vector<ChunkMeta> chunks;  // offsets absolute
+    std::int64_t rows = 0;
+    std::int64_t offset = 0;
+    std::int64_t uncompressed = 0;
+    std::int64_t compressed = 0;
+  };
+  std::vector<Group> groups;
+  std::vector<EncodedChunk> encoded;
+};
+
+Writer::Writer(std::vector<ColumnSpec> columns, WriterOptions opts, Sink sink)
+    : columns_(std::move(columns)), opts_(std::move(opts)), sink_(std::move(sink)), impl_(std::make_unique<Impl>()) {
+  impl_->buffers.resize(columns_.size());
+  emit(kMagic);
+}
+
+Writer::~Writer() = default;
+
+std::size_t Writer::row_groups() const { return impl_->groups.size(); }
+
+void Writer::emit(std::string_view bytes) {
+  sink_(bytes);
+  offset_ += bytes.size();
+}
+
+void Writer::write(const RowBatch& batch) {
+  const std::size_t n = batch.rows();
+  std::size_t r = 0;
+  while (r < n) {
+    const std::uint64_t before = r ? batch.bytes_through(r - 1) : 0;
+    const std::uint64_t room = opts_.row_group_bytes > group_bytes_ ? opts_.row_group_bytes - group_bytes_ : 1;
+    // The first row at which the group reaches its size.
+    std::size_t lo = r, hi = n;
+    while (lo < hi) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (batch.bytes_through(mid) - before >= room)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    if (lo == n) {
+      append(batch, r, n);
+      return;
+    }
+    append(batch, r, lo + 1);
+    flush_row_group();
+    r = lo + 1;
+  }
+}
+
+void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
+  if (begin == end) return;
+  if (file_full_) {
+    // The last file is complete; these rows start the next one (so no file is empty).
+    write_footer();
+    impl_->groups.clear();
+    file_rows_ = 0;
+    offset_ = 0;
+    sink_ = next_file();
+    file_full_ = false;
+    emit(kMagic);
+  }
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const RowBatch::Column& c = batch.column(i);
+    ColumnBuffer& b = impl_->buffers[i];
+    b.defs.insert(b.defs.end(), c.defs.begin() + static_cast<std::ptrdiff_t>(begin),
+                  c.defs.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::size_t from = begin ? c.ends[begin - 1] : 0;
+    b.plain.append(c.plain, from, c.ends[end - 1] - from);
+  }
+  group_bytes_ += batch.bytes_through(end - 1) - (begin ? batch.bytes_through(begin - 1) : 0);
+  group_rows_ += end - begin;
+  file_rows_ += end - begin;
+  rows_ += end - begin;
+}
+
+// The columns of a row group are encoded and compressed in parallel (each on its own);
+// they are written in column order, so the bytes do not depend on the threads.
+void Writer::flush_row_group() {
+  if (group_rows_ == 0) return;
+  const std::size_t ncols = columns_.size();
+  impl_->encoded.assign(ncols, EncodedChunk{});
+  tbb::parallel_for(std::size_t{0}, ncols, [&](std::size_t i) {
+    impl_->encoded[i] = encode_column(columns_[i].type, impl_->buffers[i], opts_);
+  });
+  Impl::Group g;
+  g.rows = static_cast<std::int64_t>(group_rows_);
+  g.offset = static_cast<std::int64_t>(offset_);
+  for (std::size_t i = 0; i < ncols; ++i) {
+    EncodedChunk& e = impl_->encoded[i];
+    const auto base = static_cast<std::int64_t>(offset_);
+    e.meta.data_page += base;
+    if (e.meta.dictionary_page) *e.meta.dictionary_page += base;
+    g.uncompressed += e.meta.uncompressed;
+    g.compressed += e.meta.compressed;
+    emit(e.bytes);
+    g.chunks.push_back(std::move(e.meta));
+    impl_->buffers[i].defs.clear();
+    impl_->buffers[i].plain.clear();
+  }
+  impl_->encoded.clear();
+  impl_->groups.push_back(std::move(g));
+  group_rows_ = 0;
+  group_bytes_ = 0;
+  if (opts_.max_file_bytes && offset_ >= opts_.max_file_bytes) file_full_ = true;
+}
+
+void Writer::finish() {
+  flush_row_group();
+  write_footer();
+}
+
+void Writer::write_footer() {
+  std::string f;
+  CompactWriter w(f);
+  // FileMetaData { 1: version, 2: schema, 3: num_rows, 4: row_groups, 6: created_by, 7: column_orders }
+  w.field_i32(1, 1);
+  w.begin_list(2, TType::struct_, static_cast<std::uint32_t>(columns_.size() + 1));
+  // SchemaElement { 1: type, 3: repetition_type, 4: name, 5: num_children, 6: converted_type, 10: logicalType }
+  w.begin_list_struct();
+  w.field_binary(4, "schema");
+  w.field_i32(5, static_cast<std::int32_t>(columns_.size()));
+  w.end_struct();
+  for (const ColumnSpec& c : columns_) {
+    w.begin_list_struct();
+    w.field_i32(1, physical(c.type));
+    w.field_i32(3, kOptional);
+    w.field_binary(4, c.name);
+    // LogicalType union { 1: STRING, 6: DATE, 8: TIMESTAMP { 1: isAdjustedToUTC, 2: unit (union: 2 MICROS) } }
+    switch (c.type) {
+      case ColumnType::string:
+        w.field_i32(6, kUtf8);
+        w.begin_struct(10);
+        w.begin_struct(1);
+        w.end_struct();
+        w.end_struct();
+        break;
+      case ColumnType::date:
+        w.field_i32(6, kDate);
+        w.begin_struct(10);
+        w.begin_struct(6);
+        w.end_struct();
+        w.end_struct();
+        break;
+      case ColumnType::timestamp:
+        w.field_i32(6, kTimestampMicros);
+        w.begin_struct(10);
+        w.begin_struct(8);
+        w.field_bool(1, true);
+        w.begin_struct(2);
+        w.begin_struct(2);
+        w.end_struct();
+        w.end_struct();
+        w.end_struct();
+        w.end_struct();
+        break;
+      default: break;
+    }
+    w.end_struct();
+  }
+  w.field_i64(3, static_cast<std::int64_t>(file_rows_));
+  w.begin_list(4, TType::struct_, static_cast<std::uint32_t>(impl_->groups.size()));
+  std::int16_t ordinal = 0;
+  for (const Impl::Group& g : impl_->groups) {
+    // RowGroup { 1: columns, 2: total_byte_size, 3: num_rows, 5: file_offset, 6: total_compressed_size, 7: ordinal }
+    w.begin_list_struct();
+    w.begin_list(1, TType::struct_, static_cast<std::uint32_t>(g.chunks.size()));
+    for (std::size_t i = 0; i < g.chunks.size(); ++i) {
+      const ChunkMeta& m = g.chunks[i];
+      // ColumnChunk { 2: file_offset (deprecated: 0), 3: meta_data }
+      w.begin_list_struct();
+      w.field_i64(2, 0);
+      // ColumnMetaData { 1: type, 2: encodings, 3: path_in_schema, 4: codec, 5: num_values,
+      //   6: total_uncompressed_size, 7: total_compressed_size, 9: data_page_offset,
+      //   11: dictionary_page_offset, 12: statistics }
+      w.begin_struct(3);
+      w.field_i32(1, physical(columns_[i].type));
+      w.begin_list(2, TType::i32, static_cast<std::uint32_t>(m.encodings.size()));
+      for (std::int32_t e : m.encodings) w.elem_i32(e);
+      w.begin_list(3, TType::binary, 1);
+      w.elem_binary(columns_[i].name);
+      w.field_i32(4, opts_.compression == Compression::zstd ? 6 : 0);  // CompressionCodec ZSTD / UNCOMPRESSED
+      w.field_i64(5, m.num_values);
+      w.field_i64(6, m.uncompressed);
+      w.field_i64(7, m.compressed);
+      w.field_i64(9, m.data_page);
+      if (m.dictionary_page) w.field_i64(11, *m.dictionary_page);
+      // Statistics { 3: null_count, 5: max_value, 6: min_value }
+      w.begin_struct(12);
+      w.field_i64(3, static_cast<std::int64_t>(m.stats.nulls));
+      if (m.stats.any) {
+        w.field_binary(5, m.stats.max);
+        w.field_binary(6, m.stats.min);
+      }
+      w.end_struct();
+      w.end_struct();
+      w.end_struct();
+    }
+    w.field_i64(2, g.uncompressed);
+    w.field_i64(3, g.rows);
+    w.field_i64(5, g.offset);
+    w.field_i64(6, g.compressed);
+    if (ordinal < INT16_MAX) w.field_i16(7, ordinal++);  // an i16: absent past 32,767 groups
+    w.end_struct();
+  }
+  w.field_binary(6, opts_.created_by);
+  // ColumnOrder union { 1: TYPE_ORDER }: min_value/max_value follow the type's order.
+  w.begin_list(7, TType::struct_, static_cast<std::uint32_t>(columns_.size()));
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    w.begin_list_struct();
+    w.begin_struct(1);
+    w.end_struct();
+    w.end_struct();
+  }
+  w.stop();
+  emit(f);
+  std::string tail;
+  put_u32(tail, static_cast<std::uint32_t>(f.size()));
+  tail += kMagic;
+  emit(tail);
+}
+
+}  // namespace ingot::parquet

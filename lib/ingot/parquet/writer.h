@@ -1,0 +1,129 @@
+// A Parquet file writer for flat tables of optional columns: what `ingot convert -o
+// x.parquet` writes. The subset of the format it writes (ARCHITECTURE.md, "parquet/"):
+// one file footer (FileMetaData, Thrift compact), row groups of v1 data pages with
+// RLE definition levels (max level 1) and PLAIN values, or an RLE_DICTIONARY page
+// after a PLAIN dictionary page where that is smaller; zstd or no compression;
+// min/max/null-count statistics per column chunk. No nesting, no repetition levels.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ingot::parquet {
+
+// The column types ingot writes, each one physical type with its logical annotation.
+enum class ColumnType : std::uint8_t {
+  boolean,    // BOOLEAN
+  int64,      // INT64
+  double_,    // DOUBLE
+  string,     // BYTE_ARRAY, STRING (ConvertedType UTF8)
+  date,       // INT32, DATE: days since 1970-01-01
+  timestamp,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS)
+};
+const char* column_type_name(ColumnType t);  // "BOOLEAN", "INT64", "DOUBLE", "STRING", "DATE", "TIMESTAMP"
+std::optional<ColumnType> parse_column_type(std::string_view name);
+
+enum class Compression : std::uint8_t { none, zstd };
+std::optional<Compression> parse_compression(std::string_view name);
+
+struct ColumnSpec {
+  std::string name;
+  ColumnType type;
+};
+
+// Rows of typed values column by column, each value already in PLAIN encoding
+// (booleans one byte each until a page packs them). Filled by a pipeline worker,
+// then handed to Writer::write() in row order.
+class RowBatch {
+ public:
+  struct Column {
+    std::vector<std::uint8_t> defs;   // per row: 1 = a value, 0 = null
+    std::string plain;                // the values
+    std::vector<std::uint32_t> ends;  // plain.size() after each row
+  };
+
+  void reset(std::size_t ncols);
+  std::size_t rows() const { return row_end_.size(); }
+  std::size_t columns() const { return cols_.size(); }
+  const Column& column(std::size_t i) const { return cols_[i]; }
+  // Data bytes (PLAIN values) of rows [0, r].
+  std::uint64_t bytes_through(std::size_t r) const { return row_end_[r]; }
+
+  // One call per column, in any order, then end_row().
+  void add_null(std::size_t col) { cols_[col].defs.push_back(0); }
+  void add_bool(std::size_t col, bool v);
+  void add_int32(std::size_t col, std::int32_t v);
+  void add_int64(std::size_t col, std::int64_t v);
+  void add_double(std::size_t col, double v);
+  void add_string(std::size_t col, std::string_view v);
+  void end_row();
+  // Drops the cells added since the last end_row() (a row that turned out invalid).
+  void drop_row();
+
+ private:
+  void add_raw(std::size_t col, const void* p, std::size_t n);
+  std::vector<Column> cols_;
+  std::vector<std::uint64_t> row_end_;
+  std::uint64_t bytes_ = 0;
+};
+
+struct WriterOptions {
+  Compression compression = Compression::zstd;
+  int zstd_level = 3;
+  std::uint64_t row_group_bytes = std::uint64_t{128} << 20;  // cut a row group once its data reaches this
+  std::size_t page_bytes = std::size_t{1} << 20;             // and a data page once its values reach this
+  bool dictionary = true;
+  std::string created_by = "ingot";
+  // More than one file: after the row group that brings a file to this size, the next
+  // rows go to a new file from Writer::next_file (0: one file).
+  std::uint64_t max_file_bytes = 0;
+};
+
+class Writer {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  // Writes the leading magic through sink at once.
+  Writer(std::vector<ColumnSpec> columns, WriterOptions opts, Sink sink);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Appends the batch's rows; a row group is cut after the row that brings its data to
+  // row_group_bytes, so where groups end depends on the rows alone, not on batches.
+  void write(const RowBatch& batch);
+  // Writes the buffered rows as the last row group (none when there are no rows; a file
+  // of zero rows has no row group) and the footer.
+  void finish();
+
+  std::uint64_t rows() const { return rows_; }
+  std::uint64_t bytes_written() const { return offset_; }  // of the current file
+  std::size_t row_groups() const;                          // of the current file
+  // With max_file_bytes: the sink of the next file, asked for once the last one is
+  // complete (footer written) and more rows come.
+  std::function<Sink()> next_file;
+
+ private:
+  struct Impl;
+  void append(const RowBatch& batch, std::size_t begin, std::size_t end);
+  void flush_row_group();
+  void write_footer();
+  void emit(std::string_view bytes);
+
+  std::vector<ColumnSpec> columns_;
+  WriterOptions opts_;
+  Sink sink_;
+  std::uint64_t offset_ = 0;
+  std::uint64_t rows_ = 0;       // all files
+  std::uint64_t file_rows_ = 0;  // the current file
+  bool file_full_ = false;
+  std::uint64_t group_rows_ = 0;
+  std::uint64_t group_bytes_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ingot::parquet

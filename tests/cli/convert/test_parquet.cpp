@@ -1,0 +1,280 @@
+// Parquet output read back by two independent readers, DuckDB and Polars (pinned npm
+// packages, installed by scripts/install-test-readers.sh; without them these tests
+// fail, they never skip): every type, nulls, empty strings, unicode, quotes and newlines
+// in strings, 0 and 1 rows, many row groups with statistics, a column null in a whole
+// row group, a key first seen on the last line, CSV sources, --schema/--schema-out,
+// --max-file-size, and byte-identical files for any -j and chunk size.
+#include "cli/cli.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+using namespace ingot_test;
+using nlohmann::json;
+
+namespace {
+
+const char* const kReaders[] = {"duckdb", "polars"};
+
+// The reader's view of FILE (read_parquet.mjs): {"columns": [[name, type]], "rows": [[...]]}.
+json read_back(const TempDir& d, const std::string& tool, const std::string& file) {
+  const std::string script = std::string(INGOT_SOURCE_DIR) + "/tests/cli/convert/read_parquet.mjs";
+  auto r = run_sh(d, "node " + shell_quote(script) + " " + tool + " " + shell_quote(file));
+  INFO("reading " << file << " with " << tool << " failed (are the readers installed? run "
+                  << "scripts/install-test-readers.sh): " << r.err);
+  REQUIRE(r.code == 0);
+  json j = json::parse(r.out, nullptr, false);
+  REQUIRE(!j.is_discarded());
+  return j;
+}
+
+// Both readers see exactly these columns (name, type) and rows.
+void check_file(const TempDir& d, const std::string& file, const json& columns, const json& rows) {
+  for (const char* tool : kReaders) {
+    json got = read_back(d, tool, file);
+    INFO(tool << " reading " << file);
+    CHECK(got["columns"] == columns);
+    REQUIRE(got["rows"].size() == rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      INFO("row " << i);
+      CHECK(got["rows"][i] == rows[i]);
+    }
+  }
+}
+
+std::string parquet_name(int i) {
+  char name[32];
+  std::snprintf(name, sizeof name, "out-%05d.parquet", i);
+  return name;
+}
+
+json convert_ok(const TempDir& d, const std::string& args) {
+  auto r = run_ingot(d, "convert " + args + " --json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  return report(r);
+}
+
+}  // namespace
+
+TEST_CASE("cli parquet: NDJSON types, nulls, strings and a key on the last line read back by DuckDB and Polars",
+          "[cli][parquet]") {
+  TempDir d;
+  write_file(d / "in.ndjson",
+             "{\"id\":1,\"name\":\"alice\",\"score\":1.5,\"ok\":true,\"tags\":[1,2],\"addr\":{\"city\":\"Paris\","
+             "\"zip\":\"75001\"},\"n\":1}\n"
+             "{\"id\":2,\"name\":\"bob \\\"q\\\"\\nnl, \\t "
+             "tab\",\"score\":2,\"ok\":false,\"addr\":{\"city\":\"Z\\u00fcrich\"},\"n\":1.0}\n"
+             "\n"
+             "{\"id\":3,\"name\":\"\",\"score\":null,\"ok\":null,\"mixed\":1,\"n\":-0.5e1}\n"
+             "not json\n"
+             "{\"id\":-9223372036854775808,\"name\":\"日本 "
+             "🎉\",\"mixed\":\"x\",\"big\":18446744073709551616,\"n\":9223372036854775807}\n"
+             "{\"id\":9223372036854775807,\"mixed\":true,\"big\":1,\"last\":\"only here\"}\n");
+  json rep = convert_ok(d, "in.ndjson -o out.parquet --schema-out schema.json");
+  CHECK(rep["to"] == "parquet");
+  CHECK(rep["stats"]["records"]["valid"] == 5);
+  CHECK(rep["stats"]["records"]["invalid"] == 1);
+  const json columns = json::parse(R"([["id","INT64"],["name","STRING"],["score","DOUBLE"],["ok","BOOLEAN"],
+    ["tags","STRING"],["addr.city","STRING"],["addr.zip","STRING"],["n","DOUBLE"],["mixed","STRING"],
+    ["big","DOUBLE"],["last","STRING"]])");
+  const json rows = json::parse(R"([
+    ["1","alice",1.5,true,"[1,2]","Paris","75001",1.0,null,null,null],
+    ["2","bob \"q\"\nnl, \t tab",2.0,false,null,"Zürich",null,1.0,null,null,null],
+    ["3","",null,null,null,null,null,-5.0,"1",null,null],
+    ["-9223372036854775808","日本 🎉",null,null,null,null,null,9223372036854775807.0,"x",18446744073709551616.0,null],
+    ["9223372036854775807",null,null,null,null,null,null,null,"true",1.0,"only here"]])");
+  check_file(d, "out.parquet", columns, rows);
+  // --schema-out: each column's type and the line that widened it last.
+  const json schema = json::parse(read_file(d / "schema.json"));
+  REQUIRE(schema.size() == columns.size());
+  const json want_lines = json::parse(R"({"id":1,"name":1,"score":1,"ok":1,"tags":1,"addr.city":1,"addr.zip":1,
+    "n":2,"mixed":6,"big":6,"last":7})");
+  for (std::size_t i = 0; i < schema.size(); ++i) {
+    CHECK(schema[i]["name"] == columns[i][0]);
+    CHECK(schema[i]["type"] == columns[i][1]);
+    CHECK(schema[i]["line"] == want_lines[schema[i]["name"].get<std::string>()]);
+  }
+}
+
+TEST_CASE("cli parquet: CSV and TSV sources typed from their text, empty field null, quoted empty field empty",
+          "[cli][parquet]") {
+  TempDir d;
+  write_file(d / "in.csv",
+             "a,b,c,d,e\n"
+             "1,x,true,1.5,007\n"
+             ",\"\",false,2,\"two\nlines, \"\"q\"\"\"\n"
+             "-3,,,1e2,\n");
+  convert_ok(d, "in.csv -o out.parquet");
+  const json columns = json::parse(R"([["a","INT64"],["b","STRING"],["c","BOOLEAN"],["d","DOUBLE"],["e","STRING"]])");
+  check_file(
+      d, "out.parquet", columns,
+      json::parse(R"([["1","x",true,1.5,"007"],[null,"",false,2.0,"two\nlines, \"q\""],["-3",null,null,100.0,null]])"));
+  write_file(d / "in.tsv", "k\tv\nα\t1\nβ\t2\n");
+  convert_ok(d, "in.tsv -o t.parquet --compression none");
+  check_file(d, "t.parquet", json::parse(R"([["k","STRING"],["v","INT64"]])"), json::parse(R"([["α","1"],["β","2"]])"));
+  // --types string: every value a string.
+  convert_ok(d, "in.csv -o s.parquet --types string");
+  check_file(
+      d, "s.parquet", json::parse(R"([["a","STRING"],["b","STRING"],["c","STRING"],["d","STRING"],["e","STRING"]])"),
+      json::parse(
+          R"([["1","x","true","1.5","007"],[null,"","false","2","two\nlines, \"q\""],["-3",null,null,"1e2",null]])"));
+}
+
+TEST_CASE("cli parquet: 0 rows and 1 row", "[cli][parquet]") {
+  TempDir d;
+  write_file(d / "empty.csv", "a,b\n");
+  json rep = convert_ok(d, "empty.csv -o empty.parquet");
+  CHECK(rep["stats"]["records"]["valid"] == 0);
+  check_file(d, "empty.parquet", json::parse(R"([["a","STRING"],["b","STRING"]])"), json::array());
+  write_file(d / "one.ndjson", "{\"x\":42,\"y\":\"é\"}\n");
+  convert_ok(d, "one.ndjson -o one.parquet");
+  check_file(d, "one.parquet", json::parse(R"([["x","INT64"],["y","STRING"]])"), json::parse(R"([["42","é"]])"));
+  // No column at all is an error, not an unreadable file.
+  write_file(d / "none.ndjson", "{}\n{}\n");
+  auto r = run_ingot(d, "convert none.ndjson -o none.parquet");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("no columns") != std::string::npos);
+  CHECK(!fs::exists(d / "none.parquet"));
+}
+
+TEST_CASE("cli parquet: many row groups, their statistics, a column null in whole groups, any -j and chunk size",
+          "[cli][parquet]") {
+  TempDir d;
+  const int n = 3000;
+  std::string src;
+  json rows = json::array();
+  for (int i = 0; i < n; ++i) {
+    char dtext[32];
+    std::snprintf(dtext, sizeof dtext, "%d.%02d", i / 4, (i % 4) * 25);
+    const std::string s = "s" + std::to_string(i % 37) + (i % 5 ? "" : " ü\\\"");
+    const bool sparse = i < 10 || i == n - 1;
+    src += "{\"i\":" + std::to_string(i) + ",\"d\":" + dtext + ",\"s\":\"" + s +
+           "\",\"b\":" + (i % 3 ? "false" : "true") +
+           (sparse ? ",\"sparse\":\"x" + std::to_string(i) + "\"" : std::string()) + "}\n";
+    rows.push_back(json::array({std::to_string(i), i / 4.0, "s" + std::to_string(i % 37) + (i % 5 ? "" : " ü\""),
+                                i % 3 == 0, sparse ? json("x" + std::to_string(i)) : json()}));
+  }
+  write_file(d / "in.ndjson", src);
+  convert_ok(d, "in.ndjson -o out.parquet --row-group-size 4K -j2");
+  check_file(d, "out.parquet",
+             json::parse(R"([["i","INT64"],["d","DOUBLE"],["s","STRING"],["b","BOOLEAN"],["sparse","STRING"]])"), rows);
+
+  // Row groups and statistics as DuckDB reads them from the footer.
+  json meta = read_back(d, "meta", "out.parquet")["chunks"];
+  std::size_t groups = 0, start = 0, all_null_groups = 0;
+  for (std::size_t k = 0; k < meta.size(); k += 5) {
+    ++groups;
+    const json& id = meta[k];
+    REQUIRE(id["path_in_schema"] == "i");
+    const std::size_t count = std::stoul(id["num_values"].get<std::string>());
+    CHECK(id["stats_min_value"] == std::to_string(start));
+    CHECK(id["stats_max_value"] == std::to_string(start + count - 1));
+    CHECK(id["stats_null_count"] == "0");
+    CHECK(id["compression"] == "ZSTD");
+    const json& sp = meta[k + 4];
+    REQUIRE(sp["path_in_schema"] == "sparse");
+    std::size_t nulls = 0;
+    for (std::size_t r = start; r < start + count; ++r) nulls += rows[r][4].is_null();
+    CHECK(sp["stats_null_count"] == std::to_string(nulls));
+    if (nulls == count) {
+      ++all_null_groups;
+      CHECK(sp["stats_min_value"].is_null());
+    }
+    start += count;
+  }
+  CHECK(start == static_cast<std::size_t>(n));
+  CHECK(groups > 10);
+  CHECK(all_null_groups > 5);
+
+  // The same bytes for any thread count and chunk size.
+  const std::string want = read_file(d / "out.parquet");
+  for (const char* opts : {"-j1", "-j1 --chunk-size 1K", "-j2 --chunk-size 1K", "-j2 --chunk-size 64M"}) {
+    convert_ok(d, std::string("in.ndjson -o again.parquet --row-group-size 4K ") + opts);
+    INFO(opts);
+    CHECK(read_file(d / "again.parquet") == want);
+  }
+  // And one row group by default.
+  convert_ok(d, "in.ndjson -o one.parquet");
+  CHECK(read_back(d, "meta", "one.parquet")["chunks"].size() == 5);
+}
+
+TEST_CASE("cli parquet: --schema fixes types, a value that does not fit is a rejected record with its line",
+          "[cli][parquet]") {
+  TempDir d;
+  write_file(d / "in.ndjson", "{\"a\":1,\"b\":\"x\"}\n{\"a\":2.5,\"b\":\"y\"}\n{\"a\":3,\"b\":4}\n{\"b\":\"z\"}\n");
+  write_file(d / "schema.json", R"([{"name":"a","type":"INT64"},{"name":"b","type":"STRING"}])");
+  auto r = run_ingot(d, "convert in.ndjson -o out.parquet --schema schema.json --rejects rej.ndjson --json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["records"]["invalid"] == 1);
+  check_file(d, "out.parquet", json::parse(R"([["a","INT64"],["b","STRING"]])"),
+             json::parse(R"([["1","x"],["3","4"],[null,"z"]])"));
+  auto rej = lines_of(read_file(d / "rej.ndjson"));
+  REQUIRE(rej.size() == 1);
+  json j = json::parse(rej[0]);
+  CHECK(j["line"] == 2);
+  CHECK(j["reason"].get<std::string>().find("column 'a' is INT64") != std::string::npos);
+
+  // The found schema fed back gives the same file.
+  convert_ok(d, "in.ndjson -o found.parquet --schema-out found.json");
+  convert_ok(d, "in.ndjson -o again.parquet --schema found.json");
+  CHECK(read_file(d / "again.parquet") == read_file(d / "found.parquet"));
+  // A schema also lets a stream be converted (no pre-pass needed).
+  r = run_sh(d, "cat in.ndjson | $INGOT convert - --from ndjson --to parquet --schema found.json -o s.parquet -q");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(read_file(d / "s.parquet") == read_file(d / "found.parquet"));
+}
+
+TEST_CASE("cli parquet: refusals", "[cli][parquet]") {
+  TempDir d;
+  write_file(d / "in.ndjson", "{\"a\":1}\n");
+  auto r = run_ingot(d, "convert in.ndjson -o out.parquet --compress zst");
+  CHECK(r.code == 2);
+  r = run_sh(d, "cat in.ndjson | $INGOT convert - --from ndjson --to parquet -o out.parquet");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--schema") != std::string::npos);
+  write_file(d / "in.csv", "a\n1\n");
+  r = run_sh(d, "cat in.csv | $INGOT convert - --from csv --to parquet -o out.parquet");
+  CHECK(r.code == 2);
+  r = run_ingot(d, "convert in.ndjson -o out.parquet --part 1/2");
+  CHECK(r.code == 2);
+  CHECK(!fs::exists(d / "out.parquet"));
+}
+
+TEST_CASE("cli parquet: --max-file-size rolls into numbered files that together hold every row, for any -j",
+          "[cli][parquet]") {
+  TempDir d;
+  std::string src;
+  json rows = json::array();
+  for (int i = 0; i < 2000; ++i) {
+    src += "{\"k\":" + std::to_string(i) + ",\"v\":\"value " + std::to_string(i * 7919 % 1000) + "\"}\n";
+    rows.push_back(json::array({std::to_string(i), "value " + std::to_string(i * 7919 % 1000)}));
+  }
+  write_file(d / "in.ndjson", src);
+  convert_ok(d, "in.ndjson -o out.parquet --row-group-size 2K --max-file-size 3K -j2 --chunk-size 1K");
+  CHECK(!fs::exists(d / "out.parquet"));
+  std::vector<std::string> files;
+  for (int i = 0; fs::exists(d / parquet_name(i)); ++i) files.push_back(parquet_name(i));
+  REQUIRE(files.size() > 2);
+  for (const char* tool : kReaders) {
+    json all = json::array();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      json got = read_back(d, tool, files[i]);
+      CHECK(got["columns"] == json::parse(R"([["k","INT64"],["v","STRING"]])"));
+      CHECK(!got["rows"].empty());  // no empty trailing file
+      for (auto& r : got["rows"]) all.push_back(r);
+      if (i + 1 < files.size()) CHECK(fs::file_size(d / files[i]) >= 3 * 1024);
+    }
+    INFO(tool);
+    CHECK(all == rows);
+  }
+  std::vector<std::string> want;
+  for (auto& f : files) want.push_back(read_file(d / f));
+  fs::create_directory(d / "j1");
+  convert_ok(d, "in.ndjson -o j1/out.parquet --row-group-size 2K --max-file-size 3K -j1");
+  for (std::size_t i = 0; i < files.size(); ++i) CHECK(read_file(d / "j1" / files[i]) == want[i]);
+  CHECK(!fs::exists(d / "j1" / parquet_name(static_cast<int>(files.size()))));
+}
