@@ -1,6 +1,7 @@
 // ingot: the command-line shell over the engine. One row per subcommand below. Built
-// twice: as `ingot`, whose network rows exec the helper, and as `ingot-net`
-// (INGOT_NET_HELPER), which runs them (net_helper.h).
+// twice: as `ingot`, whose network rows (and any command naming an s3:// or http(s)://
+// input) exec the helper, and as `ingot-net` (INGOT_NET_HELPER), which runs them
+// (net_helper.h) and registers the reader of remote inputs.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -12,7 +13,11 @@
 
 #include "common.h"
 #include "net_helper.h"
+#include "ingot/io/input.h"
 #include "ingot/util/cleanup.h"
+#ifdef INGOT_NET_HELPER
+#include "ingot/net/s3/s3_source.h"
+#endif
 
 namespace ingot::cli {
 Runner setup_convert(CLI::App& sub);
@@ -134,7 +139,11 @@ int main(int argc, char** argv) {
     return ingot::cli::kUsage;
   }
 #ifndef INGOT_NET_HELPER
-  if (named && !named->setup) return ingot::cli::exec_net_helper(named->name, args.data());
+  const bool names_remote =
+      std::any_of(args.begin() + 1, args.begin() + nargs, [](const char* a) { return ingot::is_remote_path(a); });
+  if (named && (!named->setup || names_remote)) return ingot::cli::exec_net_helper(named->name, args.data());
+#else
+  ingot::set_remote_opener(&ingot::s3::open_remote);
 #endif
   ingot::cleanup::install_signal_handlers();
   ingot::cli::keep_process_args(nargs, args.data());

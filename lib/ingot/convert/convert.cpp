@@ -117,7 +117,7 @@ std::string no_valid_record(const InputFile& in, RecordKind from, const RecordLe
 Result<ConvertReport> convert(const ConvertOptions& opts) {
   return capture([&]() -> ConvertReport {
     const auto t0 = std::chrono::steady_clock::now();
-    InputFile in = InputFile::open(opts.input);
+    InputFile in = InputFile::open(opts.input, Decode::auto_detect, InputFile::Remote::allow);
     refuse_same_files({{"", opts.input}, {"--schema", opts.schema_in}},
                       {{"-o", opts.output}, {"--rejects", opts.rejects}, {"--schema-out", opts.schema_out}});
     RecordKind from = resolve_kind(opts.from, opts.input, "input");
@@ -164,7 +164,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
       // the column union from a first decoding, the conversion from `in` (decoding is a
       // fraction of the conversion: docs/compression.md has the figures). The same file
       // both times, or the union could miss a key of the file converted.
-      InputFile first = InputFile::open(opts.input);
+      InputFile first = InputFile::open(opts.input, Decode::auto_detect, InputFile::Remote::allow);
       columns = detail::ndjson_key_union(first, 0, kToEnd, opts);
       columns_found = true;
       if (!(first.fingerprint() == in.fingerprint()))

@@ -15,9 +15,40 @@
 
 namespace ingot {
 
-InputFile InputFile::open(const std::string& path, Decode decode) {
+namespace {
+RemoteOpener remote_opener = nullptr;
+}  // namespace
+
+void set_remote_opener(RemoteOpener opener) { remote_opener = opener; }
+
+bool is_remote_path(const std::string& path) {
+  return path.starts_with("s3://") || path.starts_with("https://") || path.starts_with("http://");
+}
+
+InputFile InputFile::open(const std::string& path, Decode decode, Remote remote) {
   InputFile f;
   f.path_ = path;
+  if (is_remote_path(path)) {
+    if (remote == Remote::refuse) {
+      throw usage_error("remote inputs are read by convert only so far: download it first").at_path(path);
+    }
+    if (!remote_opener) throw usage_error("remote inputs are read by ingot-net, which is not running").at_path(path);
+    f.display_ = path;
+    f.remote_ = remote_opener(path);
+    f.seekable_ = true;
+    f.size_ = f.remote_->size();
+    if (decode == Decode::auto_detect) {
+      unsigned char magic[10];
+      std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
+      if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
+      if (detect_codec(magic, n) != Codec::none) {
+        throw usage_error(std::string(codec_name(detect_codec(magic, n))) +
+                          "-compressed remote objects are not read yet; download and decompress it first")
+            .at_path(path);
+      }
+    }
+    return f;
+  }
   if (path == "-") {
     f.fd_ = 0;
     f.display_ = "<stdin>";
@@ -71,6 +102,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
     sniffed_ = o.sniffed_;
     pending_ = std::move(o.pending_);
     dec_ = std::move(o.dec_);
+    remote_ = std::move(o.remote_);
   }
   return *this;
 }
@@ -80,6 +112,7 @@ InputFile::~InputFile() {
 }
 
 std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) const {
+  if (remote_) return remote_->read_at(dst, n, offset);
   std::size_t done = 0;
   while (done < n) {
     ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset + done));
@@ -149,6 +182,10 @@ Fingerprint InputFile::fingerprint() const {
   Fingerprint fp;
   fp.size = size_;
   fp.mtime_ns = mtime_ns_;
+  if (remote_) {  // the object's version, without reading it
+    fp.edge_hash = XXH3_64bits(remote_->version().data(), remote_->version().size());
+    return fp;
+  }
   if (!seekable_) return fp;
   constexpr std::size_t kEdge = 64 * 1024;
   std::vector<char> buf(2 * kEdge);

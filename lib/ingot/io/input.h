@@ -1,5 +1,6 @@
-// An input: a regular file read with pread at any offset, or a stream (stdin, a pipe)
-// read sequentially. The chunker needs only read_at() on seekable inputs and read()
+// An input: a regular file read with pread at any offset, a remote object read by
+// ranges (s3://, https://: a RemoteSource, below), or a stream (stdin, a pipe) read
+// sequentially. The chunker needs only read_at() on seekable inputs and read()
 // on streams; every error carries the path and the offset.
 // gzip and zstd data (recognised by magic bytes, in files and streams) is decoded
 // transparently: such an input is a non-seekable stream of the decoded bytes.
@@ -22,13 +23,34 @@ struct Fingerprint {
   bool operator==(const Fingerprint&) const = default;
 };
 
+// An object elsewhere (s3://bucket/key, an https:// URL that answers Range requests)
+// read by ranges. The network helper ingot-net registers the opener; `ingot` itself
+// has none (it execs ingot-net for a command naming such a path, cmd/main.cpp).
+class RemoteSource {
+ public:
+  virtual ~RemoteSource() = default;
+  virtual std::uint64_t size() const = 0;
+  // What identifies this version of the object (its ETag): the input's fingerprint.
+  virtual const std::string& version() const = 0;
+  // Up to n bytes at offset, fewer only at the end. Reads are mostly sequential; the
+  // source may read ahead. Throws Error (the object changed, the network failed).
+  virtual std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) = 0;
+};
+using RemoteOpener = std::unique_ptr<RemoteSource> (*)(const std::string& path);
+void set_remote_opener(RemoteOpener opener);
+// s3:// and http(s):// names.
+bool is_remote_path(const std::string& path);
+
 // raw: the bytes as stored, compressed or not (merge, byte-exact uploads).
 enum class Decode { auto_detect, raw };
 
 class InputFile {
  public:
-  // "-" opens stdin. Throws Error (missing file, directory, permission).
-  static InputFile open(const std::string& path, Decode decode = Decode::auto_detect);
+  // "-" opens stdin. Throws Error (missing file, directory, permission). A remote path
+  // is opened only for callers that pass Remote::allow (the readers that need no file
+  // descriptor; docs/remote.md lists them), else refused with a usage Error.
+  enum class Remote { refuse, allow };
+  static InputFile open(const std::string& path, Decode decode = Decode::auto_detect, Remote remote = Remote::refuse);
 
   InputFile(InputFile&& other) noexcept;
   InputFile& operator=(InputFile&& other) noexcept;
@@ -42,7 +64,9 @@ class InputFile {
   bool seekable() const { return seekable_; }
   std::uint64_t size() const { return size_; }  // 0 for streams
   std::int64_t mtime_ns() const { return mtime_ns_; }
+  // -1 for a remote input: callers that need a file descriptor check remote() first.
   int fd() const { return fd_; }
+  bool remote() const { return remote_ != nullptr; }
   // The compression of the bytes read from fd(). A regular file knows it at open(); a
   // stream only after its first read() (none until then).
   Codec codec() const { return codec_; }
@@ -66,8 +90,9 @@ class InputFile {
   std::string path_;
   std::string display_;
   Codec codec_ = Codec::none;
-  bool sniffed_ = true;                // false: a stream whose magic is still unread
-  std::string pending_;                // stream bytes read by the sniffing, not yet handed out
+  bool sniffed_ = true;  // false: a stream whose magic is still unread
+  std::string pending_;  // stream bytes read by the sniffing, not yet handed out
+  std::shared_ptr<RemoteSource> remote_;
   std::unique_ptr<Decompressor> dec_;  // created at the first read() of compressed input
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ingot/io/compress.h"
+#include "ingot/io/input.h"
 #include "ingot/util/cleanup.h"
 #include "ingot/util/error.h"
 
@@ -100,6 +101,9 @@ void remove_stale_temporaries(const std::string& path) {
 }
 
 OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
+  if (is_remote_path(path)) {
+    throw usage_error("remote outputs are not written yet: write a local file, then `ingot upload` it").at_path(path);
+  }
   OutputFile f;
   f.opts_ = opts;
   if (opts.compress != Codec::none) f.z_ = Compressor::create(opts.compress, opts.level);
