@@ -205,7 +205,8 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     if (opts.max_file_size > 0 && !parquet) throw usage_error("--max-file-size applies to Parquet output");
     OutputFile out = OutputFile::create(rolling ? detail::parquet_part_name(opts.output, 0) : opts.output, oo);
     RecordLedger ledger(in.display_name(), opts.errors, opts.rejects, opts.first_line);
-    detail::ConvertRun run{opts, in, from, to, begin, end, out, ledger, 0, {}, {}};
+    detail::ConvertRun run{
+        .opts = opts, .in = in, .from = from, .to = to, .begin = begin, .end = end, .out = out, .ledger = ledger};
     run.columns = std::move(columns);
     run.columns_found = columns_found;
     if (parquet)

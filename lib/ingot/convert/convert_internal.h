@@ -29,11 +29,11 @@ struct ConvertRun {
   OutputFile& out;
   RecordLedger& ledger;
   std::uint64_t bytes = 0;  // filled by the converter
-  std::vector<std::string> columns;
-  bool columns_found = false;                // columns is the key union already (a first pass over compressed input)
-  std::vector<std::string> empty_columns;    // columns no valid record gave a value
-  std::vector<std::string> renamed_columns;  // CSV header names made unique (rename_duplicate_columns)
-  std::deque<OutputFile> more_outputs;       // Parquet with --max-file-size: the files after `out`
+  std::vector<std::string> columns{};
+  bool columns_found = false;                  // columns is the key union already (a first pass over compressed input)
+  std::vector<std::string> empty_columns{};    // columns no valid record gave a value
+  std::vector<std::string> renamed_columns{};  // CSV header names made unique (rename_duplicate_columns)
+  std::deque<OutputFile> more_outputs{};       // Parquet with --max-file-size: the files after `out`
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".

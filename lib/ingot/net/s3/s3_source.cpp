@@ -22,7 +22,8 @@ constexpr std::uint64_t kAhead = 4;
 
 class S3Source final : public RemoteSource {
  public:
-  explicit S3Source(const std::string& url) : url_(url), at_(parse_url(url)), client_(std::make_shared<Client>(Config{})) {
+  explicit S3Source(const std::string& url)
+      : url_(url), at_(parse_url(url)), client_(std::make_shared<Client>(Config{})) {
     if (at_.key.empty() || at_.key.back() == '/') throw usage_error("names no object (a prefix?)").at_path(url);
     auto head = client_->head(at_);
     if (!head) throw io_error("no such object").at_path(url);
@@ -68,7 +69,8 @@ class S3Source final : public RemoteSource {
     const std::uint64_t first = b * kBlock, last = std::min(size_, first + kBlock) - 1;
     try {
       Response r = client_->request(
-          "GET", at_, {}, {"Range: bytes=" + std::to_string(first) + "-" + std::to_string(last), "If-Match: \"" + etag_ + "\""});
+          "GET", at_, {},
+          {"Range: bytes=" + std::to_string(first) + "-" + std::to_string(last), "If-Match: \"" + etag_ + "\""});
       if (r.body.size() != last - first + 1) {
         throw remote_error("a ranged GET answered " + std::to_string(r.body.size()) + " bytes for " +
                            std::to_string(last - first + 1))
