@@ -84,8 +84,8 @@ constexpr std::size_t kInBuffer = 256 * 1024;
 
 class GzipDecoder final : public Decompressor {
  public:
-  GzipDecoder(int fd, std::string display, std::string head)
-      : Decompressor(Codec::gzip, fd, std::move(display), std::move(head)) {
+  GzipDecoder(RawReader raw, std::string display, std::string head)
+      : Decompressor(Codec::gzip, std::move(raw), std::move(display), std::move(head)) {
     std::memset(&z_, 0, sizeof z_);
     // 15 + 16: gzip wrapper only (the magic said gzip); the trailer's CRC and length are checked.
     if (inflateInit2(&z_, 15 + 16) != Z_OK) throw io_error("zlib: inflateInit2 failed").at_path(display_);
@@ -129,8 +129,8 @@ class GzipDecoder final : public Decompressor {
 
 class ZstdDecoder final : public Decompressor {
  public:
-  ZstdDecoder(int fd, std::string display, std::string head)
-      : Decompressor(Codec::zstd, fd, std::move(display), std::move(head)) {
+  ZstdDecoder(RawReader raw, std::string display, std::string head)
+      : Decompressor(Codec::zstd, std::move(raw), std::move(display), std::move(head)) {
     dctx_ = ZSTD_createDCtx();
     if (!dctx_) throw io_error("out of memory creating a zstd decoder").at_path(display_);
   }
@@ -158,25 +158,49 @@ class ZstdDecoder final : public Decompressor {
 
 }  // namespace
 
-std::unique_ptr<Decompressor> Decompressor::create(Codec codec, int fd, std::string display, std::string head) {
+namespace {
+
+std::unique_ptr<Decompressor> make_decoder(Codec codec, RawReader raw, std::string display, std::string head) {
   switch (codec) {
-    case Codec::gzip: return std::make_unique<GzipDecoder>(fd, std::move(display), std::move(head));
-    case Codec::zstd: return std::make_unique<ZstdDecoder>(fd, std::move(display), std::move(head));
+    case Codec::gzip: return std::make_unique<GzipDecoder>(std::move(raw), std::move(display), std::move(head));
+    case Codec::zstd: return std::make_unique<ZstdDecoder>(std::move(raw), std::move(display), std::move(head));
     case Codec::none: break;
   }
   throw usage_error("no decompressor for uncompressed data").at_path(display);
 }
 
-std::unique_ptr<Decompressor> Decompressor::from_memory(Codec codec, std::string data, std::string display) {
-  return create(codec, -1, std::move(display), std::move(data));
+}  // namespace
+
+std::unique_ptr<Decompressor> Decompressor::create(Codec codec, int fd, std::string display, std::string head) {
+  // The reader runs while the Decompressor lives; `where` copies the name for its errors.
+  RawReader raw = [fd, where = display, at = std::uint64_t{0}](char* dst, std::size_t n) mutable -> std::size_t {
+    for (;;) {
+      ssize_t r = ::read(fd, dst, n);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw sys_error("read failed", errno).at_path(where).at_offset(at);
+      }
+      at += static_cast<std::uint64_t>(r);
+      return static_cast<std::size_t>(r);
+    }
+  };
+  return make_decoder(codec, std::move(raw), std::move(display), std::move(head));
 }
 
-Decompressor::Decompressor(Codec codec, int fd, std::string display, std::string head)
-    : codec_(codec), fd_(fd), display_(std::move(display)) {
+std::unique_ptr<Decompressor> Decompressor::create(Codec codec, RawReader raw, std::string display) {
+  return make_decoder(codec, std::move(raw), std::move(display), {});
+}
+
+std::unique_ptr<Decompressor> Decompressor::from_memory(Codec codec, std::string data, std::string display) {
+  return make_decoder(codec, nullptr, std::move(display), std::move(data));
+}
+
+Decompressor::Decompressor(Codec codec, RawReader raw, std::string display, std::string head)
+    : codec_(codec), raw_(std::move(raw)), display_(std::move(display)) {
   buf_.resize(std::max(kInBuffer, head.size()));
   std::memcpy(buf_.data(), head.data(), head.size());
   len_ = head.size();
-  raw_eof_ = fd_ < 0;
+  raw_eof_ = !raw_;
 }
 
 Decompressor::~Decompressor() = default;
@@ -196,19 +220,13 @@ bool Decompressor::refill() {
     pos_ = 0;
   }
   if (len_ == buf_.size()) return true;
-  for (;;) {
-    ssize_t r = ::read(fd_, buf_.data() + len_, buf_.size() - len_);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("read failed", errno).at_path(display_).at_offset(consumed_ + len_);
-    }
-    if (r == 0) {
-      raw_eof_ = true;
-      return false;
-    }
-    len_ += static_cast<std::size_t>(r);
-    return true;
+  const std::size_t r = raw_(reinterpret_cast<char*>(buf_.data() + len_), buf_.size() - len_);
+  if (r == 0) {
+    raw_eof_ = true;
+    return false;
   }
+  len_ += r;
+  return true;
 }
 
 std::size_t Decompressor::read(char* dst, std::size_t n) {

@@ -1,7 +1,8 @@
 // Transparent decompression of gzip (zlib) and zstd (libzstd) input, recognised by
 // its magic bytes, never by its name. A Decompressor reads compressed bytes
-// sequentially from a file descriptor and hands out the decoded bytes; InputFile uses
-// one to make a compressed file or stream look like a plain, non-seekable stream.
+// sequentially (from a file descriptor, or any RawReader: a remote object) and hands
+// out the decoded bytes; InputFile uses one to make a compressed file, stream or
+// remote object look like a plain, non-seekable stream.
 // Multi-member gzip and multi-frame zstd (what `cat a.gz b.gz` and `zstd` produce)
 // decode to the concatenation of their members. Corrupt or truncated data throws a
 // data Error naming the path and the compressed byte offset.
@@ -9,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,11 +39,16 @@ const char* foreign_compression(const void* head, std::size_t n);
 // The name without a trailing ".gz" or ".zst".
 std::string strip_codec_suffix(const std::string& name);
 
+// Where compressed bytes come from: up to n bytes into dst, 0 only at the end; throws Error.
+using RawReader = std::function<std::size_t(char* dst, std::size_t n)>;
+
 class Decompressor {
  public:
   // Reads fd sequentially from its current position; `head` holds bytes already read
   // from it (by the magic sniffing of a stream). `display` names the input in errors.
   static std::unique_ptr<Decompressor> create(Codec codec, int fd, std::string display, std::string head = {});
+  // Reads its compressed bytes from `raw` (a remote object, read by ranges).
+  static std::unique_ptr<Decompressor> create(Codec codec, RawReader raw, std::string display);
   // Decodes from memory (tests, fuzzing).
   static std::unique_ptr<Decompressor> from_memory(Codec codec, std::string data, std::string display);
 
@@ -56,7 +63,7 @@ class Decompressor {
   std::uint64_t compressed_offset() const { return consumed_ + pos_; }
 
  protected:
-  Decompressor(Codec codec, int fd, std::string display, std::string head);
+  Decompressor(Codec codec, RawReader raw, std::string display, std::string head);
 
   // One decoder call on in[pos_, len_) into dst[0, n). Sets produced and advances pos_.
   // Returns true while inside a member/frame (more compressed bytes are needed to end it).
@@ -72,7 +79,7 @@ class Decompressor {
   std::size_t available() const { return len_ - pos_; }
 
   Codec codec_;
-  int fd_;
+  RawReader raw_;  // empty: all the input is in head
   std::string display_;
   std::vector<unsigned char> buf_;
   std::size_t pos_ = 0, len_ = 0;

@@ -41,10 +41,10 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
       unsigned char magic[10];
       std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
       if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
-      if (detect_codec(magic, n) != Codec::none) {
-        throw usage_error(std::string(codec_name(detect_codec(magic, n))) +
-                          "-compressed remote objects are not read yet; download and decompress it first")
-            .at_path(path);
+      f.codec_ = detect_codec(magic, n);
+      if (f.compressed()) {  // a stream of decoded bytes, read from the object in order
+        f.seekable_ = false;
+        f.size_ = 0;
       }
     }
     return f;
@@ -155,6 +155,16 @@ std::size_t InputFile::read(char* dst, std::size_t n) {
     if (const char* foreign = foreign_compression(pending_.data(), got)) refuse_foreign_compression(foreign, display_);
   }
   if (compressed()) {
+    if (!dec_ && remote_) {
+      dec_ = Decompressor::create(
+          codec_,
+          [src = remote_, at = std::uint64_t{0}](char* dst, std::size_t n) mutable {
+            const std::size_t got = src->read_at(dst, n, at);
+            at += got;
+            return got;
+          },
+          display_);
+    }
     if (!dec_) dec_ = Decompressor::create(codec_, fd_, display_, std::exchange(pending_, {}));
     std::size_t got = dec_->read(dst, n);
     stream_pos_ += got;
@@ -183,6 +193,7 @@ Fingerprint InputFile::fingerprint() const {
   fp.size = size_;
   fp.mtime_ns = mtime_ns_;
   if (remote_) {  // the object's version, without reading it
+    fp.size = remote_->size();
     fp.edge_hash = XXH3_64bits(remote_->version().data(), remote_->version().size());
     return fp;
   }

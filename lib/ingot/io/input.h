@@ -2,7 +2,7 @@
 // ranges (s3://, https://: a RemoteSource, below), or a stream (stdin, a pipe) read
 // sequentially. The chunker needs only read_at() on seekable inputs and read()
 // on streams; every error carries the path and the offset.
-// gzip and zstd data (recognised by magic bytes, in files and streams) is decoded
+// gzip and zstd data (recognised by magic bytes, in files, streams and remote objects) is decoded
 // transparently: such an input is a non-seekable stream of the decoded bytes.
 #pragma once
 

@@ -60,6 +60,51 @@ TEST_CASE("remote input: convert of an s3:// object equals convert of the file, 
   ::unsetenv("AWS_ENDPOINT_URL_S3");
 }
 
+TEST_CASE("remote input: gzip and zstd objects are decoded as they stream, columns found without --fields",
+          "[cli][s3][remote]") {
+  S3Env s3;
+  TempDir d;
+  // NDJSON over several read blocks once compressed; a key only in the last line, so the
+  // columns come from a whole first decoding of the object.
+  std::string nd;
+  std::uint64_t x = 88172645463325252ull;  // xorshift digits: data gzip cannot shrink much
+  for (int i = 0; nd.size() < 28u << 20; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    nd += "{\"id\":" + std::to_string(i) + ",\"v\":\"" + std::to_string(x) + "\"}\n";
+  }
+  nd += "{\"id\":-1,\"late\":true}\n";
+  write_file(d / "data.ndjson", nd);
+  // Two members/frames each, as `cat a.gz b.gz` makes.
+  REQUIRE(run_sh(d, "head -c 1000000 data.ndjson > a && tail -c +1000001 data.ndjson > b && "
+                    "gzip -1 -c a > data.ndjson.gz && gzip -1 -c b >> data.ndjson.gz && "
+                    "zstd -1 -q -c a > data.ndjson.zst && zstd -1 -q -c b >> data.ndjson.zst")
+              .code == 0);
+  // More than one read block (8 MiB) each.
+  REQUIRE(fs::file_size(d / "data.ndjson.gz") > 8u << 20);
+  REQUIRE(fs::file_size(d / "data.ndjson.zst") > 8u << 20);
+  put(s3, "z/data.ndjson.gz", read_file(d / "data.ndjson.gz"));
+  put(s3, "z/data.ndjson.zst", read_file(d / "data.ndjson.zst"));
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o expect.csv -q").code == 0);
+  const std::string expect = read_file(d / "expect.csv");
+  REQUIRE(expect.starts_with("id,v,late\n"));
+  for (const char* key : {"z/data.ndjson.gz", "z/data.ndjson.zst"}) {
+    for (const char* opts : {"-j1", "-j2 --chunk-size 64K"}) {
+      auto r = run_ingot(d, "convert " + s3.url(key) + " -o got.csv --json " + opts);
+      INFO(key << " " << opts << ": " << r.err);
+      REQUIRE(r.code == 0);
+      CHECK(read_file(d / "got.csv") == expect);
+    }
+  }
+  // --part of a compressed object: one line, as for a local file.
+  auto part = run_ingot(d, "convert " + s3.url("z/data.ndjson.gz") + " --fields id --part 1/2 -o p.csv");
+  CHECK(part.code == 2);
+  CHECK(part.err == "ingot convert: error: " + s3.url("z/data.ndjson.gz") +
+                        ": --part needs random access, which gzip-compressed input does not allow; decompress it "
+                        "first\n");
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+}
+
 TEST_CASE("remote input: an object replaced while it is read is an error, not a mix of two versions",
           "[cli][s3][remote][hold]") {
   S3Env s3;
