@@ -72,7 +72,7 @@ ChunkRecords chunk_records(const Chunk& c, RecordKind kind, char delim) {
 }
 
 std::uint64_t count_all(const std::string& path, RecordKind kind, const GetOptions& o) {
-  InputFile in = InputFile::open(path);
+  InputFile in = InputFile::open(path, Decode::auto_detect, InputFile::Remote::allow);
   Chunker ch(in, kind, 0, kToEnd, o.chunker);
   if (is_delimited(kind) && o.header) ch.take_first_record();
   Buffer buf;
@@ -157,7 +157,7 @@ bool file_exists(const std::string& path) {
 }
 
 GetReport get_or_throw(const GetOptions& o, int fd) {
-  InputFile in = InputFile::open(o.input);
+  InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
   if (!in.seekable() || o.scan) return by_scan(in, o, fd);
 
   const std::string idx = o.index.empty() ? default_index_path(o.input) : o.index;

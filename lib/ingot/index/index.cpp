@@ -49,7 +49,7 @@ RecordKind index_kind_for(const std::string& path, std::optional<RecordKind> giv
 Result<IndexReport> build_index(const IndexOptions& o) {
   return capture([&]() -> IndexReport {
     const auto t0 = std::chrono::steady_clock::now();
-    InputFile in = InputFile::open(o.input);
+    InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
     if (in.compressed()) {
       throw usage_error(std::string("an index holds byte offsets into the file as stored, which ") +
                         codec_name(in.codec()) + "-compressed input does not allow; decompress it first")
@@ -72,6 +72,10 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     }
     IndexReport rep;
     rep.input = o.input;
+    if (in.remote() && o.output.empty()) {
+      throw usage_error("the index of a remote object is written to a local file: pass -o FILE.idx")
+          .at_path(in.display_name());
+    }
     rep.output = o.output.empty() ? default_index_path(o.input, o.part) : o.output;
     refuse_same_files({{"", o.input}}, {{"-o", rep.output}});
 
@@ -99,10 +103,11 @@ Result<IndexReport> build_index(const IndexOptions& o) {
           records += w.ends.size();
           if (o.progress) o.progress(c.offset + c.size - range.begin, records);
         });
-    // An index of bytes that moved under us would be trusted later by its fingerprint.
+    // An index of bytes that moved under us would be trusted later by its fingerprint. (A
+    // remote object cannot: every range was read with If-Match on the ETag it records.)
     struct stat st;
-    if (::fstat(in.fd(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != meta.source.size ||
-        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != meta.source.mtime_ns) {
+    if (!in.remote() && (::fstat(in.fd(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != meta.source.size ||
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != meta.source.mtime_ns)) {
       throw data_error("the file changed while it was being indexed; index it again").at_path(in.display_name());
     }
     if (last != range.end) {  // a last record without a terminator
@@ -119,7 +124,7 @@ Result<IndexReport> build_index(const IndexOptions& o) {
 Result<IndexReport> verify_index(const std::string& input, const std::string& index) {
   return capture([&]() -> IndexReport {
     const auto t0 = std::chrono::steady_clock::now();
-    InputFile in = InputFile::open(input);
+    InputFile in = InputFile::open(input, Decode::auto_detect, InputFile::Remote::allow);
     IndexReport rep;
     rep.input = input;
     rep.output = index.empty() ? default_index_path(input) : index;

@@ -30,7 +30,7 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
   f.path_ = path;
   if (is_remote_path(path)) {
     if (remote == Remote::refuse) {
-      throw usage_error("remote inputs are read by convert only so far: download it first").at_path(path);
+      throw usage_error("this command does not read remote inputs: download it first").at_path(path);
     }
     if (!remote_opener) throw usage_error("remote inputs are read by ingot-net, which is not running").at_path(path);
     f.display_ = path;

@@ -368,9 +368,9 @@ class PieceSink {
   }
 
   // Body bytes that are already in memory (for the hash) and also at src_off in `in`:
-  // files get them by copy_file_range, filters through the pipe.
+  // files get them by copy_file_range (from a local input), filters through the pipe.
   void body(const InputFile& in, std::uint64_t src_off, const char* p, std::size_t n) {
-    if (!file_ || z_) return write(p, n);
+    if (!file_ || z_ || in.remote()) return write(p, n);
     hash_.update(p, n);
     size_ += n;
     copy_range(in.fd(), src_off, file_->fd(), std::nullopt, n, in.display_name(), name_);
@@ -512,7 +512,7 @@ Setup make_setup(const SplitOptions& o, const InputFile& in) {
 }
 
 std::string absolute_source(const std::string& input) {
-  if (input == "-") return input;
+  if (input == "-" || is_remote_path(input)) return input;
   std::error_code ec;
   auto p = std::filesystem::absolute(input, ec);
   return ec ? input : p.lexically_normal().string();
@@ -868,7 +868,7 @@ Result<SplitReport> split(const SplitOptions& o) {
     if (o.plan && !o.filter.empty()) throw usage_error("--plan writes no pieces; it cannot be combined with --filter");
     if (o.plan && o.compress != Codec::none)
       throw usage_error("--plan writes no pieces; it cannot be combined with --compress");
-    InputFile in = InputFile::open(o.input);
+    InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
     if (in.compressed() && (o.by == SplitBy::pieces || o.plan)) {
       throw usage_error(
           std::string(o.plan ? "--plan records byte offsets into the input" : "--pieces needs the input's size") +

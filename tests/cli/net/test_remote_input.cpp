@@ -2,6 +2,10 @@
 // server: a convert straight from the bucket equals the convert of the same bytes on
 // disk for any -j, chunk size and --part; an object replaced while it is read (the
 // moment held by tests/fixtures/faulty_proxy.py) is an error, never a mix of versions.
+#include <httplib.h>
+
+#include <algorithm>
+
 #include "cli/s3_env.h"
 
 using namespace ingot_test;
@@ -130,13 +134,79 @@ TEST_CASE("remote input: an object replaced while it is read is an error, not a 
   CHECK_FALSE(fs::exists(d / "got.ndjson"));
 }
 
-TEST_CASE("remote input: commands that do not read remote inputs yet say so in one line", "[cli][s3][remote]") {
+TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects as they read files",
+          "[cli][s3][remote]") {
+  S3Env s3;
   TempDir d;
-  for (const char* cmd : {"split s3://b/k.csv --records 10", "index s3://b/k.csv", "get s3://b/k.csv 1"}) {
-    auto r = run_ingot(d, cmd);
-    INFO(cmd);
-    CHECK(r.code == 2);
-    CHECK(r.err.find(": s3://b/k.csv: remote inputs are read by convert only so far: download it first\n") !=
-          std::string::npos);
+  const std::string csv = big_csv();
+  write_file(d / "data.csv", csv);
+  put(s3, "in/data.csv", csv);
+  const std::string url = s3.url("in/data.csv");
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+
+  // split: the same pieces as from the file, the manifest naming the object.
+  fs::create_directories(d / "local");
+  fs::create_directories(d / "remote");
+  REQUIRE(run_ingot(d, "split data.csv --records 40000 --prefix local/p- -q").code == 0);
+  auto sp = run_ingot(d, "split " + url + " --records 40000 --prefix remote/p- -q");
+  INFO(sp.err);
+  REQUIRE(sp.code == 0);
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(d / "local")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  REQUIRE(names.size() > 3);
+  for (const std::string& n : names) {
+    INFO(n);
+    if (n.ends_with(".json")) continue;
+    CHECK(read_file(d / "remote" / n) == read_file(d / "local" / n));
   }
+  const auto manifest = nlohmann::json::parse(read_file(d / "remote/p-manifest.json"));
+  CHECK(manifest["source"]["path"] == url);
+
+  // index and get: a local index of the object; records equal the file's.
+  auto ix = run_ingot(d, "index " + url + " -o remote.idx -q");
+  INFO(ix.err);
+  REQUIRE(ix.code == 0);
+  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+  for (const char* spec : {"1", "77777", "-1", "1000+5"}) {
+    INFO(spec);
+    auto want = run_ingot(d, std::string("get data.csv ") + spec);
+    auto got = run_ingot(d, "get " + url + " " + spec + " --index remote.idx");
+    auto scan = run_ingot(d, "get " + url + " " + spec);  // no index: a scan of the object
+    REQUIRE(want.code == 0);
+    CHECK(got.code == 0);
+    CHECK(got.out == want.out);
+    CHECK(scan.out == want.out);
+  }
+  auto no_o = run_ingot(d, "index " + url);
+  CHECK(no_o.code == 2);
+  CHECK(no_o.err == "ingot index: error: " + url +
+                        ": the index of a remote object is written to a local file: pass -o FILE.idx\n");
+
+  // serve: records from the object by ranges.
+  pid_t pid = spawn_ingot(d, "serve " + url + " --index remote.idx --port 0");
+  int port = 0;
+  wait_until(
+      [&] {
+        const std::string err = read_file(d / ".bg.err");
+        const auto at = err.find("listening on http://127.0.0.1:");
+        if (at == std::string::npos) return false;
+        port = std::stoi(err.substr(at + 30));
+        return true;
+      },
+      60s, [&] { return "ingot serve to listen (stderr: " + read_file(d / ".bg.err") + ")"; }, 10ms);
+  httplib::Client client("127.0.0.1", port);
+  auto served = client.Get("/lines/77777");
+  ::kill(pid, SIGTERM);
+  wait_code(pid);
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK(served->body == run_ingot(d, "get data.csv 77777").out);
+
+  // upload: the object copied to another key, byte for byte.
+  auto up = run_ingot(d, "upload " + url + " " + s3.url("copy/data.csv") + s3.flags + "-q");
+  INFO(up.err);
+  REQUIRE(up.code == 0);
+  CHECK(s3.client.get_object({s3.bucket, "copy/data.csv"}) == csv);
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
 }

@@ -1,7 +1,8 @@
 // Block reader of an S3 object (s3_source.h). Blocks are kBlock bytes at multiples of
 // kBlock; a read of block b after block b-1 (a sequential pass) keeps up to kAhead
-// blocks fetched in parallel beyond it; any other read fetches its block alone, so the
-// boundary probes of --part K/N cost one block each. Memory: (kAhead + 1) blocks.
+// blocks fetched in parallel beyond it; a small read elsewhere (get's record, a --part
+// boundary probe) fetches only its own bytes, any other read its block alone.
+// Memory: (kAhead + 1) blocks.
 #include "ingot/net/s3/s3_source.h"
 
 #include <algorithm>
@@ -19,6 +20,7 @@ namespace {
 
 constexpr std::uint64_t kBlock = 8ull << 20;
 constexpr std::uint64_t kAhead = 4;
+constexpr std::size_t kLookup = 1 << 20;  // a read this small away from the reader fetches only itself
 
 class S3Source final : public RemoteSource {
  public:
@@ -36,6 +38,16 @@ class S3Source final : public RemoteSource {
 
   std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) override {
     std::lock_guard lock(mu_);
+    if (offset >= size_) return 0;
+    const std::uint64_t b = offset / kBlock;
+    if (n <= kLookup && !(last_ && (b == *last_ || b == *last_ + 1)) && !blocks_.count(b)) {
+      // A lookup away from the reader (get, a --part boundary probe): its own bytes only.
+      // A read right after it counts as sequential and fetches whole blocks.
+      last_ = b;
+      const std::string data = fetch(offset, std::min(size_, offset + n));
+      std::memcpy(dst, data.data(), data.size());
+      return data.size();
+    }
     std::size_t done = 0;
     while (done < n && offset + done < size_) {
       const std::uint64_t pos = offset + done;
@@ -60,13 +72,18 @@ class S3Source final : public RemoteSource {
     const std::uint64_t nblocks = (size_ + kBlock - 1) / kBlock;
     const std::uint64_t until = std::min(nblocks, b + 1 + (sequential ? kAhead : 0));
     for (std::uint64_t i = b; i < until; ++i) {
-      if (!blocks_.count(i)) blocks_.emplace(i, std::async(std::launch::async, [this, i] { return fetch(i); }).share());
+      if (!blocks_.count(i)) {
+        blocks_.emplace(
+            i, std::async(std::launch::async, [this, i] { return fetch(i * kBlock, std::min(size_, (i + 1) * kBlock)); })
+                   .share());
+      }
     }
     return blocks_.at(b).get();  // rethrows the fetch's Error
   }
 
-  std::string fetch(std::uint64_t b) const {
-    const std::uint64_t first = b * kBlock, last = std::min(size_, first + kBlock) - 1;
+  // Bytes [first, end) of the object's version etag_.
+  std::string fetch(std::uint64_t first, std::uint64_t end) const {
+    const std::uint64_t last = end - 1;
     try {
       Response r = client_->request(
           "GET", at_, {},

@@ -86,11 +86,13 @@ auto to_duration(Seconds s) {
 }
 
 // What a request asks of the file: the routes, the limits, and the check that the file
-// is still the one the index describes. Called from several event-loop threads at once:
+// is still the one the index describes (a remote object: read by ranges, each with
+// If-Match, so a request blocks its event-loop thread for one ranged GET). Called from several event-loop threads at once:
 // it holds no per-request state (pread needs no file offset).
 class LineServer {
  public:
   LineServer(const ServeOptions& o, InputFile in, IndexReader idx) : o_(o), in_(std::move(in)), idx_(std::move(idx)) {
+    if (in_.remote()) return;  // its reads carry If-Match on the version the index describes
     struct stat st;
     if (::fstat(in_.fd(), &st) != 0) throw sys_error("cannot stat", errno).at_path(o_.input);
     dev_ = st.st_dev;
@@ -122,6 +124,7 @@ class LineServer {
   // Empty when the path still names the file the index describes, unchanged. Two
   // syscalls per request (~1 us), the price of never serving bytes of another file.
   std::string changed() const {
+    if (in_.remote()) return {};  // a changed object fails its read (412), answered 503 below
     struct stat st;
     if (::stat(o_.input.c_str(), &st) != 0) return "was removed";
     if (st.st_dev != dev_ || st.st_ino != ino_) return "was replaced";
@@ -161,7 +164,12 @@ class LineServer {
     }
     std::string& body = res.body();
     body.assign(static_cast<std::size_t>(end - begin), '\0');
-    if (in_.read_at(body.data(), body.size(), begin) != body.size()) return unavailable(res, "shrank");
+    try {
+      if (in_.read_at(body.data(), body.size(), begin) != body.size()) return unavailable(res, "shrank");
+    } catch (const Error& e) {  // a remote object: it changed, or the network failed after the retries
+      body.clear();
+      return plain(res, http::status::service_unavailable, e.what());
+    }
     res.result(http::status::ok);
     res.set("X-Ingot-Records", std::to_string(idx_.records()));
     res.set("X-Ingot-First", std::to_string(span->first));
@@ -507,7 +515,12 @@ class SignalBlock {
 };
 
 ServeReport serve_or_throw(const ServeOptions& o) {
-  InputFile in = InputFile::open(o.input);
+  InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
+  if (in.remote() && o.index.empty()) {
+    throw usage_error("serving a remote object needs --index FILE, its index made by 'ingot index " + o.input +
+                      " -o FILE'")
+        .at_path(o.input);
+  }
   if (in.compressed()) {
     throw usage_error(std::string("serving reads records at their offsets, which ") + codec_name(in.codec()) +
                       "-compressed input does not allow; decompress it first")

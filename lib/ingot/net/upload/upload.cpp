@@ -41,7 +41,7 @@ UploadSource resolve_source(const UploadOptions& opts) {
       if (m.source == "-" || m.source.empty()) {
         throw usage_error("the manifest's source was stdin; upload the piece files instead").at_path(opts.source);
       }
-      InputFile in = InputFile::open(m.source);
+      InputFile in = InputFile::open(m.source, Decode::auto_detect, InputFile::Remote::allow);
       if (!(in.fingerprint() == m.fingerprint)) {
         throw data_error("the manifest's source " + m.source + " changed since the split; split it again")
             .at_path(opts.source);
@@ -60,7 +60,7 @@ UploadReport UploadTarget::run() {
   rep.dest = o.dest;
   check();
   if (reads_source()) {
-    in.emplace(InputFile::open(src.path, decode()));
+    in.emplace(InputFile::open(src.path, decode(), InputFile::Remote::allow));
     stream = !in->seekable();
   }
   // A stream cannot be read again, so a rerun could not resume it: no journal.

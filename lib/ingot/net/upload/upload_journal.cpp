@@ -22,6 +22,10 @@ nlohmann::json fingerprint_json(const Fingerprint& f) {
 }
 
 nlohmann::json source_stat_json(const InputFile& in) {
+  if (in.remote()) {  // its version is its ETag; every range is read with If-Match on it
+    const Fingerprint f = in.fingerprint();
+    return {{"size", f.size}, {"version_xxh3", xxh3_hex(f.edge_hash)}};
+  }
   struct stat st {
   }, at{};
   if (::fstat(in.fd(), &st) != 0) throw sys_error("stat " + in.display_name(), errno);
@@ -52,12 +56,15 @@ std::string dest_hash(const std::string& dest) {
 
 std::string Journal::path_for(const std::string& source, const std::string& dest, const std::string& state_dir) {
   namespace fs = std::filesystem;
-  std::string abs = fs::absolute(source).lexically_normal().string();
+  // A remote source has no directory of ours: its journal goes to the current one.
+  const bool remote = is_remote_path(source);
+  std::string abs = remote ? source : fs::absolute(source).lexically_normal().string();
   std::string id = abs + "\n" + redacted(dest);
   std::string hash = xxh3_hex(xxh3_64(id.data(), id.size())).substr(0, 12);
   std::string base = fs::path(abs).filename().string();
   if (!state_dir.empty()) return (fs::path(state_dir) / (base + "." + hash + ".ingot-upload")).string();
-  return (fs::path(abs).parent_path() / ("." + base + "." + hash + ".ingot-upload")).string();
+  const fs::path dir = remote ? fs::path(".") : fs::path(abs).parent_path();
+  return (dir / ("." + base + "." + hash + ".ingot-upload")).string();
 }
 
 Journal::~Journal() {

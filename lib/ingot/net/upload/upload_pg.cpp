@@ -746,7 +746,17 @@ class PgTarget final : public UploadTarget {
         bool same = stored && offset + length <= in->size();
         if (same) {
           Xxh3 h;
-          hash_file_range(h, in->fd(), offset, length, src.path);
+          if (in->remote()) {  // by ranges
+            std::string buf(std::min<std::uint64_t>(length, 1 << 20), '\0');
+            for (std::uint64_t at = offset; at < offset + length;) {
+              const std::size_t n = in->read_at(buf.data(), std::min<std::uint64_t>(buf.size(), offset + length - at), at);
+              if (n == 0) break;
+              h.update(buf.data(), n);
+              at += n;
+            }
+          } else {
+            hash_file_range(h, in->fd(), offset, length, src.path);
+          }
           same = h.digest() == *stored;
         }
         if (!same) {
