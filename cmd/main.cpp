@@ -16,7 +16,7 @@
 #include "ingot/io/input.h"
 #include "ingot/util/cleanup.h"
 #ifdef INGOT_NET_HELPER
-#include "ingot/net/s3/s3_source.h"
+#include "ingot/net/remote/remote_source.h"
 #endif
 
 namespace ingot::cli {
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       std::any_of(args.begin() + 1, args.begin() + nargs, [](const char* a) { return ingot::is_remote_path(a); });
   if (named && (!named->setup || names_remote)) return ingot::cli::exec_net_helper(named->name, args.data());
 #else
-  ingot::set_remote_opener(&ingot::s3::open_remote);
+  ingot::set_remote_opener(&ingot::remote::open);
 #endif
   ingot::cleanup::install_signal_handlers();
   ingot::cli::keep_process_args(nargs, args.data());

@@ -38,7 +38,10 @@ struct S3Env {
     ingot::s3::Config c;
     c.endpoint = e.s3_endpoint;
     c.region = e.s3_region;
-    c.creds = {e.s3_access_key, e.s3_secret_key, ""};
+    c.creds = {.access_key = e.s3_access_key,
+               .secret_key = e.s3_secret_key,
+               .session_token = "",
+               .source = "the test environment"};
     return c;
   }
   S3Env() : client(config()) {

@@ -33,8 +33,8 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
       throw usage_error("this command does not read remote inputs: download it first").at_path(path);
     }
     if (!remote_opener) throw usage_error("remote inputs are read by ingot-net, which is not running").at_path(path);
-    f.display_ = path;
     f.remote_ = remote_opener(path);
+    f.display_ = f.remote_->display();
     f.seekable_ = true;
     f.size_ = f.remote_->size();
     if (decode == Decode::auto_detect) {

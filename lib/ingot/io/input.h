@@ -32,6 +32,8 @@ class RemoteSource {
   virtual std::uint64_t size() const = 0;
   // What identifies this version of the object (its ETag): the input's fingerprint.
   virtual const std::string& version() const = 0;
+  // The name errors and reports show: the URL with its secrets (a signature) masked.
+  virtual const std::string& display() const = 0;
   // Up to n bytes at offset, fewer only at the end. Reads are mostly sequential; the
   // source may read ahead. Throws Error (the object changed, the network failed).
   virtual std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) = 0;

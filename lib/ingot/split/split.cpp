@@ -521,7 +521,7 @@ std::string absolute_source(const std::string& input) {
 Manifest base_manifest(const SplitOptions& o, const Setup& s, const InputFile& in) {
   Manifest m;
   m.version = INGOT_VERSION;
-  m.source = absolute_source(o.input);
+  m.source = in.remote() ? in.display_name() : absolute_source(o.input);
   m.kind = record_kind_name(s.kind);
   m.fingerprint = in.seekable() ? in.fingerprint() : Fingerprint{};
   m.plan = o.plan;

@@ -1,4 +1,4 @@
-// s3:// objects as inputs (lib/ingot/net/s3/s3_source.*), against the real Swift S3
+// s3:// objects as inputs (lib/ingot/net/remote/remote_source.*), against the real Swift S3
 // server: a convert straight from the bucket equals the convert of the same bytes on
 // disk for any -j, chunk size and --part; an object replaced while it is read (the
 // moment held by tests/fixtures/faulty_proxy.py) is an error, never a mix of versions.
@@ -79,9 +79,10 @@ TEST_CASE("remote input: gzip and zstd objects are decoded as they stream, colum
   nd += "{\"id\":-1,\"late\":true}\n";
   write_file(d / "data.ndjson", nd);
   // Two members/frames each, as `cat a.gz b.gz` makes.
-  REQUIRE(run_sh(d, "head -c 1000000 data.ndjson > a && tail -c +1000001 data.ndjson > b && "
-                    "gzip -1 -c a > data.ndjson.gz && gzip -1 -c b >> data.ndjson.gz && "
-                    "zstd -1 -q -c a > data.ndjson.zst && zstd -1 -q -c b >> data.ndjson.zst")
+  REQUIRE(run_sh(d,
+                 "head -c 1000000 data.ndjson > a && tail -c +1000001 data.ndjson > b && "
+                 "gzip -1 -c a > data.ndjson.gz && gzip -1 -c b >> data.ndjson.gz && "
+                 "zstd -1 -q -c a > data.ndjson.zst && zstd -1 -q -c b >> data.ndjson.zst")
               .code == 0);
   // More than one read block (8 MiB) each.
   REQUIRE(fs::file_size(d / "data.ndjson.gz") > 8u << 20);
@@ -180,8 +181,8 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
   }
   auto no_o = run_ingot(d, "index " + url);
   CHECK(no_o.code == 2);
-  CHECK(no_o.err == "ingot index: error: " + url +
-                        ": the index of a remote object is written to a local file: pass -o FILE.idx\n");
+  CHECK(no_o.err ==
+        "ingot index: error: " + url + ": the index of a remote object is written to a local file: pass -o FILE.idx\n");
 
   // serve: records from the object by ranges.
   pid_t pid = spawn_ingot(d, "serve " + url + " --index remote.idx --port 0");
@@ -209,4 +210,66 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
   REQUIRE(up.code == 0);
   CHECK(s3.client.get_object({s3.bucket, "copy/data.csv"}) == csv);
   ::unsetenv("AWS_ENDPOINT_URL_S3");
+}
+
+TEST_CASE("remote input: http:// URLs that answer Range requests are read as objects, others refused in one line",
+          "[cli][s3][remote]") {
+  S3Env s3;
+  TempDir d;
+  const std::string csv = big_csv();
+  write_file(d / "data.csv", csv);
+  put(s3, "in/data.csv", csv);
+  // Swift's own API on the same port: a container readable by anyone serves the object
+  // at a plain URL, with ETag, Range and If-Match as a CDN or web server would.
+  const std::string endpoint = servers().s3_endpoint;
+  httplib::Client swift(endpoint);
+  auto auth =
+      swift.Get("/auth/v1.0", {{"X-Auth-User", servers().s3_access_key}, {"X-Auth-Key", servers().s3_secret_key}});
+  REQUIRE(auth);
+  REQUIRE(auth->status == 200);
+  const std::string storage = auth->get_header_value("X-Storage-Url");
+  REQUIRE(storage.starts_with(endpoint));
+  auto acl = swift.Post(storage.substr(endpoint.size()) + "/" + s3.bucket,
+                        {{"X-Auth-Token", auth->get_header_value("X-Auth-Token")}, {"X-Container-Read", ".r:*"}}, "",
+                        "text/plain");
+  REQUIRE(acl);
+  REQUIRE(acl->status / 100 == 2);
+  const std::string url = storage + "/" + s3.bucket + "/in/data.csv";
+
+  REQUIRE(run_ingot(d, "convert data.csv -o expect.ndjson -q").code == 0);
+  const std::string expect = read_file(d / "expect.ndjson");
+  for (const char* opts : {"-j1", "-j2 --chunk-size 64K"}) {
+    auto r = run_ingot(d, "convert " + url + " -o got.ndjson -q " + opts);
+    INFO(opts << ": " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(read_file(d / "got.ndjson") == expect);
+  }
+  std::string parts;
+  for (int k = 1; k <= 3; ++k) {
+    auto r = run_ingot(d, "convert " + url + " --part " + std::to_string(k) + "/3 -o p.ndjson -q");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    parts += read_file(d / "p.ndjson");
+  }
+  CHECK(parts == expect);
+  auto ix = run_ingot(d, "index " + url + " -o http.idx -q");
+  INFO(ix.err);
+  REQUIRE(ix.code == 0);
+  auto got = run_ingot(d, "get " + url + " 77777 --index http.idx");
+  CHECK(got.code == 0);
+  CHECK(got.out == run_ingot(d, "get data.csv 77777").out);
+  auto missing = run_ingot(d, "convert " + url + ".nope -o x.ndjson");
+  CHECK(missing.code == 1);
+  CHECK(missing.err == "ingot convert: error: " + url + ".nope: no such object (HTTP 404)\n");
+
+  // Python's http.server answers every GET with the whole file: refused, nothing written.
+  fs::create_directories(d / "www");
+  write_file(d / "www" / "data.csv", csv);
+  FixtureServer plain("static_http.py", {"--dir", (d / "www").string()}, d / ".static.port");
+  auto whole = run_ingot(d, "convert " + plain.url + "/data.csv -o x.ndjson");
+  CHECK(whole.code == 3);  // a remote failure, as for S3
+  CHECK(whole.err == "ingot convert: error: " + plain.url +
+                         "/data.csv: the server does not answer Range requests (HTTP 200 with the whole object): "
+                         "download it first\n");
+  CHECK_FALSE(fs::exists(d / "x.ndjson"));
 }

@@ -87,8 +87,8 @@ auto to_duration(Seconds s) {
 
 // What a request asks of the file: the routes, the limits, and the check that the file
 // is still the one the index describes (a remote object: read by ranges, each with
-// If-Match, so a request blocks its event-loop thread for one ranged GET). Called from several event-loop threads at once:
-// it holds no per-request state (pread needs no file offset).
+// If-Match, so a request blocks its event-loop thread for one ranged GET). Called from several event-loop threads at
+// once: it holds no per-request state (pread needs no file offset).
 class LineServer {
  public:
   LineServer(const ServeOptions& o, InputFile in, IndexReader idx) : o_(o), in_(std::move(in)), idx_(std::move(idx)) {

@@ -749,7 +749,8 @@ class PgTarget final : public UploadTarget {
           if (in->remote()) {  // by ranges
             std::string buf(std::min<std::uint64_t>(length, 1 << 20), '\0');
             for (std::uint64_t at = offset; at < offset + length;) {
-              const std::size_t n = in->read_at(buf.data(), std::min<std::uint64_t>(buf.size(), offset + length - at), at);
+              const std::size_t n =
+                  in->read_at(buf.data(), std::min<std::uint64_t>(buf.size(), offset + length - at), at);
               if (n == 0) break;
               h.update(buf.data(), n);
               at += n;
