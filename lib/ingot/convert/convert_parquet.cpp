@@ -53,15 +53,25 @@ ColumnType column_type(VType t) {
 
 // A JSON number: INT64 when written without fraction or exponent and within int64;
 // else DOUBLE when it is a finite double (integers beyond int64 too, rounded to the
-// nearest double); else (overflow, underflow) STRING, its text as written.
+// nearest double); else (overflow, underflow) STRING, its text as written. The text is
+// a valid JSON number, so most answers need no parse: up to 18 digits always fit int64,
+// and without an exponent only a number of over 300 digits can pass the double range.
 VType number_type(std::string_view tok) {
+  bool fraction = false;
+  bool exponent = false;
+  for (char ch : tok) {
+    fraction |= ch == '.';
+    exponent |= ch == 'e' || ch == 'E';
+  }
   const char* b = tok.data();
   const char* e = b + tok.size();
-  if (tok.find_first_of(".eE") == std::string_view::npos) {
+  if (!fraction && !exponent) {
+    if (tok.size() - (tok[0] == '-') <= 18) return VType::int64;
     std::int64_t v;
     auto r = std::from_chars(b, e, v);
     if (r.ec == std::errc() && r.ptr == e) return VType::int64;
   }
+  if (!exponent && tok.size() < 300) return VType::double_;
   double d;
   auto r = std::from_chars(b, e, d);
   return r.ec == std::errc() && r.ptr == e ? VType::double_ : VType::string;
@@ -331,17 +341,24 @@ bool add_cell(parquet::RowBatch& b, std::size_t col, ColumnType type, const Cell
       if (c.kind != CellKind::boolean) return false;
       b.add_bool(col, c.text[0] == 't');
       return true;
+    // One parse, which also decides the fit: an INT64 value is all of the text read as
+    // an int64 (a fraction or exponent stops from_chars early), a DOUBLE value a
+    // number in range (number_type's rules).
     case ColumnType::int64: {
-      if (c.kind != CellKind::number || number_type(c.text) != VType::int64) return false;
+      if (c.kind != CellKind::number) return false;
       std::int64_t v = 0;
-      std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+      const char* e = c.text.data() + c.text.size();
+      auto r = std::from_chars(c.text.data(), e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
       b.add_int64(col, v);
       return true;
     }
     case ColumnType::double_: {
-      if (c.kind != CellKind::number || number_type(c.text) == VType::string) return false;
+      if (c.kind != CellKind::number) return false;
       double v = 0;
-      std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+      const char* e = c.text.data() + c.text.size();
+      auto r = std::from_chars(c.text.data(), e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
       b.add_double(col, v);
       return true;
     }

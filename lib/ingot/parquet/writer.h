@@ -110,6 +110,7 @@ class Writer {
  private:
   struct Impl;
   void append(const RowBatch& batch, std::size_t begin, std::size_t end);
+  void reserve_group(const RowBatch& batch);
   void flush_row_group();
   void write_footer();
   void emit(std::string_view bytes);
