@@ -23,6 +23,7 @@
 #include "ingot/convert/convert_internal.h"
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
+#include "ingot/parquet/datetime.h"
 #include "ingot/parquet/writer.h"
 #include "ingot/pipeline/pipeline.h"
 
@@ -33,7 +34,7 @@ using parquet::ColumnType;
 
 // What one value needs; none for null. Joins go up to the narrowest type holding
 // both: BOOLEAN and a number meet only in STRING.
-enum class VType : std::uint8_t { none, boolean, int64, double_, string };
+enum class VType : std::uint8_t { none, boolean, int64, double_, date, timestamp, timestamptz, string };
 
 VType join(VType a, VType b) {
   if (a == b || b == VType::none) return a;
@@ -47,6 +48,9 @@ ColumnType column_type(VType t) {
     case VType::boolean: return ColumnType::boolean;
     case VType::int64: return ColumnType::int64;
     case VType::double_: return ColumnType::double_;
+    case VType::date: return ColumnType::date;
+    case VType::timestamp: return ColumnType::timestamp;
+    case VType::timestamptz: return ColumnType::timestamptz;
     default: return ColumnType::string;  // a column with no value at all is STRING, all null
   }
 }
@@ -83,12 +87,24 @@ struct CellView {
   std::string_view text;
 };
 
-VType value_type(const CellView& c) {
+VType time_type(std::string_view text) {
+  switch (parquet::parse_iso_time(text).kind) {
+    case parquet::TimeKind::date: return VType::date;
+    case parquet::TimeKind::timestamp: return VType::timestamp;
+    case parquet::TimeKind::timestamptz: return VType::timestamptz;
+    case parquet::TimeKind::none: break;
+  }
+  return VType::string;
+}
+
+// A string is a DATE, TIMESTAMP or TIMESTAMPTZ when it has one of parse_iso_time's
+// forms (not with --types string).
+VType value_type(const CellView& c, bool auto_types) {
   switch (c.kind) {
     case CellKind::null: return VType::none;
     case CellKind::boolean: return VType::boolean;
     case CellKind::number: return number_type(c.text);
-    case CellKind::string: return VType::string;
+    case CellKind::string: return auto_types ? time_type(c.text) : VType::string;
   }
   return VType::string;
 }
@@ -249,7 +265,8 @@ std::vector<FoundType> find_types(ConvertRun& run, const Source& src, Chunker& c
         w.events.clear();
         src.read(c, w.reader, [&](const std::vector<CellView>& cells, std::size_t offset, std::size_t) {
           for (std::size_t i = 0; i < n; ++i) {
-            const VType t = join(w.types[i], value_type(cells[i]));
+            if (w.types[i] == VType::string) continue;  // as wide as it gets
+            const VType t = join(w.types[i], value_type(cells[i], src.auto_types));
             if (t != w.types[i]) {
               w.types[i] = t;
               w.events.push_back({static_cast<std::uint32_t>(i), t, offset});
@@ -297,9 +314,9 @@ TypedSchema read_typed_schema(const std::string& path) {
     if (!j[i].is_object() || !j[i].contains("type")) continue;
     const auto& t = j[i]["type"];
     std::optional<ColumnType> ct = t.is_string() ? parquet::parse_column_type(t.get<std::string>()) : std::nullopt;
-    if (!ct || *ct == ColumnType::date || *ct == ColumnType::timestamp) {
+    if (!ct) {
       throw data_error("schema: column '" + s.names[i] + "' has type " + t.dump() +
-                       "; the types are BOOLEAN, INT64, DOUBLE and STRING")
+                       "; the types are BOOLEAN, INT64, DOUBLE, STRING, DATE, TIMESTAMP and TIMESTAMPTZ")
           .at_path(path);
     }
     s.types[i] = ct;
@@ -362,15 +379,37 @@ bool add_cell(parquet::RowBatch& b, std::size_t col, ColumnType type, const Cell
       b.add_double(col, v);
       return true;
     }
-    default: b.add_string(col, c.text); return true;
+    case ColumnType::date:
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: {
+      if (c.kind != CellKind::string) return false;
+      const parquet::TimeValue v = parquet::parse_iso_time(c.text);
+      if (type == ColumnType::date) {
+        if (v.kind != parquet::TimeKind::date) return false;
+        b.add_int32(col, static_cast<std::int32_t>(v.value));
+      } else {
+        if (v.kind != (type == ColumnType::timestamp ? parquet::TimeKind::timestamp : parquet::TimeKind::timestamptz))
+          return false;
+        b.add_int64(col, v.value);
+      }
+      return true;
+    }
+    case ColumnType::string: b.add_string(col, c.text); return true;
   }
+  return false;
 }
 
 std::string kind_name(const CellView& c) {
   switch (c.kind) {
     case CellKind::boolean: return "a boolean";
     case CellKind::number: return number_type(c.text) == VType::int64 ? "an integer" : "a number";
-    default: return "a string";
+    default:
+      switch (time_type(c.text)) {
+        case VType::date: return "a date";
+        case VType::timestamp: return "a timestamp without offset";
+        case VType::timestamptz: return "a timestamp with offset";
+        default: return "a string";
+      }
   }
 }
 

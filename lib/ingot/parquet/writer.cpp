@@ -32,7 +32,8 @@ Physical physical(ColumnType t) {
   switch (t) {
     case ColumnType::boolean: return kBoolean;
     case ColumnType::int64:
-    case ColumnType::timestamp: return kInt64;
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: return kInt64;
     case ColumnType::double_: return kDouble;
     case ColumnType::string: return kByteArray;
     case ColumnType::date: return kInt32;
@@ -47,6 +48,7 @@ std::size_t value_width(ColumnType t) {
     case ColumnType::date: return 4;
     case ColumnType::int64:
     case ColumnType::timestamp:
+    case ColumnType::timestamptz:
     case ColumnType::double_: return 8;
     case ColumnType::string: return 0;
   }
@@ -75,13 +77,14 @@ const char* column_type_name(ColumnType t) {
     case ColumnType::string: return "STRING";
     case ColumnType::date: return "DATE";
     case ColumnType::timestamp: return "TIMESTAMP";
+    case ColumnType::timestamptz: return "TIMESTAMPTZ";
   }
   return "?";
 }
 
 std::optional<ColumnType> parse_column_type(std::string_view name) {
   for (ColumnType t : {ColumnType::boolean, ColumnType::int64, ColumnType::double_, ColumnType::string,
-                       ColumnType::date, ColumnType::timestamp}) {
+                       ColumnType::date, ColumnType::timestamp, ColumnType::timestamptz}) {
     if (name == column_type_name(t)) return t;
   }
   return std::nullopt;
@@ -248,7 +251,8 @@ Stats compute_stats(ColumnType t, const ColumnBuffer& b) {
     case ColumnType::boolean: fixed_stats<std::uint8_t>(s, b.plain.view()); break;
     case ColumnType::date: fixed_stats<std::int32_t>(s, b.plain.view()); break;
     case ColumnType::int64:
-    case ColumnType::timestamp: fixed_stats<std::int64_t>(s, b.plain.view()); break;
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: fixed_stats<std::int64_t>(s, b.plain.view()); break;
     case ColumnType::double_: fixed_stats<double>(s, b.plain.view()); break;
     case ColumnType::string: {
       std::string_view lo, hi;
@@ -737,10 +741,13 @@ void Writer::write_footer() {
         w.end_struct();
         break;
       case ColumnType::timestamp:
-        w.field_i32(6, kTimestampMicros);
+      case ColumnType::timestamptz:
+        // ConvertedType TIMESTAMP_MICROS means UTC-adjusted: a wall-clock column has the
+        // LogicalType alone, as parquet-format's LogicalTypes.md asks.
+        if (c.type == ColumnType::timestamptz) w.field_i32(6, kTimestampMicros);
         w.begin_struct(10);
         w.begin_struct(8);
-        w.field_bool(1, true);
+        w.field_bool(1, c.type == ColumnType::timestamptz);
         w.begin_struct(2);
         w.begin_struct(2);
         w.end_struct();

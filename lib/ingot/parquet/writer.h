@@ -22,10 +22,12 @@ enum class ColumnType : std::uint8_t {
   int64,      // INT64
   double_,    // DOUBLE
   string,     // BYTE_ARRAY, STRING (ConvertedType UTF8)
-  date,       // INT32, DATE: days since 1970-01-01
-  timestamp,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS)
+  date,         // INT32, DATE: days since 1970-01-01
+  timestamp,    // INT64, TIMESTAMP(isAdjustedToUTC = false, MICROS): a wall-clock time, no zone
+  timestamptz,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS): an instant, micros since the UTC epoch
 };
-const char* column_type_name(ColumnType t);  // "BOOLEAN", "INT64", "DOUBLE", "STRING", "DATE", "TIMESTAMP"
+// "BOOLEAN", "INT64", "DOUBLE", "STRING", "DATE", "TIMESTAMP", "TIMESTAMPTZ"
+const char* column_type_name(ColumnType t);
 std::optional<ColumnType> parse_column_type(std::string_view name);
 
 enum class Compression : std::uint8_t { none, zstd };

@@ -278,3 +278,59 @@ TEST_CASE("cli parquet: --max-file-size rolls into numbered files that together 
   for (std::size_t i = 0; i < files.size(); ++i) CHECK(read_file(d / "j1" / files[i]) == want[i]);
   CHECK(!fs::exists(d / "j1" / parquet_name(static_cast<int>(files.size()))));
 }
+
+TEST_CASE("cli parquet: ISO-8601 dates and timestamps become DATE, TIMESTAMP and TIMESTAMPTZ read back equal",
+          "[cli][parquet]") {
+  TempDir d;
+  // Each column's source values (null: a missing key); the readers print a DATE as
+  // YYYY-MM-DD and a timestamp with six fraction digits, a TIMESTAMPTZ in UTC with Z.
+  write_file(d / "in.ndjson",
+             "{\"d\":\"2024-02-29\",\"ts\":\"2023-10-08 19:50:19\",\"tz\":\"2023-10-08T19:50:19.5+02:00\","
+             "\"mixed_zone\":\"2023-01-01T00:00:00\",\"date_ts\":\"2023-01-01\",\"bad\":\"2023-02-29\","
+             "\"frac7\":\"2023-01-01T00:00:00.1234567\",\"num\":1}\n"
+             "{\"d\":\"1969-12-31\",\"ts\":\"1969-12-31T23:59:59.999999\",\"tz\":\"2000-01-01T00:00:00Z\","
+             "\"mixed_zone\":\"2023-01-01T00:00:00Z\",\"date_ts\":\"2023-01-01T00:00:00\",\"bad\":\"2023-01-01T24:00:00\","
+             "\"frac7\":\"2023-01-01\",\"num\":\"2023-01-01\"}\n"
+             "{\"d\":\"0001-01-01\",\"ts\":\"9999-12-31t23:59:59.1\",\"tz\":\"1970-01-01T00:00:00.000001-23:59\","
+             "\"bad\":\"2023-1-01\"}\n"
+             "{\"d\":\"9999-12-31\",\"ts\":null,\"tz\":\"2023-06-30T12:00:00z\",\"bad\":\" 2023-01-01\"}\n");
+  json rep = convert_ok(d, "in.ndjson -o out.parquet --schema-out schema.json");
+  const json columns = json::parse(R"([["d","DATE"],["ts","TIMESTAMP"],["tz","TIMESTAMPTZ"],["mixed_zone","STRING"],
+    ["date_ts","STRING"],["bad","STRING"],["frac7","STRING"],["num","STRING"]])");
+  const json rows = json::parse(R"([
+    ["2024-02-29","2023-10-08T19:50:19.000000","2023-10-08T17:50:19.500000Z","2023-01-01T00:00:00","2023-01-01",
+     "2023-02-29","2023-01-01T00:00:00.1234567","1"],
+    ["1969-12-31","1969-12-31T23:59:59.999999","2000-01-01T00:00:00.000000Z","2023-01-01T00:00:00Z",
+     "2023-01-01T00:00:00","2023-01-01T24:00:00","2023-01-01","2023-01-01"],
+    ["0001-01-01","9999-12-31T23:59:59.100000","1970-01-01T23:59:00.000001Z",null,null,"2023-1-01",null,null],
+    ["9999-12-31",null,"2023-06-30T12:00:00.000000Z",null,null," 2023-01-01",null,null]])");
+  check_file(d, "out.parquet", columns, rows);
+  const json schema = json::parse(read_file(d / "schema.json"));
+  CHECK(schema[1]["type"] == "TIMESTAMP");
+  CHECK(schema[2]["type"] == "TIMESTAMPTZ");
+  CHECK(schema[3]["line"] == 2);  // the zoned value that made the naive column a string
+
+  // CSV fields the same way (an unquoted empty field is null); --types string keeps text.
+  write_file(d / "in.csv", "day,at\n2023-03-01,2023-03-01 10:00:00.25\n,\n1999-12-31,1999-12-31T23:59:59\n");
+  convert_ok(d, "in.csv -o csv.parquet");
+  check_file(d, "csv.parquet", json::parse(R"([["day","DATE"],["at","TIMESTAMP"]])"),
+             json::parse(R"([["2023-03-01","2023-03-01T10:00:00.250000"],[null,null],
+               ["1999-12-31","1999-12-31T23:59:59.000000"]])"));
+  convert_ok(d, "in.csv -o text.parquet --types string");
+  check_file(d, "text.parquet", json::parse(R"([["day","STRING"],["at","STRING"]])"),
+             json::parse(R"([["2023-03-01","2023-03-01 10:00:00.25"],[null,null],
+               ["1999-12-31","1999-12-31T23:59:59"]])"));
+
+  // A type fixed by --schema: a value of another form is a rejected record.
+  write_file(d / "fixed.json", R"([{"name":"day","type":"DATE"},{"name":"at","type":"TIMESTAMPTZ"}])");
+  write_file(d / "z.csv", "day,at\n2023-03-01,2023-03-01T10:00:00Z\n2023-03-02,2023-03-02T10:00:00\n");
+  auto r = run_ingot(d, "convert z.csv -o z.parquet --schema fixed.json --rejects rej.ndjson --json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  check_file(d, "z.parquet", json::parse(R"([["day","DATE"],["at","TIMESTAMPTZ"]])"),
+             json::parse(R"([["2023-03-01","2023-03-01T10:00:00.000000Z"]])"));
+  auto rej = lines_of(read_file(d / "rej.ndjson"));
+  REQUIRE(rej.size() == 1);
+  CHECK(json::parse(rej[0])["line"] == 3);
+  CHECK(json::parse(rej[0])["reason"].get<std::string>().find("a timestamp without offset") != std::string::npos);
+}
