@@ -3,6 +3,7 @@
 #include "ingot/parquet/writer.h"
 
 #include <sys/mman.h>
+#include <snappy.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -92,6 +93,7 @@ std::optional<ColumnType> parse_column_type(std::string_view name) {
 
 std::optional<Compression> parse_compression(std::string_view name) {
   if (name == "zstd" || name == "zst") return Compression::zstd;
+  if (name == "snappy") return Compression::snappy;
   if (name == "none" || name == "uncompressed") return Compression::none;
   return std::nullopt;
 }
@@ -334,6 +336,14 @@ class PageWriter {
  private:
   const std::string& compress(const std::string& body) {
     if (opts_.compression == Compression::none) return body;
+    if (opts_.compression == Compression::snappy) {
+      // Parquet's SNAPPY is the raw block format, no framing.
+      zbuf_.resize(snappy::MaxCompressedLength(body.size()));
+      std::size_t n = 0;
+      snappy::RawCompress(body.data(), body.size(), zbuf_.data(), &n);
+      zbuf_.resize(n);
+      return zbuf_;
+    }
     if (!zctx_) zctx_ = ZSTD_createCCtx();
     zbuf_.resize(ZSTD_compressBound(body.size()));
     const std::size_t n =
@@ -780,7 +790,8 @@ void Writer::write_footer() {
       for (std::int32_t e : m.encodings) w.elem_i32(e);
       w.begin_list(3, TType::binary, 1);
       w.elem_binary(columns_[i].name);
-      w.field_i32(4, opts_.compression == Compression::zstd ? 6 : 0);  // CompressionCodec ZSTD / UNCOMPRESSED
+      // CompressionCodec { UNCOMPRESSED = 0, SNAPPY = 1, ZSTD = 6 }
+      w.field_i32(4, opts_.compression == Compression::zstd ? 6 : opts_.compression == Compression::snappy ? 1 : 0);
       w.field_i64(5, m.num_values);
       w.field_i64(6, m.uncompressed);
       w.field_i64(7, m.compressed);

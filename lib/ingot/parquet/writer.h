@@ -2,7 +2,7 @@
 // x.parquet` writes. The subset of the format it writes (ARCHITECTURE.md, "parquet/"):
 // one file footer (FileMetaData, Thrift compact), row groups of v1 data pages with
 // RLE definition levels (max level 1) and PLAIN values, or an RLE_DICTIONARY page
-// after a PLAIN dictionary page where that is smaller; zstd or no compression;
+// after a PLAIN dictionary page where that is smaller; zstd, snappy or no compression;
 // min/max/null-count statistics per column chunk. No nesting, no repetition levels.
 #pragma once
 
@@ -30,7 +30,7 @@ enum class ColumnType : std::uint8_t {
 const char* column_type_name(ColumnType t);
 std::optional<ColumnType> parse_column_type(std::string_view name);
 
-enum class Compression : std::uint8_t { none, zstd };
+enum class Compression : std::uint8_t { none, zstd, snappy };
 std::optional<Compression> parse_compression(std::string_view name);
 
 struct ColumnSpec {

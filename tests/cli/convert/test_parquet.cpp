@@ -334,3 +334,28 @@ TEST_CASE("cli parquet: ISO-8601 dates and timestamps become DATE, TIMESTAMP and
   CHECK(json::parse(rej[0])["line"] == 3);
   CHECK(json::parse(rej[0])["reason"].get<std::string>().find("a timestamp without offset") != std::string::npos);
 }
+
+TEST_CASE("cli parquet: --compression snappy, zstd and none read back equal, the codec in the footer",
+          "[cli][parquet]") {
+  TempDir d;
+  std::string src;
+  json rows = json::array();
+  for (int i = 0; i < 5000; ++i) {
+    const std::string s = "row " + std::to_string(i % 97) + std::string(static_cast<std::size_t>(i % 13), 'x');
+    src += "{\"i\":" + std::to_string(i) + ",\"s\":\"" + s + "\",\"d\":" + std::to_string(i % 50) + ".5}\n";
+    rows.push_back(json::array({std::to_string(i), s, i % 50 + 0.5}));
+  }
+  write_file(d / "in.ndjson", src);
+  const json columns = json::parse(R"([["i","INT64"],["s","STRING"],["d","DOUBLE"]])");
+  for (const char* codec : {"snappy", "zstd", "none"}) {
+    const std::string out = std::string(codec) + ".parquet";
+    convert_ok(d, "in.ndjson -o " + out + " --compression " + codec + " --row-group-size 16K");
+    INFO(codec);
+    check_file(d, out, columns, rows);
+    const json meta = read_back(d, "meta", out)["chunks"];
+    REQUIRE(meta.size() > 3);
+    const std::string want = std::string(codec) == "none" ? "UNCOMPRESSED" : std::string(codec) == "snappy" ? "SNAPPY" : "ZSTD";
+    for (const json& c : meta) CHECK(c["compression"] == want);
+  }
+  CHECK(fs::file_size(d / "snappy.parquet") < fs::file_size(d / "none.parquet"));
+}
