@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingot/convert/convert_internal.h"
+#include "ingot/convert/delimited_records.h"
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
 #include "ingot/parquet/datetime.h"
@@ -193,45 +194,15 @@ struct Source {
       }
       return;
     }
-    // CSV/TSV: as DelimitedChunkConverter::convert checks records.
-    r.tally.clear();
-    const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
-    r.tokenizer.set_delimiter(delim);
-    r.tokenizer.set_strict_quotes(strict_quotes);
-    const std::size_t skip = bom_length(c.data, c.size, c.offset);
-    const char* base = c.data + skip;
+    // CSV/TSV: the records DelimitedChunkConverter::convert accepts.
     const char* input_end = c.data + c.size;
-    r.tokenizer.reset(base, c.size - skip);
-    std::uint64_t line = 0;
-    while (r.tokenizer.next(r.rec)) {
-      const CsvRecord& rec = r.rec;
-      std::string_view raw = rec.raw(base);
-      const char* reason = rec.error;
-      std::string detail;
-      if (!reason && is_blank_record(raw)) {
-        ++r.tally.counts.blank;
-      } else {
-        if (!reason && rec.fields.size() != n) {
-          detail = expected + std::to_string(rec.fields.size());
-        } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
-          reason = "invalid UTF-8";
-        }
-        if (reason || !detail.empty()) {
-          Reject rj;
-          rj.line = line;
-          rj.offset = rec.begin + skip;
-          rj.raw = raw;
-          rj.reason = reason ? reason : detail;
-          r.tally.rejects.push_back(std::move(rj));
-        } else {
-          ++r.tally.counts.valid;
-          for (std::size_t i = 0; i < n; ++i) r.cells[i] = csv_cell(rec.fields[i], input_end, auto_types);
-          row(r.cells, rec.begin + skip, rec.end + skip);
-        }
-      }
-      line += rec.newlines;
-    }
-    r.tally.newlines = line;
+    for_each_delimited_record(c, r.tokenizer, r.rec, delim, strict_quotes, n, expected, r.tally,
+                              [&](const CsvRecord& rec, std::string_view, std::size_t skip) {
+                                for (std::size_t i = 0; i < n; ++i) {
+                                  r.cells[i] = csv_cell(rec.fields[i], input_end, auto_types);
+                                }
+                                row(r.cells, rec.begin + skip, rec.end + skip);
+                              });
   }
 };
 
