@@ -189,13 +189,18 @@ class GroupBuffer {
   }
 
  private:
+  static constexpr std::size_t kPage = std::size_t{4} << 10;
   static constexpr std::size_t kHuge = std::size_t{2} << 20;
   void grow(std::size_t n) {
-    n = (n + kHuge - 1) / kHuge * kHuge;
+    // Small buffers (small row groups) stay in 4 KiB pages: a huge page each would
+    // add 2 MiB of memory per column for a few KiB of data.
+    const bool huge = n >= 4 * kHuge;
+    const std::size_t unit = huge ? kHuge : kPage;
+    n = (n + unit - 1) / unit * unit;
     void* p = data_ ? ::mremap(data_, cap_, n, MREMAP_MAYMOVE)
                     : ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
-    ::madvise(p, n, MADV_HUGEPAGE);  // advice only: no huge pages is no error
+    if (huge) ::madvise(p, n, MADV_HUGEPAGE);  // advice only: no huge pages is no error
     data_ = static_cast<char*>(p);
     cap_ = n;
   }
