@@ -194,7 +194,7 @@ class GroupBuffer {
   void grow(std::size_t n) {
     // Small buffers (small row groups) stay in 4 KiB pages: a huge page each would
     // add 2 MiB of memory per column for a few KiB of data.
-    const bool huge = n >= 4 * kHuge;
+    const bool huge = n >= kHuge;
     const std::size_t unit = huge ? kHuge : kPage;
     n = (n + unit - 1) / unit * unit;
     void* p = data_ ? ::mremap(data_, cap_, n, MREMAP_MAYMOVE)
@@ -299,9 +299,24 @@ struct EncodedChunk {
   ChunkMeta meta;
 };
 
+// A thread's page buffers and zstd context, kept from one column chunk to the next (a
+// fresh context and buffers per chunk cost more page faults than the compression).
+struct PageBuffers {
+  PageBuffers() = default;
+  PageBuffers(const PageBuffers&) = delete;
+  PageBuffers& operator=(const PageBuffers&) = delete;
+  ~PageBuffers() {
+    if (zctx) ZSTD_freeCCtx(zctx);
+  }
+  std::string header;
+  std::string zbuf;
+  ZSTD_CCtx* zctx = nullptr;
+};
+
 class PageWriter {
  public:
-  PageWriter(const WriterOptions& opts, EncodedChunk& out) : opts_(opts), out_(out) {}
+  PageWriter(const WriterOptions& opts, EncodedChunk& out, PageBuffers& buf)
+      : opts_(opts), out_(out), header_(buf.header), zbuf_(buf.zbuf), zctx_(buf.zctx) {}
 
   // PageHeader { 1: type, 2: uncompressed_page_size, 3: compressed_page_size,
   //   5: DataPageHeader { 1: num_values, 2: encoding, 3: definition_level_encoding,
@@ -334,10 +349,6 @@ class PageWriter {
     out_.bytes += stored;
   }
 
-  ~PageWriter() {
-    if (zctx_) ZSTD_freeCCtx(zctx_);
-  }
-
  private:
   const std::string& compress(const std::string& body) {
     if (opts_.compression == Compression::none) return body;
@@ -360,9 +371,9 @@ class PageWriter {
 
   const WriterOptions& opts_;
   EncodedChunk& out_;
-  std::string header_;
-  std::string zbuf_;
-  ZSTD_CCtx* zctx_ = nullptr;
+  std::string& header_;
+  std::string& zbuf_;
+  ZSTD_CCtx*& zctx_;
 };
 
 // The body of a v1 data page starts with the definition levels: their RLE-hybrid
@@ -481,6 +492,7 @@ struct Scratch {
   FixedDictionary<std::uint32_t> dict32;
   std::unordered_map<std::string_view, std::uint32_t> dict_strings;
   std::string body;
+  PageBuffers pages_out;
 };
 
 template <class T>
@@ -538,14 +550,16 @@ bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_
   return s.dict.size() + packed + packed / 8 < plain.size();
 }
 
-EncodedChunk encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& opts, Scratch& s) {
-  EncodedChunk out;
+// Encodes into out, whose buffer is reused from the last row group.
+void encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& opts, Scratch& s, EncodedChunk& out) {
+  out.bytes.clear();
+  out.meta = ChunkMeta{};
   out.meta.num_values = static_cast<std::int64_t>(b.defs.size());
   out.meta.stats = compute_stats(type, b);
   split_values(type, b.plain.view(), s.vals);
   const Values& vals = s.vals;
   cut_pages(b, vals, opts.page_bytes, s.pages);
-  PageWriter pw(opts, out);
+  PageWriter pw(opts, out, s.pages_out);
   int bit_width = 0;
   std::uint32_t entries = 0;
   const bool use_dict = opts.dictionary && type != ColumnType::boolean &&
@@ -581,7 +595,6 @@ EncodedChunk encode_column(ColumnType type, const ColumnBuffer& b, const WriterO
     }
     pw.page(kDataPage, static_cast<std::int32_t>(p.row_end - p.row_begin), use_dict ? kRleDictionary : kPlain, body);
   }
-  return out;
 }
 
 }  // namespace
@@ -692,9 +705,9 @@ void Writer::reserve_group(const RowBatch& batch) {
 void Writer::flush_row_group() {
   if (group_rows_ == 0) return;
   const std::size_t ncols = columns_.size();
-  impl_->encoded.assign(ncols, EncodedChunk{});
+  impl_->encoded.resize(ncols);
   tbb::parallel_for(std::size_t{0}, ncols, [&](std::size_t i) {
-    impl_->encoded[i] = encode_column(columns_[i].type, impl_->buffers[i], opts_, impl_->scratch.local());
+    encode_column(columns_[i].type, impl_->buffers[i], opts_, impl_->scratch.local(), impl_->encoded[i]);
   });
   Impl::Group g;
   g.rows = static_cast<std::int64_t>(group_rows_);
@@ -711,7 +724,6 @@ void Writer::flush_row_group() {
     impl_->buffers[i].defs.clear();
     impl_->buffers[i].plain.clear();
   }
-  impl_->encoded.clear();
   impl_->groups.push_back(std::move(g));
   group_rows_ = 0;
   group_bytes_ = 0;
