@@ -146,8 +146,8 @@ Runner setup_convert(CLI::App& sub) {
   sub.add_option("--compress", a->compress,
                  "Compress the output: gz, zst or none (default: by the output's .gz/.zst suffix)")
       ->check(CLI::IsMember({"gz", "gzip", "zst", "zstd", "none"}));
-  sub.add_option("--compression", a->compression, "Parquet page compression: zstd or none")
-      ->check(CLI::IsMember({"zstd", "none"}))
+  sub.add_option("--compression", a->compression, "Parquet page compression: zstd, snappy or none")
+      ->check(CLI::IsMember({"zstd", "snappy", "none"}))
       ->capture_default_str();
   sub.add_option("--row-group-size", a->row_group_size,
                  "Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)")

@@ -43,7 +43,7 @@ _ingot() {
           mapfile -t COMPREPLY < <(compgen -W 'gz gzip zst zstd none' -- "$cur")
           return ;;
         --compression)
-          mapfile -t COMPREPLY < <(compgen -W 'zstd none' -- "$cur")
+          mapfile -t COMPREPLY < <(compgen -W 'zstd snappy none' -- "$cur")
           return ;;
         -o|--output|--schema|--schema-out|--rejects)
           mapfile -t COMPREPLY < <(compgen -f -- "$cur")

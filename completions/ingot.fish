@@ -40,7 +40,7 @@ complete -c ingot -n '__fish_seen_subcommand_from convert' -l max-errors -x -d '
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l rejects -r -F -d 'Write each invalid record (line, offset, reason, raw text) to FILE as NDJSON'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l part -x -d 'Convert only the K-th of N record-aligned parts of the input (K/N)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l compress -x -a 'gz gzip zst zstd none' -d 'Compress the output: gz, zst or none (default: by the output\'s .gz/.zst suffix)'
-complete -c ingot -n '__fish_seen_subcommand_from convert' -l compression -x -a 'zstd none' -d 'Parquet page compression: zstd or none'
+complete -c ingot -n '__fish_seen_subcommand_from convert' -l compression -x -a 'zstd snappy none' -d 'Parquet page compression: zstd, snappy or none'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l row-group-size -x -d 'Parquet: data bytes per row group (K/M/G suffixes; a group ends at the row that reaches it)'
 complete -c ingot -n '__fish_seen_subcommand_from convert' -l max-file-size -x -d 'Parquet: roll into numbered files OUT-00000.parquet, ...; a file ends after the row group that brings it to SIZE'
 

@@ -12,7 +12,8 @@
 # must equal its valid records). Tools take turns, RUNS rounds; the table shows the
 # median wall time, user + system time and peak RSS (/usr/bin/time). Each output is
 # checked once with DuckDB: rows, the types and sums of vendorid, trip_distance and
-# total_amount, the non-null notes; and ingot's file size against the CSV's.
+# total_amount, the non-null notes; and ingot's file size against the CSV's. ingot's
+# peak RSS is checked against issue 16's 512 MiB (run it at 1G, the default, for that).
 #
 # Environment: INGOT_BENCH_DIR (default /tmp/ingot-bench-parquet), RUNS (default 3),
 # THREADS (default 2), SEED (default 42), INGOT, GEN_TAXI; INGOT_PEERS_NODE_DIR (default
@@ -87,6 +88,9 @@ for t in ingot duckdb; do
 done
 echo "duckdb/ingot wall: $(echo "$(col duckdb 1) / $(col ingot 1)" | bc -l | cut -c1-4)x" \
     "(input $(stat -c %s "$IN") bytes, THREADS=$THREADS, RUNS=$RUNS)"
+# Issue 16: peak RSS <= 512 MiB, whatever the input size (the largest run counts).
+rss_max=$(awk '{ print $3 }' "$OUT/ingot.times" | sort -n | tail -1)
+echo "ingot peak RSS: $((rss_max / 1024)) MiB (bound 512 MiB): $( ((rss_max <= 512 * 1024)) && echo ok || echo OVER)"
 
 for t in ingot duckdb; do echo "$t (clean input): $(node "$PEER" check "$OUT/$t.parquet")"; done
 /usr/bin/time -f "%e s %M KB" -o "$OUT/time" "$INGOT" convert "$BROKEN" -o "$OUT/broken.parquet" -j "$THREADS" --json \

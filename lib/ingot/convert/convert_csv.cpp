@@ -19,6 +19,7 @@
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
 #include "ingot/convert/convert_internal.h"
+#include "ingot/convert/delimited_records.h"
 #include "ingot/pipeline/pipeline.h"
 #include "ingot/util/byte_buffer.h"
 #include "ingot/util/swar.h"
@@ -194,42 +195,15 @@ void DelimitedChunkConverter::convert(const Chunk& c, CsvTokenizer& tokenizer, C
   const KeyPrefixes& prefixes = *prefixes_;
   const RecordWriter write_record = write_record_;
   const std::size_t nkeys = nkeys_;
-  tally.clear();
   out.clear();
-  // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
-  const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
-  tokenizer.set_delimiter(in_delim_);
-  tokenizer.set_strict_quotes(strict_quotes_);
-  const std::size_t skip = bom_length(c.data, c.size, c.offset);
-  const char* base = c.data + skip;
-  tokenizer.reset(base, c.size - skip);
-  std::uint64_t line = 0;
-  while (tokenizer.next(rec)) {
-    std::string_view raw = rec.raw(base);
-    const char* reason = rec.error;
-    std::string detail;
-    if (!reason && is_blank_record(raw)) {
-      ++tally.counts.blank;
-    } else {
-      if (!reason && rec.fields.size() != nkeys) {
-        detail = expected_ + std::to_string(rec.fields.size());
-      } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
-        reason = "invalid UTF-8";
-      }
-      if (reason || !detail.empty()) {
-        Reject r;
-        r.line = line;
-        r.offset = rec.begin + skip;
-        r.raw = raw;
-        r.reason = reason ? reason : detail;
-        tally.rejects.push_back(std::move(r));
-      } else {
-        ++tally.counts.valid;
+  for_each_delimited_record(
+      c, tokenizer, rec, in_delim_, strict_quotes_, nkeys, expected_, tally,
+      [&](const CsvRecord& record, std::string_view raw, std::size_t) {
         // Reserve the worst case once, then write without per-append checks.
         const std::size_t raw_len = raw.size();
         char* o = out.reserve(prefixes.total + json_string_max(raw_len) + 4 * nkeys + 4 + prefixes.width + kWriteSlack);
         if (to_json_) {
-          o = write_record(o, prefixes, rec.fields);
+          o = write_record(o, prefixes, record.fields);
           if (nkeys) {
             *o++ = '}';
           } else {
@@ -239,16 +213,12 @@ void DelimitedChunkConverter::convert(const Chunk& c, CsvTokenizer& tokenizer, C
         } else {
           for (std::size_t i = 0; i < nkeys; ++i) {
             if (i) *o++ = out_delim_;
-            o = write_csv_field(o, rec.fields[i], out_delim_);
+            o = write_csv_field(o, record.fields[i], out_delim_);
           }
         }
         *o++ = '\n';
         out.commit(o);
-      }
-    }
-    line += rec.newlines;
-  }
-  tally.newlines = line;
+      });
 }
 
 void convert_delimited(ConvertRun& run) {

@@ -21,8 +21,10 @@
 #include <nlohmann/json.hpp>
 
 #include "ingot/convert/convert_internal.h"
+#include "ingot/convert/delimited_records.h"
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
+#include "ingot/parquet/datetime.h"
 #include "ingot/parquet/writer.h"
 #include "ingot/pipeline/pipeline.h"
 
@@ -33,7 +35,7 @@ using parquet::ColumnType;
 
 // What one value needs; none for null. Joins go up to the narrowest type holding
 // both: BOOLEAN and a number meet only in STRING.
-enum class VType : std::uint8_t { none, boolean, int64, double_, string };
+enum class VType : std::uint8_t { none, boolean, int64, double_, date, timestamp, timestamptz, string };
 
 VType join(VType a, VType b) {
   if (a == b || b == VType::none) return a;
@@ -47,21 +49,34 @@ ColumnType column_type(VType t) {
     case VType::boolean: return ColumnType::boolean;
     case VType::int64: return ColumnType::int64;
     case VType::double_: return ColumnType::double_;
+    case VType::date: return ColumnType::date;
+    case VType::timestamp: return ColumnType::timestamp;
+    case VType::timestamptz: return ColumnType::timestamptz;
     default: return ColumnType::string;  // a column with no value at all is STRING, all null
   }
 }
 
 // A JSON number: INT64 when written without fraction or exponent and within int64;
 // else DOUBLE when it is a finite double (integers beyond int64 too, rounded to the
-// nearest double); else (overflow, underflow) STRING, its text as written.
+// nearest double); else (overflow, underflow) STRING, its text as written. The text is
+// a valid JSON number, so most answers need no parse: up to 18 digits always fit int64,
+// and without an exponent only a number of over 300 digits can pass the double range.
 VType number_type(std::string_view tok) {
+  bool fraction = false;
+  bool exponent = false;
+  for (char ch : tok) {
+    fraction |= ch == '.';
+    exponent |= ch == 'e' || ch == 'E';
+  }
   const char* b = tok.data();
   const char* e = b + tok.size();
-  if (tok.find_first_of(".eE") == std::string_view::npos) {
+  if (!fraction && !exponent) {
+    if (tok.size() - (tok[0] == '-') <= 18) return VType::int64;
     std::int64_t v;
     auto r = std::from_chars(b, e, v);
     if (r.ec == std::errc() && r.ptr == e) return VType::int64;
   }
+  if (!exponent && tok.size() < 300) return VType::double_;
   double d;
   auto r = std::from_chars(b, e, d);
   return r.ec == std::errc() && r.ptr == e ? VType::double_ : VType::string;
@@ -73,12 +88,24 @@ struct CellView {
   std::string_view text;
 };
 
-VType value_type(const CellView& c) {
+VType time_type(std::string_view text) {
+  switch (parquet::parse_iso_time(text).kind) {
+    case parquet::TimeKind::date: return VType::date;
+    case parquet::TimeKind::timestamp: return VType::timestamp;
+    case parquet::TimeKind::timestamptz: return VType::timestamptz;
+    case parquet::TimeKind::none: break;
+  }
+  return VType::string;
+}
+
+// A string is a DATE, TIMESTAMP or TIMESTAMPTZ when it has one of parse_iso_time's
+// forms (not with --types string).
+VType value_type(const CellView& c, bool auto_types) {
   switch (c.kind) {
     case CellKind::null: return VType::none;
     case CellKind::boolean: return VType::boolean;
     case CellKind::number: return number_type(c.text);
-    case CellKind::string: return VType::string;
+    case CellKind::string: return auto_types ? time_type(c.text) : VType::string;
   }
   return VType::string;
 }
@@ -167,45 +194,15 @@ struct Source {
       }
       return;
     }
-    // CSV/TSV: as DelimitedChunkConverter::convert checks records.
-    r.tally.clear();
-    const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
-    r.tokenizer.set_delimiter(delim);
-    r.tokenizer.set_strict_quotes(strict_quotes);
-    const std::size_t skip = bom_length(c.data, c.size, c.offset);
-    const char* base = c.data + skip;
+    // CSV/TSV: the records DelimitedChunkConverter::convert accepts.
     const char* input_end = c.data + c.size;
-    r.tokenizer.reset(base, c.size - skip);
-    std::uint64_t line = 0;
-    while (r.tokenizer.next(r.rec)) {
-      const CsvRecord& rec = r.rec;
-      std::string_view raw = rec.raw(base);
-      const char* reason = rec.error;
-      std::string detail;
-      if (!reason && is_blank_record(raw)) {
-        ++r.tally.counts.blank;
-      } else {
-        if (!reason && rec.fields.size() != n) {
-          detail = expected + std::to_string(rec.fields.size());
-        } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
-          reason = "invalid UTF-8";
-        }
-        if (reason || !detail.empty()) {
-          Reject rj;
-          rj.line = line;
-          rj.offset = rec.begin + skip;
-          rj.raw = raw;
-          rj.reason = reason ? reason : detail;
-          r.tally.rejects.push_back(std::move(rj));
-        } else {
-          ++r.tally.counts.valid;
-          for (std::size_t i = 0; i < n; ++i) r.cells[i] = csv_cell(rec.fields[i], input_end, auto_types);
-          row(r.cells, rec.begin + skip, rec.end + skip);
-        }
-      }
-      line += rec.newlines;
-    }
-    r.tally.newlines = line;
+    for_each_delimited_record(c, r.tokenizer, r.rec, delim, strict_quotes, n, expected, r.tally,
+                              [&](const CsvRecord& rec, std::string_view, std::size_t skip) {
+                                for (std::size_t i = 0; i < n; ++i) {
+                                  r.cells[i] = csv_cell(rec.fields[i], input_end, auto_types);
+                                }
+                                row(r.cells, rec.begin + skip, rec.end + skip);
+                              });
   }
 };
 
@@ -239,7 +236,8 @@ std::vector<FoundType> find_types(ConvertRun& run, const Source& src, Chunker& c
         w.events.clear();
         src.read(c, w.reader, [&](const std::vector<CellView>& cells, std::size_t offset, std::size_t) {
           for (std::size_t i = 0; i < n; ++i) {
-            const VType t = join(w.types[i], value_type(cells[i]));
+            if (w.types[i] == VType::string) continue;  // as wide as it gets
+            const VType t = join(w.types[i], value_type(cells[i], src.auto_types));
             if (t != w.types[i]) {
               w.types[i] = t;
               w.events.push_back({static_cast<std::uint32_t>(i), t, offset});
@@ -287,9 +285,9 @@ TypedSchema read_typed_schema(const std::string& path) {
     if (!j[i].is_object() || !j[i].contains("type")) continue;
     const auto& t = j[i]["type"];
     std::optional<ColumnType> ct = t.is_string() ? parquet::parse_column_type(t.get<std::string>()) : std::nullopt;
-    if (!ct || *ct == ColumnType::date || *ct == ColumnType::timestamp) {
+    if (!ct) {
       throw data_error("schema: column '" + s.names[i] + "' has type " + t.dump() +
-                       "; the types are BOOLEAN, INT64, DOUBLE and STRING")
+                       "; the types are BOOLEAN, INT64, DOUBLE, STRING, DATE, TIMESTAMP and TIMESTAMPTZ")
           .at_path(path);
     }
     s.types[i] = ct;
@@ -331,29 +329,58 @@ bool add_cell(parquet::RowBatch& b, std::size_t col, ColumnType type, const Cell
       if (c.kind != CellKind::boolean) return false;
       b.add_bool(col, c.text[0] == 't');
       return true;
+    // One parse, which also decides the fit: an INT64 value is all of the text read as
+    // an int64 (a fraction or exponent stops from_chars early), a DOUBLE value a
+    // number in range (number_type's rules).
     case ColumnType::int64: {
-      if (c.kind != CellKind::number || number_type(c.text) != VType::int64) return false;
+      if (c.kind != CellKind::number) return false;
       std::int64_t v = 0;
-      std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+      const char* e = c.text.data() + c.text.size();
+      auto r = std::from_chars(c.text.data(), e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
       b.add_int64(col, v);
       return true;
     }
     case ColumnType::double_: {
-      if (c.kind != CellKind::number || number_type(c.text) == VType::string) return false;
+      if (c.kind != CellKind::number) return false;
       double v = 0;
-      std::from_chars(c.text.data(), c.text.data() + c.text.size(), v);
+      const char* e = c.text.data() + c.text.size();
+      auto r = std::from_chars(c.text.data(), e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
       b.add_double(col, v);
       return true;
     }
-    default: b.add_string(col, c.text); return true;
+    case ColumnType::date:
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: {
+      if (c.kind != CellKind::string) return false;
+      const parquet::TimeValue v = parquet::parse_iso_time(c.text);
+      if (type == ColumnType::date) {
+        if (v.kind != parquet::TimeKind::date) return false;
+        b.add_int32(col, static_cast<std::int32_t>(v.value));
+      } else {
+        if (v.kind != (type == ColumnType::timestamp ? parquet::TimeKind::timestamp : parquet::TimeKind::timestamptz))
+          return false;
+        b.add_int64(col, v.value);
+      }
+      return true;
+    }
+    case ColumnType::string: b.add_string(col, c.text); return true;
   }
+  return false;
 }
 
 std::string kind_name(const CellView& c) {
   switch (c.kind) {
     case CellKind::boolean: return "a boolean";
     case CellKind::number: return number_type(c.text) == VType::int64 ? "an integer" : "a number";
-    default: return "a string";
+    default:
+      switch (time_type(c.text)) {
+        case VType::date: return "a date";
+        case VType::timestamp: return "a timestamp without offset";
+        case VType::timestamptz: return "a timestamp with offset";
+        default: return "a string";
+      }
   }
 }
 

@@ -2,12 +2,16 @@
 // parquet-format's parquet.thrift; a comment names each struct where it is written.
 #include "ingot/parquet/writer.h"
 
+#include <sys/mman.h>
+#include <snappy.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <utility>
 
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
 #include "ingot/parquet/rle.h"
@@ -29,7 +33,8 @@ Physical physical(ColumnType t) {
   switch (t) {
     case ColumnType::boolean: return kBoolean;
     case ColumnType::int64:
-    case ColumnType::timestamp: return kInt64;
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: return kInt64;
     case ColumnType::double_: return kDouble;
     case ColumnType::string: return kByteArray;
     case ColumnType::date: return kInt32;
@@ -44,6 +49,7 @@ std::size_t value_width(ColumnType t) {
     case ColumnType::date: return 4;
     case ColumnType::int64:
     case ColumnType::timestamp:
+    case ColumnType::timestamptz:
     case ColumnType::double_: return 8;
     case ColumnType::string: return 0;
   }
@@ -72,13 +78,14 @@ const char* column_type_name(ColumnType t) {
     case ColumnType::string: return "STRING";
     case ColumnType::date: return "DATE";
     case ColumnType::timestamp: return "TIMESTAMP";
+    case ColumnType::timestamptz: return "TIMESTAMPTZ";
   }
   return "?";
 }
 
 std::optional<ColumnType> parse_column_type(std::string_view name) {
   for (ColumnType t : {ColumnType::boolean, ColumnType::int64, ColumnType::double_, ColumnType::string,
-                       ColumnType::date, ColumnType::timestamp}) {
+                       ColumnType::date, ColumnType::timestamp, ColumnType::timestamptz}) {
     if (name == column_type_name(t)) return t;
   }
   return std::nullopt;
@@ -86,6 +93,7 @@ std::optional<ColumnType> parse_column_type(std::string_view name) {
 
 std::optional<Compression> parse_compression(std::string_view name) {
   if (name == "zstd" || name == "zst") return Compression::zstd;
+  if (name == "snappy") return Compression::snappy;
   if (name == "none" || name == "uncompressed") return Compression::none;
   return std::nullopt;
 }
@@ -148,9 +156,62 @@ void RowBatch::drop_row() {
 
 namespace {
 
+// A growing byte buffer in its own mapping, asked to be backed by transparent huge
+// pages: a row group's column buffers reach --row-group-size together, and filling
+// that much fresh memory in 4 KiB pages costs a page fault each (a quarter of the
+// whole conversion's time on a virtual machine, all of it in the serial consumer).
+// Where the kernel gives no huge pages it is an ordinary mapping.
+class GroupBuffer {
+ public:
+  GroupBuffer() = default;
+  GroupBuffer(const GroupBuffer&) = delete;
+  GroupBuffer& operator=(const GroupBuffer&) = delete;
+  GroupBuffer(GroupBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), cap_(std::exchange(o.cap_, 0)) {}
+  GroupBuffer& operator=(GroupBuffer&&) = delete;
+  ~GroupBuffer() {
+    if (data_) ::munmap(data_, cap_);
+  }
+
+  const char* data() const { return data_; }
+  std::size_t size() const { return size_; }
+  char operator[](std::size_t i) const { return data_[i]; }
+  std::string_view view() const { return {data_, size_}; }
+  void clear() { size_ = 0; }
+  void reserve(std::size_t n) {
+    if (n > cap_) grow(n);
+  }
+  void append(const void* p, std::size_t n) {
+    if (n == 0) return;
+    if (size_ + n > cap_) grow(std::max(size_ + n, cap_ * 2));
+    std::memcpy(data_ + size_, p, n);
+    size_ += n;
+  }
+
+ private:
+  static constexpr std::size_t kPage = std::size_t{4} << 10;
+  static constexpr std::size_t kHuge = std::size_t{2} << 20;
+  void grow(std::size_t n) {
+    // Small buffers (small row groups) stay in 4 KiB pages: a huge page each would
+    // add 2 MiB of memory per column for a few KiB of data.
+    const bool huge = n >= kHuge;
+    const std::size_t unit = huge ? kHuge : kPage;
+    n = (n + unit - 1) / unit * unit;
+    void* p = data_ ? ::mremap(data_, cap_, n, MREMAP_MAYMOVE)
+                    : ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    if (huge) ::madvise(p, n, MADV_HUGEPAGE);  // advice only: no huge pages is no error
+    data_ = static_cast<char*>(p);
+    cap_ = n;
+  }
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
 struct ColumnBuffer {
-  std::vector<std::uint8_t> defs;
-  std::string plain;
+  GroupBuffer defs;  // per row: 1 = a value, 0 = null
+  GroupBuffer plain;
 };
 
 // Statistics of a column chunk: min_value/max_value in PLAIN encoding (strings without
@@ -166,7 +227,7 @@ struct Stats {
 constexpr std::size_t kMaxStatBytes = 256;
 
 template <class T>
-void fixed_stats(Stats& s, const std::string& plain) {
+void fixed_stats(Stats& s, std::string_view plain) {
   const std::size_t n = plain.size() / sizeof(T);
   if (n == 0) return;
   T lo, hi;
@@ -184,19 +245,22 @@ void fixed_stats(Stats& s, const std::string& plain) {
     if (hi == 0) hi = T(0);
   }
   s.any = true;
-  s.min.assign(reinterpret_cast<const char*>(&lo), sizeof(T));
-  s.max.assign(reinterpret_cast<const char*>(&hi), sizeof(T));
+  s.min.resize(sizeof(T));  // (assign() of the bytes draws a false -Wrestrict from GCC 12)
+  s.max.resize(sizeof(T));
+  std::memcpy(s.min.data(), &lo, sizeof(T));
+  std::memcpy(s.max.data(), &hi, sizeof(T));
 }
 
 Stats compute_stats(ColumnType t, const ColumnBuffer& b) {
   Stats s;
-  for (std::uint8_t d : b.defs) s.nulls += d == 0;
+  for (char d : b.defs.view()) s.nulls += d == 0;
   switch (t) {
-    case ColumnType::boolean: fixed_stats<std::uint8_t>(s, b.plain); break;
-    case ColumnType::date: fixed_stats<std::int32_t>(s, b.plain); break;
+    case ColumnType::boolean: fixed_stats<std::uint8_t>(s, b.plain.view()); break;
+    case ColumnType::date: fixed_stats<std::int32_t>(s, b.plain.view()); break;
     case ColumnType::int64:
-    case ColumnType::timestamp: fixed_stats<std::int64_t>(s, b.plain); break;
-    case ColumnType::double_: fixed_stats<double>(s, b.plain); break;
+    case ColumnType::timestamp:
+    case ColumnType::timestamptz: fixed_stats<std::int64_t>(s, b.plain.view()); break;
+    case ColumnType::double_: fixed_stats<double>(s, b.plain.view()); break;
     case ColumnType::string: {
       std::string_view lo, hi;
       for (std::size_t at = 0; at < b.plain.size();) {
@@ -235,9 +299,24 @@ struct EncodedChunk {
   ChunkMeta meta;
 };
 
+// A thread's page buffers and zstd context, kept from one column chunk to the next (a
+// fresh context and buffers per chunk cost more page faults than the compression).
+struct PageBuffers {
+  PageBuffers() = default;
+  PageBuffers(const PageBuffers&) = delete;
+  PageBuffers& operator=(const PageBuffers&) = delete;
+  ~PageBuffers() {
+    if (zctx) ZSTD_freeCCtx(zctx);
+  }
+  std::string header;
+  std::string zbuf;
+  ZSTD_CCtx* zctx = nullptr;
+};
+
 class PageWriter {
  public:
-  PageWriter(const WriterOptions& opts, EncodedChunk& out) : opts_(opts), out_(out) {}
+  PageWriter(const WriterOptions& opts, EncodedChunk& out, PageBuffers& buf)
+      : opts_(opts), out_(out), header_(buf.header), zbuf_(buf.zbuf), zctx_(buf.zctx) {}
 
   // PageHeader { 1: type, 2: uncompressed_page_size, 3: compressed_page_size,
   //   5: DataPageHeader { 1: num_values, 2: encoding, 3: definition_level_encoding,
@@ -270,13 +349,17 @@ class PageWriter {
     out_.bytes += stored;
   }
 
-  ~PageWriter() {
-    if (zctx_) ZSTD_freeCCtx(zctx_);
-  }
-
  private:
   const std::string& compress(const std::string& body) {
     if (opts_.compression == Compression::none) return body;
+    if (opts_.compression == Compression::snappy) {
+      // Parquet's SNAPPY is the raw block format, no framing.
+      zbuf_.resize(snappy::MaxCompressedLength(body.size()));
+      std::size_t n = 0;
+      snappy::RawCompress(body.data(), body.size(), zbuf_.data(), &n);
+      zbuf_.resize(n);
+      return zbuf_;
+    }
     if (!zctx_) zctx_ = ZSTD_createCCtx();
     zbuf_.resize(ZSTD_compressBound(body.size()));
     const std::size_t n =
@@ -288,9 +371,9 @@ class PageWriter {
 
   const WriterOptions& opts_;
   EncodedChunk& out_;
-  std::string header_;
-  std::string zbuf_;
-  ZSTD_CCtx* zctx_ = nullptr;
+  std::string& header_;
+  std::string& zbuf_;
+  ZSTD_CCtx*& zctx_;
 };
 
 // The body of a v1 data page starts with the definition levels: their RLE-hybrid
@@ -303,26 +386,30 @@ void append_levels(std::string& body, const std::uint8_t* defs, std::size_t n) {
   std::memcpy(body.data() + at, &len, 4);
 }
 
-// The value of the i-th value of a buffer, as a dictionary key: its PLAIN bytes
-// (a string's with its length).
+// The values of a column buffer: fixed-width ones are found by their index; strings
+// (length-prefixed) by the offsets of their PLAIN bytes, found once per chunk.
 struct Values {
-  std::vector<std::string_view> items;  // one per non-null value, into the buffer
+  std::size_t width = 0;               // 0: strings
+  std::vector<std::size_t> offsets;  // strings: where each value's length prefix starts, then the end
+  std::size_t count = 0;
+
+  std::size_t begin(std::size_t i) const { return width ? i * width : offsets[i]; }
+  std::size_t size(std::size_t i) const { return width ? width : offsets[i + 1] - offsets[i]; }
 };
 
-Values split_values(ColumnType t, const std::string& plain) {
-  Values v;
-  const std::size_t w = value_width(t);
-  if (w) {
-    v.items.reserve(plain.size() / w);
-    for (std::size_t at = 0; at < plain.size(); at += w) v.items.emplace_back(plain.data() + at, w);
-  } else {
-    for (std::size_t at = 0; at < plain.size();) {
-      const std::uint32_t n = load_u32(plain.data() + at);
-      v.items.emplace_back(plain.data() + at, 4 + n);
-      at += 4 + n;
-    }
+void split_values(ColumnType t, std::string_view plain, Values& v) {
+  v.width = value_width(t);
+  v.offsets.clear();
+  if (v.width) {
+    v.count = plain.size() / v.width;
+    return;
   }
-  return v;
+  for (std::size_t at = 0; at < plain.size();) {
+    v.offsets.push_back(at);
+    at += 4 + load_u32(plain.data() + at);
+  }
+  v.count = v.offsets.size();
+  v.offsets.push_back(plain.size());
 }
 
 // Pages cut at rows: a page ends after the row whose values bring it to page_bytes.
@@ -331,13 +418,13 @@ struct PageCut {
   std::size_t val_begin, val_end;  // non-null values
 };
 
-std::vector<PageCut> cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes) {
-  std::vector<PageCut> pages;
+void cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes, std::vector<PageCut>& pages) {
+  pages.clear();
   PageCut cur{0, 0, 0, 0};
   std::size_t bytes = 0, v = 0;
   const std::size_t n = b.defs.size();
   for (std::size_t r = 0; r < n; ++r) {
-    if (b.defs[r]) bytes += vals.items[v++].size();
+    if (b.defs[r]) bytes += vals.size(v++);
     bytes += 1;  // a level
     if (bytes >= page_bytes || r + 1 == n) {
       cur.row_end = r + 1;
@@ -347,60 +434,152 @@ std::vector<PageCut> cut_pages(const ColumnBuffer& b, const Values& vals, std::s
       bytes = 0;
     }
   }
-  return pages;
+}
+
+// A dictionary of fixed-width values (booleans excepted): open addressing on the
+// value's bits, which is all the equality PLAIN needs (-0.0 and 0.0, or two NaNs of
+// different payloads, stay distinct values, as their bytes are).
+template <class T>
+class FixedDictionary {
+ public:
+  void clear() {
+    slots_.assign(std::size_t{1} << 12, kEmpty);
+    keys_.clear();
+  }
+  // The index of v, adding it when new.
+  std::uint32_t find_or_add(T v) {
+    if ((keys_.size() + 1) * 2 > slots_.size()) grow();
+    std::size_t i = hash(v) & (slots_.size() - 1);
+    while (slots_[i] != kEmpty) {
+      if (keys_[slots_[i]] == v) return slots_[i];
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    slots_[i] = static_cast<std::uint32_t>(keys_.size());
+    keys_.push_back(v);
+    return slots_[i];
+  }
+  std::size_t size() const { return keys_.size(); }
+
+ private:
+  static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  static std::size_t hash(T v) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, &v, sizeof v);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return static_cast<std::size_t>(x);
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, kEmpty);
+    for (std::uint32_t k = 0; k < keys_.size(); ++k) {
+      std::size_t i = hash(keys_[k]) & (slots_.size() - 1);
+      while (slots_[i] != kEmpty) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = k;
+    }
+  }
+  std::vector<std::uint32_t> slots_;
+  std::vector<T> keys_;
+};
+
+// Scratch of one encoding thread, kept from one column chunk to the next.
+struct Scratch {
+  Values vals;
+  std::vector<PageCut> pages;
+  std::string dict;
+  std::vector<std::uint32_t> indices;
+  FixedDictionary<std::uint64_t> dict64;
+  FixedDictionary<std::uint32_t> dict32;
+  std::unordered_map<std::string_view, std::uint32_t> dict_strings;
+  std::string body;
+  PageBuffers pages_out;
+};
+
+template <class T>
+bool fixed_dictionary(FixedDictionary<T>& d, std::string_view plain, std::size_t count, std::size_t page_bytes,
+                      std::string& dict, std::vector<std::uint32_t>& indices) {
+  d.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, plain.data() + i * sizeof(T), sizeof(T));
+    const std::size_t before = d.size();
+    indices.push_back(d.find_or_add(v));
+    if (d.size() != before) {
+      dict.append(reinterpret_cast<const char*>(&v), sizeof(T));
+      if (dict.size() > page_bytes) return false;
+    }
+  }
+  return true;
 }
 
 // Dictionary encoding pays when the distinct values plus the packed indices take less
 // than the PLAIN values; it is given up once the dictionary would pass one page.
-bool try_dictionary(const Values& vals, std::size_t plain_bytes, std::size_t page_bytes, std::string& dict,
-                    std::uint32_t& entries, std::vector<std::uint32_t>& indices, int& bit_width) {
-  if (vals.items.empty()) return false;
-  std::unordered_map<std::string_view, std::uint32_t> index;
-  indices.clear();
-  indices.reserve(vals.items.size());
-  dict.clear();
-  for (std::string_view v : vals.items) {
-    auto [it, fresh] = index.try_emplace(v, static_cast<std::uint32_t>(index.size()));
-    if (fresh) {
-      dict.append(v);
-      if (dict.size() > page_bytes) return false;
+bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_t page_bytes,
+                    std::uint32_t& entries, int& bit_width) {
+  const Values& vals = s.vals;
+  if (vals.count == 0) return false;
+  s.indices.clear();
+  s.indices.reserve(vals.count);
+  s.dict.clear();
+  bool fits = true;
+  if (vals.width == 8) {
+    fits = fixed_dictionary(s.dict64, plain, vals.count, page_bytes, s.dict, s.indices);
+    entries = static_cast<std::uint32_t>(s.dict64.size());
+  } else if (vals.width == 4) {
+    fits = fixed_dictionary(s.dict32, plain, vals.count, page_bytes, s.dict, s.indices);
+    entries = static_cast<std::uint32_t>(s.dict32.size());
+  } else if (t == ColumnType::string) {
+    auto& index = s.dict_strings;
+    index.clear();
+    for (std::size_t i = 0; i < vals.count && fits; ++i) {
+      const std::string_view v(plain.data() + vals.begin(i), vals.size(i));
+      auto [it, fresh] = index.try_emplace(v, static_cast<std::uint32_t>(index.size()));
+      if (fresh) {
+        s.dict.append(v);
+        fits = s.dict.size() <= page_bytes;
+      }
+      s.indices.push_back(it->second);
     }
-    indices.push_back(it->second);
+    entries = static_cast<std::uint32_t>(index.size());
+  } else {
+    return false;
   }
-  entries = static_cast<std::uint32_t>(index.size());
+  if (!fits) return false;
   bit_width = std::max(1, bit_width_for(entries - 1));
-  const std::size_t packed = (vals.items.size() * static_cast<std::size_t>(bit_width) + 7) / 8;
-  return dict.size() + packed + packed / 8 < plain_bytes;
+  const std::size_t packed = (vals.count * static_cast<std::size_t>(bit_width) + 7) / 8;
+  return s.dict.size() + packed + packed / 8 < plain.size();
 }
 
-EncodedChunk encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& opts) {
-  EncodedChunk out;
+// Encodes into out, whose buffer is reused from the last row group.
+void encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& opts, Scratch& s, EncodedChunk& out) {
+  out.bytes.clear();
+  out.meta = ChunkMeta{};
   out.meta.num_values = static_cast<std::int64_t>(b.defs.size());
   out.meta.stats = compute_stats(type, b);
-  const Values vals = split_values(type, b.plain);
-  const std::vector<PageCut> pages = cut_pages(b, vals, opts.page_bytes);
-  PageWriter pw(opts, out);
-  std::string dict;
-  std::vector<std::uint32_t> indices;
+  split_values(type, b.plain.view(), s.vals);
+  const Values& vals = s.vals;
+  cut_pages(b, vals, opts.page_bytes, s.pages);
+  PageWriter pw(opts, out, s.pages_out);
   int bit_width = 0;
   std::uint32_t entries = 0;
   const bool use_dict = opts.dictionary && type != ColumnType::boolean &&
-                        try_dictionary(vals, b.plain.size(), opts.page_bytes, dict, entries, indices, bit_width);
-  std::string body;
+                        try_dictionary(type, b.plain.view(), s, opts.page_bytes, entries, bit_width);
+  std::string& body = s.body;
   if (use_dict) {
     out.meta.encodings = {kPlain, kRle, kRleDictionary};
     out.meta.dictionary_page = 0;
-    pw.page(kDictionaryPage, static_cast<std::int32_t>(entries), kPlain, dict);
+    pw.page(kDictionaryPage, static_cast<std::int32_t>(entries), kPlain, s.dict);
   } else {
     out.meta.encodings = {kPlain, kRle};
   }
   out.meta.data_page = static_cast<std::int64_t>(out.bytes.size());
-  for (const PageCut& p : pages) {
+  for (const PageCut& p : s.pages) {
     body.clear();
-    append_levels(body, b.defs.data() + p.row_begin, p.row_end - p.row_begin);
+    append_levels(body, reinterpret_cast<const std::uint8_t*>(b.defs.data()) + p.row_begin, p.row_end - p.row_begin);
     if (use_dict) {
       body.push_back(static_cast<char>(bit_width));
-      append_rle_hybrid(body, std::span<const std::uint32_t>(indices.data() + p.val_begin, p.val_end - p.val_begin),
+      append_rle_hybrid(body,
+                        std::span<const std::uint32_t>(s.indices.data() + p.val_begin, p.val_end - p.val_begin),
                         bit_width);
     } else if (type == ColumnType::boolean) {
       const std::size_t n = p.val_end - p.val_begin;
@@ -410,13 +589,12 @@ EncodedChunk encode_column(ColumnType type, const ColumnBuffer& b, const WriterO
         if (b.plain[p.val_begin + i]) body[at + i / 8] = static_cast<char>(body[at + i / 8] | (1 << (i % 8)));
       }
     } else if (p.val_end > p.val_begin) {
-      const char* from = vals.items[p.val_begin].data();
-      const char* to = vals.items[p.val_end - 1].data() + vals.items[p.val_end - 1].size();
-      body.append(from, static_cast<std::size_t>(to - from));
+      const std::size_t from = vals.begin(p.val_begin);
+      const std::size_t to = vals.begin(p.val_end - 1) + vals.size(p.val_end - 1);
+      body.append(b.plain.data() + from, to - from);
     }
     pw.page(kDataPage, static_cast<std::int32_t>(p.row_end - p.row_begin), use_dict ? kRleDictionary : kPlain, body);
   }
-  return out;
 }
 
 }  // namespace
@@ -434,6 +612,8 @@ struct Writer::Impl {
   };
   std::vector<Group> groups;
   std::vector<EncodedChunk> encoded;
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  bool reserved = false;
 };
 
 Writer::Writer(std::vector<ColumnSpec> columns, WriterOptions opts, Sink sink)
@@ -488,13 +668,13 @@ void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
     file_full_ = false;
     emit(kMagic);
   }
+  if (group_rows_ == 0) reserve_group(batch);
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const RowBatch::Column& c = batch.column(i);
     ColumnBuffer& b = impl_->buffers[i];
-    b.defs.insert(b.defs.end(), c.defs.begin() + static_cast<std::ptrdiff_t>(begin),
-                  c.defs.begin() + static_cast<std::ptrdiff_t>(end));
+    b.defs.append(c.defs.data() + begin, end - begin);
     const std::size_t from = begin ? c.ends[begin - 1] : 0;
-    b.plain.append(c.plain, from, c.ends[end - 1] - from);
+    b.plain.append(c.plain.data() + from, c.ends[end - 1] - from);
   }
   group_bytes_ += batch.bytes_through(end - 1) - (begin ? batch.bytes_through(begin - 1) : 0);
   group_rows_ += end - begin;
@@ -502,14 +682,32 @@ void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
   rows_ += end - begin;
 }
 
+// A row group's buffers grow to about row_group_bytes together: reserving each
+// column's share (as in the group's first batch) up front spares the serial consumer
+// the copies of growing them. The memory is only reserved, not touched, and the
+// capacity stays for the next groups.
+void Writer::reserve_group(const RowBatch& batch) {
+  if (impl_->reserved || batch.rows() == 0) return;
+  impl_->reserved = true;
+  const std::uint64_t total = std::min<std::uint64_t>(opts_.row_group_bytes, std::uint64_t{1} << 30);
+  const std::uint64_t batch_bytes = std::max<std::uint64_t>(1, batch.bytes_through(batch.rows() - 1));
+  const std::uint64_t rows = total / std::max<std::uint64_t>(1, batch_bytes / batch.rows()) + 1;
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    ColumnBuffer& b = impl_->buffers[i];
+    const std::uint64_t share = batch.column(i).plain.size() * (total / batch_bytes + 1);
+    b.plain.reserve(static_cast<std::size_t>(std::min(share + share / 8, total)));
+    b.defs.reserve(static_cast<std::size_t>(rows + rows / 8));
+  }
+}
+
 // The columns of a row group are encoded and compressed in parallel (each on its own);
 // they are written in column order, so the bytes do not depend on the threads.
 void Writer::flush_row_group() {
   if (group_rows_ == 0) return;
   const std::size_t ncols = columns_.size();
-  impl_->encoded.assign(ncols, EncodedChunk{});
+  impl_->encoded.resize(ncols);
   tbb::parallel_for(std::size_t{0}, ncols, [&](std::size_t i) {
-    impl_->encoded[i] = encode_column(columns_[i].type, impl_->buffers[i], opts_);
+    encode_column(columns_[i].type, impl_->buffers[i], opts_, impl_->scratch.local(), impl_->encoded[i]);
   });
   Impl::Group g;
   g.rows = static_cast<std::int64_t>(group_rows_);
@@ -526,7 +724,6 @@ void Writer::flush_row_group() {
     impl_->buffers[i].defs.clear();
     impl_->buffers[i].plain.clear();
   }
-  impl_->encoded.clear();
   impl_->groups.push_back(std::move(g));
   group_rows_ = 0;
   group_bytes_ = 0;
@@ -571,10 +768,13 @@ void Writer::write_footer() {
         w.end_struct();
         break;
       case ColumnType::timestamp:
-        w.field_i32(6, kTimestampMicros);
+      case ColumnType::timestamptz:
+        // ConvertedType TIMESTAMP_MICROS means UTC-adjusted: a wall-clock column has the
+        // LogicalType alone, as parquet-format's LogicalTypes.md asks.
+        if (c.type == ColumnType::timestamptz) w.field_i32(6, kTimestampMicros);
         w.begin_struct(10);
         w.begin_struct(8);
-        w.field_bool(1, true);
+        w.field_bool(1, c.type == ColumnType::timestamptz);
         w.begin_struct(2);
         w.begin_struct(2);
         w.end_struct();
@@ -607,7 +807,8 @@ void Writer::write_footer() {
       for (std::int32_t e : m.encodings) w.elem_i32(e);
       w.begin_list(3, TType::binary, 1);
       w.elem_binary(columns_[i].name);
-      w.field_i32(4, opts_.compression == Compression::zstd ? 6 : 0);  // CompressionCodec ZSTD / UNCOMPRESSED
+      // CompressionCodec { UNCOMPRESSED = 0, SNAPPY = 1, ZSTD = 6 }
+      w.field_i32(4, opts_.compression == Compression::zstd ? 6 : opts_.compression == Compression::snappy ? 1 : 0);
       w.field_i64(5, m.num_values);
       w.field_i64(6, m.uncompressed);
       w.field_i64(7, m.compressed);

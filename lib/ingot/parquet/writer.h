@@ -2,7 +2,7 @@
 // x.parquet` writes. The subset of the format it writes (ARCHITECTURE.md, "parquet/"):
 // one file footer (FileMetaData, Thrift compact), row groups of v1 data pages with
 // RLE definition levels (max level 1) and PLAIN values, or an RLE_DICTIONARY page
-// after a PLAIN dictionary page where that is smaller; zstd or no compression;
+// after a PLAIN dictionary page where that is smaller; zstd, snappy or no compression;
 // min/max/null-count statistics per column chunk. No nesting, no repetition levels.
 #pragma once
 
@@ -22,13 +22,15 @@ enum class ColumnType : std::uint8_t {
   int64,      // INT64
   double_,    // DOUBLE
   string,     // BYTE_ARRAY, STRING (ConvertedType UTF8)
-  date,       // INT32, DATE: days since 1970-01-01
-  timestamp,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS)
+  date,         // INT32, DATE: days since 1970-01-01
+  timestamp,    // INT64, TIMESTAMP(isAdjustedToUTC = false, MICROS): a wall-clock time, no zone
+  timestamptz,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS): an instant, micros since the UTC epoch
 };
-const char* column_type_name(ColumnType t);  // "BOOLEAN", "INT64", "DOUBLE", "STRING", "DATE", "TIMESTAMP"
+// "BOOLEAN", "INT64", "DOUBLE", "STRING", "DATE", "TIMESTAMP", "TIMESTAMPTZ"
+const char* column_type_name(ColumnType t);
 std::optional<ColumnType> parse_column_type(std::string_view name);
 
-enum class Compression : std::uint8_t { none, zstd };
+enum class Compression : std::uint8_t { none, zstd, snappy };
 std::optional<Compression> parse_compression(std::string_view name);
 
 struct ColumnSpec {
@@ -110,6 +112,7 @@ class Writer {
  private:
   struct Impl;
   void append(const RowBatch& batch, std::size_t begin, std::size_t end);
+  void reserve_group(const RowBatch& batch);
   void flush_row_group();
   void write_footer();
   void emit(std::string_view bytes);
