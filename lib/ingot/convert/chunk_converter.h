@@ -18,6 +18,7 @@
 #include "ingot/chunk/record_kind.h"
 #include "ingot/convert/convert.h"
 #include "ingot/format/csv.h"
+#include "ingot/format/pg_copy_binary.h"
 #include "ingot/io/input.h"
 #include "ingot/pipeline/records.h"
 #include "ingot/util/byte_buffer.h"
@@ -100,6 +101,9 @@ class RowConverter {
   virtual void convert(const Chunk& c, std::vector<ConvertedRow>& rows, ChunkTally& tally) = 0;
   // The last convert's rows, back to back; valid until the next convert.
   virtual const char* data() const = 0;
+  // Whether the last convert's rows are COPY binary tuples rather than the converter's
+  // own format (make_copy_binary_converter).
+  virtual bool binary() const { return false; }
 };
 // NDJSON: any RowFormat, with these columns (flattened). CSV/TSV (delim; columns unused):
 // RowFormat::copy_text only, one row per record whatever its field count (the server
@@ -108,5 +112,12 @@ class RowConverter {
 std::unique_ptr<RowConverter> make_row_converter(RecordKind from, RowFormat format,
                                                  const std::vector<std::string>& columns, char delim,
                                                  bool strict_quotes);
+// CSV/TSV -> COPY binary tuples (format/pg_copy_binary.h) for a table whose columns have
+// these types, one per field: a chunk whose every valid record has as many fields and
+// every value an encoding goes out binary (binary() true), any other chunk as COPY text,
+// exactly as make_row_converter(RowFormat::copy_text) writes it, so that the server
+// reads and judges those values itself. Rejects, blank lines and counts as there.
+std::unique_ptr<RowConverter> make_copy_binary_converter(char delim, bool strict_quotes,
+                                                         std::vector<CopyBinaryType> types);
 
 }  // namespace ingot::detail

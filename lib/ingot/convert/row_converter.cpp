@@ -1,9 +1,11 @@
 // make_row_converter (chunk_converter.h): rows of one format with each row's bytes and
 // source record, from NDJSON (convert_ndjson.cpp's converter) or CSV/TSV (below: COPY
-// text straight from the tokenizer's fields, as upload to PostgreSQL sends them).
+// text straight from the tokenizer's fields, as upload to PostgreSQL sends them), and
+// make_copy_binary_converter: CSV/TSV to COPY binary tuples, else that same COPY text.
 #include <stdexcept>
 
 #include "ingot/convert/chunk_converter.h"
+#include "ingot/format/pg_copy_binary.h"
 #include "ingot/format/pg_copy_text.h"
 
 namespace ingot::detail {
@@ -84,6 +86,77 @@ class DelimitedCopyTextRows final : public RowConverter {
   ByteBuffer text_;
 };
 
+// CSV/TSV -> COPY binary tuples, or the chunk in COPY text (DelimitedCopyTextRows) when
+// one of its values has no certain encoding or a record has another field count than
+// the table has columns (the server's text path then words the error). The records,
+// rejects and counts are the tokenizer's either way.
+class DelimitedCopyBinaryRows final : public RowConverter {
+ public:
+  DelimitedCopyBinaryRows(char delim, bool strict_quotes, std::vector<CopyBinaryType> types)
+      : tokenizer_(delim), text_(delim, strict_quotes), types_(std::move(types)) {
+    tokenizer_.set_strict_quotes(strict_quotes);
+  }
+  void convert(const Chunk& c, std::vector<ConvertedRow>& rows, ChunkTally& tally) override {
+    binary_ = encode(c, rows, tally);
+    if (!binary_) text_.convert(c, rows, tally);
+  }
+  const char* data() const override { return binary_ ? out_.data() : text_.data(); }
+  bool binary() const override { return binary_; }
+
+ private:
+  bool encode(const Chunk& c, std::vector<ConvertedRow>& rows, ChunkTally& tally) {
+    rows.clear();
+    tally.clear();
+    out_.clear();
+    tokenizer_.reset(c.data, c.size);
+    const char* const end = c.data + c.size;
+    const std::size_t ncols = types_.size();
+    CsvRecord rec;
+    std::uint64_t line = 0;  // newlines before the record, in the chunk
+    while (tokenizer_.next(rec)) {
+      const std::uint64_t at = line;
+      line += rec.newlines;
+      if (rec.error) {
+        Reject r;
+        r.line = at;
+        r.offset = rec.begin;
+        r.raw = rec.raw(c.data);
+        r.reason = rec.error;
+        tally.rejects.push_back(std::move(r));
+        continue;
+      }
+      if (is_blank_record(rec.raw(c.data))) {
+        ++tally.counts.blank;
+        continue;
+      }
+      if (rec.fields.size() != ncols) return false;
+      // Each field: its length and at most max(text, 8) bytes; the texts add up to at
+      // most the record's raw bytes.
+      char* o = out_.reserve(2 + 12 * ncols + (rec.end - rec.begin));
+      o = write_copy_binary_count(o, static_cast<std::uint16_t>(ncols));
+      for (std::size_t i = 0; i < ncols; ++i) {
+        const std::string_view f = rec.fields[i];
+        if (f.empty() && !csv_quoted_empty(f, end)) {
+          o = write_copy_binary_null(o);
+        } else if (!(o = write_copy_binary_value(o, types_[i], f))) {
+          return false;
+        }
+      }
+      out_.commit(o);
+      rows.push_back(ConvertedRow{out_.size(), rec.begin, rec.end});
+    }
+    tally.newlines = line;
+    tally.counts.valid = rows.size();
+    return true;
+  }
+
+  CsvTokenizer tokenizer_;
+  DelimitedCopyTextRows text_;
+  std::vector<CopyBinaryType> types_;
+  ByteBuffer out_;
+  bool binary_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<RowConverter> make_row_converter(RecordKind from, RowFormat format,
@@ -94,6 +167,11 @@ std::unique_ptr<RowConverter> make_row_converter(RecordKind from, RowFormat form
     return std::make_unique<DelimitedCopyTextRows>(delim, strict_quotes);
   }
   throw std::logic_error("make_row_converter: no such conversion");
+}
+
+std::unique_ptr<RowConverter> make_copy_binary_converter(char delim, bool strict_quotes,
+                                                         std::vector<CopyBinaryType> types) {
+  return std::make_unique<DelimitedCopyBinaryRows>(delim, strict_quotes, std::move(types));
 }
 
 }  // namespace ingot::detail

@@ -118,6 +118,21 @@ bool CsvTokenizer::next(CsvRecord& rec) {
   for (;;) {
     // One field starts at p and runs to the next special byte.
     const char* e = take();
+    // The common cases first: an unquoted field ended by the delimiter or a '\n'.
+    if (e != end) {
+      const char c = *e;
+      if (c == d) {
+        push(p, static_cast<std::size_t>(e - p));
+        p = e + 1;
+        continue;
+      }
+      if (c == '\n') {
+        push(p, static_cast<std::size_t>(trim_cr(p, e) - p));
+        ++newlines;
+        p = e + 1;
+        break;
+      }
+    }
     if (e == end || *e != '"' || e != p) {
       e = unquoted_end(e);
       if (e == end) {  // the last field of an unterminated last record

@@ -42,6 +42,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingot/format/csv.h"
+#include "ingot/format/pg_copy_binary.h"
 #include "ingot/format/pg_copy_text.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
@@ -245,8 +246,9 @@ std::uint64_t copy_context_row(const char* context) {
   return n;
 }
 
-// One COPY of data.
-CopyFailure copy_rows(Conn& k, const std::string& copy_sql, std::string_view data) {
+// One COPY of data: text-format rows, or binary tuples (sent between the format's
+// header and trailer).
+CopyFailure copy_rows(Conn& k, const std::string& copy_sql, std::string_view data, bool binary = false) {
   CopyFailure f;
   {
     PgResult r(PQexec(k.c, copy_sql.c_str()));
@@ -257,13 +259,17 @@ CopyFailure copy_rows(Conn& k, const std::string& copy_sql, std::string_view dat
       return f;
     }
   }
+  if (binary) PQputCopyData(k.c, kCopyBinaryHeader.data(), static_cast<int>(kCopyBinaryHeader.size()));
   const std::size_t step = 64 << 10;  // like psql: the server parses while more arrives
   for (std::size_t off = 0; off < data.size(); off += step) {
     std::size_t n = std::min(step, data.size() - off);
     if (PQputCopyData(k.c, data.data() + off, static_cast<int>(n)) != 1) break;
   }
-  // A last record without a line end still ends the COPY data properly.
-  if (!data.empty() && data.back() != '\n') PQputCopyData(k.c, "\n", 1);
+  if (binary) {
+    PQputCopyData(k.c, kCopyBinaryTrailer.data(), static_cast<int>(kCopyBinaryTrailer.size()));
+  } else if (!data.empty() && data.back() != '\n') {
+    PQputCopyData(k.c, "\n", 1);  // a last record without a line end still ends the data
+  }
   PQputCopyEnd(k.c, nullptr);
   while (PGresult* res = PQgetResult(k.c)) {
     PgResult r(res);
@@ -313,7 +319,8 @@ std::string infer_type(const std::vector<std::string>& values) {
 
 // A record of the COPY input: its bytes in the chunk's payload (from the previous
 // record's end to out_end) and its source bytes in the chunk (for line numbers, rejects
-// and the batch plan). Rows are in COPY's text format, whatever the source.
+// and the batch plan). Rows are in COPY's text format, whatever the source, or binary
+// tuples for a CSV/TSV chunk into a table of types format/pg_copy_binary.h encodes.
 using Row = ConvertedRow;
 
 struct Refused {
@@ -331,6 +338,7 @@ struct BatchResult {
 struct Work {
   std::unique_ptr<RowConverter> converter;  // made by the first chunk the token carries
   const char* payload = nullptr;            // the converter's rows
+  bool binary = false;                      // they are COPY binary tuples, not text rows
   std::vector<Row> rows;
   ChunkTally tally;                 // newlines, and the records rejected before the server
   std::uint64_t first_line = 0;     // absolute line of the chunk's first byte
@@ -364,7 +372,7 @@ class LineCounter {
 // the server refuses are bisected out (--on-error skip) or stop the load (fail).
 // What every batch of one load shares.
 struct LoadContext {
-  std::string copy_sql;
+  std::string copy_sql, copy_binary_sql;
   std::string load_id;
   std::string fp_text;    // the source's identity (ledger column source_fingerprint)
   std::string table_sql;  // the target, quoted: the ledger row names the table the COPY went into
@@ -373,13 +381,13 @@ struct LoadContext {
 
 BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, const UploadOptions& o,
                        const LoadContext& ctx) {
-  const std::string& copy_sql = ctx.copy_sql;
+  const std::string& copy_sql = w.binary ? ctx.copy_binary_sql : ctx.copy_sql;
   const std::string& source = ctx.source;
   // The batch's source bytes, which a rerun must find unchanged to skip it.
   const std::string hash = xxh3_hex(xxh3_64(c.data + (b.offset - c.offset), b.length));
   BatchResult res;
   exec(k, "BEGIN");
-  const CopyFailure failed = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end));
+  const CopyFailure failed = copy_rows(k, copy_sql, w.data(b.row_begin, b.row_end), w.binary);
   std::uint64_t ok_rows = b.records();
   if (!failed.message.empty()) {
     exec(k, "ROLLBACK");
@@ -403,7 +411,7 @@ BatchResult load_batch(Conn& k, const Chunk& c, const Work& w, const Batch& b, c
       auto [i, j] = todo.back();
       todo.pop_back();
       exec(k, "SAVEPOINT ingot_bisect");
-      std::string m = copy_rows(k, copy_sql, w.data(i, j)).message;
+      std::string m = copy_rows(k, copy_sql, w.data(i, j), w.binary).message;
       if (m.empty()) {
         exec(k, "RELEASE SAVEPOINT ingot_bisect");
         ok_rows += j - i;
@@ -461,6 +469,29 @@ std::string ensure_ledger(Conn& k) {
                  "to_regclass('ingot_load_ledger')");
   if (r.empty()) throw data_error("ingot_load_ledger was created but cannot be found on the search_path");
   return escape_ident(k, r[0][0]);
+}
+
+// The COPY columns' types when each has a binary encoding and one at least is not text
+// (then the load goes binary), else none.
+std::vector<CopyBinaryType> copy_binary_types(Conn& k, const std::string& oid, const std::vector<std::string>& columns) {
+  std::map<std::string, std::uint32_t> type_of;
+  for (auto& r : query(k,
+                       "SELECT attname, atttypid::int8 FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND "
+                       "NOT attisdropped",
+                       {oid})) {
+    type_of[r[0]] = static_cast<std::uint32_t>(std::stoul(r[1]));
+  }
+  std::vector<CopyBinaryType> types;
+  bool typed = false;
+  for (const std::string& c : columns) {
+    const auto it = type_of.find(c);
+    const auto t = it == type_of.end() ? std::nullopt : copy_binary_type(it->second);
+    if (!t) return {};
+    typed |= *t != CopyBinaryType::text;
+    types.push_back(*t);
+  }
+  if (!typed) types.clear();
+  return types;
 }
 
 // The table's OID as text, "" when it does not exist.
@@ -653,6 +684,12 @@ class PgTarget final : public UploadTarget {
       }
     }
 
+    // CSV/TSV into an existing table whose columns all have a binary encoding, one at
+    // least not text: COPY binary, so the server parses no numbers, dates or timestamps
+    // (format/pg_copy_binary.h). A text-only table stays in the text format, which is
+    // smaller and which the server reads faster there (docs/upload.md, "PostgreSQL").
+    if (!o.dry_run && kind != RecordKind::ndjson && !oid.empty()) binary_types = copy_binary_types(*main, oid, columns);
+
     // The load id names this source + table + batch settings + columns: the same command
     // again finds its batches in the ledger. Not the source's mtime or content: a touch
     // is the same load, and a changed source is refused by the batch hashes, not taken
@@ -791,6 +828,7 @@ class PgTarget final : public UploadTarget {
         ctx.copy_sql += (i ? ", " : "") + quoted_columns.back();
       }
       ctx.copy_sql += ") FROM STDIN";  // text format, which every source is rewritten into
+      ctx.copy_binary_sql = ctx.copy_sql + " WITH (FORMAT binary)";
     }
 
     // The connections, shared by the batches of every chunk in the I/O stage; a batch
@@ -818,10 +856,13 @@ class PgTarget final : public UploadTarget {
         // Parallel: the chunk's records, converted to COPY input when they are NDJSON.
         [&](const Chunk& c, Work& w) {
           if (!w.converter) {
-            w.converter = make_row_converter(kind, RowFormat::copy_text, columns, delim, o.chunker.strict_quotes);
+            w.converter = binary_types.empty()
+                              ? make_row_converter(kind, RowFormat::copy_text, columns, delim, o.chunker.strict_quotes)
+                              : make_copy_binary_converter(delim, o.chunker.strict_quotes, binary_types);
           }
           w.converter->convert(c, w.rows, w.tally);
           w.payload = w.converter->data();
+          w.binary = w.converter->binary();
         },
         // Serial, in order: line numbers, batches, the table.
         [&](const Chunk& c, Work& w) {
@@ -871,7 +912,8 @@ class PgTarget final : public UploadTarget {
             // first chunk, read back from the COPY input (so NDJSON and CSV alike; NULL and
             // empty values say nothing of the type).
             std::vector<std::vector<std::string>> sample;
-            const std::size_t n = o.infer_types ? std::min<std::size_t>(w.rows.size(), 1000) : 0;
+            // (Binary rows only go to a table that existed before the load: nothing to infer.)
+            const std::size_t n = o.infer_types && !w.binary ? std::min<std::size_t>(w.rows.size(), 1000) : 0;
             for (std::size_t r = 0; r < n; ++r) {
               std::string_view row = w.data(r, r + 1);
               row.remove_suffix(1);  // its '\n'
@@ -1010,6 +1052,7 @@ class PgTarget final : public UploadTarget {
   std::string ledger_schema, oid;
   std::optional<Chunker> chunker;
   std::vector<std::string> columns;
+  std::vector<CopyBinaryType> binary_types;  // one per column when CSV/TSV goes binary
   std::uint64_t line = 1;  // of the next chunk's first byte
   char delim = 0;          // CSV/TSV sources
   // Batches an earlier run committed: batch -> (offset, length), as cut then.
