@@ -433,11 +433,11 @@ std::vector<ObjectInfo> Client::list_objects(const Location& at, unsigned page_s
 std::string Client::get_object(const Location& at) { return request("GET", at, {}, {}).body; }
 
 // ---- SigV4 computed here, for UploadPartCopy (server-side merge) ----
-// curl 7.88 (Debian 12) sorts the canonical headers as whole "name:value" lines, so
-// x-amz-copy-source-range lands before x-amz-copy-source ('-' < ':'), while S3 sorts by
-// name: every UploadPartCopy with a range failed with SignatureDoesNotMatch. Requests
-// with those headers are signed here instead (AWS Signature Version 4, S3 flavour:
-// unsigned payload, the path as sent).
+// Every UploadPartCopy signed by curl 7.88 (Debian 12) failed with SignatureDoesNotMatch
+// on Swift, where aws cli's passed; most likely curl sorts the canonical headers as whole
+// "name:value" lines, so x-amz-copy-source-range lands before x-amz-copy-source
+// ('-' < ':') while SigV4 sorts by name. Those requests are signed here instead (AWS
+// Signature Version 4, S3 flavour: unsigned payload, the path as sent).
 namespace {
 
 std::string sha256_hex(std::string_view data) {
