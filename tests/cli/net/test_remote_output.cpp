@@ -114,6 +114,13 @@ TEST_CASE("remote output: split to an s3:// prefix, then merge on the server, gi
     REQUIRE(local.code == 0);
     CHECK(read_file(d / "local.csv") == csv);
   }
+  // Local pieces into an s3:// object (read and sent: nothing to copy on the server).
+  write_file(d / "a.csv", "id,v\n1,x\n");
+  write_file(d / "b.csv", "id,v\n2,\"y\nz\"\n");
+  auto lm = run_ingot(d, "merge a.csv b.csv -q -o " + s3.url("ab.csv"));
+  INFO(lm.err);
+  REQUIRE(lm.code == 0);
+  CHECK(s3.get("ab.csv") == "id,v\n1,x\n2,\"y\nz\"\n");
   // Without --force an existing manifest is not overwritten.
   auto again = run_ingot(d, "split taxi.csv --pieces 2 --prefix " + s3.url("parts-p/") + " -q");
   CHECK(again.code == 1);
