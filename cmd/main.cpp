@@ -150,7 +150,8 @@ int main(int argc, char** argv) {
   if (named && (!named->setup || names_remote)) return ingot::cli::exec_net_helper(named->name, args.data());
 #else
   ingot::set_remote_opener(&ingot::s3::open_remote);
-  ingot::set_remote_outputs({&ingot::s3::open_sink, &ingot::s3::stat_object, &ingot::s3::remove_object});
+  ingot::set_remote_outputs(
+      {&ingot::s3::open_sink, &ingot::s3::stat_object, &ingot::s3::remove_object, &ingot::s3::read_range});
   // Commands writing files (maybe s3:// ones): a signal aborts their multipart uploads,
   // which takes requests, so it is handled by a thread. upload keeps its parts on a
   // signal (resumable) and serve stops itself.

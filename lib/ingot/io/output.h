@@ -53,6 +53,9 @@ struct RemoteOutputs {
   std::unique_ptr<RemoteSink> (*open)(const std::string& path);
   std::optional<RemoteObject> (*stat)(const std::string& path);  // nullopt: no such object
   void (*remove)(const std::string& path);                       // an object written earlier in the run
+  // Bytes [offset, offset + n) of an object while its ETag is `version` (fewer at its
+  // end): one small ranged GET, where a RemoteSource would fetch a whole block.
+  std::string (*read)(const std::string& path, const std::string& version, std::uint64_t offset, std::uint64_t n);
 };
 void set_remote_outputs(RemoteOutputs fns);
 // The registered functions; throws a usage Error naming `path` when there are none.

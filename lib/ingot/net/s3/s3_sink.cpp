@@ -355,6 +355,20 @@ void remove_object(const std::string& path) {
   client.request("DELETE", parse_url(path), {}, {}, {}, true);
 }
 
+std::string read_range(const std::string& path, const std::string& version, std::uint64_t offset, std::uint64_t n) {
+  if (n == 0) return {};
+  Client client{Config{}};
+  std::vector<std::string> headers = {"Range: bytes=" + std::to_string(offset) + "-" + std::to_string(offset + n - 1)};
+  if (!version.empty()) headers.push_back("If-Match: \"" + version + "\"");
+  try {
+    return client.request("GET", parse_url(path), {}, headers).body;
+  } catch (const S3Error& e) {
+    if (e.status() == 416) return {};  // the range starts at or past the end
+    if (e.status() == 412) throw data_error("the object changed during the run (its ETag is no longer " + version + ")").at_path(path);
+    throw;
+  }
+}
+
 void abort_open_uploads() {
   std::lock_guard lock(g_open_mu);
   for (S3Sink* s : g_open) s->abort_for_signal();

@@ -19,6 +19,7 @@ namespace ingot::s3 {
 std::unique_ptr<RemoteSink> open_sink(const std::string& path);
 std::optional<RemoteObject> stat_object(const std::string& path);
 void remove_object(const std::string& path);
+std::string read_range(const std::string& path, const std::string& version, std::uint64_t offset, std::uint64_t n);
 
 // Aborts the multipart upload of every sink not yet committed. Called from the signal
 // thread (util/cleanup.h handle_signals_in_thread) just before the process exits.
