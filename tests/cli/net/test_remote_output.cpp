@@ -221,3 +221,23 @@ TEST_CASE("remote output: SIGTERM while a part is being sent aborts the upload a
   CHECK(s3.uploads("x.ndjson").empty());
   CHECK_FALSE(exists(s3, "x.ndjson"));
 }
+
+TEST_CASE("remote output: SIGKILL leaves no object under the key, only an incomplete upload",
+          "[cli][s3][remote][hold]") {
+  S3Env s3;
+  TempDir d;
+  write_file(d / "in.csv", csv_of(10));
+  fs::create_directories(d / "hold");
+  FaultyProxy proxy(d, "hold", 1, "^PUT .*partNumber=2&", (d / "hold").string());
+  Endpoint at(proxy.endpoint);
+  pid_t pid = spawn_ingot(d, "convert in.csv -o " + s3.url("x.ndjson") + " -q");
+  wait_until([&] { return fs::exists(d / "hold" / "held"); }, 120s, "the proxy to hold part 2", 10ms);
+  ::kill(pid, SIGKILL);
+  CHECK(wait_code(pid) == 128 + SIGKILL);
+  write_file(d / "hold" / "release", "");
+  CHECK_FALSE(exists(s3, "x.ndjson"));
+  // What docs/remote.md says a lifecycle rule (or upload --abort) removes.
+  const auto ids = s3.uploads("x.ndjson");
+  CHECK(ids.size() == 1);
+  for (const auto& id : ids) s3.client.abort_multipart({s3.bucket, "x.ndjson"}, id);
+}

@@ -262,6 +262,13 @@ class S3Sink final : public RemoteSink {
     std::vector<PartInfo> parts;
     std::uint64_t total = 0;
     for (const auto& [n, p] : parts_) {
+      // S3's rule, which Swift's test server does not enforce (min_segment_size = 1):
+      // checked here so that the tests catch a part plan that real S3 would refuse.
+      if (!parts.empty() && parts.back().size < kMinPart) {
+        throw Error(ErrorKind::io, "internal: part " + std::to_string(parts.back().number) + " holds " +
+                                       std::to_string(parts.back().size) + " bytes, under S3's 5 MiB minimum")
+            .at_path(url_);
+      }
       parts.push_back(p);
       total += p.size;
     }
