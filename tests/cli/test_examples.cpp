@@ -162,15 +162,15 @@ TEST_CASE("examples: parallel.sh from an s3:// object to an s3:// object (pieces
   s3.client.put_object({s3.bucket, "in/events.ndjson"}, events, ingot::s3::md5_base64(events));
   RunResult single = run_ingot(dir, "convert events.ndjson -q -o single.csv");
   REQUIRE(single.code == 0);
-  RunResult fan = run_example_sh(
-      dir,
-      shell_quote((kSource / "examples" / "parallel.sh").string()) + " " + s3.url("in/events.ndjson") + " 4 " +
-          s3.url("out/events.csv"),
-      "AWS_ENDPOINT_URL=" + servers().s3_endpoint);
+  RunResult fan = run_example_sh(dir,
+                                 shell_quote((kSource / "examples" / "parallel.sh").string()) + " " +
+                                     s3.url("in/events.ndjson") + " 4 " + s3.url("out/events.csv"),
+                                 "AWS_ENDPOINT_URL=" + servers().s3_endpoint);
   INFO(fan.err);
   REQUIRE(fan.code == 0);
   CHECK(s3.get("out/events.csv") == read_file(dir / "single.csv"));
-  for (int k = 1; k <= 4; ++k) CHECK(s3.client.head({s3.bucket, "out/events.csv.parts/out-" + std::to_string(k) + ".csv"}));
+  for (int k = 1; k <= 4; ++k)
+    CHECK(s3.client.head({s3.bucket, "out/events.csv.parts/out-" + std::to_string(k) + ".csv"}));
   // Nothing went through the local directory.
   for (const auto& e : fs::directory_iterator(dir.path())) {
     const std::string name = e.path().filename().string();
@@ -197,8 +197,8 @@ TEST_CASE("examples: the Kubernetes Indexed Job script with s3:// input and piec
     REQUIRE(pod.code == 0);
   }
   CHECK_FALSE(fs::exists(dir / "s3:"));
-  RunResult merge = run_example_sh(
-      dir, "ingot merge $(seq -f \"${OUT_PREFIX}/out-%g.csv\" 1 5) -q -o " + s3.url("events.csv"), env);
+  RunResult merge =
+      run_example_sh(dir, "ingot merge $(seq -f \"${OUT_PREFIX}/out-%g.csv\" 1 5) -q -o " + s3.url("events.csv"), env);
   INFO(merge.err);
   REQUIRE(merge.code == 0);
   CHECK(s3.get("events.csv") == read_file(dir / "single.csv"));

@@ -112,8 +112,8 @@ std::uint64_t hash_by_reads(const InputFile& in) {
 void copy_by_reads(const InputFile& in, std::uint64_t offset, std::uint64_t n, OutputFile& out) {
   std::string buf(std::size_t{8} << 20, '\0');
   while (n > 0) {
-    const std::size_t got = in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size())),
-                                       offset);
+    const std::size_t got =
+        in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size())), offset);
     if (got == 0) throw io_error("piece ends early").at_path(in.path()).at_offset(offset);
     out.write(buf.data(), got);
     offset += got;
@@ -286,8 +286,8 @@ Result<MergeReport> merge(const MergeOptions& o) {
         if (src[k].in.remote() && src[k].listed->etag) {
           const std::string now = src[k].version;
           if (now != *src[k].listed->etag) {
-            throw data_error("piece is not the object split wrote (ETag " + now + ", manifest " +
-                             *src[k].listed->etag + "): changed, or from another split")
+            throw data_error("piece is not the object split wrote (ETag " + now + ", manifest " + *src[k].listed->etag +
+                             "): changed, or from another split")
                 .at_path(src[k].path);
           }
           continue;
@@ -338,8 +338,9 @@ Result<MergeReport> merge(const MergeOptions& o) {
           // A remote piece's header from its first bytes, when they hold a record end.
           const std::string& p = src[k].head;
           const std::size_t e =
-              src[k].in.remote() ? scan_records(p.data(), p.size(), kind, o.delimiter, leading_bom(p.data(), p.size(), 0)).first_end
-                                 : 0;
+              src[k].in.remote()
+                  ? scan_records(p.data(), p.size(), kind, o.delimiter, leading_bom(p.data(), p.size(), 0)).first_end
+                  : 0;
           if (e > 0) {
             h = p.substr(0, e);
           } else if (src[k].in.remote() && p.size() == src[k].in.size()) {

@@ -124,8 +124,8 @@ TEST_CASE("remote output: split to an s3:// prefix, then merge on the server, gi
   // Without --force an existing manifest is not overwritten.
   auto again = run_ingot(d, "split taxi.csv --pieces 2 --prefix " + s3.url("parts-p/") + " -q");
   CHECK(again.code == 1);
-  CHECK(again.err == "ingot split: error: " + s3.url("parts-p/taxi-manifest.json") +
-                         ": output exists (use --force to overwrite)\n");
+  CHECK(again.err ==
+        "ingot split: error: " + s3.url("parts-p/taxi-manifest.json") + ": output exists (use --force to overwrite)\n");
   // A piece replaced since the split: --verify sees it by its ETag.
   std::string piece = s3.get("parts-p/taxi-00001.csv", 4u << 20);
   piece[piece.size() - 3] ^= 1;
@@ -152,7 +152,8 @@ TEST_CASE("remote output: 4 concurrent convert --part K/4 from s3:// to s3:// co
     dirs.push_back(std::make_unique<TempDir>());
     fs::copy_file(d / "schema.json", *dirs.back() / "schema.json");
     pids.push_back(spawn_ingot(*dirs.back(), "convert " + s3.url("in/taxi.ndjson") + " --schema schema.json --part " +
-                                                 std::to_string(k) + "/4 -q -o " + s3.url("p" + std::to_string(k) + ".csv")));
+                                                 std::to_string(k) + "/4 -q -o " +
+                                                 s3.url("p" + std::to_string(k) + ".csv")));
   }
   for (int k = 0; k < 4; ++k) {
     const int code = wait_code(pids[k]);

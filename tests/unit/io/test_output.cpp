@@ -294,10 +294,13 @@ class FakeSink final : public RemoteSink {
 
 void use_fake_store() {
   g_store = FakeStore{};
-  set_remote_outputs({[](const std::string&) -> std::unique_ptr<RemoteSink> { return std::make_unique<FakeSink>(); },
-                      [](const std::string&) -> std::optional<RemoteObject> { return RemoteObject{1, "v0"}; },
-                      [](const std::string&) {},
-                      [](const std::string&, const std::string&, std::uint64_t, std::uint64_t) { return std::string(); }});
+  set_remote_outputs(
+      {[](const std::string&) -> std::unique_ptr<RemoteSink> { return std::make_unique<FakeSink>(); },
+       [](const std::string&) -> std::optional<RemoteObject> {
+         return RemoteObject{1, "v0"};
+       },
+       [](const std::string&) {},
+       [](const std::string&, const std::string&, std::uint64_t, std::uint64_t) { return std::string(); }});
 }
 
 }  // namespace

@@ -496,7 +496,8 @@ void Client::sign_v4(const std::string& method, const std::string& url, std::vec
   const std::string canonical =
       method + "\n" + path + "\n" + query + "\n" + canonical_headers + "\n" + names + "\nUNSIGNED-PAYLOAD";
   const std::string scope = std::string(day) + "/" + cfg_.region + "/s3/aws4_request";
-  const std::string to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" + sha256_hex(canonical);
+  const std::string to_sign =
+      "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + scope + "\n" + sha256_hex(canonical);
   std::string key = hmac("AWS4" + cfg_.creds.secret_key, day);
   key = hmac(key, cfg_.region);
   key = hmac(key, "s3");

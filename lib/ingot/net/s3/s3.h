@@ -111,9 +111,8 @@ class Client {
   void create_bucket(const std::string& bucket);  // ok when it exists already
   // UploadPartCopy: bytes [first, last] of `source` (only while its ETag is source_etag,
   // when given) become part `part`, copied on the server. Returns the part's ETag.
-  std::string upload_part_copy(const Location& at, const std::string& upload_id, unsigned part,
-                               const Location& source, const std::string& source_etag, std::uint64_t first,
-                               std::uint64_t last);
+  std::string upload_part_copy(const Location& at, const std::string& upload_id, unsigned part, const Location& source,
+                               const std::string& source_etag, std::uint64_t first, std::uint64_t last);
 
   const Config& config() const { return cfg_; }
   // Bytes of request bodies handed to the server (retries included).

@@ -213,8 +213,7 @@ class S3Sink final : public RemoteSink {
       if (!version.empty()) headers.push_back("If-Match: \"" + version + "\"");
       Response r = client_.request("GET", src, {}, headers);
       if (r.body.size() != k) {
-        throw remote_error("a ranged GET answered " + std::to_string(r.body.size()) + " bytes for " +
-                           std::to_string(k))
+        throw remote_error("a ranged GET answered " + std::to_string(r.body.size()) + " bytes for " + std::to_string(k))
             .at_path(where_of(src))
             .at_offset(offset);
       }
@@ -330,7 +329,7 @@ class S3Sink final : public RemoteSink {
   std::mutex mu_;  // parts_, md5s_, upload_id_, aborting_, completing_ (sender threads, signal thread)
   std::string upload_id_;
   std::map<unsigned, PartInfo> parts_;
-  std::map<unsigned, std::string> md5s_;  // data parts only (copied parts' bytes are not seen here)
+  std::map<unsigned, std::string> md5s_;          // data parts only (copied parts' bytes are not seen here)
   std::map<std::string, std::string> unchecked_;  // sources copied without If-Match -> their ETag
   std::uint64_t copied_ = 0;
   bool multipart_ = false;  // the upload was created (upload_id_ may be cleared by an abort since)
@@ -371,7 +370,8 @@ std::string read_range(const std::string& path, const std::string& version, std:
     return client.request("GET", parse_url(path), {}, headers).body;
   } catch (const S3Error& e) {
     if (e.status() == 416) return {};  // the range starts at or past the end
-    if (e.status() == 412) throw data_error("the object changed during the run (its ETag is no longer " + version + ")").at_path(path);
+    if (e.status() == 412)
+      throw data_error("the object changed during the run (its ETag is no longer " + version + ")").at_path(path);
     throw;
   }
 }
