@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "ingot/io/input.h"
+#include "ingot/io/output.h"
 #include "ingot/convert/convert.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
@@ -23,11 +24,24 @@ struct ConvertArgs {
   bool no_flatten = false, no_header = false, schema_only = false;
 };
 
+// `-o s3://bucket/dir/`: the object is named after the source, with the extension of
+// --to and the suffix of --compress when given (taxi.ndjson --to csv -> dir/taxi.csv).
+std::string output_name(const ConvertArgs& a) {
+  std::string out = destination_for(a.common.output, a.input);
+  if (out == a.common.output || a.to.empty()) return out;
+  std::string base = strip_codec_suffix(out);
+  const auto dot = base.find_last_of('.'), slash = base.find_last_of('/');
+  if (dot != std::string::npos && dot > slash + 1) base.erase(dot);
+  base += "." + a.to;
+  if (!a.compress.empty() && a.compress != "none") base += codec_suffix(parse_codec(a.compress).value_or(Codec::none));
+  return base;
+}
+
 int run(ConvertArgs& a) {
   ConvertOptions o;
   Result<ConvertReport> result = capture([&]() -> ConvertReport {
     o.input = a.input;
-    o.output = a.common.output;
+    o.output = output_name(a);
     o.from = format_option(a.from);
     if (a.to == "parquet")
       o.to_parquet = true;

@@ -61,12 +61,16 @@ int run(MergeArgs& a) {
                                               {"pieces", n},
                                               {"bytes", r.bytes},
                                               {"verified", r.verified},
+                                              {"server_side_bytes", r.server_side_bytes},
                                               {"header_bytes", r.layout.header_bytes},
                                               {"seconds", r.seconds}});
   }
   if (!a.common.quiet) {
-    std::fprintf(stderr, "ingot merge: %zu piece%s%s, %s in %.2f s -> %s\n", n, n == 1 ? "" : "s",
-                 r.verified ? " (verified)" : "", format_size(r.bytes).c_str(), r.seconds, r.output.c_str());
+    const std::string server =
+        r.server_side_bytes ? " (" + format_size(r.server_side_bytes) + " copied on the server)" : "";
+    std::fprintf(stderr, "ingot merge: %zu piece%s%s, %s%s in %.2f s -> %s\n", n, n == 1 ? "" : "s",
+                 r.verified ? " (verified)" : "", format_size(r.bytes).c_str(), server.c_str(), r.seconds,
+                 r.output.c_str());
   }
   return kOk;
 }

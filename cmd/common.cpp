@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingot/io/input.h"
+#include "ingot/util/cleanup.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 
@@ -170,6 +171,8 @@ bool progress_wanted(const CommonOptions& o) {
 }
 
 int fail(const std::string& cmd, const Error& e) {
+  // A signal's thread is ending the run (cleanup.h): the failure it caused is no news.
+  if (cleanup::interrupted()) return 130;
   std::fprintf(stderr, "ingot %s: error: %s\n", cmd.c_str(), e.message().c_str());
   return exit_code(e.kind());
 }

@@ -1,11 +1,13 @@
 // ingot: the command-line shell over the engine. One row per subcommand below. Built
 // twice: as `ingot`, whose network rows (and any command naming an s3:// or http(s)://
-// input) exec the helper, and as `ingot-net` (INGOT_NET_HELPER), which runs them
-// (net_helper.h) and registers the reader of remote inputs.
+// input or output) exec the helper, and as `ingot-net` (INGOT_NET_HELPER), which runs
+// them (net_helper.h) and registers the reader of remote inputs and the writer of
+// remote outputs.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,6 +19,7 @@
 #include "ingot/util/cleanup.h"
 #ifdef INGOT_NET_HELPER
 #include "ingot/net/remote/remote_source.h"
+#include "ingot/net/s3/s3_sink.h"
 #endif
 
 namespace ingot::cli {
@@ -139,11 +142,21 @@ int main(int argc, char** argv) {
     return ingot::cli::kUsage;
   }
 #ifndef INGOT_NET_HELPER
-  const bool names_remote =
-      std::any_of(args.begin() + 1, args.begin() + nargs, [](const char* a) { return ingot::is_remote_path(a); });
+  // "-o s3://b/k" and "--output=s3://b/k" alike.
+  const bool names_remote = std::any_of(args.begin() + 1, args.begin() + nargs, [](const char* a) {
+    const char* eq = a[0] == '-' && a[1] == '-' ? std::strchr(a, '=') : nullptr;
+    return ingot::is_remote_path(a) || (eq && ingot::is_remote_path(eq + 1));
+  });
   if (named && (!named->setup || names_remote)) return ingot::cli::exec_net_helper(named->name, args.data());
 #else
   ingot::set_remote_opener(&ingot::remote::open);
+  ingot::set_remote_outputs(
+      {&ingot::s3::open_sink, &ingot::s3::stat_object, &ingot::s3::remove_object, &ingot::s3::read_range});
+  // Commands writing files (maybe s3:// ones): a signal aborts their multipart uploads,
+  // which takes requests, so it is handled by a thread. upload keeps its parts on a
+  // signal (resumable) and serve stops itself.
+  if (named && (first == "convert" || first == "split" || first == "merge"))
+    ingot::cleanup::handle_signals_in_thread(&ingot::s3::abort_open_uploads);
 #endif
   ingot::cleanup::install_signal_handlers();
   ingot::cli::keep_process_args(nargs, args.data());

@@ -141,7 +141,7 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
     INFO("JOB_COMPLETION_INDEX=" << index);
     RunResult pod = run_example_sh(dir, "sh job.sh",
                                    "JOB_COMPLETION_INDEX=" + std::to_string(index) + " PARTS=" + std::to_string(parts) +
-                                       " INPUT=events.ndjson SCHEMA=schema.json OUT_DIR=parts");
+                                       " INPUT=events.ndjson SCHEMA=schema.json OUT_PREFIX=parts");
     INFO(pod.err);
     REQUIRE(pod.code == 0);
     outs += " parts/out-" + std::to_string(index + 1) + ".csv";
@@ -150,6 +150,58 @@ TEST_CASE("examples: the Kubernetes Indexed Job script, run for every index, the
   INFO(merge.err);
   REQUIRE(merge.code == 0);
   CHECK(read_file(dir / "merged.csv") == read_file(dir / "single.csv"));
+}
+
+TEST_CASE("examples: parallel.sh from an s3:// object to an s3:// object (pieces in the bucket, merged on the server)",
+          "[cli][examples][s3]") {
+  if (!has_parallel()) FAIL("GNU parallel missing: apt-get install parallel (scripts/deps.txt)");
+  TempDir dir;
+  S3Env s3;
+  const std::string events = varied_ndjson(20000);
+  write_file(dir / "events.ndjson", events);
+  s3.client.put_object({s3.bucket, "in/events.ndjson"}, events, ingot::s3::md5_base64(events));
+  RunResult single = run_ingot(dir, "convert events.ndjson -q -o single.csv");
+  REQUIRE(single.code == 0);
+  RunResult fan = run_example_sh(dir,
+                                 shell_quote((kSource / "examples" / "parallel.sh").string()) + " " +
+                                     s3.url("in/events.ndjson") + " 4 " + s3.url("out/events.csv"),
+                                 "AWS_ENDPOINT_URL=" + servers().s3_endpoint);
+  INFO(fan.err);
+  REQUIRE(fan.code == 0);
+  CHECK(s3.get("out/events.csv") == read_file(dir / "single.csv"));
+  for (int k = 1; k <= 4; ++k)
+    CHECK(s3.client.head({s3.bucket, "out/events.csv.parts/out-" + std::to_string(k) + ".csv"}));
+  // Nothing went through the local directory.
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string name = e.path().filename().string();
+    CHECK((name == "events.ndjson" || name == "single.csv" || name.rfind(".sh-", 0) == 0 || name[0] == '.'));
+  }
+}
+
+TEST_CASE("examples: the Kubernetes Indexed Job script with s3:// input and pieces, then a server-side merge",
+          "[cli][examples][s3]") {
+  TempDir dir;
+  S3Env s3;
+  const std::string events = varied_ndjson(12000);
+  write_file(dir / "events.ndjson", events);
+  s3.client.put_object({s3.bucket, "events.ndjson"}, events, ingot::s3::md5_base64(events));
+  write_file(dir / "job.sh", job_script("ingot-convert"));
+  RunResult schema = run_ingot(dir, "convert events.ndjson --schema-out schema.json -q -o single.csv");
+  REQUIRE(schema.code == 0);
+  const std::string env = "AWS_ENDPOINT_URL=" + servers().s3_endpoint + " PARTS=5 INPUT=" + s3.url("events.ndjson") +
+                          " SCHEMA=schema.json OUT_PREFIX=" + s3.url("events.csv.parts");
+  for (int index : {4, 0, 3, 1, 2}) {
+    INFO("JOB_COMPLETION_INDEX=" << index);
+    RunResult pod = run_example_sh(dir, "sh job.sh", "JOB_COMPLETION_INDEX=" + std::to_string(index) + " " + env);
+    INFO(pod.err);
+    REQUIRE(pod.code == 0);
+  }
+  CHECK_FALSE(fs::exists(dir / "s3:"));
+  RunResult merge =
+      run_example_sh(dir, "ingot merge $(seq -f \"${OUT_PREFIX}/out-%g.csv\" 1 5) -q -o " + s3.url("events.csv"), env);
+  INFO(merge.err);
+  REQUIRE(merge.code == 0);
+  CHECK(s3.get("events.csv") == read_file(dir / "single.csv"));
 }
 
 TEST_CASE("examples: parallel.sh with S3_DEST uploads the merged file as one multipart upload from several jobs",

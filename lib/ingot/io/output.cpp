@@ -100,13 +100,36 @@ void remove_stale_temporaries(const std::string& path) {
   it->second.erase(stale);
 }
 
+namespace {
+std::optional<RemoteOutputs> g_remote_outputs;
+}  // namespace
+
+void set_remote_outputs(RemoteOutputs fns) { g_remote_outputs = fns; }
+
+const RemoteOutputs& remote_outputs(const std::string& path) {
+  if (!g_remote_outputs) throw usage_error("remote outputs are written by the network helper ingot-net").at_path(path);
+  return *g_remote_outputs;
+}
+
+std::string destination_for(const std::string& output, const std::string& source) {
+  if (!is_remote_path(output) || output.back() != '/' || source == "-") return output;
+  std::string name = source.substr(source.find_last_of('/') + 1);
+  return name.empty() ? output : output + name;
+}
+
 OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
-  if (is_remote_path(path)) {
-    throw usage_error("remote outputs are not written yet: write a local file, then `ingot upload` it").at_path(path);
-  }
   OutputFile f;
   f.opts_ = opts;
   if (opts.compress != Codec::none) f.z_ = Compressor::create(opts.compress, opts.level);
+  if (is_remote_path(path)) {
+    const RemoteOutputs& r = remote_outputs(path);
+    if (path.back() == '/') throw usage_error("names no object (a prefix?)").at_path(path);
+    // Checked here, not made atomic: S3 has no portable "create if absent" for multipart.
+    if (!opts.overwrite && r.stat(path)) throw io_error("output exists (use --force to overwrite)").at_path(path);
+    f.path_ = path;
+    f.remote_ = r.open(path);
+    return f;
+  }
   if (path == "-") {
     f.fd_ = 1;
     f.is_stdout_ = true;
@@ -166,6 +189,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     temp_ = std::move(o.temp_);
     z_ = std::move(o.z_);
     zbuf_ = std::move(o.zbuf_);
+    remote_ = std::move(o.remote_);
   }
   return *this;
 }
@@ -173,6 +197,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
 OutputFile::~OutputFile() { discard(); }
 
 void OutputFile::discard() noexcept {
+  remote_.reset();  // uncommitted: the sink discards what it sent
   if (is_special_ && fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -193,7 +218,10 @@ void OutputFile::write(const char* data, std::size_t n) {
     data = zbuf_.data();
     n = zbuf_.size();
   }
-  write_all(fd_, data, n, path_);
+  if (remote_)
+    remote_->write(data, n);
+  else
+    write_all(fd_, data, n, path_);
   written_ += n;
   if (z_) zbuf_.clear();
 }
@@ -203,9 +231,17 @@ void OutputFile::commit() {
   if (z_) {
     z_->finish(zbuf_);
     z_.reset();
-    write_all(fd_, zbuf_.data(), zbuf_.size(), path_);
+    if (remote_)
+      remote_->write(zbuf_.data(), zbuf_.size());
+    else
+      write_all(fd_, zbuf_.data(), zbuf_.size(), path_);
     written_ += zbuf_.size();
     zbuf_ = std::string();
+  }
+  if (remote_) {
+    remote_->commit();
+    committed_ = true;
+    return;
   }
   committed_ = true;
   if (is_stdout_) return;

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "ingot/chunk/boundary.h"
 #include "ingot/chunk/chunker.h"
 #include "ingot/io/copy.h"
 #include "ingot/io/decompress.h"
@@ -29,11 +30,31 @@
 namespace ingot {
 namespace {
 
+// At most this many pieces are stitched on the server: each takes one part or more of
+// the 10,000 S3 allows (the small ones are downloaded into parts of 5 MiB and more).
+constexpr std::size_t kServerMergePieces = 9000;
+
 struct Source {
   std::string path;
   InputFile in;
   const ManifestPiece* listed = nullptr;  // its manifest entry, when merging a manifest
+  std::string version;                    // a remote piece's ETag (as the input opened it)
+  std::string head;                       // a remote piece's first kRemoteHead bytes
 };
+
+// Of a remote piece, merge reads only its first bytes (codec, header) by one small
+// ranged GET: the input's block reader would fetch 8 MiB and more for them.
+constexpr std::uint64_t kRemoteHead = 64 * 1024;
+
+// The ETag of the object a remote input opened: a HEAD, checked against the version
+// hashed into the input's fingerprint (an object replaced since is an error).
+std::string remote_version(const InputFile& in) {
+  auto obj = remote_outputs(in.path()).stat(in.path());
+  if (!obj || xxh3_64(obj->version.data(), obj->version.size()) != in.fingerprint().edge_hash) {
+    throw data_error("the piece changed during the merge (run it again)").at_path(in.path());
+  }
+  return obj->version;
+}
 
 std::string base_name(const std::string& path) {
   auto slash = path.find_last_of('/');
@@ -73,6 +94,33 @@ bool same_file(int fd, const std::string& path) {
   return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// xxh3 of a piece read by ranges (a remote piece has no descriptor).
+std::uint64_t hash_by_reads(const InputFile& in) {
+  Xxh3 h;
+  std::string buf(std::size_t{8} << 20, '\0');
+  for (std::uint64_t off = 0; off < in.size();) {
+    const std::size_t n = in.read_at(buf.data(), buf.size(), off);
+    if (n == 0) throw io_error("piece ends early").at_path(in.path()).at_offset(off);
+    h.update(buf.data(), n);
+    off += n;
+  }
+  return h.digest();
+}
+
+// Bytes [offset, offset + n) of a piece appended to the output by reads and writes:
+// copy_file_range needs two descriptors, which remote pieces and outputs have not.
+void copy_by_reads(const InputFile& in, std::uint64_t offset, std::uint64_t n, OutputFile& out) {
+  std::string buf(std::size_t{8} << 20, '\0');
+  while (n > 0) {
+    const std::size_t got =
+        in.read_at(buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size())), offset);
+    if (got == 0) throw io_error("piece ends early").at_path(in.path()).at_offset(offset);
+    out.write(buf.data(), got);
+    offset += got;
+    n -= got;
+  }
+}
+
 std::string read_prefix(const InputFile& in, std::size_t n) {
   std::string s(n, '\0');
   s.resize(in.read_at(s.data(), n, 0));
@@ -80,14 +128,15 @@ std::string read_prefix(const InputFile& in, std::size_t n) {
 }
 
 // The compression of a piece opened raw (split --compress writes .gz/.zst pieces).
-Codec stored_codec(const InputFile& raw) {
+Codec stored_codec(const Source& s) {
+  if (s.in.remote()) return detect_codec(s.head.data(), s.head.size());
   char magic[4];
-  return detect_codec(magic, raw.read_at(magic, sizeof magic, 0));
+  return detect_codec(magic, s.in.read_at(magic, sizeof magic, 0));
 }
 
 // The first `n` decoded bytes of a compressed piece.
 std::string read_decoded_prefix(const std::string& path, std::size_t n) {
-  InputFile in = InputFile::open(path);
+  InputFile in = InputFile::open(path, Decode::auto_detect, InputFile::Remote::allow);
   std::string s(n, '\0');
   std::size_t got = 0;
   while (got < n) {
@@ -102,7 +151,7 @@ std::string read_decoded_prefix(const std::string& path, std::size_t n) {
 // Copies a compressed piece's decoded bytes after its first `skip` to `out`, which
 // compresses them again; returns the decoded bytes copied.
 std::uint64_t copy_decoded(const std::string& path, std::uint64_t skip, OutputFile& out) {
-  InputFile in = InputFile::open(path);
+  InputFile in = InputFile::open(path, Decode::auto_detect, InputFile::Remote::allow);
   std::string buf(std::size_t{1} << 20, '\0');
   std::uint64_t copied = 0;
   while (std::size_t r = in.read(buf.data(), buf.size())) {
@@ -119,7 +168,7 @@ std::uint64_t copy_decoded(const std::string& path, std::uint64_t skip, OutputFi
 bool is_manifest_file(const std::string& path) {
   if (path == "-") return false;
   auto in = capture([&] {
-    InputFile f = InputFile::open(path);
+    InputFile f = InputFile::open(path, Decode::auto_detect, InputFile::Remote::allow);
     return f.seekable() ? read_prefix(f, 256) : std::string();
   });
   if (!in) return false;
@@ -165,11 +214,13 @@ Result<MergeReport> merge(const MergeOptions& o) {
       with_header = is_delimited(kind) && o.header;
     }
 
+    // `-o s3://bucket/dir/`: named after the split's source (or the first piece).
+    const std::string output = destination_for(o.output, manifest ? manifest->source : paths.front());
     // The output is none of the pieces and not the manifest (through any spelling or link).
     std::vector<NamedPath> inputs;
     if (!o.manifest.empty()) inputs.push_back({"manifest", o.manifest});
     for (const std::string& p : paths) inputs.push_back({"piece", p});
-    refuse_same_files(inputs, {{"-o", o.output}});
+    refuse_same_files(inputs, {{"-o", output}});
     // Open (and so check) every piece before the output exists.
     std::vector<Source> src;
     src.reserve(paths.size());
@@ -180,10 +231,15 @@ Result<MergeReport> merge(const MergeOptions& o) {
     bool codec_known = false;
     for (std::size_t i = 0; i < paths.size(); ++i) {
       if (paths[i] == "-") throw usage_error("merge reads piece files; '-' (stdin) is not one");
-      Source s{paths[i], InputFile::open(paths[i], Decode::raw), manifest ? &manifest->pieces[i] : nullptr};
+      Source s{paths[i], InputFile::open(paths[i], Decode::raw, InputFile::Remote::allow),
+               manifest ? &manifest->pieces[i] : nullptr};
       if (!s.in.seekable()) throw io_error("not a regular file").at_path(paths[i]);
+      if (s.in.remote()) {
+        s.version = remote_version(s.in);
+        s.head = remote_outputs(s.path).read(s.path, s.version, 0, std::min(kRemoteHead, s.in.size()));
+      }
       if (s.in.size() > 0) {
-        const Codec c = stored_codec(s.in);
+        const Codec c = stored_codec(s);
         if (codec_known && c != codec) {
           throw data_error(std::string("piece is ") + (c == Codec::none ? "not compressed" : codec_name(c)) +
                            ", the pieces before it are " + (codec == Codec::none ? "not" : codec_name(codec)) +
@@ -212,6 +268,13 @@ Result<MergeReport> merge(const MergeOptions& o) {
                           [&](const tbb::blocked_range<std::size_t>& r) {
                             for (std::size_t k = r.begin(); k != r.end(); ++k) {
                               if (!src[k].listed->xxh3) continue;
+                              // A remote piece whose ETag the manifest holds is checked below
+                              // by that (no byte read): the store hashed what split wrote.
+                              if (src[k].in.remote() && src[k].listed->etag) continue;
+                              if (src[k].in.remote()) {
+                                got[k] = hash_by_reads(src[k].in);
+                                continue;
+                              }
                               Xxh3 h;
                               hash_file_range(h, src[k].in.fd(), 0, src[k].in.size(), src[k].path);
                               got[k] = h.digest();
@@ -220,6 +283,15 @@ Result<MergeReport> merge(const MergeOptions& o) {
       });
       // Reported in piece order, whatever order the threads finished in.
       for (std::size_t k = 0; k < src.size(); ++k) {
+        if (src[k].in.remote() && src[k].listed->etag) {
+          const std::string now = src[k].version;
+          if (now != *src[k].listed->etag) {
+            throw data_error("piece is not the object split wrote (ETag " + now + ", manifest " + *src[k].listed->etag +
+                             "): changed, or from another split")
+                .at_path(src[k].path);
+          }
+          continue;
+        }
         if (!got[k]) continue;
         if (xxh3_hex(*got[k]) != *src[k].listed->xxh3) {
           throw data_error("piece content does not match the manifest (xxh3 " + xxh3_hex(*got[k]) + ", manifest " +
@@ -254,15 +326,32 @@ Result<MergeReport> merge(const MergeOptions& o) {
             Chunker c(decoded, kind, 0, kToEnd, co);
             h = c.take_first_record();
           }
+        } else if (manifest && src[k].in.remote()) {
+          const std::uint64_t hb = src[k].listed->header_bytes;
+          h = hb <= src[k].head.size() ? src[k].head.substr(0, hb)
+                                       : remote_outputs(src[k].path).read(src[k].path, src[k].version, 0, hb);
+          if (h != manifest->header) throw data_error("header differs from the manifest's header").at_path(src[k].path);
         } else if (manifest) {
           h = read_prefix(src[k].in, static_cast<std::size_t>(src[k].listed->header_bytes));
           if (h != manifest->header) throw data_error("header differs from the manifest's header").at_path(src[k].path);
         } else {
-          ChunkerOptions co;
-          co.chunk_size = 64 * 1024;
-          co.delimiter = o.delimiter;
-          Chunker c(src[k].in, kind, 0, kToEnd, co);
-          h = c.take_first_record();
+          // A remote piece's header from its first bytes, when they hold a record end.
+          const std::string& p = src[k].head;
+          const std::size_t e =
+              src[k].in.remote()
+                  ? scan_records(p.data(), p.size(), kind, o.delimiter, leading_bom(p.data(), p.size(), 0)).first_end
+                  : 0;
+          if (e > 0) {
+            h = p.substr(0, e);
+          } else if (src[k].in.remote() && p.size() == src[k].in.size()) {
+            h = p;  // the whole piece is one record without an end
+          } else {
+            ChunkerOptions co;
+            co.chunk_size = 64 * 1024;
+            co.delimiter = o.delimiter;
+            Chunker c(src[k].in, kind, 0, kToEnd, co);
+            h = c.take_first_record();
+          }
         }
         if (!have_header) {
           header = h;
@@ -300,17 +389,27 @@ Result<MergeReport> merge(const MergeOptions& o) {
     const bool recompress = codec != Codec::none && with_header;
     OutputOptions oo;
     if (recompress) oo.compress = codec;
-    OutputFile out = OutputFile::create(o.output, oo);
-    if (!out.is_stdout()) {
+    OutputFile out = OutputFile::create(output, oo);
+    if (!out.is_stdout() && !out.remote()) {
       for (const Source& s : src) {
-        if (same_file(s.in.fd(), o.output)) throw usage_error("the output is one of the pieces").at_path(o.output);
+        if (!s.in.remote() && same_file(s.in.fd(), output))
+          throw usage_error("the output is one of the pieces").at_path(output);
       }
     }
+    // Remote pieces into a remote output are stitched on the server (UploadPartCopy),
+    // except with more pieces than S3's 10,000 parts could take one part each.
+    const bool server_side = out.remote() && src.size() <= kServerMergePieces;
     std::atomic<std::uint64_t> done{0};
     std::mutex progress_mu;
     auto copy_piece = [&](std::size_t k, std::optional<std::uint64_t> at) {
       const MergePieceLayout& p = layout.pieces[k];
-      copy_range(src[k].in.fd(), p.skipped, out.fd(), at, p.bytes, src[k].path, out.path());
+      if (server_side && src[k].in.remote() && p.bytes > 0 &&
+          out.remote_sink()->copy_from(src[k].path, src[k].version, p.skipped, p.bytes)) {
+      } else if (src[k].in.remote() || out.remote()) {
+        copy_by_reads(src[k].in, p.skipped, p.bytes, out);
+      } else {
+        copy_range(src[k].in.fd(), p.skipped, out.fd(), at, p.bytes, src[k].path, out.path());
+      }
       done += p.bytes;
       if (o.progress) {
         std::lock_guard lock(progress_mu);
@@ -340,15 +439,16 @@ Result<MergeReport> merge(const MergeOptions& o) {
     // Merge keeps indexes: when every piece has a fresh <piece>.idx, <output>.idx is
     // written from them by rebasing offsets (no data rescanned), after the output exists
     // so the index never predates its file (index/index.h, merge_indexes_if_fresh).
-    if (o.output != "-" && codec == Codec::none) {
+    if (output != "-" && !out.remote() && codec == Codec::none) {
       std::vector<MergePiece> indexed;
       for (const MergePieceLayout& p : layout.pieces) indexed.push_back({p.path, {}, p.output_offset, p.skipped});
-      if (auto idx = merge_indexes_if_fresh(indexed, o.output); !idx) throw Error(idx.error());
+      if (auto idx = merge_indexes_if_fresh(indexed, output); !idx) throw Error(idx.error());
     }
     MergeReport r;
-    r.output = out.is_stdout() ? "-" : o.output;
+    r.output = out.is_stdout() ? "-" : output;
     r.bytes = recompress ? out.bytes_written() : layout.output_size;
     r.verified = verified;
+    r.server_side_bytes = out.remote() ? out.remote_sink()->server_copied() : 0;
     r.layout = std::move(layout);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;

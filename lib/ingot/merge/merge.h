@@ -1,7 +1,8 @@
 // ingot merge: stitches pieces back together with copy_file_range, in the order given
 // or the manifest's, keeping the first CSV/TSV header and dropping the (identical)
 // headers of the other pieces. With a manifest it checks that the pieces on disk are
-// the ones listed (size always; xxh3 with verify) before writing anything.
+// the ones listed (size always; xxh3 with verify) before writing anything. s3:// pieces
+// into an s3:// output are stitched on the server (io/output.h RemoteSink::copy_from).
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,7 @@ struct MergeReport {
   std::string output;
   std::uint64_t bytes = 0;  // written to the output
   bool verified = false;
+  std::uint64_t server_side_bytes = 0;  // copied on the server (s3:// pieces into an s3:// output)
   MergeLayout layout;
   double seconds = 0;
 };

@@ -55,6 +55,7 @@ std::string stored_path(const std::string& piece, const std::string& manifest_di
     auto slash = piece.find_last_of('/');
     return slash == std::string::npos ? piece : piece.substr(slash + 1);
   }
+  if (is_remote_path(piece)) return piece;
   // Elsewhere: absolute, since a relative name would be read relative to the manifest.
   return std::filesystem::absolute(piece).lexically_normal().string();
 }
@@ -161,6 +162,7 @@ std::string manifest_json(const Manifest& m, const std::string& manifest_dir) {
                       {"size", opt(p.size)},
                       {"xxh3", opt(p.xxh3)},
                       {"oversized", p.oversized}});
+    if (p.etag) pieces.back()["etag"] = *p.etag;
     bytes += p.length;
     counted = counted && p.records.has_value();
     records += p.records.value_or(0);
@@ -177,12 +179,30 @@ void write_manifest(const std::string& path, const Manifest& m, bool overwrite) 
   out.commit();
 }
 
-Manifest read_manifest(const std::string& path) {
+namespace {
+std::string manifest_text(const std::string& path) {
+  if (is_remote_path(path)) {
+    InputFile in = InputFile::open(path, Decode::raw, InputFile::Remote::allow);
+    std::string text(in.size(), '\0');
+    text.resize(in.read_at(text.data(), text.size(), 0));
+    return text;
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) throw sys_error("cannot open manifest", errno).at_path(path);
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string text = ss.str();
+  return ss.str();
+}
+
+// A name stored relative to the manifest, made usable from here.
+std::string beside(const std::string& name, const std::string& dir) {
+  if (name.empty() || name[0] == '/' || is_remote_path(name) || dir == ".") return name;
+  return dir + "/" + name;
+}
+}  // namespace
+
+Manifest read_manifest(const std::string& path) {
+  const std::string text = manifest_text(path);
   json j;
   try {
     j = json::parse(text);
@@ -237,7 +257,7 @@ Manifest read_manifest(const std::string& path) {
   }
   const json& names = r.get(j, "names", "");
   m.prefix = r.str(names, "prefix", "names.");
-  if (!m.prefix.empty() && m.prefix[0] != '/' && m.dir != ".") m.prefix = m.dir + "/" + m.prefix;
+  m.prefix = beside(m.prefix, m.dir);
   m.extension = r.str(names, "extension", "names.");
   m.digits = static_cast<unsigned>(r.u64(names, "digits", "names."));
 
@@ -249,7 +269,7 @@ Manifest read_manifest(const std::string& path) {
     const json& pj = pieces[i];
     ManifestPiece p;
     p.path = r.str(pj, "path", where);
-    if (!p.path.empty() && p.path[0] != '/' && m.dir != ".") p.path = m.dir + "/" + p.path;
+    p.path = beside(p.path, m.dir);
     p.offset = r.u64(pj, "offset", where);
     p.length = r.u64(pj, "length", where);
     p.first_record = r.opt_u64(pj, "first_record", where);
@@ -258,6 +278,7 @@ Manifest read_manifest(const std::string& path) {
     p.size = r.opt_u64(pj, "size", where);
     p.xxh3 = r.opt_str(pj, "xxh3", where);
     if (auto it = pj.find("oversized"); it != pj.end() && it->is_boolean()) p.oversized = it->get<bool>();
+    p.etag = r.opt_str(pj, "etag", where);
     // Ranges come in source order, without overlap: merge relies on it to rebuild the source.
     if (p.offset < end) r.fail(where + "offset", "overlaps the previous piece");
     if (p.offset + p.length < p.offset) r.fail(where + "length", "out of range");

@@ -32,6 +32,8 @@ struct ManifestPiece {
   std::optional<std::uint64_t> size;  // bytes of the piece file = header_bytes + length; nullopt for plans and --filter
   std::optional<std::string> xxh3;    // xxh3-64 of the piece file, 16 hex digits; nullopt for plans and --filter
   bool oversized = false;             // a single record larger than --bytes
+  std::optional<std::string> etag;    // an s3:// piece: the ETag the store gave it (merge --verify checks it
+                                      // by HEAD, reading no bytes); absent for files
 };
 
 struct Manifest {
@@ -52,7 +54,7 @@ struct Manifest {
   std::string dir;  // not stored: directory of the manifest file, set by read_manifest
 };
 
-// Reads and checks a manifest. Throws Error naming the file: not JSON, truncated,
+// Reads and checks a manifest (a file, or an s3:// object). Throws Error naming the file: not JSON, truncated,
 // missing or mistyped fields, an unknown format version, ranges that overlap.
 Manifest read_manifest(const std::string& path);
 

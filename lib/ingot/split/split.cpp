@@ -76,6 +76,7 @@ const char* mode_name(SplitBy by) {
 // Creates the directory of the pieces or the manifest when missing (`--prefix parts/x-`
 // makes parts/, as mkdir -p would) and fails before any work when it cannot be written.
 void check_output_dir(const std::string& file) {
+  if (is_remote_path(file)) return;  // an object store has no directories to make
   const std::string dir = parent_dir(file);
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
@@ -98,6 +99,12 @@ void check_targets(const std::string& input, const std::vector<std::string>& pie
   refuse_same_files({{"", input}}, outputs);
   for (const NamedPath& p : outputs) {
     struct stat st;
+    // Remote pieces: one HEAD each as they are created (OutputFile); the manifest now.
+    if (is_remote_path(p.path)) {
+      if (!force && p.option == "manifest" && remote_outputs(p.path).stat(p.path))
+        throw io_error("output exists (use --force to overwrite)").at_path(p.path);
+      continue;
+    }
     if (!force && ::lstat(p.path.c_str(), &st) == 0)
       throw io_error("output exists (use --force to overwrite)").at_path(p.path);
   }
@@ -322,7 +329,8 @@ class PieceSink {
         hash_(std::move(o.hash_)),
         size_(o.size_),
         z_(std::move(o.z_)),
-        zbuf_(std::move(o.zbuf_)) {}
+        zbuf_(std::move(o.zbuf_)),
+        version_(std::move(o.version_)) {}
   PieceSink& operator=(PieceSink&&) = delete;
 
   ~PieceSink() {
@@ -370,7 +378,7 @@ class PieceSink {
   // Body bytes that are already in memory (for the hash) and also at src_off in `in`:
   // files get them by copy_file_range (from a local input), filters through the pipe.
   void body(const InputFile& in, std::uint64_t src_off, const char* p, std::size_t n) {
-    if (!file_ || z_ || in.remote()) return write(p, n);
+    if (!file_ || z_ || file_->remote() || in.remote()) return write(p, n);
     hash_.update(p, n);
     size_ += n;
     copy_range(in.fd(), src_off, file_->fd(), std::nullopt, n, in.display_name(), name_);
@@ -384,6 +392,7 @@ class PieceSink {
     }
     if (file_) {
       file_->commit();
+      if (file_->remote()) version_ = file_->remote_sink()->version();
       return;
     }
     ::close(pipe_);
@@ -398,6 +407,7 @@ class PieceSink {
   std::uint64_t size() const { return size_; }
   std::uint64_t digest() const { return hash_.digest(); }
   bool is_file() const { return file_ != nullptr; }
+  const std::string& version() const { return version_; }  // a remote piece's ETag, after finish()
 
  private:
   PieceSink() = default;
@@ -429,6 +439,7 @@ class PieceSink {
   std::uint64_t size_ = 0;
   std::unique_ptr<Compressor> z_;
   std::string zbuf_;
+  std::string version_;
 };
 
 // Pieces renamed (or about to be renamed) into place while the split is still running. Until the
@@ -443,7 +454,8 @@ class CommittedPieces {
   void add(const std::string& path) {
     std::lock_guard lock(mu_);
     int slot = -1;
-    if (registered_ < kSignalBudget) {
+    // A remote piece cannot be deleted by a signal handler (docs/remote.md).
+    if (registered_ < kSignalBudget && !is_remote_path(path)) {
       try {
         slot = cleanup::register_path(path);
         ++registered_;
@@ -467,7 +479,15 @@ class CommittedPieces {
   static constexpr int kSignalBudget = 768;
   void rollback() {
     for (auto& [path, slot] : items_) {
-      ::unlink(path.c_str());
+      if (is_remote_path(path)) {
+        try {
+          remote_outputs(path).remove(path);
+        } catch (const Error&) {
+          // The first error is the one to report; this piece stays without a manifest.
+        }
+      } else {
+        ::unlink(path.c_str());
+      }
       cleanup::unregister_path(slot);
     }
     items_.clear();
@@ -493,7 +513,9 @@ Setup make_setup(const SplitOptions& o, const InputFile& in) {
   else if (auto k = o.input != "-" ? record_kind_from_path(o.input) : std::nullopt)
     s.kind = *k;
   s.prefix = o.prefix;
-  if (s.prefix.empty()) {
+  // `--prefix s3://bucket/dir/`: the pieces are named after the source inside it.
+  const bool in_dir = is_remote_path(s.prefix) && s.prefix.back() == '/';
+  if (s.prefix.empty() || in_dir) {
     if (o.input == "-") {
       s.prefix = "stdin-";
     } else {
@@ -502,6 +524,7 @@ Setup make_setup(const SplitOptions& o, const InputFile& in) {
       std::string e = extension_of(b);
       s.prefix = b.substr(0, b.size() - e.size()) + "-";
     }
+    if (in_dir) s.prefix = o.prefix + s.prefix;
   }
   s.ext = o.input == "-" ? extension_for(s.kind) : extension_of(strip_codec_suffix(o.input));
   if (s.ext.empty()) s.ext = extension_for(s.kind);
@@ -565,6 +588,7 @@ void finish_report(SplitReport& r, Manifest m, const std::string& path) {
 
 struct PieceResult {
   std::uint64_t size = 0, hash = 0, records = 0;
+  std::string version;  // a remote piece's ETag
 };
 
 // Seekable input: plan, then write the pieces in parallel (one task per piece, each
@@ -632,7 +656,7 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
     // cannot leave this piece behind.
     if (sink.is_file()) committed.add(mp.path);
     sink.finish();  // first: it writes the end of a compressed piece
-    results[k] = {sink.size(), sink.digest(), records};
+    results[k] = {sink.size(), sink.digest(), records, sink.version()};
   };
   // Failures are reported for the lowest failing piece, whatever the thread timing, so
   // the message is the same for -j1 and -jN; pieces after a failed one are skipped.
@@ -668,6 +692,7 @@ SplitReport split_seekable(const SplitOptions& o, InputFile& in, Setup& s) {
     if (o.filter.empty()) {
       p.size = results[k].size;
       p.xxh3 = xxh3_hex(results[k].hash);
+      if (!results[k].version.empty()) p.etag = results[k].version;
     }
   }
   number_records(m);
@@ -729,6 +754,7 @@ SplitReport split_stream(const SplitOptions& o, InputFile& in, Setup& s) {
     if (o.filter.empty()) {
       cur_piece.size = cur->size();
       cur_piece.xxh3 = xxh3_hex(cur->digest());
+      if (!cur->version().empty()) cur_piece.etag = cur->version();
     }
     cur.reset();
     m.pieces.push_back(cur_piece);

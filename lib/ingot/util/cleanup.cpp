@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "ingot/util/error.h"
 
@@ -20,14 +21,22 @@ std::array<std::atomic<char*>, kSlots> g_paths{};
 std::atomic<bool> g_interrupted{false};
 std::mutex g_mutex;  // serialises register/unregister (not used by the handler)
 
-void on_signal(int sig) {
-  g_interrupted.store(true);
+void unlink_registered() {
   for (auto& slot : g_paths) {
     if (char* p = slot.load()) ::unlink(p);
   }
+}
+
+void say_interrupted() {
   static const char msg[] = "ingot: interrupted\n";
   ssize_t ignored = ::write(2, msg, sizeof msg - 1);
   (void)ignored;
+}
+
+void on_signal(int sig) {
+  g_interrupted.store(true);
+  unlink_registered();
+  say_interrupted();
   _exit(128 + sig);
 }
 
@@ -42,6 +51,31 @@ void install_signal_handlers() {
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
+  });
+}
+
+void handle_signals_in_thread(void (*hook)()) {
+  install_signal_handlers();  // SIGPIPE ignored, and the handlers for a signal sent to this thread early
+  static sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([hook] {
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    g_interrupted.store(true);
+    unlink_registered();
+    if (hook) hook();
+    say_interrupted();
+    _exit(128 + sig);
+  }).detach();
+  // The main thread returning meanwhile (an upload failing because the hook aborted it)
+  // must not end the process before the hook is done: the thread's _exit ends it.
+  std::atexit([] {
+    if (g_interrupted.load()) {
+      for (;;) ::pause();
+    }
   });
 }
 

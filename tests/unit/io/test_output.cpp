@@ -1,7 +1,8 @@
 // OutputFile (io/output.h): written under a temporary name in the target directory and
 // renamed over the final name only by commit(); an abort (destructor, error) leaves the
 // final name as it was; devices and FIFOs are written in place; stale temporaries of
-// dead processes are swept, live ones kept; write_all writes in pieces of kWritePiece.
+// dead processes are swept, live ones kept; write_all writes in pieces of kWritePiece; a
+// remote name goes through the registered RemoteSink.
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
@@ -270,4 +271,77 @@ TEST_CASE("output: parent_dir of bare, relative and absolute names", "[output]")
   CHECK(parent_dir("a/b/out.csv") == "a/b");
   CHECK(parent_dir("/out.csv") == "/");
   CHECK(parent_dir("/tmp/out.csv") == "/tmp");
+}
+
+namespace {
+
+// A RemoteSink that keeps what it is given, and says whether it was committed.
+struct FakeStore {
+  std::string written;
+  bool committed = false, destroyed = false;
+};
+FakeStore g_store;
+
+class FakeSink final : public RemoteSink {
+ public:
+  ~FakeSink() override { g_store.destroyed = true; }
+  void write(const char* data, std::size_t n) override { g_store.written.append(data, n); }
+  bool copy_from(const std::string&, const std::string&, std::uint64_t, std::uint64_t) override { return false; }
+  std::uint64_t server_copied() const override { return 0; }
+  void commit() override { g_store.committed = true; }
+  std::string version() const override { return "v1"; }
+};
+
+void use_fake_store() {
+  g_store = FakeStore{};
+  set_remote_outputs(
+      {[](const std::string&) -> std::unique_ptr<RemoteSink> { return std::make_unique<FakeSink>(); },
+       [](const std::string&) -> std::optional<RemoteObject> {
+         return RemoteObject{1, "v0"};
+       },
+       [](const std::string&) {},
+       [](const std::string&, const std::string&, std::uint64_t, std::uint64_t) { return std::string(); }});
+}
+
+}  // namespace
+
+TEST_CASE("output: a remote name is written through the registered RemoteSink, compressed as a file would be",
+          "[output][remote]") {
+  use_fake_store();
+  {
+    OutputFile f = OutputFile::create("s3://bucket/k.csv.gz", {.compress = Codec::gzip});
+    CHECK(f.remote());
+    CHECK(f.fd() == -1);
+    f.write("a,b\n1,2\n");
+    f.commit();
+    CHECK(f.remote_sink()->version() == "v1");
+  }
+  CHECK(g_store.committed);
+  CHECK(g_store.destroyed);
+  TempDir d;
+  write_file(d / "k.csv.gz", g_store.written);
+  InputFile in = InputFile::open((d / "k.csv.gz").string());
+  std::string back(64, '\0');
+  back.resize(in.read(back.data(), back.size()));
+  CHECK(back == "a,b\n1,2\n");
+  // Not committed: the sink is destroyed uncommitted (it discards the upload).
+  use_fake_store();
+  { OutputFile f = OutputFile::create("s3://bucket/k.csv"); }
+  CHECK(g_store.destroyed);
+  CHECK_FALSE(g_store.committed);
+  // overwrite = false asks the store first.
+  try {
+    OutputFile::create("s3://bucket/k.csv", {.overwrite = false});
+    FAIL("an existing object was not refused");
+  } catch (const Error& e) {
+    CHECK(e.message() == "s3://bucket/k.csv: output exists (use --force to overwrite)");
+  }
+}
+
+TEST_CASE("output: s3://bucket/dir/ as a destination takes the source's file name", "[output][remote]") {
+  CHECK(destination_for("s3://b/dir/", "/data/taxi.csv") == "s3://b/dir/taxi.csv");
+  CHECK(destination_for("s3://b/dir/", "s3://other/in/taxi.ndjson") == "s3://b/dir/taxi.ndjson");
+  CHECK(destination_for("s3://b/dir/x.csv", "/data/taxi.csv") == "s3://b/dir/x.csv");
+  CHECK(destination_for("local/dir/", "/data/taxi.csv") == "local/dir/");
+  CHECK(destination_for("s3://b/dir/", "-") == "s3://b/dir/");
 }

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "ingot/net/s3/s3.h"
+#include "ingot/net/s3/s3_sink.h"
 #include "ingot/net/upload/upload.h"
 
 namespace fs = std::filesystem;
@@ -129,4 +130,18 @@ TEST_CASE("upload: the default part size keeps a 1 TiB file within 10,000 parts"
   CHECK(r.error().kind() == ErrorKind::usage);
   CHECK(std::string(r.error().what()).find("use at least 105.0 MiB") != std::string::npos);
   fs::remove(f);
+}
+
+TEST_CASE("s3: output part sizes start at 8 MiB and double every 1,000 parts up to 512 MiB", "[s3]") {
+  CHECK(s3::sink_part_size(1) == (8u << 20));
+  CHECK(s3::sink_part_size(1000) == (8u << 20));
+  CHECK(s3::sink_part_size(1001) == (16u << 20));
+  CHECK(s3::sink_part_size(6001) == (512u << 20));
+  CHECK(s3::sink_part_size(10000) == (512u << 20));
+  std::uint64_t total = 0;
+  for (unsigned n = 1; n <= 10000; ++n) {
+    total += s3::sink_part_size(n);
+    if (n > 1) CHECK(s3::sink_part_size(n) >= s3::sink_part_size(n - 1));
+  }
+  CHECK(total > (std::uint64_t{2} << 40));  // 10,000 parts hold over 2 TiB
 }

@@ -1,7 +1,8 @@
 // A small S3 client over net/http: requests signed by libcurl's own AWS SigV4
 // (CURLOPT_AWS_SIGV4), canonical query strings and key paths built here (curl uses
 // them as given), net/http's retry policy plus S3's own transient errors, and the
-// handful of calls upload and ls need (PUT, multipart, ListParts, ListObjectsV2, HEAD, GET).
+// handful of calls upload, ls and s3:// outputs need (PUT, multipart, UploadPartCopy,
+// ListParts, ListObjectsV2, HEAD, GET).
 #pragma once
 
 #include <cstdint>
@@ -108,6 +109,10 @@ class Client {
   std::vector<ObjectInfo> list_objects(const Location& at, unsigned page_size = 1000);
   std::string get_object(const Location& at);
   void create_bucket(const std::string& bucket);  // ok when it exists already
+  // UploadPartCopy: bytes [first, last] of `source` (only while its ETag is source_etag,
+  // when given) become part `part`, copied on the server. Returns the part's ETag.
+  std::string upload_part_copy(const Location& at, const std::string& upload_id, unsigned part, const Location& source,
+                               const std::string& source_etag, std::uint64_t first, std::uint64_t last);
 
   const Config& config() const { return cfg_; }
   // Bytes of request bodies handed to the server (retries included).
@@ -117,6 +122,11 @@ class Client {
 
  private:
   std::string url_for(const Location& where, const std::map<std::string, std::string>& query) const;
+  Response send(const std::string& method, const Location& where, const std::map<std::string, std::string>& query,
+                std::vector<std::string> headers, std::string_view body, bool no_body, bool sign_here);
+  // Adds Host, x-amz-date and an Authorization computed here (see s3.cpp: curl 7.88's
+  // header order breaks UploadPartCopy).
+  void sign_v4(const std::string& method, const std::string& url, std::vector<std::string>& headers) const;
   Config cfg_;
   std::string scheme_host_;
   std::string sigv4_;
