@@ -21,9 +21,8 @@ namespace ingot::detail {
 // is counted and handed to valid(rec, raw, skip) (skip: the BOM's bytes, before
 // rec.begin/rec.end). Fills tally (cleared first) and its newline count.
 template <class Valid>
-void for_each_delimited_record(const Chunk& c, CsvTokenizer& tokenizer, CsvRecord& rec, char delim,
-                               bool strict_quotes, std::size_t nfields, const std::string& expected,
-                               ChunkTally& tally, Valid&& valid) {
+void for_each_delimited_record(const Chunk& c, CsvTokenizer& tokenizer, CsvRecord& rec, char delim, bool strict_quotes,
+                               std::size_t nfields, const std::string& expected, ChunkTally& tally, Valid&& valid) {
   tally.clear();
   // One UTF-8 check for the whole chunk; only a failing chunk is checked per record.
   const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);

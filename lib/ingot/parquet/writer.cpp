@@ -389,7 +389,7 @@ void append_levels(std::string& body, const std::uint8_t* defs, std::size_t n) {
 // The values of a column buffer: fixed-width ones are found by their index; strings
 // (length-prefixed) by the offsets of their PLAIN bytes, found once per chunk.
 struct Values {
-  std::size_t width = 0;               // 0: strings
+  std::size_t width = 0;             // 0: strings
   std::vector<std::size_t> offsets;  // strings: where each value's length prefix starts, then the end
   std::size_t count = 0;
 
@@ -514,8 +514,8 @@ bool fixed_dictionary(FixedDictionary<T>& d, std::string_view plain, std::size_t
 
 // Dictionary encoding pays when the distinct values plus the packed indices take less
 // than the PLAIN values; it is given up once the dictionary would pass one page.
-bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_t page_bytes,
-                    std::uint32_t& entries, int& bit_width) {
+bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_t page_bytes, std::uint32_t& entries,
+                    int& bit_width) {
   const Values& vals = s.vals;
   if (vals.count == 0) return false;
   s.indices.clear();
@@ -578,8 +578,7 @@ void encode_column(ColumnType type, const ColumnBuffer& b, const WriterOptions& 
     append_levels(body, reinterpret_cast<const std::uint8_t*>(b.defs.data()) + p.row_begin, p.row_end - p.row_begin);
     if (use_dict) {
       body.push_back(static_cast<char>(bit_width));
-      append_rle_hybrid(body,
-                        std::span<const std::uint32_t>(s.indices.data() + p.val_begin, p.val_end - p.val_begin),
+      append_rle_hybrid(body, std::span<const std::uint32_t>(s.indices.data() + p.val_begin, p.val_end - p.val_begin),
                         bit_width);
     } else if (type == ColumnType::boolean) {
       const std::size_t n = p.val_end - p.val_begin;

@@ -18,10 +18,10 @@ namespace ingot::parquet {
 
 // The column types ingot writes, each one physical type with its logical annotation.
 enum class ColumnType : std::uint8_t {
-  boolean,    // BOOLEAN
-  int64,      // INT64
-  double_,    // DOUBLE
-  string,     // BYTE_ARRAY, STRING (ConvertedType UTF8)
+  boolean,      // BOOLEAN
+  int64,        // INT64
+  double_,      // DOUBLE
+  string,       // BYTE_ARRAY, STRING (ConvertedType UTF8)
   date,         // INT32, DATE: days since 1970-01-01
   timestamp,    // INT64, TIMESTAMP(isAdjustedToUTC = false, MICROS): a wall-clock time, no zone
   timestamptz,  // INT64, TIMESTAMP(isAdjustedToUTC = true, MICROS): an instant, micros since the UTC epoch

@@ -302,16 +302,17 @@ TEST_CASE("cli parquet: ISO-8601 dates and timestamps become DATE, TIMESTAMP and
   TempDir d;
   // Each column's source values (null: a missing key); the readers print a DATE as
   // YYYY-MM-DD and a timestamp with six fraction digits, a TIMESTAMPTZ in UTC with Z.
-  write_file(d / "in.ndjson",
-             "{\"d\":\"2024-02-29\",\"ts\":\"2023-10-08 19:50:19\",\"tz\":\"2023-10-08T19:50:19.5+02:00\","
-             "\"mixed_zone\":\"2023-01-01T00:00:00\",\"date_ts\":\"2023-01-01\",\"bad\":\"2023-02-29\","
-             "\"frac7\":\"2023-01-01T00:00:00.1234567\",\"num\":1}\n"
-             "{\"d\":\"1969-12-31\",\"ts\":\"1969-12-31T23:59:59.999999\",\"tz\":\"2000-01-01T00:00:00Z\","
-             "\"mixed_zone\":\"2023-01-01T00:00:00Z\",\"date_ts\":\"2023-01-01T00:00:00\",\"bad\":\"2023-01-01T24:00:00\","
-             "\"frac7\":\"2023-01-01\",\"num\":\"2023-01-01\"}\n"
-             "{\"d\":\"0001-01-01\",\"ts\":\"9999-12-31t23:59:59.1\",\"tz\":\"1970-01-01T00:00:00.000001-23:59\","
-             "\"bad\":\"2023-1-01\"}\n"
-             "{\"d\":\"9999-12-31\",\"ts\":null,\"tz\":\"2023-06-30T12:00:00z\",\"bad\":\" 2023-01-01\"}\n");
+  write_file(
+      d / "in.ndjson",
+      "{\"d\":\"2024-02-29\",\"ts\":\"2023-10-08 19:50:19\",\"tz\":\"2023-10-08T19:50:19.5+02:00\","
+      "\"mixed_zone\":\"2023-01-01T00:00:00\",\"date_ts\":\"2023-01-01\",\"bad\":\"2023-02-29\","
+      "\"frac7\":\"2023-01-01T00:00:00.1234567\",\"num\":1}\n"
+      "{\"d\":\"1969-12-31\",\"ts\":\"1969-12-31T23:59:59.999999\",\"tz\":\"2000-01-01T00:00:00Z\","
+      "\"mixed_zone\":\"2023-01-01T00:00:00Z\",\"date_ts\":\"2023-01-01T00:00:00\",\"bad\":\"2023-01-01T24:00:00\","
+      "\"frac7\":\"2023-01-01\",\"num\":\"2023-01-01\"}\n"
+      "{\"d\":\"0001-01-01\",\"ts\":\"9999-12-31t23:59:59.1\",\"tz\":\"1970-01-01T00:00:00.000001-23:59\","
+      "\"bad\":\"2023-1-01\"}\n"
+      "{\"d\":\"9999-12-31\",\"ts\":null,\"tz\":\"2023-06-30T12:00:00z\",\"bad\":\" 2023-01-01\"}\n");
   json rep = convert_ok(d, "in.ndjson -o out.parquet --schema-out schema.json");
   const json columns = json::parse(R"([["d","DATE"],["ts","TIMESTAMP"],["tz","TIMESTAMPTZ"],["mixed_zone","STRING"],
     ["date_ts","STRING"],["bad","STRING"],["frac7","STRING"],["num","STRING"]])");
@@ -372,7 +373,9 @@ TEST_CASE("cli parquet: --compression snappy, zstd and none read back equal, the
     check_file(d, out, columns, rows);
     const json meta = read_back(d, "meta", out)["chunks"];
     REQUIRE(meta.size() > 3);
-    const std::string want = std::string(codec) == "none" ? "UNCOMPRESSED" : std::string(codec) == "snappy" ? "SNAPPY" : "ZSTD";
+    const std::string want = std::string(codec) == "none"     ? "UNCOMPRESSED"
+                             : std::string(codec) == "snappy" ? "SNAPPY"
+                                                              : "ZSTD";
     for (const json& c : meta) CHECK(c["compression"] == want);
   }
   CHECK(fs::file_size(d / "snappy.parquet") < fs::file_size(d / "none.parquet"));
@@ -405,8 +408,8 @@ TEST_CASE("cli parquet: peak RSS is bounded by the row-group size and the pipeli
     REQUIRE(f.good());
   }
   std::string out = (d / "big.parquet").string(), in = (d / "big.ndjson").string(), ingot = INGOT_BINARY;
-  std::vector<std::string> args = {ingot, "convert", in, "-o", out, "-j", "2", "--chunk-size", "256K",
-                                   "--row-group-size", "1M", "-q"};
+  std::vector<std::string> args = {ingot,  "convert",          in,   "-o", out, "-j", "2", "--chunk-size",
+                                   "256K", "--row-group-size", "1M", "-q"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

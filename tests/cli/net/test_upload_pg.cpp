@@ -834,7 +834,9 @@ TypedCsv make_typed_csv(int n, unsigned seed, const std::map<int, std::string>& 
       case 0: f[3] = ""; break;
       case 1: f[3] = std::to_string(static_cast<int>(rng() % 2000) - 1000); break;
       case 2: f[3] = (rng() % 2 ? "-" : "") + digits(1 + rng() % 18) + "." + digits(rng() % 18); break;
-      case 3: f[3] = digits(1 + rng() % 3) + "." + digits(1 + rng() % 5) + "e" + std::to_string(int(rng() % 600) - 300); break;
+      case 3:
+        f[3] = digits(1 + rng() % 3) + "." + digits(1 + rng() % 5) + "e" + std::to_string(int(rng() % 600) - 300);
+        break;
       default: f[3] = "0." + digits(1 + rng() % 4); break;
     }
     static const char* bools[] = {"t", "f", "true", "FALSE", "on", "off", "1", "0", "yes", "No", ""};
@@ -870,7 +872,8 @@ std::string typed_table() {
 
 }  // namespace
 
-TEST_CASE("upload pg: CSV into a typed table goes in COPY binary and lands what psql's CSV COPY lands", "[upload][pg]") {
+TEST_CASE("upload pg: CSV into a typed table goes in COPY binary and lands what psql's CSV COPY lands",
+          "[upload][pg]") {
   TempDir dir;
   const TypedCsv csv = make_typed_csv(3000, 17);
   write_file(dir / "typed.csv", csv.text);
@@ -889,14 +892,19 @@ TEST_CASE("upload pg: CSV into a typed table goes in COPY binary and lands what 
   }
 }
 
-TEST_CASE("upload pg: in a binary load, values left to the server and rows it refuses give psql's rows and exact rejects",
-          "[upload][pg]") {
+TEST_CASE(
+    "upload pg: in a binary load, values left to the server and rows it refuses give psql's rows and exact rejects",
+    "[upload][pg]") {
   TempDir dir;
   // Spellings the client does not encode (the chunk goes in text) that the server takes,
   // and rows the server refuses: a value out of range (text path), a CHECK and a NOT NULL
   // violation in chunks that are otherwise binary.
-  const std::map<int, std::string> odd = {{40, "1= 42"},       {400, "3=NaN"},      {700, "5=2023-1-5"},
-                                          {1000, "2=32768"},   {1500, "1=13"},      {2500, "8="},
+  const std::map<int, std::string> odd = {{40, "1= 42"},
+                                          {400, "3=NaN"},
+                                          {700, "5=2023-1-5"},
+                                          {1000, "2=32768"},
+                                          {1500, "1=13"},
+                                          {2500, "8="},
                                           {2600, "6=2023-10-08 24:00:00"}};
   const TypedCsv csv = make_typed_csv(3000, 23, odd);
   write_file(dir / "odd.csv", csv.text);
@@ -927,8 +935,8 @@ TEST_CASE("upload pg: in a binary load, values left to the server and rows it re
     CHECK(json::parse(rej[1])["line"] == csv.lines[1500]);
     CHECK(json::parse(rej[1])["reason"].get<std::string>().find("violates check constraint") != std::string::npos);
     CHECK(json::parse(rej[2])["line"] == csv.lines[2500]);
-    CHECK(json::parse(rej[2])["reason"] == "null value in column \"name\" of relation \"" + t +
-                                               "\" violates not-null constraint");
+    CHECK(json::parse(rej[2])["reason"] ==
+          "null value in column \"name\" of relation \"" + t + "\" violates not-null constraint");
   }
   // --on-error fail names the line of the first refused row, in a binary chunk too.
   const TypedCsv one = make_typed_csv(3000, 23, {{1500, "1=13"}});

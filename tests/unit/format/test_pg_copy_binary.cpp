@@ -42,18 +42,16 @@ std::uint64_t bits(double d) {
 
 TEST_CASE("pg copy binary: dates and timestamps are days and microseconds from 2000-01-01", "[pg][format]") {
   // Expected values: (datetime.fromisoformat(s) - datetime(2000, 1, 1)) in Python.
-  const std::pair<const char*, std::int64_t> timestamps[] = {{"2023-10-08 19:50:19", 750109819000000},
-                                                             {"1999-12-31 23:59:59.999999", -1},
-                                                             {"2024-02-29 00:00:00.5", 762480000500000},
-                                                             {"0001-01-01 00:00:00", -63082281600000000},
-                                                             {"9999-12-31 23:59:59.000001", 252455615999000001},
-                                                             {"1970-01-01 00:00:00.123", -946684799877000}};
+  const std::pair<const char*, std::int64_t> timestamps[] = {
+      {"2023-10-08 19:50:19", 750109819000000},           {"1999-12-31 23:59:59.999999", -1},
+      {"2024-02-29 00:00:00.5", 762480000500000},         {"0001-01-01 00:00:00", -63082281600000000},
+      {"9999-12-31 23:59:59.000001", 252455615999000001}, {"1970-01-01 00:00:00.123", -946684799877000}};
   for (const auto& [s, us] : timestamps) {
     INFO(s);
     CHECK(field(CopyBinaryType::timestamp, s) == be(static_cast<std::uint64_t>(us), 8));
   }
-  const std::pair<const char*, std::int64_t> dates[] = {{"2000-01-01", 0},      {"1999-12-31", -1},
-                                                        {"2024-02-29", 8825},   {"0001-01-01", -730119},
+  const std::pair<const char*, std::int64_t> dates[] = {{"2000-01-01", 0},       {"1999-12-31", -1},
+                                                        {"2024-02-29", 8825},    {"0001-01-01", -730119},
                                                         {"9999-12-31", 2921939}, {"1900-03-01", -36465}};
   for (const auto& [s, days] : dates) {
     INFO(s);

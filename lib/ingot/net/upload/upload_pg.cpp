@@ -473,7 +473,8 @@ std::string ensure_ledger(Conn& k) {
 
 // The COPY columns' types when each has a binary encoding and one at least is not text
 // (then the load goes binary), else none.
-std::vector<CopyBinaryType> copy_binary_types(Conn& k, const std::string& oid, const std::vector<std::string>& columns) {
+std::vector<CopyBinaryType> copy_binary_types(Conn& k, const std::string& oid,
+                                              const std::vector<std::string>& columns) {
   std::map<std::string, std::uint32_t> type_of;
   for (auto& r : query(k,
                        "SELECT attname, atttypid::int8 FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 AND "
@@ -1053,8 +1054,8 @@ class PgTarget final : public UploadTarget {
   std::optional<Chunker> chunker;
   std::vector<std::string> columns;
   std::vector<CopyBinaryType> binary_types;  // one per column when CSV/TSV goes binary
-  std::uint64_t line = 1;  // of the next chunk's first byte
-  char delim = 0;          // CSV/TSV sources
+  std::uint64_t line = 1;                    // of the next chunk's first byte
+  char delim = 0;                            // CSV/TSV sources
   // Batches an earlier run committed: batch -> (offset, length), as cut then.
   std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> committed;
   std::optional<BatchCutter> cutter;
