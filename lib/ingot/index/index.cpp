@@ -105,10 +105,7 @@ Result<IndexReport> build_index(const IndexOptions& o) {
         });
     // An index of bytes that moved under us would be trusted later by its fingerprint. (A
     // remote object cannot: every range was read with If-Match on the ETag it records.)
-    struct stat st;
-    if (!in.remote() &&
-        (::fstat(in.fd(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != meta.source.size ||
-         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != meta.source.mtime_ns)) {
+    if (in.changed_since_open()) {
       throw data_error("the file changed while it was being indexed; index it again").at_path(in.display_name());
     }
     if (last != range.end) {  // a last record without a terminator

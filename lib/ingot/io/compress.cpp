@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
+#include "ingot/io/zstd_seekable.h"
 #include "ingot/util/error.h"
 
 namespace ingot {
@@ -51,6 +53,9 @@ class GzipEncoder final : public Compressor {
   z_stream z_;
 };
 
+// Writes the seekable format (zstd_seekable.h): a new frame every kSeekableFrameBytes
+// of input, the seek table after the last. The frames cut at fixed input offsets, so
+// the bytes are the same for any thread count; any zstd decoder reads the file.
 class ZstdEncoder final : public Compressor {
  public:
   explicit ZstdEncoder(int level) : Compressor(Codec::zstd) {
@@ -61,8 +66,24 @@ class ZstdEncoder final : public Compressor {
   }
   ~ZstdEncoder() override { ZSTD_freeCCtx(cctx_); }
 
-  void update(const char* p, std::size_t n, std::string& out) override { run(p, n, ZSTD_e_continue, out); }
-  void finish(std::string& out) override { run(nullptr, 0, ZSTD_e_end, out); }
+  void update(const char* p, std::size_t n, std::string& out) override {
+    while (n > 0) {
+      const std::size_t take = std::min(n, kSeekableFrameBytes - frame_in_);
+      frame_in_ += take;
+      const bool full = frame_in_ == kSeekableFrameBytes;
+      run(p, take, full ? ZSTD_e_end : ZSTD_e_continue, out);
+      if (full) end_frame();
+      p += take;
+      n -= take;
+    }
+  }
+  void finish(std::string& out) override {
+    if (frame_in_ > 0 || frames_.empty()) {  // an empty input still gets one (empty) frame
+      run(nullptr, 0, ZSTD_e_end, out);
+      end_frame();
+    }
+    out += seek_table_frame(frames_);
+  }
 
  private:
   void run(const char* p, std::size_t n, ZSTD_EndDirective mode, std::string& out) {
@@ -74,12 +95,20 @@ class ZstdEncoder final : public Compressor {
       ZSTD_outBuffer ob{out.data() + old, room, 0};
       const std::size_t r = ZSTD_compressStream2(cctx_, &ob, &in, mode);
       out.resize(old + ob.pos);
+      frame_out_ += ob.pos;
       if (ZSTD_isError(r)) throw io_error(std::string("zstd: ") + ZSTD_getErrorName(r));
       // continue: done once all input is taken; end: once nothing is left to flush.
       if (mode == ZSTD_e_continue ? in.pos == in.size : r == 0) break;
     }
   }
+  void end_frame() {
+    frames_.push_back({static_cast<std::uint32_t>(frame_out_), static_cast<std::uint32_t>(frame_in_)});
+    frame_in_ = frame_out_ = 0;
+  }
   ZSTD_CCtx* cctx_ = nullptr;
+  std::size_t frame_in_ = 0;   // input bytes in the frame being written
+  std::size_t frame_out_ = 0;  // its compressed bytes so far
+  std::vector<SeekFrame> frames_;
 };
 
 }  // namespace

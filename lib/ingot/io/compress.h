@@ -1,5 +1,6 @@
 // Compressing writers for --compress gz|zst: turn a byte stream into one gzip member
-// (zlib, default level 6) or one zstd frame (libzstd, default level 3). The caller
+// (zlib, default level 6) or seekable zstd (libzstd, default level 3: a frame per
+// 4 MiB of input and a seek table, zstd_seekable.h). The caller
 // owns the output bytes (OutputFile and split's piece sinks write them), so a
 // Compressor holds no pointer to its destination and moves freely.
 #pragma once

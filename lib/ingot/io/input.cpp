@@ -17,6 +17,20 @@ namespace ingot {
 
 namespace {
 RemoteOpener remote_opener = nullptr;
+
+std::size_t pread_all(int fd, char* dst, std::size_t n, std::uint64_t offset, const std::string& display) {
+  std::size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, dst + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw sys_error("read failed", errno).at_path(display).at_offset(offset + done);
+    }
+    if (r == 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
 }  // namespace
 
 void set_remote_opener(RemoteOpener opener) { remote_opener = opener; }
@@ -42,7 +56,14 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
       std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
       if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
       f.codec_ = detect_codec(magic, n);
-      if (f.compressed()) {  // a stream of decoded bytes, read from the object in order
+      if (f.codec_ == Codec::zstd) {
+        f.zseek_ = SeekableZstd::open(
+            [src = f.remote_](char* dst, std::size_t len, std::uint64_t at) { return src->read_at(dst, len, at); },
+            f.size_, f.display_);
+      }
+      if (f.zseek_) {
+        f.size_ = f.zseek_->size();
+      } else if (f.codec_ != Codec::none) {  // a stream of decoded bytes, read from the object in order
         f.seekable_ = false;
         f.size_ = 0;
       }
@@ -63,7 +84,7 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
   if (S_ISDIR(st.st_mode)) throw io_error("is a directory, not a file").at_path(f.display_);
   f.seekable_ = S_ISREG(st.st_mode);
   if (f.seekable_) {
-    f.size_ = static_cast<std::uint64_t>(st.st_size);
+    f.size_ = f.stored_size_ = static_cast<std::uint64_t>(st.st_size);
     f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (decode == Decode::auto_detect) {
@@ -71,7 +92,17 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
       std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
       f.codec_ = detect_codec(magic, n);
       if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
-      if (f.compressed()) {  // a stream of decoded bytes from here on
+      f.stored_size_ = f.size_;
+      if (f.codec_ == Codec::zstd) {
+        f.zseek_ = SeekableZstd::open(
+            [fd = f.fd_, display = f.display_](char* dst, std::size_t len, std::uint64_t at) {
+              return pread_all(fd, dst, len, at, display);
+            },
+            f.size_, f.display_);
+      }
+      if (f.zseek_) {
+        f.size_ = f.zseek_->size();
+      } else if (f.codec_ != Codec::none) {  // a stream of decoded bytes from here on
         f.seekable_ = false;
         f.size_ = 0;
         f.mtime_ns_ = 0;
@@ -102,7 +133,9 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
     sniffed_ = o.sniffed_;
     pending_ = std::move(o.pending_);
     dec_ = std::move(o.dec_);
+    stored_size_ = o.stored_size_;
     remote_ = std::move(o.remote_);
+    zseek_ = std::move(o.zseek_);
   }
   return *this;
 }
@@ -112,21 +145,25 @@ InputFile::~InputFile() {
 }
 
 std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) const {
+  if (zseek_) return zseek_->read_at(dst, n, offset);
   if (remote_) return remote_->read_at(dst, n, offset);
-  std::size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::pread(fd_, dst + done, n - done, static_cast<off_t>(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      throw sys_error("read failed", errno).at_path(display_).at_offset(offset + done);
-    }
-    if (r == 0) break;
-    done += static_cast<std::size_t>(r);
-  }
-  return done;
+  return pread_all(fd_, dst, n, offset, display_);
+}
+
+bool InputFile::changed_since_open() const {
+  if (remote_ || !seekable_) return false;
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return true;
+  return static_cast<std::uint64_t>(st.st_size) != stored_size_ ||
+         static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != mtime_ns_;
 }
 
 std::size_t InputFile::read(char* dst, std::size_t n) {
+  if (zseek_) {
+    const std::size_t got = zseek_->read_at(dst, n, stream_pos_);
+    stream_pos_ += got;
+    return got;
+  }
   if (!sniffed_) {
     sniffed_ = true;
     // Reads pending_ up to `want` bytes (fewer only at the end of the stream).
@@ -158,8 +195,8 @@ std::size_t InputFile::read(char* dst, std::size_t n) {
     if (!dec_ && remote_) {
       dec_ = Decompressor::create(
           codec_,
-          [src = remote_, at = std::uint64_t{0}](char* dst, std::size_t n) mutable {
-            const std::size_t got = src->read_at(dst, n, at);
+          [src = remote_, at = std::uint64_t{0}](char* out, std::size_t len) mutable {
+            const std::size_t got = src->read_at(out, len, at);
             at += got;
             return got;
           },
@@ -193,7 +230,7 @@ Fingerprint InputFile::fingerprint() const {
   fp.size = size_;
   fp.mtime_ns = mtime_ns_;
   if (remote_) {  // the object's version, without reading it
-    fp.size = remote_->size();
+    fp.size = zseek_ ? size_ : remote_->size();
     fp.edge_hash = XXH3_64bits(remote_->version().data(), remote_->version().size());
     return fp;
   }

@@ -3,7 +3,9 @@
 // sequentially. The chunker needs only read_at() on seekable inputs and read()
 // on streams; every error carries the path and the offset.
 // gzip and zstd data (recognised by magic bytes, in files, streams and remote objects) is decoded
-// transparently: such an input is a non-seekable stream of the decoded bytes.
+// transparently: such an input is a non-seekable stream of the decoded bytes, except
+// seekable zstd (what ingot writes, zstd_seekable.h) in a file or object, which is a
+// seekable input of its decoded bytes.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "ingot/io/decompress.h"
+#include "ingot/io/zstd_seekable.h"
 
 namespace ingot {
 
@@ -66,13 +69,20 @@ class InputFile {
   bool seekable() const { return seekable_; }
   std::uint64_t size() const { return size_; }  // 0 for streams
   std::int64_t mtime_ns() const { return mtime_ns_; }
-  // -1 for a remote input: callers that need a file descriptor check remote() first.
+  // -1 for a remote input: callers that need a file descriptor check direct() first.
   int fd() const { return fd_; }
   bool remote() const { return remote_ != nullptr; }
-  // The compression of the bytes read from fd(). A regular file knows it at open(); a
-  // stream only after its first read() (none until then).
+  // Whether fd() holds the very bytes read_at() returns (false for a remote input and
+  // for seekable zstd, whose fd holds the compressed bytes): copies by fd need it.
+  bool direct() const { return fd_ >= 0 && !zseek_; }
+  // The compression of the stored bytes. A regular file knows it at open(); a stream
+  // only after its first read() (none until then).
   Codec codec() const { return codec_; }
-  bool compressed() const { return codec_ != Codec::none; }
+  // Whether the input is decoded as a stream (no random access). Seekable zstd is not.
+  bool compressed() const { return codec_ != Codec::none && !zseek_; }
+  // For a local file: whether its size or mtime differ from what open() saw (the file
+  // was modified or truncated meanwhile). Always false for remote and stream inputs.
+  bool changed_since_open() const;
 
   // Reads up to n bytes at offset (fewer only at end of file). Seekable inputs only.
   std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) const;
@@ -92,10 +102,12 @@ class InputFile {
   std::string path_;
   std::string display_;
   Codec codec_ = Codec::none;
-  bool sniffed_ = true;  // false: a stream whose magic is still unread
-  std::string pending_;  // stream bytes read by the sniffing, not yet handed out
+  bool sniffed_ = true;            // false: a stream whose magic is still unread
+  std::string pending_;            // stream bytes read by the sniffing, not yet handed out
+  std::uint64_t stored_size_ = 0;  // a regular file's size on disk (size_ is the decoded size)
   std::shared_ptr<RemoteSource> remote_;
-  std::unique_ptr<Decompressor> dec_;  // created at the first read() of compressed input
+  std::shared_ptr<SeekableZstd> zseek_;  // seekable zstd: read_at decodes its frames
+  std::unique_ptr<Decompressor> dec_;    // created at the first read() of compressed input
 };
 
 }  // namespace ingot

@@ -378,7 +378,7 @@ class PieceSink {
   // Body bytes that are already in memory (for the hash) and also at src_off in `in`:
   // files get them by copy_file_range (from a local input), filters through the pipe.
   void body(const InputFile& in, std::uint64_t src_off, const char* p, std::size_t n) {
-    if (!file_ || z_ || file_->remote() || in.remote()) return write(p, n);
+    if (!file_ || z_ || file_->remote() || !in.direct()) return write(p, n);
     hash_.update(p, n);
     size_ += n;
     copy_range(in.fd(), src_off, file_->fd(), std::nullopt, n, in.display_name(), name_);

@@ -274,3 +274,62 @@ TEST_CASE("cli compress: the NDJSON columns of a compressed file come from a fir
   CHECK(r.code == 2);
   CHECK(r.err.find("needs --fields or --schema") != std::string::npos);
 }
+
+TEST_CASE("cli compress: the .zst ingot writes is seekable: --part, split, index and get work on it as on the file",
+          "[cli][compress]") {
+  TempDir d;
+  // Over 4 MiB of CSV, so the .zst holds several frames.
+  REQUIRE(
+      run_sh(d, "seq 1 600000 | awk '{print \"{\\\"id\\\":\" $1 \",\\\"v\\\":\\\"x\" $1 % 17 \"\\\"}\"}' > data.ndjson")
+          .code == 0);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o data.csv -q").code == 0);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o data.csv.zst -q -j2").code == 0);
+  REQUIRE(fs::file_size(d / "data.csv") > (std::uintmax_t{5} << 20));
+  // zstd(1) reads it as plain zstd (the seek table is a skippable frame).
+  auto z = run_sh(d, "zstd -dc data.csv.zst | cmp - data.csv");
+  REQUIRE(z.code == 0);
+
+  // --part K/3 of the .zst: the pieces concatenate to the convert of the whole file.
+  REQUIRE(run_ingot(d, "convert data.csv -o all.ndjson -q").code == 0);
+  std::string parts;
+  for (int k = 1; k <= 3; ++k) {
+    auto r =
+        run_ingot(d, "convert data.csv.zst --part " + std::to_string(k) + "/3 -o p.ndjson -q -j2 --chunk-size 100K");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    parts += read_file(d / "p.ndjson");
+  }
+  REQUIRE(parts == read_file(d / "all.ndjson"));
+
+  // split by byte size: the same pieces as from the plain file.
+  fs::create_directories(d / "a");
+  fs::create_directories(d / "b");
+  REQUIRE(run_ingot(d, "split data.csv --pieces 3 --prefix a/p- -q").code == 0);
+  auto sp = run_ingot(d, "split data.csv.zst --pieces 3 --prefix b/p- -q -j2");
+  INFO(sp.err);
+  REQUIRE(sp.code == 0);
+  for (int k = 0; k < 3; ++k) {
+    const std::string n = "p-0000" + std::to_string(k) + ".csv";
+    CAPTURE(n);
+    REQUIRE(read_file(d / "b" / n) == read_file(d / "a" / n));
+  }
+
+  // index and get: records equal the plain file's, with and without the index.
+  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+  REQUIRE(run_ingot(d, "index data.csv.zst -q").code == 0);
+  REQUIRE(fs::exists(d / "data.csv.zst.idx"));
+  for (const char* spec : {"1", "123456", "-1", "599990+5"}) {
+    CAPTURE(spec);
+    auto want = run_ingot(d, std::string("get data.csv ") + spec);
+    auto got = run_ingot(d, std::string("get data.csv.zst ") + spec);
+    REQUIRE(want.code == 0);
+    REQUIRE(got.code == 0);
+    REQUIRE(got.out == want.out);
+  }
+
+  // Pieces of ingot's .zst concatenated are valid zstd but not seekable: one clear refusal.
+  REQUIRE(run_sh(d, "cat data.csv.zst data.csv.zst > twice.csv.zst").code == 0);
+  auto r = run_ingot(d, "convert twice.csv.zst --part 1/2 -o x.ndjson");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("decompress it first") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include "ingot/io/decompress.h"
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
+#include "ingot/io/zstd_seekable.h"
 #include "ingot/convert/convert.h"
 #include "ingot/split/manifest.h"
 #include "ingot/split/split.h"
@@ -122,7 +123,9 @@ TEST_CASE("compress: corrupt data and trailing garbage are errors", "[compress]"
   const std::string text = sample_text(5, 100000);
   for (Codec c : kCodecs) {
     std::string packed = compress_all(c, text);
-    for (std::size_t at : {packed.size() / 3, packed.size() / 2, packed.size() - 3}) {
+    // zstd ends in its seek table, a skippable frame decoders do not read: flip bytes before it.
+    const std::size_t data_end = packed.size() - (c == Codec::zstd ? seek_table_frame({{1, 1}}).size() : 0);
+    for (std::size_t at : {packed.size() / 3, packed.size() / 2, data_end - 3}) {
       std::string bad = packed;
       bad[at] = static_cast<char>(bad[at] ^ 0x55);
       CAPTURE(codec_name(c), at);
@@ -248,7 +251,8 @@ TEST_CASE("compress: operations that need random access refuse compressed input 
           "[compress][convert][split]") {
   TempDir d;
   write_file(d / "in.ndjson.gz", compress_all(Codec::gzip, "{\"a\":1}\n{\"a\":2}\n"));
-  write_file(d / "in.csv.zst", compress_all(Codec::zstd, "a,b\n1,2\n"));
+  // Two pieces concatenated: valid zstd, but the last seek table covers only the last piece.
+  write_file(d / "in.csv.zst", compress_all(Codec::zstd, "a,b\n") + compress_all(Codec::zstd, "1,2\n"));
 
   ConvertOptions part;
   part.input = d.str("in.csv.zst");
@@ -323,5 +327,88 @@ TEST_CASE("compress: split of compressed input equals split of the plain file, a
         }
       }
     }
+  }
+}
+
+TEST_CASE("compress: ingot's zstd is seekable: random reads decode only their frames and equal the source",
+          "[compress][io]") {
+  TempDir d;
+  // Over two frames' worth, not a multiple of the frame size.
+  const std::string text = sample_text(20, 2 * kSeekableFrameBytes + 123457);
+  const std::string packed = compress_all(Codec::zstd, text);
+  write_file(d / "data.zst", packed);
+  REQUIRE(decompress_all(Codec::zstd, packed) == text);  // any zstd decoder reads it
+  InputFile in = InputFile::open(d.str("data.zst"));
+  REQUIRE(in.codec() == Codec::zstd);
+  REQUIRE_FALSE(in.compressed());
+  REQUIRE(in.seekable());
+  REQUIRE_FALSE(in.direct());
+  REQUIRE(in.size() == text.size());
+  std::mt19937 rng(7);
+  std::string buf;
+  for (int i = 0; i < 200; ++i) {
+    const std::uint64_t at = rng() % (text.size() + 10);
+    const std::size_t n = rng() % 3 == 0 ? rng() % (kSeekableFrameBytes + 5000) : rng() % 300;
+    buf.assign(n, '\0');
+    const std::size_t got = in.read_at(buf.data(), n, at);
+    CAPTURE(at, n);
+    const std::string want = at < text.size() ? text.substr(at, n) : "";
+    REQUIRE(got == want.size());
+    REQUIRE(buf.substr(0, got) == want);
+  }
+  InputFile again = InputFile::open(d.str("data.zst"));
+  REQUIRE(read_all(again, 65536) == text);  // read() runs through the frames in order
+
+  // An empty input: one empty frame and its table, a seekable input of 0 bytes.
+  write_file(d / "empty.zst", compress_all(Codec::zstd, ""));
+  InputFile empty = InputFile::open(d.str("empty.zst"));
+  REQUIRE(empty.seekable());
+  REQUIRE(empty.size() == 0);
+}
+
+TEST_CASE("compress: zstd that the seek table does not describe exactly is read as a stream", "[compress][io]") {
+  TempDir d;
+  const std::string a = sample_text(21, 5000), b = sample_text(22, 7000);
+  const std::string whole = compress_all(Codec::zstd, a);
+  const std::string table = seek_table_frame({{1, 1}});  // the size of a one-frame table
+  const std::string b_packed = compress_all(Codec::zstd, b);
+  const std::string b_frame = b_packed.substr(0, b_packed.size() - table.size());
+  struct Case {
+    const char* name;
+    std::string bytes;
+  };
+  const Case cases[] = {
+      {"concatenated", whole + b_packed},  // the last table covers only b
+      {"no table", whole.substr(0, whole.size() - table.size())},
+      {"truncated table", whole.substr(0, whole.size() - 1)},
+      {"prepended frame", b_frame + whole},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    write_file(d / "x.zst", c.bytes);
+    InputFile in = InputFile::open(d.str("x.zst"));
+    REQUIRE(in.codec() == Codec::zstd);
+    REQUIRE(in.compressed());
+    REQUIRE_FALSE(in.seekable());
+  }
+}
+
+TEST_CASE("compress: a seekable zstd frame that does not decode to its recorded size is a data error",
+          "[compress][io]") {
+  TempDir d;
+  const std::string text = sample_text(23, 100000);
+  std::string packed = compress_all(Codec::zstd, text);
+  packed[packed.size() / 2] = static_cast<char>(packed[packed.size() / 2] ^ 0x55);
+  write_file(d / "bad.zst", packed);
+  InputFile in = InputFile::open(d.str("bad.zst"));
+  REQUIRE(in.seekable());
+  std::string buf(1000, '\0');
+  try {
+    in.read_at(buf.data(), buf.size(), 5000);
+    FAIL("no error for a corrupt frame");
+  } catch (const Error& e) {
+    REQUIRE(e.kind() == ErrorKind::data);
+    REQUIRE(e.path() == d.str("bad.zst"));
+    REQUIRE(std::string(e.what()).find("frame 0") != std::string::npos);
   }
 }

@@ -784,7 +784,7 @@ class PgTarget final : public UploadTarget {
         bool same = stored && offset + length <= in->size();
         if (same) {
           Xxh3 h;
-          if (in->remote()) {  // by ranges
+          if (!in->direct()) {  // by ranges (a remote object, seekable zstd)
             std::string buf(std::min<std::uint64_t>(length, 1 << 20), '\0');
             for (std::uint64_t at = offset; at < offset + length;) {
               const std::size_t n =
