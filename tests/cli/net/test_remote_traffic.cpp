@@ -49,7 +49,7 @@ int requests(const FaultyProxy& proxy, const std::string& method, bool ranged) {
 
 }  // namespace
 
-TEST_CASE("remote traffic: --json reports give network requests and bytes; a local run has none", "[cli][s3][remote]") {
+TEST_CASE("remote traffic: --json reports give network requests and bytes, none for a local run", "[cli][s3][remote]") {
   S3Env s3;
   TempDir d;
   const std::string nd = big_ndjson();
@@ -62,15 +62,16 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes; a loc
   CHECK_FALSE(report(local).contains("network"));
   const std::string csv = read_file(d / "local.csv");
 
-  // s3:// in: at least the object's bytes come in (twice: the column pass, then the
-  // conversion), nothing goes out but requests.
+  // s3:// in: at least the object's bytes come in (with the column pass, most of them
+  // twice: the last block is still held when the conversion starts), nothing goes out
+  // but requests.
   auto in = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " -o got.csv --json -q");
   REQUIRE(in.code == 0);
   CHECK(read_file(d / "got.csv") == csv);
   const auto net_in = report(in)["network"];
   INFO(net_in.dump());
   CHECK(num(net_in, "requests") >= 4);  // HEAD, the codec sniff, the blocks
-  CHECK(num(net_in, "bytes_in") >= 2 * nd.size());
+  CHECK(num(net_in, "bytes_in") >= nd.size());
   CHECK(num(net_in, "bytes_out") == 0);
 
   // s3:// out: at least the output's bytes go out.
@@ -106,7 +107,7 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes; a loc
   ::unsetenv("AWS_ENDPOINT_URL_S3");
 }
 
-TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx; get and serve find it; get makes two ranged GETs",
+TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find it, get makes two ranged GETs",
           "[cli][s3][remote]") {
   S3Env s3;
   TempDir d;
@@ -188,7 +189,7 @@ TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx; get and serve find 
   ::unsetenv("AWS_ENDPOINT_URL_S3");
 }
 
-TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow are retried; the output is exact",
+TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow are retried, the output exact",
           "[cli][s3][remote][faults]") {
   S3Env s3;
   TempDir d;
@@ -213,7 +214,7 @@ TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow
     }
     // The retried requests are counted: a cut answer's half body came in too.
     const auto net = report(r)["network"];
-    CHECK(num(net, "bytes_in") >= 2 * nd.size());
+    CHECK(num(net, "bytes_in") >= nd.size());
   }
 
   // With --part: each part reads its range and the block holding its first boundary.
