@@ -65,9 +65,18 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes, none 
   // s3:// in: at least the object's bytes come in (with the column pass, most of them
   // twice: the last block is still held when the conversion starts), nothing goes out
   // but requests.
-  auto in = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " -o got.csv --json -q");
+  auto in = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " -o got.csv --json");
   REQUIRE(in.code == 0);
   CHECK(read_file(d / "got.csv") == csv);
+  // The doubled download is pointed out, with the way to avoid it.
+  CHECK_THAT(in.err, Catch::StartsWith("ingot convert: note: "));
+  CHECK_THAT(in.err, Catch::Contains(" of input: the NDJSON columns were found by a first read of the object; write "
+                                     "them once with --schema-out FILE, then pass --schema FILE to read it once\n"));
+  auto once = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " --fields id,name,v,late -o once.csv --json");
+  REQUIRE(once.code == 0);
+  CHECK(read_file(d / "once.csv") == csv);
+  CHECK(once.err.find("note:") == std::string::npos);
+  CHECK(num(report(once)["network"], "bytes_in") < nd.size() + (1u << 20));
   const auto net_in = report(in)["network"];
   INFO(net_in.dump());
   CHECK(num(net_in, "requests") >= 4);  // HEAD, the codec sniff, the blocks
