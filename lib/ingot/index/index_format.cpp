@@ -230,6 +230,14 @@ std::optional<IndexReader> IndexReader::open_if_exists(const std::string& path) 
 // up to 8 MiB (about 4 M records): `get` then needs one more GET, for the records.
 void IndexReader::load_remote() {
   InputFile in = InputFile::open(path_, Decode::raw, InputFile::Remote::allow);
+  // Read whole, so held in memory whole: past this size (~130 M records) a local copy
+  // is the better answer than a download per `get`.
+  constexpr std::uint64_t kMaxRemoteIndex = std::uint64_t{256} << 20;
+  if (in.size() > kMaxRemoteIndex) {
+    throw usage_error("index " + path_ + " is " + std::to_string(in.size() >> 20) +
+                      " MiB, more than is read whole from the network (256 MiB): copy it to a local file and "
+                      "pass --index FILE");
+  }
   auto bytes = std::make_shared<std::vector<unsigned char>>(in.size());
   std::size_t got = 0;
   while (got < bytes->size()) {
