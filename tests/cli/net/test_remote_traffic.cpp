@@ -131,6 +131,10 @@ TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find 
   auto scan = run_ingot(d, "get " + url + " 777");
   REQUIRE(scan.code == 0);
   CHECK(scan.out == run_ingot(d, "get data.csv 777").out);
+  auto no_index = run_ingot(d, "serve " + url + " --port 0");
+  CHECK(no_index.code == 1);
+  CHECK(no_index.err ==
+        "ingot serve: error: " + url + ": no index " + url + ".idx; build it first with 'ingot index " + url + "'\n");
 
   auto ix = run_ingot(d, "index " + url + " --json -q");
   INFO(ix.err);
