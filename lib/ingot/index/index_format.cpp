@@ -222,7 +222,7 @@ std::optional<IndexReader> IndexReader::open_if_exists(const std::string& path) 
     }
   }
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;
+  if (::stat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
   return open(path);
 }
 
