@@ -7,6 +7,7 @@
 #include "ingot/io/input.h"
 #include "ingot/io/output.h"
 #include "ingot/convert/convert.h"
+#include "ingot/util/net_traffic.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 
@@ -105,6 +106,18 @@ int run(ConvertArgs& a) {
     for (const auto& name : r.empty_columns) {
       std::fprintf(stderr, "ingot convert: warning: field '%s' has no value in any valid record\n", name.c_str());
     }
+  }
+  // An NDJSON object without --fields/--schema is read twice (the column pass, then the
+  // conversion; docs/remote.md says why): when that doubled the download, say how to
+  // read it once.
+  const std::uint64_t downloaded = net_traffic::totals().bytes_in;
+  if (!a.common.quiet && is_remote_path(a.input) && a.fields.empty() && a.schema.empty() && !a.schema_only &&
+      r.from == "ndjson" && r.bytes > 0 && downloaded > r.bytes + r.bytes / 2) {
+    std::fprintf(stderr,
+                 "ingot convert: note: %s downloaded for %s of input: the NDJSON columns were found by a first "
+                 "read of the object; write them once with --schema-out FILE, then pass --schema FILE to read it "
+                 "once\n",
+                 format_size(downloaded).c_str(), format_size(r.bytes).c_str());
   }
   if (!a.common.quiet) {
     std::fprintf(

@@ -57,7 +57,8 @@ Runner setup_get(CLI::App& sub) {
                  "Records to print, numbered from 1: N, N-M, N+COUNT (COUNT records from N) or -K (K-th from the end)")
       ->type_name("RECORDS")
       ->required();
-  sub.add_option("--index", a->index, "Index file (default: FILE.idx when it exists)")->type_name("FILE");
+  sub.add_option("--index", a->index, "Index file (default: FILE.idx when it exists, beside an s3:// object too)")
+      ->type_name("FILE");
   sub.add_flag("--reindex", a->reindex, "Build or rebuild the index when it is missing or stale, then use it");
   sub.add_flag("--scan", a->scan, "Ignore any index and scan from the start (slow; for checking)");
   add_from_option(&sub, a->from, "Input format when scanning or reindexing: lines, ndjson, csv or tsv", true);

@@ -99,7 +99,8 @@ int run(IndexArgs& a) {
 Runner setup_index(CLI::App& sub) {
   auto a = std::make_shared<IndexArgs>();
   sub.add_option("input", a->input, "File to index (with --piece: a split manifest)")->type_name("FILE")->required();
-  sub.add_option("-o,--output", a->output, "Index file (default: FILE.idx; FILE.part-K-of-N.idx with --part)")
+  sub.add_option("-o,--output", a->output,
+                 "Index file (default: FILE.idx, beside an s3:// object too; FILE.part-K-of-N.idx with --part)")
       ->type_name("FILE");
   a->common.chunk_size = "256K";  // index's own default: see kIndexChunkSize
   add_common_options(&sub, a->common, kWithThreads | kWithReport);

@@ -50,7 +50,8 @@ Runner setup_serve(CLI::App& sub) {
   sub.add_option("input", a->o.input, "File to serve (needs a fresh FILE.idx: run 'ingot index FILE' first)")
       ->type_name("FILE")
       ->required();
-  sub.add_option("--index", a->o.index, "Index file (default: FILE.idx)")->type_name("FILE");
+  sub.add_option("--index", a->o.index, "Index file (default: FILE.idx, beside an s3:// object too)")
+      ->type_name("FILE");
   sub.add_option("--bind", a->o.bind, "Address to listen on (loopback unless you say otherwise)")
       ->type_name("ADDRESS")
       ->capture_default_str();

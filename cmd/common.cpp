@@ -10,6 +10,7 @@
 
 #include "ingot/io/input.h"
 #include "ingot/util/cleanup.h"
+#include "ingot/util/net_traffic.h"
 #include "ingot/util/progress.h"
 #include "ingot/util/units.h"
 
@@ -179,15 +180,28 @@ int fail(const std::string& cmd, const Error& e) {
 
 FILE* report_stream(const CommonOptions& o) { return o.output == "-" ? stderr : stdout; }
 
+namespace {
+// The run's network traffic (util/net_traffic.h), in every report of a run that made a
+// request: {"requests":N,"bytes_in":N,"bytes_out":N}.
+void add_network(nlohmann::json& fields) {
+  const net_traffic::Totals t = net_traffic::totals();
+  if (t.requests == 0) return;
+  fields["network"] = {{"requests", t.requests}, {"bytes_in", t.bytes_in}, {"bytes_out", t.bytes_out}};
+}
+}  // namespace
+
 void print_ok_report(FILE* out, nlohmann::json fields) {
   fields["status"] = "ok";
+  add_network(fields);
   std::fprintf(out, "%s\n", nlohmann::json({{"result", std::move(fields)}}).dump().c_str());
 }
 
 int fail_with_report(const std::string& cmd, const Error& e, bool json, FILE* out) {
   const int code = fail(cmd, e);
   if (json) {
-    nlohmann::json j = {{"result", {{"status", "error"}, {"error", e.message()}, {"exit_code", code}}}};
+    nlohmann::json fields = {{"status", "error"}, {"error", e.message()}, {"exit_code", code}};
+    add_network(fields);
+    nlohmann::json j = {{"result", std::move(fields)}};
     std::fprintf(out, "%s\n", j.dump().c_str());
   }
   return code;

@@ -104,7 +104,9 @@ int fail(const std::string& cmd, const Error& e);
 FILE* report_stream(const CommonOptions& opts);
 
 // The --json report of a run that succeeded: {"result":{"status":"ok",...fields}}, one
-// line on `out` (the keys sorted, as nlohmann::json writes every object).
+// line on `out` (the keys sorted, as nlohmann::json writes every object). A run that
+// made network requests also gets "network":{"requests","bytes_in","bytes_out"}
+// (util/net_traffic.h; absent for a run that made none), here and in fail_with_report.
 void print_ok_report(FILE* out, nlohmann::json fields);
 // A run that failed: prints the error line (fail()) and, when `json`, the report
 // {"result":{"status":"error","error":...,"exit_code":N}} on `out`. Returns the exit code.

@@ -152,10 +152,11 @@ int main(int argc, char** argv) {
   ingot::set_remote_opener(&ingot::remote::open);
   ingot::set_remote_outputs(
       {&ingot::s3::open_sink, &ingot::s3::stat_object, &ingot::s3::remove_object, &ingot::s3::read_range});
-  // Commands writing files (maybe s3:// ones): a signal aborts their multipart uploads,
-  // which takes requests, so it is handled by a thread. upload keeps its parts on a
-  // signal (resumable) and serve stops itself.
-  if (named && (first == "convert" || first == "split" || first == "merge"))
+  // Commands writing files (maybe s3:// ones; index and get --reindex: an index beside
+  // its object): a signal aborts their multipart uploads, which takes requests, so it
+  // is handled by a thread. upload keeps its parts on a signal (resumable) and serve
+  // stops itself.
+  if (named && (first == "convert" || first == "split" || first == "merge" || first == "index" || first == "get"))
     ingot::cleanup::handle_signals_in_thread(&ingot::s3::abort_open_uploads);
 #endif
   ingot::cleanup::install_signal_handlers();

@@ -84,7 +84,7 @@ complete -c ingot -n '__fish_seen_subcommand_from merge' -l delimiter -x -d 'CSV
 
 # ingot index
 complete -c ingot -n '__fish_seen_subcommand_from index' -s h -l help -d 'Print this help message and exit'
-complete -c ingot -n '__fish_seen_subcommand_from index' -s o -l output -r -F -d 'Index file (default: FILE.idx; FILE.part-K-of-N.idx with --part)'
+complete -c ingot -n '__fish_seen_subcommand_from index' -s o -l output -r -F -d 'Index file (default: FILE.idx, beside an s3:// object too; FILE.part-K-of-N.idx with --part)'
 complete -c ingot -n '__fish_seen_subcommand_from index' -s j -l threads -x -d 'Worker threads (0 = all cores)'
 complete -c ingot -n '__fish_seen_subcommand_from index' -l chunk-size -x -d 'Bytes per chunk handed to a worker (K/M/G suffixes)'
 complete -c ingot -n '__fish_seen_subcommand_from index' -l max-record-size -x -d 'Refuse records longer than this'
@@ -101,7 +101,7 @@ complete -c ingot -n '__fish_seen_subcommand_from index' -l verify -d 'Check an 
 
 # ingot get
 complete -c ingot -n '__fish_seen_subcommand_from get' -s h -l help -d 'Print this help message and exit'
-complete -c ingot -n '__fish_seen_subcommand_from get' -l index -r -F -d 'Index file (default: FILE.idx when it exists)'
+complete -c ingot -n '__fish_seen_subcommand_from get' -l index -r -F -d 'Index file (default: FILE.idx when it exists, beside an s3:// object too)'
 complete -c ingot -n '__fish_seen_subcommand_from get' -l reindex -d 'Build or rebuild the index when it is missing or stale, then use it'
 complete -c ingot -n '__fish_seen_subcommand_from get' -l scan -d 'Ignore any index and scan from the start (slow; for checking)'
 complete -c ingot -n '__fish_seen_subcommand_from get' -l from -x -a 'lines ndjson csv tsv' -d 'Input format when scanning or reindexing: lines, ndjson, csv or tsv'
@@ -115,7 +115,7 @@ complete -c ingot -n '__fish_seen_subcommand_from get' -s q -l quiet -d 'No note
 
 # ingot serve
 complete -c ingot -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Print this help message and exit'
-complete -c ingot -n '__fish_seen_subcommand_from serve' -l index -r -F -d 'Index file (default: FILE.idx)'
+complete -c ingot -n '__fish_seen_subcommand_from serve' -l index -r -F -d 'Index file (default: FILE.idx, beside an s3:// object too)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l bind -x -d 'Address to listen on (loopback unless you say otherwise)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -l port -x -d 'TCP port (0 = any free port, printed on stderr)'
 complete -c ingot -n '__fish_seen_subcommand_from serve' -s j -l threads -x -d 'Threads answering requests; each serves any number of connections (0 = 1)'

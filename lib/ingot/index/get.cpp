@@ -1,7 +1,5 @@
 #include "ingot/index/get.h"
 
-#include <sys/stat.h>
-
 #include <limits>
 #include <optional>
 #include <vector>
@@ -151,39 +149,52 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
   return g;
 }
 
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 GetReport get_or_throw(const GetOptions& o, int fd) {
-  InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
-  if (!in.seekable() || o.scan) return by_scan(in, o, fd);
+  // A remote object is opened as stored, without the read of its first bytes that finds
+  // its compression: with a fresh index, `get` then makes two ranged GETs (the index,
+  // the records). An index exists only for uncompressed bytes; a scan reopens it decoded.
+  const bool remote = is_remote_path(o.input) && !o.scan;
+  InputFile in = InputFile::open(o.input, remote ? Decode::raw : Decode::auto_detect, InputFile::Remote::allow);
+  auto scan = [&] {
+    if (remote) in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
+    return by_scan(in, o, fd);
+  };
+  if (!in.seekable() || o.scan) return scan();
 
+  // Without --index: FILE.idx beside the file (an s3:// object's beside the object; an
+  // http(s):// URL has none, index_beside()).
+  const bool beside = o.index.empty() && index_beside(o.input);
   const std::string idx = o.index.empty() ? default_index_path(o.input) : o.index;
   std::optional<RecordKind> old_kind;
-  if (file_exists(idx)) {
-    std::string why;
-    std::optional<IndexReader> r;
+  std::string why;
+  std::optional<IndexReader> r;
+  bool exists = false;
+  if (beside || !o.index.empty()) {
     try {
-      r = IndexReader::open(idx);
-      old_kind = r->meta().kind;
-      // The default FILE.idx must cover the whole file; an explicit --index may be a part's.
-      why = r->source_mismatch(in, o.index.empty());
-      if (!why.empty()) why = "index " + idx + " is stale: " + why + "; run 'ingot index " + o.input + "'";
+      r = IndexReader::open_if_exists(idx);
+      exists = r.has_value();
+      if (r) {
+        old_kind = r->meta().kind;
+        // The default FILE.idx must cover the whole file; an explicit --index may be a part's.
+        why = r->source_mismatch(in, o.index.empty());
+        if (!why.empty()) why = "index " + idx + " is stale: " + why + "; run 'ingot index " + o.input + "'";
+      }
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::data) throw Error(e).at_path(in.display_name());
+      exists = true;
       why = e.what();
       // Not every reader error says what to do (a bad magic does not): say it once.
       if (why.find("'ingot index") == std::string::npos) why += "; rebuild it with 'ingot index'";
     }
+  }
+  if (exists) {
     if (why.empty()) return from_index(in, *r, o, fd);
     if (!o.reindex) throw data_error(why + " or pass --reindex").at_path(in.display_name());
   } else if (!o.index.empty() && !o.reindex) {
     throw io_error("index " + idx + " does not exist; build it with 'ingot index' or pass --reindex")
         .at_path(in.display_name());
-  } else if (!o.reindex) {
-    return by_scan(in, o, fd);
+  } else if (!o.reindex || (o.index.empty() && !beside)) {
+    return scan();  // (an http(s):// URL's index cannot be built beside it)
   }
 
   IndexOptions io;
@@ -195,8 +206,7 @@ GetReport get_or_throw(const GetOptions& o, int fd) {
   io.chunker = o.chunker;
   Result<IndexReport> built = build_index(io);
   if (!built) throw built.error();
-  IndexReader r = IndexReader::open(idx);
-  GetReport g = from_index(in, r, o, fd);
+  GetReport g = from_index(in, IndexReader::open(idx), o, fd);
   g.path = GetReport::Path::reindexed;
   return g;
 }

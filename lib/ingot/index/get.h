@@ -19,7 +19,7 @@ namespace ingot {
 
 struct GetOptions {
   std::string input;  // "-" = stdin (always scanned)
-  std::string index;  // empty: input + ".idx" when it exists
+  std::string index;  // empty: input + ".idx" when it exists (an s3:// object's beside it)
   RangeSpec spec;
   std::optional<RecordKind> kind;  // for scans and --reindex; default: the index's, else by extension
   bool header = true;              // CSV/TSV: the first record is a header, not counted

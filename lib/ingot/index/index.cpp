@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -34,7 +35,29 @@ void scan_chunk(const Chunk& c, RecordKind kind, char delim, ChunkEnds& w) {
   for_each_record_end(c.data, c.size, kind, push, delim, leading_bom(c.data, c.size, c.offset));
 }
 
+// Where a remote index is built before its upload: $TMPDIR (else /tmp). OutputFile
+// writes it under a temporary name there; the name itself is never created.
+std::string local_temporary_index() {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir && *dir ? dir : "/tmp") + "/ingot-index.idx";
+}
+
+// Uploads the local file `from` as the object `to` (one PUT for an index under 8 MiB).
+void copy_to(const std::string& from, const std::string& to) {
+  InputFile in = InputFile::open(from, Decode::raw);
+  OutputFile out = OutputFile::create(to);
+  std::vector<char> buf(std::size_t{1} << 20);
+  std::uint64_t at = 0;
+  while (const std::size_t n = in.read_at(buf.data(), buf.size(), at)) {
+    out.write(buf.data(), n);
+    at += n;
+  }
+  out.commit();
+}
+
 }  // namespace
+
+bool index_beside(const std::string& input) { return !is_remote_path(input) || input.starts_with("s3://"); }
 
 std::string default_index_path(const std::string& input, const std::optional<PartSpec>& part) {
   if (part) return input + ".part-" + std::to_string(part->k) + "-of-" + std::to_string(part->n) + ".idx";
@@ -72,8 +95,8 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     }
     IndexReport rep;
     rep.input = o.input;
-    if (in.remote() && o.output.empty()) {
-      throw usage_error("the index of a remote object is written to a local file: pass -o FILE.idx")
+    if (!index_beside(o.input) && o.output.empty()) {
+      throw usage_error("an http(s):// URL is read-only, so its index cannot be written beside it: pass -o FILE.idx")
           .at_path(in.display_name());
     }
     rep.output = o.output.empty() ? default_index_path(o.input, o.part) : o.output;
@@ -89,7 +112,11 @@ Result<IndexReport> build_index(const IndexOptions& o) {
     // manifest piece starts after it).
     if (is_delimited(kind) && o.header && range.begin == 0) meta.header_len = chunker.take_first_record().size();
 
-    OutputFile out = OutputFile::create(rep.output);
+    // The writer writes the header last, at offset 0, which an upload cannot: a remote
+    // index is built in a local temporary file (never committed: its destructor or a
+    // signal removes it), then uploaded.
+    const bool upload = is_remote_path(rep.output);
+    OutputFile out = OutputFile::create(upload ? local_temporary_index() : rep.output);
     IndexWriter writer(out, meta);
     std::uint64_t last = range.begin + meta.header_len;
     std::uint64_t records = 0;
@@ -113,7 +140,11 @@ Result<IndexReport> build_index(const IndexOptions& o) {
       writer.set_flags(kIndexUnterminated);
     }
     rep.meta = writer.finish();
-    out.commit();
+    if (upload) {
+      copy_to(out.temp_path(), rep.output);
+    } else {
+      out.commit();
+    }
     rep.seconds = seconds_since(t0);
     return rep;
   });

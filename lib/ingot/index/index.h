@@ -22,6 +22,11 @@ namespace ingot {
 
 inline constexpr std::size_t kIndexChunkSize = std::size_t{256} << 10;
 
+// Whether the default index can sit beside the input: a local file, or an s3://
+// object (s3://b/k -> s3://b/k.idx, built locally, then uploaded). An http(s):// URL is
+// read-only (and a query string, a signature, ends its name): its index is a path given.
+bool index_beside(const std::string& input);
+
 // FILE -> FILE.idx; a part K of N -> FILE.part-K-of-N.idx.
 std::string default_index_path(const std::string& input, const std::optional<PartSpec>& part = std::nullopt);
 
@@ -30,7 +35,7 @@ RecordKind index_kind_for(const std::string& path, std::optional<RecordKind> giv
 
 struct IndexOptions {
   std::string input;
-  std::string output;              // empty: default_index_path(input, part)
+  std::string output;              // empty: default_index_path(input, part); may be s3://
   std::optional<RecordKind> kind;  // default: index_kind_for(input)
   bool header = true;              // CSV/TSV: the range's first record is a header, not counted
   std::optional<PartSpec> part;    // index only the K-th of N record-aligned ranges

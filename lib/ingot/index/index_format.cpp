@@ -193,8 +193,9 @@ IndexReader::IndexReader(IndexReader&& o) noexcept { *this = std::move(o); }
 
 IndexReader& IndexReader::operator=(IndexReader&& o) noexcept {
   if (this != &o) {
-    if (map_) ::munmap(const_cast<unsigned char*>(map_), map_size_);
+    if (map_ && !bytes_) ::munmap(const_cast<unsigned char*>(map_), map_size_);
     path_ = std::move(o.path_);
+    bytes_ = std::move(o.bytes_);
     map_ = std::exchange(o.map_, nullptr);
     map_size_ = std::exchange(o.map_size_, 0);
     meta_ = o.meta_;
@@ -203,16 +204,64 @@ IndexReader& IndexReader::operator=(IndexReader&& o) noexcept {
 }
 
 IndexReader::~IndexReader() {
-  if (map_) ::munmap(const_cast<unsigned char*>(map_), map_size_);
+  if (map_ && !bytes_) ::munmap(const_cast<unsigned char*>(map_), map_size_);
 }
 
 void IndexReader::corrupt(const std::string& what) const {
   throw data_error("index " + path_ + " " + what + "; rebuild it with 'ingot index'");
 }
 
+std::optional<IndexReader> IndexReader::open_if_exists(const std::string& path) {
+  if (is_remote_path(path)) {
+    try {
+      return open(path);
+    } catch (const Error& e) {
+      // The remote reader says io for "no such object"; a failed request is a remote error.
+      if (e.kind() == ErrorKind::io && e.message().find("no such object") != std::string::npos) return std::nullopt;
+      throw;
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
+  return open(path);
+}
+
+// A remote index (an s3:// object beside its source) is read whole, in one ranged GET
+// up to 8 MiB (about 4 M records): `get` then needs one more GET, for the records.
+void IndexReader::load_remote() {
+  InputFile in = InputFile::open(path_, Decode::raw, InputFile::Remote::allow);
+  // Read whole, so held in memory whole: past this size (~130 M records) a local copy
+  // is the better answer than a download per `get`.
+  constexpr std::uint64_t kMaxRemoteIndex = std::uint64_t{256} << 20;
+  if (in.size() > kMaxRemoteIndex) {
+    throw usage_error("index " + path_ + " is " + std::to_string(in.size() >> 20) +
+                      " MiB, more than is read whole from the network (256 MiB): copy it to a local file and "
+                      "pass --index FILE");
+  }
+  auto bytes = std::make_shared<std::vector<unsigned char>>(in.size());
+  std::size_t got = 0;
+  while (got < bytes->size()) {
+    const std::size_t n = in.read_at(reinterpret_cast<char*>(bytes->data()) + got, bytes->size() - got, got);
+    if (n == 0) throw io_error("index " + path_ + " shrank while it was read");
+    got += n;
+  }
+  if (bytes->size() < kIndexHeaderSize) {
+    if (bytes->size() < sizeof kIndexMagic || std::memcmp(bytes->data(), kIndexMagic, sizeof kIndexMagic) != 0)
+      throw data_error("index " + path_ + " is not an ingot index (bad magic)");
+    corrupt("is truncated (" + std::to_string(bytes->size()) + " bytes, less than a header)");
+  }
+  map_ = bytes->data();
+  map_size_ = bytes->size();
+  bytes_ = std::move(bytes);
+}
+
 IndexReader IndexReader::open(const std::string& path) {
   IndexReader r;
   r.path_ = path;
+  if (is_remote_path(path)) {
+    r.load_remote();
+    return parse_header(std::move(r));
+  }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw sys_error("cannot open index " + path, errno);
   struct stat st;
@@ -243,7 +292,12 @@ IndexReader IndexReader::open(const std::string& path) {
   r.map_size_ = size;
   // A lookup touches two pages; read-ahead would only pull in index we don't need.
   ::madvise(m, size, MADV_RANDOM);
+  return parse_header(std::move(r));
+}
 
+IndexReader IndexReader::parse_header(IndexReader r) {
+  const std::string& path = r.path_;
+  const std::uint64_t size = r.map_size_;
   const unsigned char* h = r.map_;
   if (std::memcmp(h, kIndexMagic, sizeof kIndexMagic) != 0) {
     throw data_error("index " + path + " is not an ingot index (bad magic)");

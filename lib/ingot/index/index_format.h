@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,9 +87,12 @@ class IndexWriter {
 // A read-only view of an index file, memory-mapped: opening costs one header read and
 // checks (magic, version, header checksum, size); lookups touch one directory entry and
 // one block, each checked. Every failure throws a data Error naming the index path.
+// An s3:// index (beside its object, docs/remote.md) is read whole into memory instead.
 class IndexReader {
  public:
   static IndexReader open(const std::string& path);
+  // nullopt when there is no such file or object; any other failure throws, as open().
+  static std::optional<IndexReader> open_if_exists(const std::string& path);
   IndexReader(IndexReader&& other) noexcept;
   IndexReader& operator=(IndexReader&& other) noexcept;
   IndexReader(const IndexReader&) = delete;
@@ -122,8 +126,11 @@ class IndexReader {
   };
   Block block(std::uint64_t b) const;
   [[noreturn]] void corrupt(const std::string& what) const;
+  void load_remote();
+  static IndexReader parse_header(IndexReader r);
 
   std::string path_;
+  std::shared_ptr<const std::vector<unsigned char>> bytes_;  // a remote index, read whole (map_ points in)
   const unsigned char* map_ = nullptr;
   std::size_t map_size_ = 0;
   IndexMeta meta_;

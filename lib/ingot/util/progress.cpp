@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "ingot/util/net_traffic.h"
 #include "ingot/util/units.h"
 
 namespace ingot {
@@ -13,6 +14,9 @@ bool stderr_is_terminal() { return ::isatty(2) == 1; }
 Progress::Progress(bool enabled, std::string label, std::uint64_t total_bytes)
     : enabled_(enabled), label_(std::move(label)), total_(total_bytes) {
   start_ = last_ = std::chrono::steady_clock::now();
+  const net_traffic::Totals t = net_traffic::totals();
+  net_in0_ = t.bytes_in;
+  net_out0_ = t.bytes_out;
 }
 
 Progress::~Progress() { finish(); }
@@ -35,7 +39,15 @@ void Progress::update(std::uint64_t bytes, std::uint64_t records) {
     std::snprintf(line, sizeof line, "\r\033[K%s %s  %s/s  %llu records", label_.c_str(), format_size(bytes).c_str(),
                   format_size(static_cast<std::uint64_t>(rate)).c_str(), static_cast<unsigned long long>(records));
   }
-  std::fputs(line, stderr);
+  std::string text = line;
+  // Network throughput since the start, when the run has moved bytes over the network.
+  const net_traffic::Totals t = net_traffic::totals();
+  const std::uint64_t in = t.bytes_in - net_in0_, out = t.bytes_out - net_out0_;
+  if ((in > 0 || out > 0) && secs > 0) {
+    text += "  net " + format_size(static_cast<std::uint64_t>(static_cast<double>(in) / secs)) + "/s in, " +
+            format_size(static_cast<std::uint64_t>(static_cast<double>(out) / secs)) + "/s out";
+  }
+  std::fputs(text.c_str(), stderr);
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -160,7 +160,7 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
   const auto manifest = nlohmann::json::parse(read_file(d / "remote/p-manifest.json"));
   CHECK(manifest["source"]["path"] == url);
 
-  // index and get: a local index of the object; records equal the file's.
+  // index and get: a local index of the object (-o); records equal the file's.
   auto ix = run_ingot(d, "index " + url + " -o remote.idx -q");
   INFO(ix.err);
   REQUIRE(ix.code == 0);
@@ -175,10 +175,12 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
     CHECK(got.out == want.out);
     CHECK(scan.out == want.out);
   }
-  auto no_o = run_ingot(d, "index " + url);
-  CHECK(no_o.code == 2);
-  CHECK(no_o.err ==
-        "ingot index: error: " + url + ": the index of a remote object is written to a local file: pass -o FILE.idx\n");
+  // Without -o the index goes beside the object, where get finds it (test_remote_traffic.cpp).
+  auto beside = run_ingot(d, "index " + url + " -q");
+  INFO(beside.err);
+  CHECK(beside.code == 0);
+  CHECK(s3.client.head({s3.bucket, "in/data.csv.idx"}).has_value());
+  CHECK(run_ingot(d, "get " + url + " 77777").out == run_ingot(d, "get data.csv 77777").out);
 
   // serve: records from the object by ranges.
   pid_t pid = spawn_ingot(d, "serve " + url + " --index remote.idx --port 0");
@@ -254,6 +256,12 @@ TEST_CASE("remote input: http:// URLs that answer Range requests are read as obj
   auto got = run_ingot(d, "get " + url + " 77777 --index http.idx");
   CHECK(got.code == 0);
   CHECK(got.out == run_ingot(d, "get data.csv 77777").out);
+  // A URL is read-only: no index beside it.
+  auto no_o = run_ingot(d, "index " + url);
+  CHECK(no_o.code == 2);
+  CHECK(no_o.err == "ingot index: error: " + url +
+                        ": an http(s):// URL is read-only, so its index cannot be written beside it: pass -o "
+                        "FILE.idx\n");
   auto missing = run_ingot(d, "convert " + url + ".nope -o x.ndjson");
   CHECK(missing.code == 1);
   CHECK(missing.err == "ingot convert: error: " + url + ".nope: no such object (HTTP 404)\n");

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ingot/util/error.h"
+#include "ingot/util/net_traffic.h"
 
 namespace ingot::http {
 
@@ -22,6 +23,7 @@ std::string trim(std::string s) {
 }
 
 size_t on_body(char* p, size_t size, size_t n, void* user) {
+  net_traffic::add_bytes_in(size * n);  // as it arrives: progress shows a live rate
   static_cast<std::string*>(user)->append(p, size * n);
   return size * n;
 }
@@ -100,8 +102,13 @@ Response perform(const Request& req) {
     if (req.method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
   if (req.configure) req.configure(h);
+  // The one place that counts traffic (util/net_traffic.h): every attempt is a request.
+  net_traffic::add_request();
   CURLcode rc = curl_easy_perform(h);
   curl_slist_free_all(hl);
+  curl_off_t sent = 0;
+  if (curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK && sent > 0)
+    net_traffic::add_bytes_out(static_cast<std::uint64_t>(sent));
   if (rc != CURLE_OK) {
     r.error = curl_easy_strerror(rc);
   } else {

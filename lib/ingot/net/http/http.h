@@ -39,7 +39,8 @@ struct Response {
   bool success() const { return error.empty() && status >= 200 && status < 300; }
 };
 
-// One attempt, no retry.
+// One attempt, no retry. Counted in util/net_traffic.h (one request, the body bytes
+// received as they arrive and those sent), the only place traffic is counted.
 Response perform(const Request& req);
 
 // Worth another attempt: no response at all (connection refused, dropped, stalled for

@@ -510,8 +510,8 @@ class SignalBlock {
 
 ServeReport serve_or_throw(const ServeOptions& o) {
   InputFile in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
-  if (in.remote() && o.index.empty()) {
-    throw usage_error("serving a remote object needs --index FILE, its index made by 'ingot index " + o.input +
+  if (!index_beside(o.input) && o.index.empty()) {
+    throw usage_error("serving an http(s):// URL needs --index FILE, its index made by 'ingot index " + o.input +
                       " -o FILE'")
         .at_path(o.input);
   }
@@ -521,12 +521,13 @@ ServeReport serve_or_throw(const ServeOptions& o) {
         .at_path(in.display_name());
   }
   if (!in.seekable()) throw usage_error("can serve only a file, not a stream").at_path(in.display_name());
+  // FILE.idx beside the file, or beside an s3:// object.
   const std::string idx_path = o.index.empty() ? default_index_path(o.input) : o.index;
-  struct stat st;
-  if (::stat(idx_path.c_str(), &st) != 0) {
+  std::optional<IndexReader> found = IndexReader::open_if_exists(idx_path);
+  if (!found) {
     throw io_error("no index " + idx_path + "; build it first with 'ingot index " + o.input + "'").at_path(o.input);
   }
-  IndexReader idx = IndexReader::open(idx_path);
+  IndexReader idx = std::move(*found);
   // Once, at start: the whole-index checksum (too slow for every `get`, cheap here).
   idx.verify();
   if (std::string why = idx.source_mismatch(in, o.index.empty()); !why.empty()) {

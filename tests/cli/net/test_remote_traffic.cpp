@@ -1,0 +1,250 @@
+// The network side of remote data (docs/remote.md), against the real Swift S3 server:
+// the "network" block of --json reports (util/net_traffic.h, counted in net/http),
+// the index beside an s3:// object (index writes s3://b/k.idx, get and serve find
+// it; get answers with two ranged GETs, counted by the proxy's request log), and
+// ranged GETs that fail for real (tests/fixtures/faulty_proxy.py) yet give exact output.
+#include <httplib.h>
+
+#include "cli/s3_env.h"
+
+using namespace ingot_test;
+
+namespace {
+
+// NDJSON over three read blocks (8 MiB each) of the remote reader; a key only in the
+// last record, so the columns come from a whole first pass.
+std::string big_ndjson() {
+  std::string s;
+  for (int i = 0; s.size() < 20u << 20; ++i) {
+    s += "{\"id\":" + std::to_string(i) + ",\"name\":\"n" + std::to_string(i % 97) +
+         "\",\"v\":" + std::to_string(i * 7 % 1000) + ".5}\n";
+  }
+  return s + "{\"id\":-1,\"late\":true}\n";
+}
+
+// CSV whose quoted fields hold line breaks: record ends are not line ends.
+std::string small_csv() {
+  std::string s = "id,name,note\n";
+  for (int i = 0; s.size() < 3u << 20; ++i) {
+    s += std::to_string(i) + ",\"n" + std::to_string(i % 97) + "\",\"line one\nline " + std::to_string(i) + "\"\n";
+  }
+  return s;
+}
+
+void put(S3Env& s3, const std::string& key, const std::string& data) {
+  s3.client.put_object({s3.bucket, key}, data, ingot::s3::md5_base64(data));
+}
+
+std::uint64_t num(const nlohmann::json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
+
+// Requests of the proxy's log: "METHOD path[?query][ Range: ...]".
+int requests(const FaultyProxy& proxy, const std::string& method, bool ranged) {
+  int n = 0;
+  for (const auto& e : proxy.log()) {
+    const std::string req = e["req"];
+    n += req.starts_with(method + " ") && (req.find(" Range: bytes=") != std::string::npos) == ranged;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("remote traffic: --json reports give network requests and bytes, none for a local run", "[cli][s3][remote]") {
+  S3Env s3;
+  TempDir d;
+  const std::string nd = big_ndjson();
+  write_file(d / "data.ndjson", nd);
+  put(s3, "in/data.ndjson", nd);
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+
+  auto local = run_ingot(d, "convert data.ndjson -o local.csv --json -q");
+  REQUIRE(local.code == 0);
+  CHECK_FALSE(report(local).contains("network"));
+  const std::string csv = read_file(d / "local.csv");
+
+  // s3:// in: at least the object's bytes come in (with the column pass, most of them
+  // twice: the last block is still held when the conversion starts), nothing goes out
+  // but requests.
+  auto in = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " -o got.csv --json");
+  REQUIRE(in.code == 0);
+  CHECK(read_file(d / "got.csv") == csv);
+  // The doubled download is pointed out, with the way to avoid it.
+  CHECK_THAT(in.err, Catch::StartsWith("ingot convert: note: "));
+  CHECK_THAT(in.err, Catch::Contains(" of input: the NDJSON columns were found by a first read of the object; write "
+                                     "them once with --schema-out FILE, then pass --schema FILE to read it once\n"));
+  auto once = run_ingot(d, "convert " + s3.url("in/data.ndjson") + " --fields id,name,v,late -o once.csv --json");
+  REQUIRE(once.code == 0);
+  CHECK(read_file(d / "once.csv") == csv);
+  CHECK(once.err.find("note:") == std::string::npos);
+  CHECK(num(report(once)["network"], "bytes_in") < nd.size() + (1u << 20));
+  const auto net_in = report(in)["network"];
+  INFO(net_in.dump());
+  CHECK(num(net_in, "requests") >= 4);  // HEAD, the codec sniff, the blocks
+  CHECK(num(net_in, "bytes_in") >= nd.size());
+  CHECK(num(net_in, "bytes_out") == 0);
+
+  // s3:// out: at least the output's bytes go out.
+  auto out = run_ingot(d, "convert data.ndjson -o " + s3.url("out/x.csv") + " --json -q");
+  REQUIRE(out.code == 0);
+  const auto net_out = report(out)["network"];
+  INFO(net_out.dump());
+  CHECK(num(net_out, "bytes_out") >= csv.size());
+  CHECK(num(net_out, "requests") >= 2);
+  CHECK(s3.get("out/x.csv") == csv);
+
+  // split, index, merge and upload report it too.
+  fs::create_directories(d / "parts");
+  auto sp = run_ingot(d, "split " + s3.url("in/data.ndjson") + " --pieces 3 --prefix parts/p- --json -q");
+  REQUIRE(sp.code == 0);
+  CHECK(num(report(sp)["network"], "bytes_in") >= nd.size());
+  auto mg = run_ingot(d, "merge parts/p-manifest.json -o " + s3.url("merged.ndjson") + " --json -q");
+  INFO(mg.err);
+  REQUIRE(mg.code == 0);
+  CHECK(num(report(mg)["network"], "bytes_out") >= nd.size());
+  CHECK(s3.get("merged.ndjson") == nd);
+  auto ix = run_ingot(d, "index " + s3.url("in/data.ndjson") + " --json -q");
+  REQUIRE(ix.code == 0);
+  CHECK(num(report(ix)["network"], "bytes_in") >= nd.size());
+  auto up = run_ingot(d, "upload local.csv " + s3.url("up/local.csv") + s3.flags + "--json -q");
+  INFO(up.err);
+  REQUIRE(up.code == 0);
+  CHECK(num(report(up)["network"], "bytes_out") >= csv.size());
+  // A local index run: no network block.
+  auto lx = run_ingot(d, "index data.ndjson --json -q");
+  REQUIRE(lx.code == 0);
+  CHECK_FALSE(report(lx).contains("network"));
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+}
+
+TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find it, get makes two ranged GETs",
+          "[cli][s3][remote]") {
+  S3Env s3;
+  TempDir d;
+  const std::string csv = small_csv();
+  write_file(d / "data.csv", csv);
+  put(s3, "in/data.csv", csv);
+  const std::string url = s3.url("in/data.csv");
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+
+  // No index yet: get scans the object.
+  auto scan = run_ingot(d, "get " + url + " 777");
+  REQUIRE(scan.code == 0);
+  CHECK(scan.out == run_ingot(d, "get data.csv 777").out);
+  auto no_index = run_ingot(d, "serve " + url + " --port 0");
+  CHECK(no_index.code == 1);
+  CHECK(no_index.err ==
+        "ingot serve: error: " + url + ": no index " + url + ".idx; build it first with 'ingot index " + url + "'\n");
+
+  auto ix = run_ingot(d, "index " + url + " --json -q");
+  INFO(ix.err);
+  REQUIRE(ix.code == 0);
+  CHECK(report(ix)["index"] == url + ".idx");
+  REQUIRE(s3.client.head({s3.bucket, "in/data.csv.idx"}).has_value());
+  auto verify = run_ingot(d, "index " + url + " --verify -q");
+  INFO(verify.err);
+  CHECK(verify.code == 0);
+  // The same records as from the file, by the index beside the object.
+  for (const char* spec : {"1", "777", "-1", "1000+5"}) {
+    INFO(spec);
+    auto want = run_ingot(d, std::string("get data.csv ") + spec + " --header");
+    auto got = run_ingot(d, "get " + url + " " + spec + " --header");
+    REQUIRE(want.code == 0);
+    CHECK(got.code == 0);
+    CHECK(got.out == want.out);
+  }
+  {
+    // Counted through the proxy: HEAD of the object and of its index, then two ranged
+    // GETs, the index (whole: it is small) and the record.
+    FaultyProxy proxy(d, "ok");
+    ::setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint.c_str(), 1);
+    auto got = run_ingot(d, "get " + url + " 4242");
+    ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+    REQUIRE(got.code == 0);
+    CHECK(got.out == run_ingot(d, "get data.csv 4242").out);
+    std::string log;
+    for (const auto& e : proxy.log()) log += e["req"].get<std::string>() + "\n";
+    INFO(log);
+    CHECK(requests(proxy, "GET", true) == 2);
+    CHECK(requests(proxy, "GET", false) == 0);
+    CHECK(requests(proxy, "HEAD", false) == 2);
+  }
+
+  // serve without --index finds it too.
+  pid_t pid = spawn_ingot(d, "serve " + url + " --port 0");
+  int port = 0;
+  wait_until(
+      [&] {
+        const std::string err = read_file(d / ".bg.err");
+        const auto at = err.find("listening on http://127.0.0.1:");
+        if (at == std::string::npos) return false;
+        port = std::stoi(err.substr(at + 30));
+        return true;
+      },
+      60s, [&] { return "ingot serve to listen (stderr: " + read_file(d / ".bg.err") + ")"; }, 10ms);
+  httplib::Client client("127.0.0.1", port);
+  auto served = client.Get("/lines/777");
+  ::kill(pid, SIGTERM);
+  wait_code(pid);
+  REQUIRE(served);
+  CHECK(served->status == 200);
+  CHECK(served->body == run_ingot(d, "get data.csv 777").out);
+
+  // A stale index beside the object (the object replaced) is refused, as for a file.
+  put(s3, "in/data.csv", csv + "9,x,y\n");
+  auto stale = run_ingot(d, "get " + url + " 5");
+  CHECK(stale.code == 1);
+  CHECK(stale.err.find("index " + url + ".idx is stale") != std::string::npos);
+  auto again = run_ingot(d, "get " + url + " -1 --reindex");
+  INFO(again.err);
+  CHECK(again.code == 0);
+  CHECK(again.out == "9,x,y\n");
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+}
+
+TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow are retried, the output exact",
+          "[cli][s3][remote][faults]") {
+  S3Env s3;
+  TempDir d;
+  const std::string nd = big_ndjson();
+  write_file(d / "data.ndjson", nd);
+  put(s3, "data.ndjson", nd);
+  REQUIRE(run_ingot(d, "convert data.ndjson -o expect.csv -q").code == 0);
+  const std::string expect = read_file(d / "expect.csv");
+  {
+    // Each distinct range (the codec sniff, the three blocks) gets the next fault once;
+    // the conversion pass's GETs of the same ranges pass.
+    FaultyProxy proxy(d, "cut,503,drop,slow", 1, "^GET .* Range: ");
+    ::setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint.c_str(), 1);
+    auto r = run_ingot(d, "convert " + s3.url("data.ndjson") + " -o got.csv --json -q");
+    ::unsetenv("AWS_ENDPOINT_URL_S3");
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(read_file(d / "got.csv") == expect);
+    for (const char* fault : {"cut", "503", "drop", "slow"}) {
+      INFO(fault);
+      CHECK(proxy.count(fault) == 1);
+    }
+    // The retried requests are counted: a cut answer's half body came in too.
+    const auto net = report(r)["network"];
+    CHECK(num(net, "bytes_in") >= nd.size());
+  }
+
+  // With --part: each part reads its range and the block holding its first boundary.
+  FaultyProxy parts(d, "cut,ok,drop,503", 1, "^GET .* Range: ");
+  ::setenv("AWS_ENDPOINT_URL_S3", parts.endpoint.c_str(), 1);
+  std::string joined;
+  for (int k = 1; k <= 3; ++k) {
+    auto p = run_ingot(d, "convert " + s3.url("data.ndjson") + " --fields id,name,v,late --part " + std::to_string(k) +
+                              "/3 -o p.csv -q");
+    INFO(p.err);
+    REQUIRE(p.code == 0);
+    const std::string piece = read_file(d / "p.csv");
+    joined += k == 1 ? piece : piece.substr(piece.find('\n') + 1);  // each part has the header row
+  }
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+  auto whole = run_ingot(d, "convert data.ndjson --fields id,name,v,late -o whole.csv -q");
+  REQUIRE(whole.code == 0);
+  CHECK(joined == read_file(d / "whole.csv"));
+  CHECK(parts.count("cut") >= 1);
+}
