@@ -150,13 +150,21 @@ GetReport by_scan(InputFile& in, const GetOptions& o, int fd) {
 }
 
 GetReport get_or_throw(const GetOptions& o, int fd) {
-  // A remote object is opened as stored, without the read of its first bytes that finds
-  // its compression: with a fresh index, `get` then makes two ranged GETs (the index,
-  // the records). An index exists only for uncompressed bytes; a scan reopens it decoded.
-  const bool remote = is_remote_path(o.input) && !o.scan;
-  InputFile in = InputFile::open(o.input, remote ? Decode::raw : Decode::auto_detect, InputFile::Remote::allow);
+  // A remote object is opened as stored, without the reads of its first and last bytes
+  // that find its compression: with a fresh index of a plain object, `get` then makes two
+  // ranged GETs (the index, the records). Anything else reopens it decoded: a scan, an
+  // index that does not match the stored bytes (it may be seekable zstd's, which counts
+  // decoded bytes), a rebuilt index.
+  bool decoded = !(is_remote_path(o.input) && !o.scan);
+  InputFile in = InputFile::open(o.input, decoded ? Decode::auto_detect : Decode::raw, InputFile::Remote::allow);
+  auto reopen_decoded = [&] {
+    if (decoded) return false;
+    in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
+    decoded = true;
+    return true;
+  };
   auto scan = [&] {
-    if (remote) in = InputFile::open(o.input, Decode::auto_detect, InputFile::Remote::allow);
+    reopen_decoded();
     return by_scan(in, o, fd);
   };
   if (!in.seekable() || o.scan) return scan();
@@ -177,6 +185,7 @@ GetReport get_or_throw(const GetOptions& o, int fd) {
         old_kind = r->meta().kind;
         // The default FILE.idx must cover the whole file; an explicit --index may be a part's.
         why = r->source_mismatch(in, o.index.empty());
+        if (!why.empty() && reopen_decoded()) why = r->source_mismatch(in, o.index.empty());
         if (!why.empty()) why = "index " + idx + " is stale: " + why + "; run 'ingot index " + o.input + "'";
       }
     } catch (const Error& e) {
@@ -197,6 +206,7 @@ GetReport get_or_throw(const GetOptions& o, int fd) {
     return scan();  // (an http(s):// URL's index cannot be built beside it)
   }
 
+  reopen_decoded();
   IndexOptions io;
   io.input = o.input;
   io.output = idx;
