@@ -722,7 +722,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
         if (c < 0 || kind == SlotKind::null) return;
         to_column(static_cast<std::size_t>(c));
         w.filled[static_cast<std::size_t>(c)] = 1;
-        if (kind == SlotKind::string && swar::find2(text.data(), text.size(), delim, delim) != text.size()) {
+        if (kind == SlotKind::string && contains_byte(text.data(), text.size(), delim)) {
           o = write_csv_field(o, text, delim);
         } else {
           o = copy_short(o, text.data(), text.size());
@@ -780,7 +780,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
         if (cell.row != w.row) continue;
         std::string_view text(cell.p, cell.n);
         if (cell.quoting == kQuoteIfNeeded ||
-            (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
+            (cell.quoting == kQuoteIfDelimiter && contains_byte(text.data(), text.size(), delim))) {
           o = write_csv_field(o, text, delim);
         } else {
           o = copy_short(o, text.data(), text.size());

@@ -116,7 +116,19 @@ inline std::size_t atom_len(const char* p, std::size_t n) {
   }
   return n;
 }
+// Whether [p, p + n) holds byte c; reads up to 31 bytes past p + n.
+inline bool contains_byte(const char* p, std::size_t n, char c) {
+  const __m256i vc = _mm256_set1_epi8(c);
+  for (std::size_t i = 0; i < n; i += 32) {
+    const auto bits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(load32(p + i), vc)));
+    if (bits) return i + static_cast<std::size_t>(__builtin_ctz(bits)) < n;
+  }
+  return false;
+}
 #else
+// Whether [p, p + n) holds byte c.
+inline bool contains_byte(const char* p, std::size_t n, char c) { return swar::find2(p, n, c, c) != n; }
+
 // n bytes of a and b equal; both readable for 8 bytes past n (chunks and shapes are padded).
 inline bool equal_padded(const char* a, const char* b, std::size_t n) {
   std::size_t i = 0;

@@ -664,12 +664,14 @@ TEST_CASE("convert: SIMD and generic NDJSON variants give the same bytes on tric
   }
 }
 
-TEST_CASE("convert: CSV without quotes gives the same bytes on the quote-free path and the tokenizer",
+TEST_CASE("convert: CSV records without quotes give the same bytes on the quote-free path and the tokenizer",
           "[convert][csv][quote-free]") {
-  // No '"' anywhere, so every chunk takes the quote-free path; INGOT_CSV_QUOTE_FREE=0
-  // sends the same chunks through the tokenizer. CRLF and bare CR, empty fields, too
-  // many and too few fields, invalid UTF-8, backslashes and control bytes that JSON
-  // escapes, long fields past the 64-byte window, blank lines, a BOM, no final newline.
+  // Most records hold no '"' and take the quote-free path, a few do (quoted fields with
+  // newlines and doubled quotes, a stray quote inside a field, read loosely and strictly)
+  // and are read by the tokenizer from their start; INGOT_CSV_QUOTE_FREE=0 sends every
+  // record through the tokenizer. CRLF and bare CR, empty fields, too many and too few
+  // fields, invalid UTF-8, backslashes and control bytes that JSON escapes, long fields
+  // past the 64-byte window, blank lines, a BOM, no final newline.
   std::mt19937 rng(1405);
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   const std::vector<std::string> cells = {
@@ -690,6 +692,14 @@ TEST_CASE("convert: CSV without quotes gives the same bytes on the quote-free pa
         text += pick(2) ? "\r\n" : "\n";
         continue;
       }
+      if (kind == 3) {  // quoted: a delimiter, a doubled quote and a newline inside
+        text += std::to_string(i) + delim + "\"a" + delim + "b \"\"c\"\"\r\nd\"" + delim + "x" + delim + "y\n";
+        continue;
+      }
+      if (kind == 4) {  // a quote inside an unquoted field: literal, or malformed when strict
+        text += std::to_string(i) + delim + "5'11\"" + delim + "x" + delim + "y\r\n";
+        continue;
+      }
       text += std::to_string(i);
       const std::size_t n = kind == 1 ? 1 : kind == 2 ? 5 : 3;
       for (std::size_t k = 0; k < n; ++k) text += delim + cell();
@@ -699,10 +709,12 @@ TEST_CASE("convert: CSV without quotes gives the same bytes on the quote-free pa
     const std::string name = delim == ',' ? "in.csv" : "in.tsv";
     TempDir dir;
     write_file(dir / name, text);
-    for (ValueTypes types : {ValueTypes::auto_detect, ValueTypes::string}) {
+    for (const auto& [types, strict] : {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
+                                        std::pair{ValueTypes::auto_detect, true}}) {
       auto tweak = [&](ConvertOptions& o) {
         o.types = types;
         o.to = RecordKind::ndjson;
+        o.chunker.strict_quotes = strict;
       };
       Run tokenizer = [&] {
         ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
@@ -713,7 +725,7 @@ TEST_CASE("convert: CSV without quotes gives the same bytes on the quote-free pa
       REQUIRE(tokenizer.report.records.blank > 50);
       for (unsigned threads : {1u, 2u}) {
         for (std::size_t chunk : {std::size_t{64}, std::size_t{777}, kDefaultChunkSize}) {
-          INFO("delimiter " << int(delim) << " threads " << threads << " chunk " << chunk);
+          INFO("delimiter " << int(delim) << " strict " << strict << " threads " << threads << " chunk " << chunk);
           require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
         }
       }
