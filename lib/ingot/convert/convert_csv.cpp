@@ -358,7 +358,8 @@ DelimitedChunkConverter::DelimitedChunkConverter(const std::vector<std::string>&
       expected_("expected " + std::to_string(keys.size()) + " fields, found ") {
   write_record_ = types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes_->width)
                                                    : pick_record_writer<false>(prefixes_->width);
-  if (to_json_) {
+  // The quote-free path assumes the CLI's delimiters: not a quote or line-end byte.
+  if (to_json_ && in_delim != '"' && in_delim != '\n' && in_delim != '\r') {
     prefixes_->quote_free = types == ValueTypes::auto_detect ? pick_quote_free<true>(prefixes_->width)
                                                              : pick_quote_free<false>(prefixes_->width);
   }
