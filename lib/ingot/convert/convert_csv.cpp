@@ -57,6 +57,16 @@ inline unsigned escape_bits(__m128i v) {
   return static_cast<unsigned>(_mm_movemask_epi8(x));
 }
 
+// Bit i set when byte i of v may occur in a JSON number: a digit, '.', 'e', 'E', '+', '-'.
+inline unsigned number_bytes(__m128i v) {
+  const __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+  const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t);
+  const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));  // 'E' -> 'e'
+  const __m128i sign = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+  const __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), _mm_cmpeq_epi8(lower, _mm_set1_epi8('e')));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, sign), other)));
+}
+
 // Whether the 1..16 bytes of s (16 readable) are a JSON number.
 inline bool is_number16(std::string_view s) {
   const int fast = swar::digits_dot_number16(s.data(), s.size());
@@ -88,9 +98,12 @@ constexpr std::size_t kWriteSlack = 32;
     }
     return write_json_string(o, v);
   }
-  if (auto_types && is_json_number(v)) return copy_short(o, v.data(), n);
   if (n <= 32) {  // two overlapping words cover it
     const __m128i a = load16(v.data()), b = load16(v.data() + n - 16);
+    // Only a field of number bytes goes to the grammar (a timestamp does not).
+    if (auto_types && (number_bytes(a) & number_bytes(b)) == 0xFFFF && is_json_number(v)) {
+      return copy_short(o, v.data(), n);
+    }
     if ((escape_bits(a) | escape_bits(b)) == 0) {
       *o = '"';
       store16(o + 1, a);
@@ -98,7 +111,9 @@ constexpr std::size_t kWriteSlack = 32;
       o[n + 1] = '"';
       return o + n + 2;
     }
+    return write_json_string(o, v);
   }
+  if (auto_types && is_json_number(v)) return copy_short(o, v.data(), n);
   return write_json_string(o, v);
 #else
   if (auto_types && (is_json_number(v) || is_json_literal(v))) return copy_short(o, v.data(), n);
