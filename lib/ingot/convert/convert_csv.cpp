@@ -9,6 +9,7 @@
 #endif
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -34,7 +35,11 @@ struct CsvWork {
   ByteBuffer out;
 };
 
-bool is_json_literal(std::string_view v) { return v == "true" || v == "false"; }
+// Inlined (it runs for every short non-number field): lengths first.
+[[gnu::always_inline]] inline bool is_json_literal(std::string_view v) {
+  return (v.size() == 4 && std::memcmp(v.data(), "true", 4) == 0) ||
+         (v.size() == 5 && std::memcmp(v.data(), "false", 5) == 0);
+}
 
 #if defined(__SSE2__)
 // The writers below load and store whole 16-byte words: a field may be read up to 15
@@ -50,6 +55,16 @@ inline unsigned escape_bits(__m128i v) {
   const __m128i x =
       _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctrl);
   return static_cast<unsigned>(_mm_movemask_epi8(x));
+}
+
+// Bit i set when byte i of v may occur in a JSON number: a digit, '.', 'e', 'E', '+', '-'.
+inline unsigned number_bytes(__m128i v) {
+  const __m128i t = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+  const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t);
+  const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));  // 'E' -> 'e'
+  const __m128i sign = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+  const __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), _mm_cmpeq_epi8(lower, _mm_set1_epi8('e')));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, sign), other)));
 }
 
 // Whether the 1..16 bytes of s (16 readable) are a JSON number.
@@ -83,9 +98,12 @@ constexpr std::size_t kWriteSlack = 32;
     }
     return write_json_string(o, v);
   }
-  if (auto_types && is_json_number(v)) return copy_short(o, v.data(), n);
   if (n <= 32) {  // two overlapping words cover it
     const __m128i a = load16(v.data()), b = load16(v.data() + n - 16);
+    // Only a field of number bytes goes to the grammar (a timestamp does not).
+    if (auto_types && (number_bytes(a) & number_bytes(b)) == 0xFFFF && is_json_number(v)) {
+      return copy_short(o, v.data(), n);
+    }
     if ((escape_bits(a) | escape_bits(b)) == 0) {
       *o = '"';
       store16(o + 1, a);
@@ -93,7 +111,9 @@ constexpr std::size_t kWriteSlack = 32;
       o[n + 1] = '"';
       return o + n + 2;
     }
+    return write_json_string(o, v);
   }
+  if (auto_types && is_json_number(v)) return copy_short(o, v.data(), n);
   return write_json_string(o, v);
 #else
   if (auto_types && (is_json_number(v) || is_json_literal(v))) return copy_short(o, v.data(), n);
@@ -110,6 +130,11 @@ struct KeyPrefixes {
   std::size_t total = 0;  // sum of the lengths
   std::unique_ptr<char[]> slots;
   std::vector<std::size_t> len;
+  // CSV/TSV -> NDJSON with the quote-free records fast (convert_quote_free), for this
+  // width and --types; set by DelimitedChunkConverter.
+  using QuoteFree = void (*)(const Chunk&, const KeyPrefixes&, CsvTokenizer&, CsvRecord&, char, bool,
+                             const std::string&, ChunkTally&, ByteBuffer&);
+  QuoteFree quote_free = nullptr;
 
   explicit KeyPrefixes(const std::vector<std::string>& keys) {
     std::vector<std::string> texts;
@@ -153,6 +178,168 @@ RecordWriter pick_record_writer(std::size_t width) {
   return write_json_record<0, AutoTypes>;
 }
 
+// Bit i set when p[i] is a or b, for i in [0, 64); reads exactly 64 bytes.
+inline std::uint64_t mask64_eq2(const char* p, char a, char b) { return swar::mask64_eq3(p, a, b, b); }
+
+// Hands a record the tokenizer read to `valid` or makes it a reject, as
+// for_each_delimited_record does; returns its newlines.
+template <class Valid>
+std::uint32_t sort_record(const CsvRecord& rec, std::string_view raw, std::uint64_t line, std::uint64_t offset,
+                          bool utf8_ok, std::size_t nfields, const std::string& expected, ChunkTally& tally,
+                          Valid&& valid) {
+  const char* reason = rec.error;
+  std::string detail;
+  if (!reason && is_blank_record(raw)) {
+    ++tally.counts.blank;
+    return rec.newlines;
+  }
+  if (!reason && rec.fields.size() != nfields) {
+    detail = expected + std::to_string(rec.fields.size());
+  } else if (!reason && !utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
+    reason = "invalid UTF-8";
+  }
+  if (reason || !detail.empty()) {
+    Reject r;
+    r.line = line;
+    r.offset = offset;
+    r.raw = raw;
+    r.reason = reason ? reason : detail;
+    tally.rejects.push_back(std::move(r));
+  } else {
+    ++tally.counts.valid;
+    valid();
+  }
+  return rec.newlines;
+}
+
+// CSV/TSV -> NDJSON, a record without '"' at a time. Without quotes the tokenizer's
+// grammar is plain: a record is a line ('\n' included; the last may lack one), its
+// fields are the bytes between delimiters, and the last field loses one '\r' before
+// the line end (CRLF). So a record is found with memchr and its fields with a 64-byte
+// mask of delimiters and quotes, each value written as it is found (no field views); a
+// record with another field count is rolled back and rejected with the tokenizer's
+// reason. A record with a '"' (2.5% of the taxi CSV's) is rolled back too and read by
+// the tokenizer, reset at its start. Counts, rejects (line, offset, raw bytes, reason),
+// newlines and output bytes are those of for_each_delimited_record (tests/unit/convert
+// compare the two, INGOT_CSV_QUOTE_FREE=0 selecting the tokenizer alone).
+template <std::size_t W, bool AutoTypes>
+void convert_quote_free(const Chunk& c, const KeyPrefixes& keys, CsvTokenizer& tokenizer, CsvRecord& rec, char delim,
+                        bool strict_quotes, const std::string& expected, ChunkTally& tally, ByteBuffer& out) {
+  tally.clear();
+  out.clear();
+  tokenizer.set_delimiter(delim);
+  tokenizer.set_strict_quotes(strict_quotes);
+  const bool utf8_ok = simdjson::validate_utf8(c.data, c.size);
+  const std::size_t skip = bom_length(c.data, c.size, c.offset);
+  const char* p = c.data + skip;
+  const char* const end = c.data + c.size;
+  const std::size_t nkeys = keys.len.size();
+  const std::size_t width = W ? W : keys.width;
+  const std::size_t room = keys.total + 4 * nkeys + 4 + width + kWriteSlack;
+  std::uint64_t line = 0;
+  while (p < end) {
+    const char* record = p;
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* rend = nl ? nl + 1 : end;  // the record's raw end, if it has no quote
+    const std::string_view raw(record, static_cast<std::size_t>(rend - record));
+    if (is_blank_record(raw)) {
+      ++tally.counts.blank;
+      line += nl != nullptr;
+      p = rend;
+      continue;
+    }
+    const char* fend = nl ? nl : end;
+    if (fend[-1] == '\r') --fend;  // raw is not blank, so fend > record
+    char* o = out.reserve(room + json_string_max(raw.size()));
+    const char* slot = keys.slots.get();
+    std::size_t nfields = 0;  // counted past nkeys, written up to it
+    const char* f = record;   // the field's start
+    const char* w = record;   // the window: its delimiter and quote bits at or after f
+    std::uint64_t m = mask64_eq2(w, delim, '"');
+    bool quoted = false;
+    for (;;) {
+      while (m == 0 && w + 64 < fend) {
+        w += 64;
+        m = mask64_eq2(w, delim, '"');
+      }
+      const char* d = m ? w + __builtin_ctzll(m) : fend;
+      if (d >= fend) {
+        d = fend;
+      } else if (*d == '"') {
+        quoted = true;
+        break;
+      }
+      if (nfields < nkeys) {
+        for (std::size_t k = 0; k < width; k += 16) std::memcpy(o + k, slot + k, 16);
+        o += keys.len[nfields];
+        o = write_typed_value(o, std::string_view(f, static_cast<std::size_t>(d - f)), AutoTypes);
+        slot += width;
+      }
+      ++nfields;
+      if (d == fend) break;
+      m &= m - 1;
+      f = d + 1;
+    }
+    if (quoted) {
+      tokenizer.reset(record, static_cast<std::size_t>(end - record));
+      tokenizer.next(rec);
+      const std::string_view qraw = rec.raw(record);
+      line += sort_record(rec, qraw, line, static_cast<std::uint64_t>(record - c.data), utf8_ok, nkeys, expected, tally,
+                          [&] {
+                            char* q = out.reserve(room + json_string_max(qraw.size()));
+                            q = write_json_record<W, AutoTypes>(q, keys, rec.fields);
+                            if (nkeys) {
+                              *q++ = '}';
+                            } else {
+                              *q++ = '{';
+                              *q++ = '}';
+                            }
+                            *q++ = '\n';
+                            out.commit(q);
+                          });
+      p = record + rec.end;
+      continue;
+    }
+    p = rend;
+    const char* reason = nullptr;
+    std::string detail;
+    if (nfields != nkeys) {
+      detail = expected + std::to_string(nfields);
+    } else if (!utf8_ok && !simdjson::validate_utf8(raw.data(), raw.size())) {
+      reason = "invalid UTF-8";
+    } else {
+      *o++ = '}';
+      *o++ = '\n';
+      out.commit(o);
+      ++tally.counts.valid;
+      line += nl != nullptr;
+      continue;
+    }
+    Reject r;
+    r.line = line;
+    r.offset = static_cast<std::uint64_t>(record - c.data);
+    r.raw = raw;
+    r.reason = reason ? reason : detail;
+    tally.rejects.push_back(std::move(r));
+    line += nl != nullptr;
+  }
+  tally.newlines = line;
+}
+
+// INGOT_CSV_QUOTE_FREE=0 in the environment turns the quote-free path off (tests
+// compare both paths byte for byte); read per chunk, so a test may switch it.
+bool quote_free_enabled() {
+  const char* v = std::getenv("INGOT_CSV_QUOTE_FREE");
+  return v == nullptr || std::string_view(v) != "0";
+}
+
+template <bool AutoTypes>
+KeyPrefixes::QuoteFree pick_quote_free(std::size_t width) {
+  if (width == 16) return convert_quote_free<16, AutoTypes>;
+  if (width == 32) return convert_quote_free<32, AutoTypes>;
+  return convert_quote_free<0, AutoTypes>;
+}
+
 }  // namespace
 
 std::vector<std::string> delimited_keys(std::string_view first, char delim, bool header, bool strict_quotes,
@@ -186,6 +373,11 @@ DelimitedChunkConverter::DelimitedChunkConverter(const std::vector<std::string>&
       expected_("expected " + std::to_string(keys.size()) + " fields, found ") {
   write_record_ = types == ValueTypes::auto_detect ? pick_record_writer<true>(prefixes_->width)
                                                    : pick_record_writer<false>(prefixes_->width);
+  // The quote-free path assumes the CLI's delimiters: not a quote or line-end byte.
+  if (to_json_ && in_delim != '"' && in_delim != '\n' && in_delim != '\r') {
+    prefixes_->quote_free = types == ValueTypes::auto_detect ? pick_quote_free<true>(prefixes_->width)
+                                                             : pick_quote_free<false>(prefixes_->width);
+  }
 }
 
 DelimitedChunkConverter::~DelimitedChunkConverter() = default;
@@ -195,6 +387,10 @@ void DelimitedChunkConverter::convert(const Chunk& c, CsvTokenizer& tokenizer, C
   const KeyPrefixes& prefixes = *prefixes_;
   const RecordWriter write_record = write_record_;
   const std::size_t nkeys = nkeys_;
+  if (prefixes.quote_free && quote_free_enabled()) {
+    prefixes.quote_free(c, prefixes, tokenizer, rec, in_delim_, strict_quotes_, expected_, tally, out);
+    return;
+  }
   out.clear();
   for_each_delimited_record(
       c, tokenizer, rec, in_delim_, strict_quotes_, nkeys, expected_, tally,

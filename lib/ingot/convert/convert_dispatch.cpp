@@ -1,4 +1,9 @@
 // Picks the convert_ndjson.cpp variant for this CPU (see convert_internal.h).
+// INGOT_NDJSON_VARIANT=generic in the environment forces the generic one (tests compare
+// the two variants' output byte for byte).
+#include <cstdlib>
+#include <string_view>
+
 #include "ingot/convert/convert_internal.h"
 
 namespace ingot::detail {
@@ -14,15 +19,22 @@ bool has_x86_64_v3() {
 #endif
 }
 
-const bool kV3 = has_x86_64_v3();
+const bool kHasV3 = has_x86_64_v3();
+
+// Read at each run, so that a test may switch variants within one process.
+bool use_v3() {
+  if (!kHasV3) return false;
+  const char* forced = std::getenv("INGOT_NDJSON_VARIANT");
+  return forced == nullptr || std::string_view(forced) != "generic";
+}
 
 }  // namespace
 
-const char* ndjson_variant() { return kV3 ? "x86-64-v3" : "generic"; }
+const char* ndjson_variant() { return use_v3() ? "x86-64-v3" : "generic"; }
 
 void convert_ndjson(ConvertRun& run) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::convert_ndjson(run);
+  if (use_v3()) return x86_64_v3::convert_ndjson(run);
 #endif
   generic::convert_ndjson(run);
 }
@@ -30,7 +42,7 @@ void convert_ndjson(ConvertRun& run) {
 std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, std::uint64_t end,
                                           const ConvertOptions& opts) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::ndjson_key_union(in, begin, end, opts);
+  if (use_v3()) return x86_64_v3::ndjson_key_union(in, begin, end, opts);
 #endif
   return generic::ndjson_key_union(in, begin, end, opts);
 }
@@ -38,7 +50,7 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
 std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<std::string>& columns, RowFormat format,
                                                             bool flatten) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::make_ndjson_converter(columns, format, flatten);
+  if (use_v3()) return x86_64_v3::make_ndjson_converter(columns, format, flatten);
 #endif
   return generic::make_ndjson_converter(columns, format, flatten);
 }

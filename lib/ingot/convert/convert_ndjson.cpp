@@ -652,12 +652,14 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     bool copy_text;
     bool cells;
     bool use_shapes;
+    bool direct;  // CSV/TSV: rows may be written while matching (match_writing)
     std::vector<NdjsonRow>* rows;
     const char* base;
     const char* end;
     const char* src = nullptr;
     std::size_t src_len = 0;
-    std::size_t used = 0;  // bytes of rows in w.out
+    std::size_t used = 0;     // bytes of rows in w.out
+    std::size_t written = 0;  // the end of a row match_writing() wrote past `used`, or 0
     error_code line(const char* p, std::size_t len, std::size_t cap) {
       ++w.row;
       w.scratch.clear();
@@ -665,6 +667,13 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       src_len = len;
       if (use_shapes) {
         for (std::size_t i = 0; i < w.shapes.size(); ++i) {
+          if (direct && w.shapes[i].ordered) {
+            if (match_writing(w.shapes[i], p, len)) {
+              w.shapes.touch(i);
+              return simdjson::SUCCESS;
+            }
+            continue;
+          }
           const std::vector<int>& col = w.shapes[i].column;
           // The cells the walker would set: an unescaped string's body, a number's or
           // literal's token; null sets none.
@@ -686,10 +695,52 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       if (!e && use_shapes && walker.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
       return e;
     }
+    // CSV/TSV from a shape whose columns come in column order: the row is written while
+    // the line is matched, each slot's text straight after the delimiters of the columns
+    // before it (no cells, no second pass); committed by accepted(). Same bytes as
+    // write_delimited() (a null slot, like a missing key, leaves its cell empty).
+    bool match_writing(const LineShape& shape, const char* p, std::size_t len) {
+      const std::size_t n = w.cells.size();
+      // As in write_delimited(), plus the 7 bytes an 8-byte store of delimiters may pass.
+      const std::size_t room = 2 * len + 3 * n + 1 + 8;
+      if (used + room > w.out.size()) w.out.resize(std::max(2 * w.out.size(), used + room));
+      char* o = w.out.data() + used;
+      std::size_t at = 0;  // the column o is in
+      const int* col = shape.column.data();
+      const std::uint64_t delims = swar::kOnes * static_cast<unsigned char>(delim);
+      // The delimiters up to column c (words, not a byte loop the compiler makes a memset call).
+      auto to_column = [&](std::size_t c) {
+        while (at < c) {
+          std::memcpy(o, &delims, 8);
+          const std::size_t k = std::min<std::size_t>(c - at, 8);
+          o += k;
+          at += k;
+        }
+      };
+      auto slot = [&](std::size_t k, SlotKind kind, std::string_view text) {
+        const int c = col[k];
+        if (c < 0 || kind == SlotKind::null) return;
+        to_column(static_cast<std::size_t>(c));
+        w.filled[static_cast<std::size_t>(c)] = 1;
+        if (kind == SlotKind::string && contains_byte(text.data(), text.size(), delim)) {
+          o = write_csv_field(o, text, delim);
+        } else {
+          o = copy_short(o, text.data(), text.size());
+        }
+      };
+      if (!match_shape<true>(shape, p, len, slot)) return false;
+      if (n > 0) to_column(n - 1);
+      *o++ = '\n';
+      written = static_cast<std::size_t>(o - w.out.data());
+      return true;
+    }
     void accepted() {
       std::string& out = w.out;
       const std::size_t n = w.cells.size();
-      if (cells) {
+      if (written) {
+        used = written;
+        written = 0;
+      } else if (cells) {
         write_cells(n);
       } else if (copy_text) {
         for (std::size_t i = 0; i < n; ++i) {
@@ -729,7 +780,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
         if (cell.row != w.row) continue;
         std::string_view text(cell.p, cell.n);
         if (cell.quoting == kQuoteIfNeeded ||
-            (cell.quoting == kQuoteIfDelimiter && swar::find2(text.data(), text.size(), delim, delim) != text.size())) {
+            (cell.quoting == kQuoteIfDelimiter && contains_byte(text.data(), text.size(), delim))) {
           o = write_csv_field(o, text, delim);
         } else {
           o = copy_short(o, text.data(), text.size());
@@ -759,8 +810,16 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       used = out.size();
     }
     void rejected() {}
-  } handler{w,    flatten, delim,          copy_text, cells, use_shapes && simdjson::validate_utf8(c.data, c.size),
-            rows, c.data,  c.data + c.size};
+  } handler{w,
+            flatten,
+            delim,
+            copy_text,
+            cells,
+            use_shapes && simdjson::validate_utf8(c.data, c.size),
+            !copy_text && !cells,
+            rows,
+            c.data,
+            c.data + c.size};
   // Unescaped strings and compact JSON are never longer than the line they come
   // from, so reserving the chunk size keeps views into scratch valid.
   if (w.scratch.capacity() < c.size) w.scratch.reserve(c.size);

@@ -8,6 +8,11 @@
 // not take (a string with a backslash, a control byte, a bad number), goes to simdjson
 // as before, which gives the exact reject reason. ARCHITECTURE.md has the argument.
 //
+// The matcher's three scans (literal bytes equal, a string's body, an atom's end) take
+// 32 bytes at a time with AVX2 in the x86-64-v3 variant, and 8 (word loops) in the
+// generic one; both decide every line alike (tests/unit/convert, "SIMD and generic
+// variants", run both through INGOT_NDJSON_VARIANT).
+//
 // Compiled once per CPU variant, inside its namespace: include only from
 // convert_ndjson.cpp (inline code shared by TUs of different CPU levels could be linked
 // from the wrong one).
@@ -24,6 +29,11 @@
 #include <utility>
 #include <vector>
 
+#if defined(__AVX2__) && defined(__BMI2__)
+#include <immintrin.h>
+#define INGOT_SHAPE_AVX2 1
+#endif
+
 #include "ingot/format/json_text.h"
 #include "ingot/util/swar.h"
 
@@ -38,17 +48,86 @@ struct LeafSpan {
 
 enum class SlotKind : std::uint8_t { string, number, boolean, null };
 
+// Readable bytes past a shape's literals: the matcher loads whole 32-byte words.
+inline constexpr std::size_t kShapePadding = 32;
+
 struct LineShape {
-  std::string text;                    // the literals, back to back, then 8 bytes of padding
+  std::string text;                    // the literals, back to back, then kShapePadding bytes
   std::size_t text_len = 0;            // without the padding
   std::vector<std::uint32_t> lit_end;  // slot i follows the literal ending at text[lit_end[i]]
   std::vector<int> column;             // slot i's column, -1 for none
+  bool ordered = false;                // the slots' columns (those >= 0) rise strictly
 
   bool operator==(const LineShape& o) const {
     return text_len == o.text_len && lit_end == o.lit_end && column == o.column &&
            std::memcmp(text.data(), o.text.data(), text_len) == 0;
   }
 };
+
+#if defined(INGOT_SHAPE_AVX2)
+inline __m256i load32(const char* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// n bytes of a and b equal; both readable for 32 bytes past n (chunks and shapes are padded).
+inline bool equal_padded(const char* a, const char* b, std::size_t n) {
+  for (;;) {
+    const auto neq = ~static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(load32(a), load32(b))));
+    if (n <= 32) return _bzhi_u32(neq, static_cast<unsigned>(n)) == 0;
+    if (neq) return false;
+    a += 32, b += 32, n -= 32;
+  }
+}
+
+// Index of the first '"', '\\' or control byte in [p, p + n), or n; reads up to 31
+// bytes past p + n.
+inline std::size_t string_body_len(const char* p, std::size_t n) {
+  const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\'), c1f = _mm256_set1_epi8(0x1F);
+  for (std::size_t i = 0; i < n; i += 32) {
+    const __m256i v = load32(p + i);
+    const __m256i m = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
+                                      _mm256_cmpeq_epi8(_mm256_max_epu8(v, c1f), c1f));
+    if (const auto bits = static_cast<unsigned>(_mm256_movemask_epi8(m))) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(bits));
+      return at < n ? at : n;
+    }
+  }
+  return n;
+}
+
+// Index of the first byte of [p, p + n) that ends an atom (kAtomEnds below: ,:{}[]" and
+// JSON white space), or n; reads up to 31 bytes past p + n. Classified by two nibble
+// lookups as simdjson's stage 1 does: a byte is in the set when the bits its low and
+// high nibble select overlap (bit 0: \t \n \r; bit 1: space " ,; bit 2: ':';
+// bit 3: [ ] { }).
+inline std::size_t atom_len(const char* p, std::size_t n) {
+  const __m256i lo_tab = _mm256_setr_epi8(2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0,  //
+                                          2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0);
+  const __m256i hi_tab = _mm256_setr_epi8(1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                          1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  for (std::size_t i = 0; i < n; i += 32) {
+    const __m256i v = load32(p + i);
+    const __m256i lo = _mm256_shuffle_epi8(lo_tab, _mm256_and_si256(v, nibble));
+    const __m256i hi = _mm256_shuffle_epi8(hi_tab, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+    const __m256i none = _mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256());
+    if (const auto bits = ~static_cast<unsigned>(_mm256_movemask_epi8(none))) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctz(bits));
+      return at < n ? at : n;
+    }
+  }
+  return n;
+}
+// Whether [p, p + n) holds byte c; reads up to 31 bytes past p + n.
+inline bool contains_byte(const char* p, std::size_t n, char c) {
+  const __m256i vc = _mm256_set1_epi8(c);
+  for (std::size_t i = 0; i < n; i += 32) {
+    const auto bits = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(load32(p + i), vc)));
+    if (bits) return i + static_cast<std::size_t>(__builtin_ctz(bits)) < n;
+  }
+  return false;
+}
+#else
+// Whether [p, p + n) holds byte c.
+inline bool contains_byte(const char* p, std::size_t n, char c) { return swar::find2(p, n, c, c) != n; }
 
 // n bytes of a and b equal; both readable for 8 bytes past n (chunks and shapes are padded).
 inline bool equal_padded(const char* a, const char* b, std::size_t n) {
@@ -63,6 +142,9 @@ inline bool equal_padded(const char* a, const char* b, std::size_t n) {
   return true;
 }
 
+inline std::size_t string_body_len(const char* p, std::size_t n) { return swar::find_json_escape(p, n); }
+#endif
+
 // Bytes that end a non-string scalar, as they end an atom for simdjson's stage 1:
 // structural characters, quotes and JSON white space.
 struct AtomEnds {
@@ -72,6 +154,14 @@ struct AtomEnds {
   }
 };
 inline constexpr AtomEnds kAtomEnds{};
+
+#if !defined(INGOT_SHAPE_AVX2)
+inline std::size_t atom_len(const char* p, std::size_t n) {
+  std::size_t k = 0;
+  while (k < n && !kAtomEnds.table[static_cast<unsigned char>(p[k])]) ++k;
+  return k;
+}
+#endif
 
 // Builds the shape of the line [p, p + len) from its scalar values in document order.
 inline void build_shape(LineShape& s, const char* p, std::size_t len, const std::vector<LeafSpan>& spans) {
@@ -87,10 +177,17 @@ inline void build_shape(LineShape& s, const char* p, std::size_t len, const std:
   }
   s.text.append(at, static_cast<std::size_t>(p + len - at));
   s.text_len = s.text.size();
-  s.text.append(8, '\0');
+  s.text.append(kShapePadding, '\0');
+  s.ordered = true;
+  int last = -1;
+  for (int c : s.column) {
+    if (c < 0) continue;
+    if (c <= last) s.ordered = false;
+    last = c;
+  }
 }
 
-// Matches the line [p, p + len) (readable for 8 bytes past len) against shape s, calling
+// Matches the line [p, p + len) (readable for 32 bytes past len) against shape s, calling
 // slot(i, kind, text) for each slot in order: text is a string's body without its quotes,
 // or a number's or literal's token. Validate: each slot must hold a JSON scalar as
 // simdjson would accept it (a string without backslash or control byte; the caller
@@ -111,14 +208,13 @@ bool match_shape(const LineShape& s, const char* p, std::size_t len, Slot&& slot
     const char* v = p + pos;
     if (*v == '"') {
       // The first quote, backslash or control byte must be the closing quote.
-      const std::size_t body = swar::find_json_escape(v + 1, len - pos - 1);
+      const std::size_t body = string_body_len(v + 1, len - pos - 1);
       if (body == len - pos - 1 || v[1 + body] != '"') return false;
       slot(i, SlotKind::string, std::string_view(v + 1, body));
       pos += body + 2;
       continue;
     }
-    std::size_t k = 0;
-    while (pos + k < len && !kAtomEnds.table[static_cast<unsigned char>(v[k])]) ++k;
+    const std::size_t k = atom_len(v, len - pos);
     if (k == 0) return false;
     const std::string_view tok(v, k);
     SlotKind kind = SlotKind::number;

@@ -399,3 +399,48 @@ TEST_CASE("cli convert: a named pipe whose writer comes later is read once, whol
         "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"name\":\"c\"}\n");
   CHECK(read_file(dir / "p-00001.fifo") == "id,name\n3,c\n");  // pieces take the input's extension
 }
+
+TEST_CASE("convert cli: INGOT_NDJSON_VARIANT=generic writes the same bytes as the CPU's variant",
+          "[cli][convert][simd]") {
+  // Lines that repeat a few shapes (so the shape matcher takes most of them), with
+  // escapes, UTF-8, the delimiter, long values, keys in another order, missing keys,
+  // nested objects, CRLF and broken lines: the generic variant (word loops) and the
+  // x86-64-v3 one (AVX2, on a CPU that has it) must write the same CSV and rejects.
+  std::string text;
+  const char* notes[] = {"plain",
+                         "with, comma",
+                         "esc \\\"q\\\"",
+                         "caf\\u00e9",
+                         "東京 😀",
+                         "",
+                         "a note much longer than thirty-two bytes, to cross the matcher's words"};
+  for (int i = 0; i < 3000; ++i) {
+    const std::string id = std::to_string(i);
+    switch (i % 11) {
+      case 0: text += "{\"note\":\"" + std::string(notes[i % 7]) + "\",\"id\":" + id + "}\n"; break;
+      case 1: text += "{\"id\":" + id + "}\r\n"; break;
+      case 2: text += "{\"id\":" + id + ",\"amount\":1.}\n"; break;
+      default:
+        text += "{\"id\":" + id + ",\"amount\":" + std::to_string(i % 97) + "." + std::to_string(i % 10) +
+                ",\"ok\":" + (i % 2 ? "true" : "null") + ",\"note\":\"" + notes[i % 7] +
+                "\",\"geo\":{\"lat\":" + std::to_string(i % 90) + ",\"tags\":[1,\"x\"]}}" + (i % 5 ? "\n" : "\r\n");
+    }
+  }
+  TempDir dir;
+  write_file(dir / "in.ndjson", text);
+  for (const char* fields : {"", "--fields id,note,geo.lat ", "--fields note,id,missing "}) {
+    INFO(fields);
+    RunResult a = run_sh(
+        dir, std::string("\"$INGOT\" convert in.ndjson -o a.csv --rejects a.rej -q -j2 --chunk-size 4K ") + fields);
+    RunResult b = run_sh(dir, std::string("INGOT_NDJSON_VARIANT=generic \"$INGOT\" convert in.ndjson -o b.csv "
+                                          "--rejects b.rej -q -j1 ") +
+                                  fields);
+    INFO(a.err << b.err);
+    REQUIRE(a.code == 0);  // broken lines are rejects, not a failure
+    REQUIRE(b.code == 0);
+    REQUIRE(read_file(dir / "a.csv").size() > 50000);
+    REQUIRE(read_file(dir / "a.csv") == read_file(dir / "b.csv"));
+    REQUIRE(read_file(dir / "a.rej") == read_file(dir / "b.rej"));
+    REQUIRE(read_file(dir / "a.rej").size() > 1000);
+  }
+}

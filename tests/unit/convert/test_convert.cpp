@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "ingot/convert/convert.h"
@@ -519,6 +521,215 @@ TEST_CASE("convert: the line-shape fast path and simdjson agree on every line", 
       REQUIRE(slow.report.records.valid > 3000);
       REQUIRE(slow.report.records.invalid > 500);
       same(slow, fast);
+    }
+  }
+}
+
+namespace {
+
+// Sets an environment variable for one scope (the converters read theirs per run).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+void require_same_run(const Run& a, const Run& b) {
+  REQUIRE(a.out == b.out);
+  REQUIRE(a.rejects == b.rejects);
+  REQUIRE(a.report.records.valid == b.report.records.valid);
+  REQUIRE(a.report.records.invalid == b.report.records.invalid);
+  REQUIRE(a.report.records.blank == b.report.records.blank);
+  REQUIRE(a.report.columns == b.report.columns);
+}
+
+}  // namespace
+
+TEST_CASE("convert: SIMD and generic NDJSON variants give the same bytes on tricky lines", "[convert][shapes][simd]") {
+  // Lines of a few shapes whose values cross the matcher's 32-byte words: long strings
+  // and keys, escapes at every offset, UTF-8, the delimiter, keys in another order,
+  // missing keys, nested objects, CRLF, white space, broken lines. The x86-64-v3 variant
+  // (AVX2 matcher, on a CPU that has it) and the generic one (word loops), with line
+  // shapes and without, must write the same bytes, rejects and counts.
+  std::mt19937 rng(1404);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  const std::vector<std::string> strings = {"\"\"",
+                                            "\"x\"",
+                                            "\"with,comma\"",
+                                            "\"tab\\tescaped\"",
+                                            "\"caf\\u00e9 \\ud83d\\ude95\"",
+                                            "\"東京 and 😀 and more UTF-8 text past thirty-two bytes\"",
+                                            "\"a string that is longer than thirty-two bytes, with a comma\"",
+                                            "\"exactly thirty-one bytes long!\"",
+                                            "\"exactly thirty-two bytes long!!\"",
+                                            "\"exactly thirty-three bytes long!!\"",
+                                            "\"0123456789012345678901234567890123456789012345678901234567890123\\\"q\"",
+                                            "\"raw\ttab\"",
+                                            "\"ends in backslash\\\\\"",
+                                            "\"}\"",
+                                            "\"\\\"}\"",
+                                            "\"\xff\xfe\"",
+                                            "\"unterminated"};
+  const std::vector<std::string> atoms = {"0",
+                                          "-1",
+                                          "3.25",
+                                          "1e-05",
+                                          "12345678901234567890123456789012345678901234567890",
+                                          "0.00000000000000000000000000000000001",
+                                          "true",
+                                          "false",
+                                          "null",
+                                          "nul",
+                                          "01",
+                                          "1.",
+                                          "{\"deep\":{\"x\":1,\"y\":\"z\"}}",
+                                          "[1,\"two\",{\"three\":3}]",
+                                          "{}",
+                                          " 7 "};
+  auto value = [&] { return pick(2) ? strings[pick(strings.size())] : atoms[pick(atoms.size())]; };
+  const std::string long_key = "a_key_that_is_much_longer_than_thirty_two_bytes_to_cross_words";
+  std::string text;
+  for (int i = 0; i < 5000; ++i) {
+    const std::size_t kind = pick(24);
+    if (kind == 0) {
+      text += "\r\n";
+      continue;
+    }
+    if (kind == 1) {  // keys in another order
+      text += "{\"n\":" + std::to_string(i % 13) + ",\"id\":" + std::to_string(i) + ",\"s\":" + value() + "}\n";
+      continue;
+    }
+    if (kind == 2) {  // missing keys
+      text += "{\"id\":" + std::to_string(i) + "}\n";
+      continue;
+    }
+    text += "{\"id\":" + std::to_string(i);
+    text += ",\"s\":" + (pick(3) ? "\"v" + std::to_string(i) + "\"" : value());
+    text += ",\"" + long_key + "\":" + (pick(2) ? std::to_string(i * 7) : value());
+    text += ",\"n\":" + (pick(3) ? std::to_string(i % 97) + "." + std::to_string(i % 10) : value());
+    text += ",\"geo\":{\"lat\":" + (pick(3) ? std::to_string(i % 90) + ".5" : value()) + ",\"deep\":{\"t\":" + value() +
+            "}}";
+    if (kind == 3) text += ",\"late\":" + value();
+    if (kind == 4) text += " ,\"ws\" : 1 ";
+    text += "}";
+    if (kind == 5) text += "trailing";
+    text += pick(6) == 0 ? "\r\n" : "\n";
+  }
+  TempDir dir;
+  write_file(dir / "in.ndjson", text);
+  const std::vector<std::pair<const char*, std::function<void(ConvertOptions&)>>> modes = {
+      {"union", {}},
+      {"fields in line order",
+       [](ConvertOptions& o) {
+         o.fields = {"id", "s", "n", "geo.deep.t", "missing"};
+       }},
+      {"fields in another order",
+       [](ConvertOptions& o) {
+         o.fields = {"n", "geo.lat", "id", "late", "s"};
+       }},
+      {"no-flatten", [](ConvertOptions& o) { o.flatten = false; }},
+      {"tsv", [](ConvertOptions& o) { o.to = RecordKind::tsv; }}};
+  for (const auto& [name, tweak] : modes) {
+    for (std::size_t chunk : {std::size_t{900}, kDefaultChunkSize}) {
+      INFO(name << " chunk " << chunk);
+      Run simd = run_convert(dir, "in.ndjson", "simd.csv", 2, chunk, tweak);
+      Run generic = [&] {
+        ScopedEnv env("INGOT_NDJSON_VARIANT", "generic");
+        return run_convert(dir, "in.ndjson", "generic.csv", 1, chunk, tweak);
+      }();
+      Run slow = run_convert(dir, "in.ndjson", "slow.csv", 1, chunk, [&](ConvertOptions& o) {
+        if (tweak) tweak(o);
+        o.line_shapes = false;
+      });
+      REQUIRE(simd.report.records.valid > 2500);
+      REQUIRE(simd.report.records.invalid > 300);
+      require_same_run(simd, generic);
+      require_same_run(simd, slow);
+    }
+  }
+}
+
+TEST_CASE("convert: CSV records without quotes give the same bytes on the quote-free path and the tokenizer",
+          "[convert][csv][quote-free]") {
+  // Most records hold no '"' and take the quote-free path, a few do (quoted fields with
+  // newlines and doubled quotes, a stray quote inside a field, read loosely and strictly)
+  // and are read by the tokenizer from their start; INGOT_CSV_QUOTE_FREE=0 sends every
+  // record through the tokenizer. CRLF and bare CR, empty fields, too many and too few
+  // fields, invalid UTF-8, backslashes and control bytes that JSON escapes, long fields
+  // past the 64-byte window, blank lines, a BOM, no final newline.
+  std::mt19937 rng(1405);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  const std::vector<std::string> cells = {
+      "",          "plain",    "12",
+      "-3.5",      "1e5",      "007",
+      "true",      "null",     "back\\slash",
+      "tab\there", "ctl\x01",  "cr\rinside",
+      "東京 😀",    "\xff\xfe", "a field that is much longer than the sixty-four byte window of delimiters",
+      "x'y"};
+  auto cell = [&] { return cells[pick(cells.size())]; };
+  for (const char delim : {',', '\t'}) {
+    std::string text = "\xEF\xBB\xBFid";
+    for (const char* k : {"a", "b", "c"}) text += std::string(1, delim) + k;
+    text += "\r\n";
+    for (int i = 0; i < 4000; ++i) {
+      const std::size_t kind = pick(30);
+      if (kind == 0) {
+        text += pick(2) ? "\r\n" : "\n";
+        continue;
+      }
+      if (kind == 3) {  // quoted: a delimiter, a doubled quote and a newline inside
+        text += std::to_string(i) + delim + "\"a" + delim + "b \"\"c\"\"\r\nd\"" + delim + "x" + delim + "y\n";
+        continue;
+      }
+      if (kind == 4) {  // a quote inside an unquoted field: literal, or malformed when strict
+        text += std::to_string(i) + delim + "5'11\"" + delim + "x" + delim + "y\r\n";
+        continue;
+      }
+      text += std::to_string(i);
+      const std::size_t n = kind == 1 ? 1 : kind == 2 ? 5 : 3;
+      for (std::size_t k = 0; k < n; ++k) text += delim + cell();
+      text += pick(4) == 0 ? "\r\n" : "\n";
+    }
+    text += "last" + std::string(1, delim) + "1" + delim + delim + "\r";  // no '\n': the CR is trimmed
+    const std::string name = delim == ',' ? "in.csv" : "in.tsv";
+    TempDir dir;
+    write_file(dir / name, text);
+    for (const auto& [types, strict] : {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
+                                        std::pair{ValueTypes::auto_detect, true}}) {
+      auto tweak = [&](ConvertOptions& o) {
+        o.types = types;
+        o.to = RecordKind::ndjson;
+        o.chunker.strict_quotes = strict;
+      };
+      Run tokenizer = [&] {
+        ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
+        return run_convert(dir, name, "tok.ndjson", 1, kDefaultChunkSize, tweak);
+      }();
+      REQUIRE(tokenizer.report.records.valid > 2000);
+      REQUIRE(tokenizer.report.records.invalid > 200);
+      REQUIRE(tokenizer.report.records.blank > 50);
+      for (unsigned threads : {1u, 2u}) {
+        for (std::size_t chunk : {std::size_t{64}, std::size_t{777}, kDefaultChunkSize}) {
+          INFO("delimiter " << int(delim) << " strict " << strict << " threads " << threads << " chunk " << chunk);
+          require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
+        }
+      }
+      for (auto& l : lines_of(tokenizer.out)) REQUIRE_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded());
     }
   }
 }
