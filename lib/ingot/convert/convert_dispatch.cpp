@@ -1,5 +1,6 @@
 // Picks the convert_ndjson.cpp variant for this CPU (see convert_internal.h).
 #include "ingot/convert/convert_internal.h"
+#include "ingot/convert/ndjson_leaf_scan.h"
 
 namespace ingot::detail {
 namespace {
@@ -41,6 +42,13 @@ std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<st
   if (kV3) return x86_64_v3::make_ndjson_converter(columns, format, flatten);
 #endif
   return generic::make_ndjson_converter(columns, format, flatten);
+}
+
+std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes) {
+#if defined(__x86_64__)
+  if (kV3) return x86_64_v3::make_ndjson_leaf_scanner(flatten, auto_types, line_shapes);
+#endif
+  return generic::make_ndjson_leaf_scanner(flatten, auto_types, line_shapes);
 }
 
 }  // namespace ingot::detail
