@@ -336,6 +336,7 @@ void write_typed_schema(const std::string& path, const std::vector<std::string>&
 
 struct WriteWork {
   RowReader reader;
+  std::unique_ptr<NdjsonBatchWriter> ndjson;  // NDJSON typed by scan_ndjson
   parquet::RowBatch batch;
 };
 
@@ -512,6 +513,11 @@ void convert_to_parquet(ConvertRun& run) {
   run_pipeline<WriteWork>(
       chunker, opts.pipeline,
       [&](const Chunk& c, WriteWork& w) {
+        if (types_scanned) {
+          if (!w.ndjson) w.ndjson = make_ndjson_batch_writer(names, types, opts.flatten, opts.line_shapes);
+          w.ndjson->convert(c, w.batch, w.reader.tally);
+          return;
+        }
         w.batch.reset(ncols);
         std::optional<LineCounter> lines;
         std::vector<Reject> misfits;

@@ -13,6 +13,7 @@
 
 #include "ingot/chunk/chunker.h"
 #include "ingot/parquet/numbers.h"
+#include "ingot/parquet/writer.h"
 #include "ingot/pipeline/records.h"
 
 namespace ingot::detail {
@@ -48,9 +49,26 @@ class NdjsonLeafScanner {
 // (not with --types string); line_shapes: ConvertOptions::line_shapes.
 std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);
 
-#define INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(ns)                                                              \
-  namespace ns {                                                                                                \
-  std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes); \
+// The writing pass over the same walk, when the types came from make_ndjson_leaf_scanner
+// (so every value fits its column; a value that does not means the input changed, a
+// data error): each valid record becomes a row of the batch, the counts and rejects
+// (with the converter's reasons) go to the tally, as the chunk converter's cells would
+// give them, without the cells.
+class NdjsonBatchWriter {
+ public:
+  virtual ~NdjsonBatchWriter() = default;
+  virtual void convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally) = 0;
+};
+std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,
+                                                            std::vector<parquet::ColumnType> types, bool flatten,
+                                                            bool line_shapes);
+
+#define INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(ns)                                                                  \
+  namespace ns {                                                                                                    \
+  std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);     \
+  std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,              \
+                                                              std::vector<parquet::ColumnType> types, bool flatten, \
+                                                              bool line_shapes);                                    \
   }
 INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(generic)
 #if defined(__x86_64__)
