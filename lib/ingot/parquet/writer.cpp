@@ -100,6 +100,14 @@ std::optional<Compression> parse_compression(std::string_view name) {
 
 // ---- RowBatch -----------------------------------------------------------------------
 
+void ByteVec::grow(std::size_t need) {
+  const std::size_t cap = std::max<std::size_t>({need, 2 * cap_, 256});
+  void* p = std::realloc(p_, cap);
+  if (!p) throw std::bad_alloc();
+  p_ = static_cast<char*>(p);
+  cap_ = cap;
+}
+
 void RowBatch::reset(std::size_t ncols) {
   cols_.resize(ncols);
   for (Column& c : cols_) {
@@ -109,47 +117,25 @@ void RowBatch::reset(std::size_t ncols) {
   }
   row_end_.clear();
   bytes_ = 0;
-}
-
-void RowBatch::add_raw(std::size_t col, const void* p, std::size_t n) {
-  Column& c = cols_[col];
-  c.defs.push_back(1);
-  c.plain.append(static_cast<const char*>(p), n);
-}
-
-void RowBatch::add_bool(std::size_t col, bool v) {
-  const char b = v ? 1 : 0;
-  add_raw(col, &b, 1);
-}
-void RowBatch::add_int32(std::size_t col, std::int32_t v) { add_raw(col, &v, 4); }
-void RowBatch::add_int64(std::size_t col, std::int64_t v) { add_raw(col, &v, 8); }
-void RowBatch::add_double(std::size_t col, double v) { add_raw(col, &v, 8); }
-void RowBatch::add_string(std::size_t col, std::string_view v) {
-  Column& c = cols_[col];
-  c.defs.push_back(1);
-  put_u32(c.plain, static_cast<std::uint32_t>(v.size()));
-  c.plain.append(v);
+  row_bytes_ = 0;
 }
 
 // A row's size counts one byte per cell besides its values: the level a row group
 // holds for each, so that rows of nulls also fill a row group.
 void RowBatch::end_row() {
-  std::uint64_t plain = 0;
-  for (Column& c : cols_) {
-    const std::uint32_t before = c.ends.empty() ? 0 : c.ends.back();
-    c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
-    plain += c.plain.size() - before;
-  }
-  bytes_ += plain + cols_.size();
+  for (Column& c : cols_) c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
+  bytes_ += row_bytes_ + cols_.size();
+  row_bytes_ = 0;
   row_end_.push_back(bytes_);
 }
 
 void RowBatch::drop_row() {
   const std::size_t r = rows();
   for (Column& c : cols_) {
-    c.defs.resize(r);
-    c.plain.resize(c.ends.empty() ? 0 : c.ends.back());
+    c.defs.shrink_to(r);
+    c.plain.shrink_to(c.ends.empty() ? 0 : c.ends.back());
   }
+  row_bytes_ = 0;
 }
 
 // ---- column chunks ------------------------------------------------------------------
