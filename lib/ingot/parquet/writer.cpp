@@ -309,7 +309,7 @@ class PageWriter {
   //                       4: repetition_level_encoding }
   //   7: DictionaryPageHeader { 1: num_values, 2: encoding } }
   void page(PageType type, std::int32_t num_values, std::int32_t encoding, const std::string& body) {
-    const std::string& stored = compress(body);
+    const std::string_view stored = compress(body);
     header_.clear();
     CompactWriter w(header_);
     w.field_i32(1, type);
@@ -336,23 +336,24 @@ class PageWriter {
   }
 
  private:
-  const std::string& compress(const std::string& body) {
+  // The stored bytes: body itself, or the front of zbuf_, which keeps its size from page
+  // to page (resizing it down and up again zero-filled up to a page per page).
+  std::string_view compress(const std::string& body) {
     if (opts_.compression == Compression::none) return body;
     if (opts_.compression == Compression::snappy) {
       // Parquet's SNAPPY is the raw block format, no framing.
-      zbuf_.resize(snappy::MaxCompressedLength(body.size()));
+      const std::size_t bound = snappy::MaxCompressedLength(body.size());
+      if (zbuf_.size() < bound) zbuf_.resize(bound);
       std::size_t n = 0;
       snappy::RawCompress(body.data(), body.size(), zbuf_.data(), &n);
-      zbuf_.resize(n);
-      return zbuf_;
+      return std::string_view(zbuf_.data(), n);
     }
     if (!zctx_) zctx_ = ZSTD_createCCtx();
-    zbuf_.resize(ZSTD_compressBound(body.size()));
-    const std::size_t n =
-        ZSTD_compressCCtx(zctx_, zbuf_.data(), zbuf_.size(), body.data(), body.size(), opts_.zstd_level);
+    const std::size_t bound = ZSTD_compressBound(body.size());
+    if (zbuf_.size() < bound) zbuf_.resize(bound);
+    const std::size_t n = ZSTD_compressCCtx(zctx_, zbuf_.data(), bound, body.data(), body.size(), opts_.zstd_level);
     if (ZSTD_isError(n)) throw io_error(std::string("zstd: ") + ZSTD_getErrorName(n));
-    zbuf_.resize(n);
-    return zbuf_;
+    return std::string_view(zbuf_.data(), n);
   }
 
   const WriterOptions& opts_;
