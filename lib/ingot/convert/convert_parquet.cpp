@@ -515,7 +515,12 @@ void convert_to_parquet(ConvertRun& run) {
       [&](const Chunk& c, WriteWork& w) {
         if (types_scanned) {
           if (!w.ndjson) w.ndjson = make_ndjson_batch_writer(names, types, opts.flatten, opts.line_shapes);
-          w.ndjson->convert(c, w.batch, w.reader.tally);
+          try {
+            w.ndjson->convert(c, w.batch, w.reader.tally);
+          } catch (Error& e) {  // a value that no longer fits: the input changed since the pre-pass
+            if (e.path().empty()) e.at_path(run.in.display_name());
+            throw;
+          }
           return;
         }
         w.batch.reset(ncols);
