@@ -430,25 +430,36 @@ template <class T>
 class FixedDictionary {
  public:
   void clear() {
-    slots_.assign(std::size_t{1} << 12, kEmpty);
-    keys_.clear();
+    slots_.assign(std::size_t{1} << 12, Slot{T{}, kEmpty});
+    size_ = 0;
   }
-  // The index of v, adding it when new.
-  std::uint32_t find_or_add(T v) {
-    if ((keys_.size() + 1) * 2 > slots_.size()) grow();
-    std::size_t i = hash(v) & (slots_.size() - 1);
-    while (slots_[i] != kEmpty) {
-      if (keys_[slots_[i]] == v) return slots_[i];
-      i = (i + 1) & (slots_.size() - 1);
+  // The index of v, adding it when new (`added` says so).
+  std::uint32_t find_or_add(T v, bool& added) {
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash(v) & mask;
+    for (;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.index == kEmpty) break;
+      if (s.key == v) {
+        added = false;
+        return s.index;
+      }
     }
-    slots_[i] = static_cast<std::uint32_t>(keys_.size());
-    keys_.push_back(v);
-    return slots_[i];
+    added = true;
+    const auto index = static_cast<std::uint32_t>(size_++);
+    slots_[i] = Slot{v, index};
+    if (size_ * 2 > slots_.size()) grow();
+    return index;
   }
-  std::size_t size() const { return keys_.size(); }
+  std::size_t size() const { return size_; }
 
  private:
   static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  // Keys in the table itself: a probe reads one slot, not a slot and then the key.
+  struct Slot {
+    T key;
+    std::uint32_t index;
+  };
   static std::size_t hash(T v) {
     std::uint64_t x = 0;
     std::memcpy(&x, &v, sizeof v);
@@ -458,15 +469,18 @@ class FixedDictionary {
     return static_cast<std::size_t>(x);
   }
   void grow() {
-    slots_.assign(slots_.size() * 2, kEmpty);
-    for (std::uint32_t k = 0; k < keys_.size(); ++k) {
-      std::size_t i = hash(keys_[k]) & (slots_.size() - 1);
-      while (slots_[i] != kEmpty) i = (i + 1) & (slots_.size() - 1);
-      slots_[i] = k;
+    std::vector<Slot> old(slots_.size() * 2, Slot{T{}, kEmpty});
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kEmpty) continue;
+      std::size_t i = hash(s.key) & mask;
+      while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
     }
   }
-  std::vector<std::uint32_t> slots_;
-  std::vector<T> keys_;
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
 // Scratch of one encoding thread, kept from one column chunk to the next.
@@ -486,12 +500,14 @@ template <class T>
 bool fixed_dictionary(FixedDictionary<T>& d, std::string_view plain, std::size_t count, std::size_t page_bytes,
                       std::string& dict, std::vector<std::uint32_t>& indices) {
   d.clear();
+  indices.resize(count);
+  std::uint32_t* out = indices.data();
   for (std::size_t i = 0; i < count; ++i) {
     T v;
     std::memcpy(&v, plain.data() + i * sizeof(T), sizeof(T));
-    const std::size_t before = d.size();
-    indices.push_back(d.find_or_add(v));
-    if (d.size() != before) {
+    bool added;
+    out[i] = d.find_or_add(v, added);
+    if (added) {
       dict.append(reinterpret_cast<const char*>(&v), sizeof(T));
       if (dict.size() > page_bytes) return false;
     }
