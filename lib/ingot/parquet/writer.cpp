@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -483,6 +482,75 @@ class FixedDictionary {
   std::size_t size_ = 0;
 };
 
+// A dictionary of strings (their PLAIN bytes, length prefix included): open addressing
+// on a hash of the bytes, the views kept by index.
+class StringDictionary {
+ public:
+  void clear() {
+    slots_.assign(std::size_t{1} << 10, Slot{0, kEmpty});
+    keys_.clear();
+  }
+  std::uint32_t find_or_add(std::string_view v, bool& added) {
+    const std::uint64_t h = hash(v);
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(h) & mask;
+    for (;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.index == kEmpty) break;
+      if (s.hash == h && keys_[s.index] == v) {
+        added = false;
+        return s.index;
+      }
+    }
+    added = true;
+    const auto index = static_cast<std::uint32_t>(keys_.size());
+    keys_.push_back(v);
+    slots_[i] = Slot{h, index};
+    if (keys_.size() * 2 > slots_.size()) grow();
+    return index;
+  }
+  std::size_t size() const { return keys_.size(); }
+
+ private:
+  static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    std::uint64_t hash;
+    std::uint32_t index;
+  };
+  static std::uint64_t hash(std::string_view v) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ v.size();
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, v.data() + i, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    }
+    if (i < v.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, v.data() + i, v.size() - i);
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    }
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+  }
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2, Slot{0, kEmpty});
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kEmpty) continue;
+      std::size_t i = static_cast<std::size_t>(s.hash) & mask;
+      while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> keys_;
+};
+
 // Scratch of one encoding thread, kept from one column chunk to the next.
 struct Scratch {
   Values vals;
@@ -491,7 +559,7 @@ struct Scratch {
   std::vector<std::uint32_t> indices;
   FixedDictionary<std::uint64_t> dict64;
   FixedDictionary<std::uint32_t> dict32;
-  std::unordered_map<std::string_view, std::uint32_t> dict_strings;
+  StringDictionary dict_strings;
   std::string body;
   PageBuffers pages_out;
 };
@@ -536,12 +604,12 @@ bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_
     index.clear();
     for (std::size_t i = 0; i < vals.count && fits; ++i) {
       const std::string_view v(plain.data() + vals.begin(i), vals.size(i));
-      auto [it, fresh] = index.try_emplace(v, static_cast<std::uint32_t>(index.size()));
-      if (fresh) {
+      bool added;
+      s.indices.push_back(index.find_or_add(v, added));
+      if (added) {
         s.dict.append(v);
         fits = s.dict.size() <= page_bytes;
       }
-      s.indices.push_back(it->second);
     }
     entries = static_cast<std::uint32_t>(index.size());
   } else {
