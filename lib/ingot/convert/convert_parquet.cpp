@@ -38,7 +38,7 @@ using parquet::ColumnType;
 
 using parquet::ValueType;
 using VType = parquet::ValueType;
-constexpr auto join = parquet::join_types;
+VType join(VType a, VType b) { return parquet::join_types(a, b); }
 using parquet::number_type;
 
 ColumnType column_type(VType t) {

@@ -11,12 +11,16 @@
 
 namespace ingot::parquet {
 
+// The inline functions are always inlined: ndjson_leaf_scan.cpp is also compiled for
+// x86-64-v3, and an out-of-line copy from that object could be the one the linker keeps
+// for every caller (ARCHITECTURE.md, "CPU dispatch").
+
 // What one value needs; none for null. Ordered as the pre-pass's events store them.
 enum class ValueType : std::uint8_t { none, boolean, int64, double_, date, timestamp, timestamptz, string };
 
 // The narrowest type holding both: INT64 with DOUBLE is DOUBLE, any other two
 // different types meet in STRING.
-inline ValueType join_types(ValueType a, ValueType b) {
+[[gnu::always_inline]] inline ValueType join_types(ValueType a, ValueType b) {
   if (a == b || b == ValueType::none) return a;
   if (a == ValueType::none) return b;
   if ((a == ValueType::int64 && b == ValueType::double_) || (a == ValueType::double_ && b == ValueType::int64)) {
@@ -29,7 +33,7 @@ namespace numbers_detail {
 ValueType number_type_slow(std::string_view tok);
 bool parse_int64_slow(std::string_view tok, std::int64_t& v);
 bool parse_double_slow(std::string_view tok, double& v);
-inline bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
+[[gnu::always_inline]] inline bool is_digit(char c) { return static_cast<unsigned char>(c - '0') < 10; }
 inline constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 }  // namespace numbers_detail
@@ -39,7 +43,7 @@ inline constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e
 // nearest double); else (overflow, underflow) STRING, its text as written. Inline for
 // the common spellings: up to 18 digits always fit int64, and without an exponent only
 // a number of over 300 digits can pass the double range.
-inline ValueType number_type(std::string_view tok) {
+[[gnu::always_inline]] inline ValueType number_type(std::string_view tok) {
   using numbers_detail::is_digit;
   const char* p = tok.data();
   const char* e = p + tok.size();
@@ -61,7 +65,7 @@ ValueType text_type(std::string_view text);
 
 // The token as an int64: false unless all of it is an integer within int64 (a fraction
 // or an exponent makes it no INT64 value). The same answers as std::from_chars.
-inline bool parse_int64(std::string_view tok, std::int64_t& v) {
+[[gnu::always_inline]] inline bool parse_int64(std::string_view tok, std::int64_t& v) {
   const char* p = tok.data();
   const char* e = p + tok.size();
   const bool neg = p < e && *p == '-';
@@ -81,7 +85,7 @@ inline bool parse_int64(std::string_view tok, std::int64_t& v) {
 // of the double range. Clinger's fast path inline: up to 15 digits and at most 22 after
 // the dot, no exponent: the digits as an integer (exact below 2^53) divided by an exact
 // power of ten, one correctly rounded IEEE operation, is the correctly rounded value.
-inline bool parse_double(std::string_view tok, double& v) {
+[[gnu::always_inline]] inline bool parse_double(std::string_view tok, double& v) {
   using numbers_detail::is_digit;
   const char* p = tok.data();
   const char* e = p + tok.size();
