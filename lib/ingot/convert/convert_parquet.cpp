@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <simdjson.h>
@@ -240,7 +241,7 @@ bool scan_ndjson(ConvertRun& run, Chunker& chunker, bool auto_types, std::uint64
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> index;
-  std::vector<std::string> leafless;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> leafless;  // distinct paths: memory stays flat
   std::vector<std::uint32_t> global;
   std::uint64_t line = first_line;
   const ConvertOptions& opts = run.opts;
@@ -270,7 +271,9 @@ bool scan_ndjson(ConvertRun& run, Chunker& chunker, bool auto_types, std::uint64
             f.line = line + lines.at(e.offset);
           }
         }
-        for (std::uint32_t id : s.leafless) leafless.push_back(s.keys[id]);
+        for (std::uint32_t id : s.leafless) {
+          if (!leafless.count(s.keys[id])) leafless.emplace(s.keys[id]);
+        }
         line += s.newlines;
       });
   for (const std::string& path : leafless) {

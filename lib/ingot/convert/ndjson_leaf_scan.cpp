@@ -326,10 +326,9 @@ class LineWalker {
       if (auto e = v.get_object().get(obj)) return e;
       const std::size_t before = leaves_.size();
       if (auto e = walk_object(obj, depth + 1)) return e;
-      if (leaves_.size() == before) {
-        line_leafless_.push_back(id_of(path_));
-        shape_ok_ = false;
-      }
+      // A line of the same shape has the same leafless paths (they are in its literals),
+      // which the line that taught the shape has reported for the chunk already.
+      if (leaves_.size() == before) line_leafless_.push_back(id_of(path_));
       return simdjson::SUCCESS;
     }
     const std::uint32_t id = id_of(path_);
@@ -420,6 +419,7 @@ class LeafScanner final : public NdjsonLeafScanner, LineWalker {
   struct KeyState {
     ValueType running = ValueType::none;  // the chunk's type so far
     bool in_order = false;
+    bool leafless = false;    // in out.leafless already
     std::uint64_t stamp = 0;  // the record whose last non-null value is `last`
     std::uint32_t last = 0;   // index in leaves_
   };
@@ -463,7 +463,13 @@ class LeafScanner final : public NdjsonLeafScanner, LineWalker {
         out.events.push_back({l.id, t, offset});
       }
     }
-    for (std::uint32_t id : line_leafless_) out.leafless.push_back(id);
+    for (std::uint32_t id : line_leafless_) {
+      if (state_.size() < paths_.size()) state_.resize(paths_.size());
+      if (!state_[id].leafless) {
+        state_[id].leafless = true;
+        out.leafless.push_back(id);
+      }
+    }
   }
 
   bool auto_types_;

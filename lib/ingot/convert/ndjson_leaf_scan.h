@@ -28,7 +28,7 @@ struct LeafScan {
   std::vector<std::string> keys;        // leaf paths by chunk-local id (rejected records' keys too)
   std::vector<std::uint32_t> order;     // the ids of valid records' keys, in first-seen order
   std::vector<Event> events;            // where the chunk's running types widened, in record order
-  std::vector<std::uint32_t> leafless;  // ids of paths (flattening) whose object held no leaf at all
+  std::vector<std::uint32_t> leafless;  // ids of paths (flattening) whose object held no leaf, each once
   std::uint64_t newlines = 0;           // '\n' bytes in the chunk
 };
 

@@ -195,7 +195,25 @@ TEST_CASE("cli parquet: repeated keys, dotted paths and leafless objects hold th
   convert_ok(d, "leafless.ndjson -o leafless.csv");
   CHECK(read_file(d / "leafless.csv") == "p,q,s.t\n1,\"{\"\"r\"\":{}}\",\n{},,\n,2,true\n");
 
-  for (const char* name : {"dup", "leafless"}) {
+  // Many lines of one shape holding {} (the line-shape path), then a line that makes
+  // its path a column: every one of those {} is that column's text.
+  std::string many;
+  json many_rows = json::array(), many2_rows = json::array();
+  for (int i = 0; i < 60; ++i) {
+    many += "{\"a\":" + std::to_string(i) + ",\"e\":{},\"g\":{\"h\":{}}}\n";
+    many_rows.push_back(json::array({std::to_string(i), "{}"}));
+    many2_rows.push_back(json::array({std::to_string(i)}));
+  }
+  write_file(d / "many2.ndjson", many);  // e is no column: its {} are nothing
+  many += "{\"e\":1}\n";
+  many_rows.push_back(json::array({nullptr, "1"}));
+  write_file(d / "many.ndjson", many);
+  convert_ok(d, "many.ndjson -o many.parquet -j2 --chunk-size 100");
+  check_file(d, "many.parquet", json::parse(R"([["a","INT64"],["e","STRING"]])"), many_rows);
+  convert_ok(d, "many2.ndjson -o many2.parquet -j2 --chunk-size 100");
+  check_file(d, "many2.parquet", json::parse(R"([["a","INT64"]])"), many2_rows);
+
+  for (const char* name : {"dup", "leafless", "many", "many2"}) {
     const std::string want = read_file(d / (std::string(name) + ".parquet"));
     for (const char* opts : {"-j1 --chunk-size 16", "-j2 --chunk-size 16", "-j3 --chunk-size 40"}) {
       convert_ok(d, std::string(name) + ".ndjson -o again.parquet " + opts);
