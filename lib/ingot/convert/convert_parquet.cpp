@@ -14,6 +14,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <simdjson.h>
@@ -24,7 +26,9 @@
 #include "ingot/convert/delimited_records.h"
 #include "ingot/format/csv.h"
 #include "ingot/format/json_text.h"
+#include "ingot/convert/ndjson_leaf_scan.h"
 #include "ingot/parquet/datetime.h"
+#include "ingot/parquet/numbers.h"
 #include "ingot/parquet/writer.h"
 #include "ingot/pipeline/pipeline.h"
 
@@ -33,16 +37,10 @@ namespace {
 
 using parquet::ColumnType;
 
-// What one value needs; none for null. Joins go up to the narrowest type holding
-// both: BOOLEAN and a number meet only in STRING.
-enum class VType : std::uint8_t { none, boolean, int64, double_, date, timestamp, timestamptz, string };
-
-VType join(VType a, VType b) {
-  if (a == b || b == VType::none) return a;
-  if (a == VType::none) return b;
-  if ((a == VType::int64 && b == VType::double_) || (a == VType::double_ && b == VType::int64)) return VType::double_;
-  return VType::string;
-}
+using parquet::ValueType;
+using VType = parquet::ValueType;
+VType join(VType a, VType b) { return parquet::join_types(a, b); }
+using parquet::number_type;
 
 ColumnType column_type(VType t) {
   switch (t) {
@@ -56,47 +54,13 @@ ColumnType column_type(VType t) {
   }
 }
 
-// A JSON number: INT64 when written without fraction or exponent and within int64;
-// else DOUBLE when it is a finite double (integers beyond int64 too, rounded to the
-// nearest double); else (overflow, underflow) STRING, its text as written. The text is
-// a valid JSON number, so most answers need no parse: up to 18 digits always fit int64,
-// and without an exponent only a number of over 300 digits can pass the double range.
-VType number_type(std::string_view tok) {
-  bool fraction = false;
-  bool exponent = false;
-  for (char ch : tok) {
-    fraction |= ch == '.';
-    exponent |= ch == 'e' || ch == 'E';
-  }
-  const char* b = tok.data();
-  const char* e = b + tok.size();
-  if (!fraction && !exponent) {
-    if (tok.size() - (tok[0] == '-') <= 18) return VType::int64;
-    std::int64_t v;
-    auto r = std::from_chars(b, e, v);
-    if (r.ec == std::errc() && r.ptr == e) return VType::int64;
-  }
-  if (!exponent && tok.size() < 300) return VType::double_;
-  double d;
-  auto r = std::from_chars(b, e, d);
-  return r.ec == std::errc() && r.ptr == e ? VType::double_ : VType::string;
-}
-
 // One cell of a row, as both passes see it.
 struct CellView {
   CellKind kind;
   std::string_view text;
 };
 
-VType time_type(std::string_view text) {
-  switch (parquet::parse_iso_time(text).kind) {
-    case parquet::TimeKind::date: return VType::date;
-    case parquet::TimeKind::timestamp: return VType::timestamp;
-    case parquet::TimeKind::timestamptz: return VType::timestamptz;
-    case parquet::TimeKind::none: break;
-  }
-  return VType::string;
-}
+VType time_type(std::string_view text) { return parquet::text_type(text); }
 
 // A string is a DATE, TIMESTAMP or TIMESTAMPTZ when it has one of parse_iso_time's
 // forms (not with --types string).
@@ -262,6 +226,67 @@ std::vector<FoundType> find_types(ConvertRun& run, const Source& src, Chunker& c
   return found;
 }
 
+// NDJSON whose columns are the key union: the union and the types in one walk
+// (ndjson_leaf_scan.h). False when a leafless object sits at a path that is a column
+// but prefixes none (the converter would write it as that column's "{}" text; rare):
+// the caller then types the input through the converter's cells, as find_types does.
+bool scan_ndjson(ConvertRun& run, Chunker& chunker, bool auto_types, std::uint64_t first_line,
+                 std::vector<std::string>& names, std::vector<FoundType>& found) {
+  struct ScanWork {
+    std::unique_ptr<NdjsonLeafScanner> scanner;
+    LeafScan scan;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> index;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> leafless;  // distinct paths: memory stays flat
+  std::vector<std::uint32_t> global;
+  std::uint64_t line = first_line;
+  const ConvertOptions& opts = run.opts;
+  run_pipeline<ScanWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, ScanWork& w) {
+        if (!w.scanner) w.scanner = make_ndjson_leaf_scanner(opts.flatten, auto_types, opts.line_shapes);
+        w.scanner->scan(c, w.scan);
+      },
+      [&](const Chunk& c, ScanWork& w) {
+        const LeafScan& s = w.scan;
+        global.assign(s.keys.size(), 0);
+        for (std::uint32_t id : s.order) {
+          auto [it, fresh] = index.try_emplace(s.keys[id], static_cast<std::uint32_t>(names.size()));
+          if (fresh) {
+            names.push_back(s.keys[id]);
+            found.emplace_back();
+          }
+          global[id] = it->second;
+        }
+        LineCounter lines(c);
+        for (const LeafScan::Event& e : s.events) {
+          FoundType& f = found[global[e.key]];
+          const VType t = join(f.type, e.type);
+          if (t != f.type) {
+            f.type = t;
+            f.line = line + lines.at(e.offset);
+          }
+        }
+        for (std::uint32_t id : s.leafless) {
+          if (!leafless.count(s.keys[id])) leafless.emplace(s.keys[id]);
+        }
+        line += s.newlines;
+      });
+  for (const std::string& path : leafless) {
+    if (!index.count(path)) continue;
+    const std::string prefix = path + '.';
+    const bool is_prefix = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+      return n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0;
+    });
+    if (!is_prefix) return false;
+  }
+  return true;
+}
+
 // ---- --schema and --schema-out ----------------------------------------------------------
 
 struct TypedSchema {
@@ -314,6 +339,7 @@ void write_typed_schema(const std::string& path, const std::vector<std::string>&
 
 struct WriteWork {
   RowReader reader;
+  std::unique_ptr<NdjsonBatchWriter> ndjson;  // NDJSON typed by scan_ndjson
   parquet::RowBatch batch;
 };
 
@@ -335,18 +361,14 @@ bool add_cell(parquet::RowBatch& b, std::size_t col, ColumnType type, const Cell
     case ColumnType::int64: {
       if (c.kind != CellKind::number) return false;
       std::int64_t v = 0;
-      const char* e = c.text.data() + c.text.size();
-      auto r = std::from_chars(c.text.data(), e, v);
-      if (r.ec != std::errc() || r.ptr != e) return false;
+      if (!parquet::parse_int64(c.text, v)) return false;
       b.add_int64(col, v);
       return true;
     }
     case ColumnType::double_: {
       if (c.kind != CellKind::number) return false;
       double v = 0;
-      const char* e = c.text.data() + c.text.size();
-      auto r = std::from_chars(c.text.data(), e, v);
-      if (r.ec != std::errc() || r.ptr != e) return false;
+      if (!parquet::parse_double(c.text, v)) return false;
       b.add_double(col, v);
       return true;
     }
@@ -417,8 +439,13 @@ void convert_to_parquet(ConvertRun& run) {
   TypedSchema schema;
   if (!opts.schema_in.empty()) schema = read_typed_schema(opts.schema_in);
   std::vector<std::string> names = run.columns;  // --fields or --schema (NDJSON)
+  std::vector<FoundType> scanned;                // the types, when found with the key union
+  bool types_scanned = false;
   if (run.from == RecordKind::ndjson) {
-    if (names.empty()) names = ndjson_key_union(run.in, run.begin, run.end, opts);
+    if (names.empty()) {
+      Chunker chunker(run.in, run.from, run.begin, run.end, copts);
+      types_scanned = scan_ndjson(run, chunker, src.auto_types, first_line, names, scanned);
+    }
   } else {
     src.delim = opts.delimiter.value_or(default_delimiter(run.from));
     copts.delimiter = src.delim;
@@ -457,7 +484,9 @@ void convert_to_parquet(ConvertRun& run) {
   std::vector<FoundType> found(ncols);
   const bool all_fixed = !schema.types.empty() &&
                          std::all_of(schema.types.begin(), schema.types.end(), [](auto& t) { return t.has_value(); });
-  if (!all_fixed) {
+  if (types_scanned) {
+    found = std::move(scanned);
+  } else if (!all_fixed) {
     Chunker chunker(run.in, run.from, run.begin, run.end, copts);
     found = find_types(run, src, chunker, first_line);
   }
@@ -487,6 +516,16 @@ void convert_to_parquet(ConvertRun& run) {
   run_pipeline<WriteWork>(
       chunker, opts.pipeline,
       [&](const Chunk& c, WriteWork& w) {
+        if (types_scanned) {
+          if (!w.ndjson) w.ndjson = make_ndjson_batch_writer(names, types, opts.flatten, opts.line_shapes);
+          try {
+            w.ndjson->convert(c, w.batch, w.reader.tally);
+          } catch (Error& e) {  // a value that no longer fits: the input changed since the pre-pass
+            if (e.path().empty()) e.at_path(run.in.display_name());
+            throw;
+          }
+          return;
+        }
         w.batch.reset(ncols);
         std::optional<LineCounter> lines;
         std::vector<Reject> misfits;

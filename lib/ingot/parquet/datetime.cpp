@@ -1,7 +1,7 @@
 // ISO-8601 text to Parquet DATE / TIMESTAMP values (see datetime.h).
 #include "ingot/parquet/datetime.h"
 
-#include <chrono>
+#include <cstdint>
 
 namespace ingot::parquet {
 namespace {
@@ -18,17 +18,29 @@ int digits(std::string_view s, std::size_t at, std::size_t n) {
   return v;
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil,
+// the algorithm behind std::chrono::sys_days, without its general-purpose checks).
+std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return std::int64_t{era} * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
 }  // namespace
 
 TimeValue parse_iso_time(std::string_view s) {
   // Most strings fail at the first test.
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return {};
   const int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
-  if (y < 1 || mo < 0 || d < 0) return {};
-  const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{static_cast<unsigned>(mo)},
-                                        std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return {};
-  const std::int64_t days = std::chrono::sys_days{ymd}.time_since_epoch().count();
+  if (y < 1 || mo < 1 || mo > 12 || d < 1) return {};
+  static constexpr int kMonthDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (d > kMonthDays[mo - 1] + (mo == 2 && is_leap(y))) return {};
+  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   if (s.size() == 10) return {TimeKind::date, days};
 
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return {};

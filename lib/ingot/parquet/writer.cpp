@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -100,6 +99,14 @@ std::optional<Compression> parse_compression(std::string_view name) {
 
 // ---- RowBatch -----------------------------------------------------------------------
 
+void ByteVec::grow(std::size_t need) {
+  const std::size_t cap = std::max<std::size_t>({need, 2 * cap_, 256});
+  void* p = std::realloc(p_, cap);
+  if (!p) throw std::bad_alloc();
+  p_ = static_cast<char*>(p);
+  cap_ = cap;
+}
+
 void RowBatch::reset(std::size_t ncols) {
   cols_.resize(ncols);
   for (Column& c : cols_) {
@@ -109,47 +116,25 @@ void RowBatch::reset(std::size_t ncols) {
   }
   row_end_.clear();
   bytes_ = 0;
-}
-
-void RowBatch::add_raw(std::size_t col, const void* p, std::size_t n) {
-  Column& c = cols_[col];
-  c.defs.push_back(1);
-  c.plain.append(static_cast<const char*>(p), n);
-}
-
-void RowBatch::add_bool(std::size_t col, bool v) {
-  const char b = v ? 1 : 0;
-  add_raw(col, &b, 1);
-}
-void RowBatch::add_int32(std::size_t col, std::int32_t v) { add_raw(col, &v, 4); }
-void RowBatch::add_int64(std::size_t col, std::int64_t v) { add_raw(col, &v, 8); }
-void RowBatch::add_double(std::size_t col, double v) { add_raw(col, &v, 8); }
-void RowBatch::add_string(std::size_t col, std::string_view v) {
-  Column& c = cols_[col];
-  c.defs.push_back(1);
-  put_u32(c.plain, static_cast<std::uint32_t>(v.size()));
-  c.plain.append(v);
+  row_bytes_ = 0;
 }
 
 // A row's size counts one byte per cell besides its values: the level a row group
 // holds for each, so that rows of nulls also fill a row group.
 void RowBatch::end_row() {
-  std::uint64_t plain = 0;
-  for (Column& c : cols_) {
-    const std::uint32_t before = c.ends.empty() ? 0 : c.ends.back();
-    c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
-    plain += c.plain.size() - before;
-  }
-  bytes_ += plain + cols_.size();
+  for (Column& c : cols_) c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
+  bytes_ += row_bytes_ + cols_.size();
+  row_bytes_ = 0;
   row_end_.push_back(bytes_);
 }
 
 void RowBatch::drop_row() {
   const std::size_t r = rows();
   for (Column& c : cols_) {
-    c.defs.resize(r);
-    c.plain.resize(c.ends.empty() ? 0 : c.ends.back());
+    c.defs.shrink_to(r);
+    c.plain.shrink_to(c.ends.empty() ? 0 : c.ends.back());
   }
+  row_bytes_ = 0;
 }
 
 // ---- column chunks ------------------------------------------------------------------
@@ -323,7 +308,7 @@ class PageWriter {
   //                       4: repetition_level_encoding }
   //   7: DictionaryPageHeader { 1: num_values, 2: encoding } }
   void page(PageType type, std::int32_t num_values, std::int32_t encoding, const std::string& body) {
-    const std::string& stored = compress(body);
+    const std::string_view stored = compress(body);
     header_.clear();
     CompactWriter w(header_);
     w.field_i32(1, type);
@@ -350,23 +335,24 @@ class PageWriter {
   }
 
  private:
-  const std::string& compress(const std::string& body) {
+  // The stored bytes: body itself, or the front of zbuf_, which keeps its size from page
+  // to page (resizing it down and up again zero-filled up to a page per page).
+  std::string_view compress(const std::string& body) {
     if (opts_.compression == Compression::none) return body;
     if (opts_.compression == Compression::snappy) {
       // Parquet's SNAPPY is the raw block format, no framing.
-      zbuf_.resize(snappy::MaxCompressedLength(body.size()));
+      const std::size_t bound = snappy::MaxCompressedLength(body.size());
+      if (zbuf_.size() < bound) zbuf_.resize(bound);
       std::size_t n = 0;
       snappy::RawCompress(body.data(), body.size(), zbuf_.data(), &n);
-      zbuf_.resize(n);
-      return zbuf_;
+      return std::string_view(zbuf_.data(), n);
     }
     if (!zctx_) zctx_ = ZSTD_createCCtx();
-    zbuf_.resize(ZSTD_compressBound(body.size()));
-    const std::size_t n =
-        ZSTD_compressCCtx(zctx_, zbuf_.data(), zbuf_.size(), body.data(), body.size(), opts_.zstd_level);
+    const std::size_t bound = ZSTD_compressBound(body.size());
+    if (zbuf_.size() < bound) zbuf_.resize(bound);
+    const std::size_t n = ZSTD_compressCCtx(zctx_, zbuf_.data(), bound, body.data(), body.size(), opts_.zstd_level);
     if (ZSTD_isError(n)) throw io_error(std::string("zstd: ") + ZSTD_getErrorName(n));
-    zbuf_.resize(n);
-    return zbuf_;
+    return std::string_view(zbuf_.data(), n);
   }
 
   const WriterOptions& opts_;
@@ -443,25 +429,36 @@ template <class T>
 class FixedDictionary {
  public:
   void clear() {
-    slots_.assign(std::size_t{1} << 12, kEmpty);
-    keys_.clear();
+    slots_.assign(std::size_t{1} << 12, Slot{T{}, kEmpty});
+    size_ = 0;
   }
-  // The index of v, adding it when new.
-  std::uint32_t find_or_add(T v) {
-    if ((keys_.size() + 1) * 2 > slots_.size()) grow();
-    std::size_t i = hash(v) & (slots_.size() - 1);
-    while (slots_[i] != kEmpty) {
-      if (keys_[slots_[i]] == v) return slots_[i];
-      i = (i + 1) & (slots_.size() - 1);
+  // The index of v, adding it when new (`added` says so).
+  std::uint32_t find_or_add(T v, bool& added) {
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash(v) & mask;
+    for (;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.index == kEmpty) break;
+      if (s.key == v) {
+        added = false;
+        return s.index;
+      }
     }
-    slots_[i] = static_cast<std::uint32_t>(keys_.size());
-    keys_.push_back(v);
-    return slots_[i];
+    added = true;
+    const auto index = static_cast<std::uint32_t>(size_++);
+    slots_[i] = Slot{v, index};
+    if (size_ * 2 > slots_.size()) grow();
+    return index;
   }
-  std::size_t size() const { return keys_.size(); }
+  std::size_t size() const { return size_; }
 
  private:
   static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  // Keys in the table itself: a probe reads one slot, not a slot and then the key.
+  struct Slot {
+    T key;
+    std::uint32_t index;
+  };
   static std::size_t hash(T v) {
     std::uint64_t x = 0;
     std::memcpy(&x, &v, sizeof v);
@@ -471,15 +468,87 @@ class FixedDictionary {
     return static_cast<std::size_t>(x);
   }
   void grow() {
-    slots_.assign(slots_.size() * 2, kEmpty);
-    for (std::uint32_t k = 0; k < keys_.size(); ++k) {
-      std::size_t i = hash(keys_[k]) & (slots_.size() - 1);
-      while (slots_[i] != kEmpty) i = (i + 1) & (slots_.size() - 1);
-      slots_[i] = k;
+    std::vector<Slot> old(slots_.size() * 2, Slot{T{}, kEmpty});
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kEmpty) continue;
+      std::size_t i = hash(s.key) & mask;
+      while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
     }
   }
-  std::vector<std::uint32_t> slots_;
-  std::vector<T> keys_;
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
+// A dictionary of strings (their PLAIN bytes, length prefix included): open addressing
+// on a hash of the bytes, the views kept by index.
+class StringDictionary {
+ public:
+  void clear() {
+    slots_.assign(std::size_t{1} << 10, Slot{0, kEmpty});
+    keys_.clear();
+  }
+  std::uint32_t find_or_add(std::string_view v, bool& added) {
+    const std::uint64_t h = hash(v);
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = static_cast<std::size_t>(h) & mask;
+    for (;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.index == kEmpty) break;
+      if (s.hash == h && keys_[s.index] == v) {
+        added = false;
+        return s.index;
+      }
+    }
+    added = true;
+    const auto index = static_cast<std::uint32_t>(keys_.size());
+    keys_.push_back(v);
+    slots_[i] = Slot{h, index};
+    if (keys_.size() * 2 > slots_.size()) grow();
+    return index;
+  }
+  std::size_t size() const { return keys_.size(); }
+
+ private:
+  static constexpr std::uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    std::uint64_t hash;
+    std::uint32_t index;
+  };
+  static std::uint64_t hash(std::string_view v) {
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ v.size();
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, v.data() + i, 8);
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    }
+    if (i < v.size()) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, v.data() + i, v.size() - i);
+      h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    }
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+  }
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2, Slot{0, kEmpty});
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.index == kEmpty) continue;
+      std::size_t i = static_cast<std::size_t>(s.hash) & mask;
+      while (slots_[i].index != kEmpty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+  std::vector<Slot> slots_;
+  std::vector<std::string_view> keys_;
 };
 
 // Scratch of one encoding thread, kept from one column chunk to the next.
@@ -490,7 +559,7 @@ struct Scratch {
   std::vector<std::uint32_t> indices;
   FixedDictionary<std::uint64_t> dict64;
   FixedDictionary<std::uint32_t> dict32;
-  std::unordered_map<std::string_view, std::uint32_t> dict_strings;
+  StringDictionary dict_strings;
   std::string body;
   PageBuffers pages_out;
 };
@@ -499,12 +568,14 @@ template <class T>
 bool fixed_dictionary(FixedDictionary<T>& d, std::string_view plain, std::size_t count, std::size_t page_bytes,
                       std::string& dict, std::vector<std::uint32_t>& indices) {
   d.clear();
+  indices.resize(count);
+  std::uint32_t* out = indices.data();
   for (std::size_t i = 0; i < count; ++i) {
     T v;
     std::memcpy(&v, plain.data() + i * sizeof(T), sizeof(T));
-    const std::size_t before = d.size();
-    indices.push_back(d.find_or_add(v));
-    if (d.size() != before) {
+    bool added;
+    out[i] = d.find_or_add(v, added);
+    if (added) {
       dict.append(reinterpret_cast<const char*>(&v), sizeof(T));
       if (dict.size() > page_bytes) return false;
     }
@@ -533,12 +604,12 @@ bool try_dictionary(ColumnType t, std::string_view plain, Scratch& s, std::size_
     index.clear();
     for (std::size_t i = 0; i < vals.count && fits; ++i) {
       const std::string_view v(plain.data() + vals.begin(i), vals.size(i));
-      auto [it, fresh] = index.try_emplace(v, static_cast<std::uint32_t>(index.size()));
-      if (fresh) {
+      bool added;
+      s.indices.push_back(index.find_or_add(v, added));
+      if (added) {
         s.dict.append(v);
         fits = s.dict.size() <= page_bytes;
       }
-      s.indices.push_back(it->second);
     }
     entries = static_cast<std::uint32_t>(index.size());
   } else {

@@ -7,11 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ingot::parquet {
@@ -38,14 +41,53 @@ struct ColumnSpec {
   ColumnType type;
 };
 
+// A growable byte buffer whose appends are inline: a RowBatch takes one per cell, and
+// std::string's out-of-line append cost more than the value's conversion. The hot
+// members are always inlined, as numbers.h's are (built into the x86-64-v3 object too).
+class ByteVec {
+ public:
+  ByteVec() = default;
+  ByteVec(const ByteVec&) = delete;
+  ByteVec& operator=(const ByteVec&) = delete;
+  ByteVec(ByteVec&& o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_) { o.p_ = nullptr, o.n_ = o.cap_ = 0; }
+  ByteVec& operator=(ByteVec&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    std::swap(cap_, o.cap_);
+    return *this;
+  }
+  ~ByteVec() { std::free(p_); }
+
+  const char* data() const { return p_; }
+  std::size_t size() const { return n_; }
+  void clear() { n_ = 0; }
+  void shrink_to(std::size_t n) { n_ = n; }  // n <= size()
+  // k more bytes at the end, uninitialized: where they start.
+  [[gnu::always_inline]] char* extend(std::size_t k) {
+    if (n_ + k > cap_) grow(n_ + k);
+    char* at = p_ + n_;
+    n_ += k;
+    return at;
+  }
+  [[gnu::always_inline]] void append(const void* s, std::size_t k) {
+    if (k) std::memcpy(extend(k), s, k);
+  }
+
+ private:
+  void grow(std::size_t need);
+  char* p_ = nullptr;
+  std::size_t n_ = 0;
+  std::size_t cap_ = 0;
+};
+
 // Rows of typed values column by column, each value already in PLAIN encoding
 // (booleans one byte each until a page packs them). Filled by a pipeline worker,
 // then handed to Writer::write() in row order.
 class RowBatch {
  public:
   struct Column {
-    std::vector<std::uint8_t> defs;   // per row: 1 = a value, 0 = null
-    std::string plain;                // the values
+    ByteVec defs;                     // per row: 1 = a value, 0 = null
+    ByteVec plain;                    // the values
     std::vector<std::uint32_t> ends;  // plain.size() after each row
   };
 
@@ -57,21 +99,38 @@ class RowBatch {
   std::uint64_t bytes_through(std::size_t r) const { return row_end_[r]; }
 
   // One call per column, in any order, then end_row().
-  void add_null(std::size_t col) { cols_[col].defs.push_back(0); }
-  void add_bool(std::size_t col, bool v);
-  void add_int32(std::size_t col, std::int32_t v);
-  void add_int64(std::size_t col, std::int64_t v);
-  void add_double(std::size_t col, double v);
-  void add_string(std::size_t col, std::string_view v);
+  [[gnu::always_inline]] void add_null(std::size_t col) { *cols_[col].defs.extend(1) = 0; }
+  [[gnu::always_inline]] void add_bool(std::size_t col, bool v) {
+    const char b = v ? 1 : 0;
+    add_raw(col, &b, 1);
+  }
+  [[gnu::always_inline]] void add_int32(std::size_t col, std::int32_t v) { add_raw(col, &v, 4); }
+  [[gnu::always_inline]] void add_int64(std::size_t col, std::int64_t v) { add_raw(col, &v, 8); }
+  [[gnu::always_inline]] void add_double(std::size_t col, double v) { add_raw(col, &v, 8); }
+  [[gnu::always_inline]] void add_string(std::size_t col, std::string_view v) {
+    Column& c = cols_[col];
+    *c.defs.extend(1) = 1;
+    const auto n = static_cast<std::uint32_t>(v.size());
+    char* at = c.plain.extend(4 + v.size());
+    std::memcpy(at, &n, 4);  // Parquet is little-endian, as is every target ingot builds for
+    if (!v.empty()) std::memcpy(at + 4, v.data(), v.size());
+    row_bytes_ += 4 + v.size();
+  }
   void end_row();
   // Drops the cells added since the last end_row() (a row that turned out invalid).
   void drop_row();
 
  private:
-  void add_raw(std::size_t col, const void* p, std::size_t n);
+  [[gnu::always_inline]] void add_raw(std::size_t col, const void* p, std::size_t n) {
+    Column& c = cols_[col];
+    *c.defs.extend(1) = 1;
+    std::memcpy(c.plain.extend(n), p, n);
+    row_bytes_ += n;
+  }
   std::vector<Column> cols_;
   std::vector<std::uint64_t> row_end_;
   std::uint64_t bytes_ = 0;
+  std::uint64_t row_bytes_ = 0;  // PLAIN bytes added since the last end_row()
 };
 
 struct WriterOptions {

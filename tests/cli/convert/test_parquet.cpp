@@ -157,6 +157,72 @@ TEST_CASE("cli parquet: 0 rows and 1 row", "[cli][parquet]") {
   CHECK(!fs::exists(d / "none.parquet"));
 }
 
+// The one-walk pre-pass (ndjson_leaf_scan.cpp) must give each column the values the
+// NDJSON converter gives its cells: a key twice in a record holds its last non-null
+// value, a dotted key and a nested one meet in one column, and an object without leaves
+// at a path that is a column but prefixes none is that column's JSON text (the case the
+// scan hands back to the converter's cells). The CSV conversion of the same file is the
+// oracle for the cell texts.
+TEST_CASE("cli parquet: repeated keys, dotted paths and leafless objects hold the converter's cell values",
+          "[cli][parquet]") {
+  TempDir d;
+  // No leafless object at a column: the scan's own path.
+  write_file(d / "dup.ndjson",
+             "{\"dup\":1,\"dup\":\"x\",\"e\":{},\"nl\":null}\n"
+             "{\"dup\":null,\"dup\":2.5,\"nl\":3,\"nl\":null,\"e\":{\"f\":{}}}\n"
+             "{\"dup\":[1]]}\n"
+             "{\"a.b\":1,\"a\":{\"b\":\"y\"}}\n");
+  convert_ok(d, "dup.ndjson -o dup.parquet --schema-out dup.json");
+  check_file(d, "dup.parquet", json::parse(R"([["dup","STRING"],["nl","INT64"],["a.b","STRING"]])"),
+             json::parse(R"([["x",null,null],["2.5","3",null],[null,null,"y"]])"));
+  const json dup = json::parse(read_file(d / "dup.json"));
+  CHECK(dup == json::parse(R"([{"name":"dup","type":"STRING","line":1},{"name":"nl","type":"INT64","line":2},
+    {"name":"a.b","type":"STRING","line":4}])"));
+  convert_ok(d, "dup.ndjson -o dup.csv");
+  CHECK(read_file(d / "dup.csv") == "dup,nl,a.b\nx,,\n2.5,3,\n,,y\n");
+
+  // {} at p, a column that prefixes none: its cell is the text "{}"; {"r":{}} at q too.
+  write_file(d / "leafless.ndjson",
+             "{\"p\":1,\"q\":{\"r\":{}}}\n"
+             "{\"p\":{},\"s\":{}}\n"
+             "{\"q\":2,\"s\":{\"t\":true}}\n");
+  convert_ok(d, "leafless.ndjson -o leafless.parquet --schema-out leafless.json");
+  check_file(d, "leafless.parquet", json::parse(R"([["p","STRING"],["q","STRING"],["s.t","BOOLEAN"]])"),
+             json::parse(R"([["1","{\"r\":{}}",null],["{}",null,null],[null,"2",true]])"));
+  CHECK(json::parse(read_file(d / "leafless.json")) ==
+        json::parse(R"([{"name":"p","type":"STRING","line":2},{"name":"q","type":"STRING","line":1},
+    {"name":"s.t","type":"BOOLEAN","line":3}])"));
+  convert_ok(d, "leafless.ndjson -o leafless.csv");
+  CHECK(read_file(d / "leafless.csv") == "p,q,s.t\n1,\"{\"\"r\"\":{}}\",\n{},,\n,2,true\n");
+
+  // Many lines of one shape holding {} (the line-shape path), then a line that makes
+  // its path a column: every one of those {} is that column's text.
+  std::string many;
+  json many_rows = json::array(), many2_rows = json::array();
+  for (int i = 0; i < 60; ++i) {
+    many += "{\"a\":" + std::to_string(i) + ",\"e\":{},\"g\":{\"h\":{}}}\n";
+    many_rows.push_back(json::array({std::to_string(i), "{}"}));
+    many2_rows.push_back(json::array({std::to_string(i)}));
+  }
+  write_file(d / "many2.ndjson", many);  // e is no column: its {} are nothing
+  many += "{\"e\":1}\n";
+  many_rows.push_back(json::array({nullptr, "1"}));
+  write_file(d / "many.ndjson", many);
+  convert_ok(d, "many.ndjson -o many.parquet -j2 --chunk-size 100");
+  check_file(d, "many.parquet", json::parse(R"([["a","INT64"],["e","STRING"]])"), many_rows);
+  convert_ok(d, "many2.ndjson -o many2.parquet -j2 --chunk-size 100");
+  check_file(d, "many2.parquet", json::parse(R"([["a","INT64"]])"), many2_rows);
+
+  for (const char* name : {"dup", "leafless", "many", "many2"}) {
+    const std::string want = read_file(d / (std::string(name) + ".parquet"));
+    for (const char* opts : {"-j1 --chunk-size 16", "-j2 --chunk-size 16", "-j3 --chunk-size 40"}) {
+      convert_ok(d, std::string(name) + ".ndjson -o again.parquet " + opts);
+      INFO(name << " " << opts);
+      CHECK(read_file(d / "again.parquet") == want);
+    }
+  }
+}
+
 TEST_CASE("cli parquet: many row groups, their statistics, a column null in whole groups, any -j and chunk size",
           "[cli][parquet]") {
   TempDir d;

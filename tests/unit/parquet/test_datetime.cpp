@@ -2,6 +2,9 @@
 // microsecond counts (checked against `date -u -d ... +%s` by hand), and near misses.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
+
 #include "ingot/parquet/datetime.h"
 
 using namespace ingot::parquet;
@@ -56,4 +59,27 @@ TEST_CASE("parquet datetime: near misses are not dates", "[parquet][datetime]") 
     INFO(s);
     CHECK(parse_iso_time(s).kind == TimeKind::none);
   }
+}
+
+// Every day of years 0001-9999, and every day number 0-32 of every month of a sample of
+// years (leap and not, centuries), against std::chrono's calendar as the oracle.
+TEST_CASE("parquet datetime: the calendar agrees with std::chrono", "[parquet][datetime]") {
+  using namespace std::chrono;
+  int mismatches = 0;
+  char text[16];
+  for (int y = 1; y <= 9999; ++y) {
+    const bool sample = y % 97 == 0 || y % 400 == 0 || y % 100 == 0 || (y >= 1896 && y <= 2104);
+    for (unsigned m = 1; m <= 12; ++m) {
+      for (unsigned d = sample ? 0 : 1; d <= (sample ? 32u : 28u); ++d) {
+        std::snprintf(text, sizeof text, "%04d-%02u-%02u", y, m, d);
+        const year_month_day ymd{year{y}, month{m}, day{d}};
+        const TimeValue v = parse_iso_time(text);
+        const bool ok = ymd.ok();
+        if ((v.kind == TimeKind::date) != ok || (ok && v.value != sys_days{ymd}.time_since_epoch().count())) {
+          ++mismatches;
+        }
+      }
+    }
+  }
+  CHECK(mismatches == 0);
 }

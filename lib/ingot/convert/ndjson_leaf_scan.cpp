@@ -1,0 +1,589 @@
+// The Parquet pre-pass's NDJSON walk (ndjson_leaf_scan.h): each line is validated
+// exactly as the chunk converter validates it (simdjson On-Demand, the whole line;
+// numbers against the JSON grammar, escaped strings unescaped, containers walked),
+// and its leaves are typed on the way. Lines repeating the shape of a valid line are
+// matched against it (ndjson_shape.h) instead of parsed.
+#include <simdjson.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ingot/convert/convert_internal.h"
+#include "ingot/convert/ndjson_leaf_scan.h"
+#include "ingot/convert/ndjson_shape.h"
+#include "ingot/format/json_text.h"
+#include "ingot/parquet/datetime.h"
+#include "ingot/parquet/numbers.h"
+#include "ingot/parquet/writer.h"
+#include "ingot/util/error.h"
+#include "ingot/util/swar.h"
+
+#ifndef INGOT_NDJSON_VARIANT
+#error "compiled once per CPU variant, see convert/CMakeLists.txt"
+#endif
+
+namespace ingot::detail::INGOT_NDJSON_VARIANT {
+namespace {
+
+namespace od = simdjson::ondemand;
+using parquet::ValueType;
+using simdjson::error_code;
+
+// As convert_ndjson.cpp: deeper nesting makes the line invalid there, so here too.
+constexpr std::uint32_t kMaxJsonDepth = 256;
+
+bool is_json_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim_token(std::string_view raw) {
+  return !raw.empty() && (is_json_ws(raw.back()) || is_json_ws(raw.front())) ? trim_json_ws(raw) : raw;
+}
+
+// A number's token, or empty when it is not exactly one JSON number (convert_ndjson.cpp's
+// number_token).
+std::string_view number_token(std::string_view raw) {
+  raw = trim_token(raw);
+  const std::size_t n = raw.size();
+  if (n - 1 < 16) {
+    const int fast = swar::digits_dot_number16(raw.data(), n);
+    if (fast >= 0) return fast ? raw : std::string_view();
+  }
+  return is_json_number(raw) ? raw : std::string_view();
+}
+
+bool is_blank(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
+  }
+  return true;
+}
+
+// A key as written (escaped), from the pointer simdjson gives just after its quote.
+// Stage 1 proved the closing quote exists, and the chunk buffer is padded.
+std::string_view raw_key(const char* s) {
+  const char* p = s;
+  for (;;) {
+    p += swar::find_quote_or_backslash_padded(p);
+    if (*p == '"') break;
+    p += 2;  // an escape: skip the backslash and the escaped byte
+  }
+  return {s, static_cast<std::size_t>(p - s)};
+}
+
+// A container that is a leaf (an array; an object with --no-flatten): its cell is its
+// compact JSON text, a STRING. Walks it at nesting `depth`, appending the text to out
+// (null: only validate); convert_ndjson.cpp's write_compact.
+error_code write_compact(od::value v, std::string* out, std::uint32_t depth) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      if (out) *out += '{';
+      bool first = true;
+      for (auto fr : obj) {
+        od::field f;
+        if (auto e = std::move(fr).get(f)) return e;
+        if (out) {
+          if (!first) *out += ',';
+          *out += '"';
+          out->append(raw_key(f.key().raw()));
+          *out += "\":";
+        }
+        first = false;
+        if (auto e = write_compact(f.value(), out, depth + 1)) return e;
+      }
+      if (out) *out += '}';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+      od::array arr;
+      if (auto e = v.get_array().get(arr)) return e;
+      if (out) *out += '[';
+      bool first = true;
+      for (auto er : arr) {
+        od::value el;
+        if (auto e = std::move(er).get(el)) return e;
+        if (out && !first) *out += ',';
+        first = false;
+        if (auto e = write_compact(el, out, depth + 1)) return e;
+      }
+      if (out) *out += ']';
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view tok = trim_json_ws(v.raw_json_token());
+      std::string_view body = tok.substr(1, tok.size() >= 2 ? tok.size() - 2 : 0);
+      if (swar::find2(body.data(), body.size(), '\\', '\\') != body.size()) {
+        std::string_view str;
+        if (auto e = v.get_string().get(str)) return e;
+      }
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::string_view tok = number_token(v.raw_json_token());
+      if (tok.empty()) return simdjson::NUMBER_ERROR;
+      if (out) out->append(tok);
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      if (auto e = v.get_bool().get(b)) return e;
+      if (out) *out += b ? "true" : "false";
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null;
+      if (auto e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      if (out) *out += "null";
+      return simdjson::SUCCESS;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+// A code simdjson never returns, for "valid JSON, but not an object" (as in
+// convert_ndjson.cpp, whose reasons reason_for repeats).
+constexpr auto kNotAnObject = simdjson::NUM_ERROR_CODES;
+
+std::string reason_for(error_code e) {
+  if (e == kNotAnObject) return "not a JSON object";
+  switch (e) {
+    case simdjson::INCORRECT_TYPE: return "invalid JSON: malformed value";
+    case simdjson::UTF8_ERROR: return "invalid UTF-8";
+    case simdjson::TRAILING_CONTENT: return "trailing content after the JSON value";
+    case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string";
+    case simdjson::NUMBER_ERROR: return "invalid JSON: malformed number";
+    case simdjson::DEPTH_ERROR: return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    default: return std::string("invalid JSON: ") + simdjson::error_message(e);
+  }
+}
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// A leaf of a line: its path's id, what it holds and its text (a string unescaped, a
+// number's token, a container's compact JSON text when writing; empty for null).
+enum class LeafKind : std::uint8_t { null, string, number, boolean, container };
+struct Leaf {
+  std::uint32_t id;
+  LeafKind kind;
+  std::string_view text;
+};
+
+// Walks the lines of a chunk: each line's leaves, the line valid or not. Shared by the
+// pre-pass (LeafScanner: types per path) and the writing pass (BatchWriter: values
+// per column); `write` says whether containers need their text.
+class LineWalker {
+ public:
+  LineWalker(bool flatten, bool line_shapes, bool write)
+      : flatten_(flatten), line_shapes_(line_shapes), write_(write) {}
+  virtual ~LineWalker() = default;
+
+ protected:
+  // Calls accept(offset) for each valid line, reject(error, line, p, line_end) for each
+  // invalid one, with the line's leaves in leaves_; returns the chunk's newlines.
+  template <class Accept, class Reject>
+  std::uint64_t walk_chunk(const Chunk& c, Accept&& accept, Reject&& reject) {
+    shapes_.clear();
+    const bool use_shapes = line_shapes_ && simdjson::validate_utf8(c.data, c.size);
+    if (scratch_.capacity() < c.size) scratch_.reserve(c.size);  // views into it stay valid
+    const char* p = c.data + bom_length(c.data, c.size, c.offset);
+    const char* end = c.data + c.size;
+    const char* cap_end = end + kChunkPadding;
+    std::uint64_t newlines = 0;
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const char* le = nl ? nl : end;
+      std::size_t len = static_cast<std::size_t>(le - p);
+      if (len > 0 && p[len - 1] == '\r') --len;
+      if (is_blank(p, len)) {
+        blank();
+      } else if (error_code e = line(p, len, static_cast<std::size_t>(cap_end - p), use_shapes)) {
+        reject(e, newlines, p, nl ? nl + 1 : end);
+      } else {
+        accept(static_cast<std::size_t>(p - c.data));
+      }
+      if (!nl) break;
+      ++newlines;
+      p = nl + 1;
+    }
+    return newlines;
+  }
+
+  virtual void blank() {}
+
+  // The id of a path: known paths keep theirs, a new one gets the next.
+  std::uint32_t id_of(std::string_view path) {
+    auto it = ids_.find(path);
+    if (it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(paths_.size());
+    paths_.emplace_back(path);
+    ids_.emplace(paths_.back(), id);
+    return id;
+  }
+  void clear_paths() {
+    ids_.clear();
+    paths_.clear();
+  }
+
+  std::vector<std::string> paths_;  // by id
+  std::vector<Leaf> leaves_;
+  std::vector<std::uint32_t> line_leafless_;
+
+ private:
+  error_code line(const char* p, std::size_t len, std::size_t cap, bool use_shapes) {
+    leaves_.clear();
+    line_leafless_.clear();
+    if (use_shapes) {
+      for (std::size_t i = 0; i < shapes_.size(); ++i) {
+        const std::vector<int>& id = shapes_[i].column;
+        auto slot = [&](std::size_t k, SlotKind kind, std::string_view text) {
+          static constexpr LeafKind kKind[] = {LeafKind::string, LeafKind::number, LeafKind::boolean, LeafKind::null};
+          leaves_.push_back({static_cast<std::uint32_t>(id[k]), kKind[static_cast<int>(kind)], text});
+        };
+        if (match_shape<true>(shapes_[i], p, len, slot)) {
+          shapes_.touch(i);
+          return simdjson::SUCCESS;
+        }
+        leaves_.clear();
+      }
+      spans_.clear();
+    }
+    spans_on_ = use_shapes;
+    shape_ok_ = true;
+    path_.clear();
+    scratch_.clear();
+    od::document doc;
+    error_code err = parser_.iterate(p, len, cap).get(doc);
+    if (err) return err;
+    od::json_type type;
+    if ((err = doc.type().get(type))) return err;
+    if (type != od::json_type::object) return kNotAnObject;
+    od::object obj;
+    if ((err = doc.get_object().get(obj))) return err;
+    if ((err = walk_object(obj, 0))) return err;
+    // Past the object the iterator must be at the end of the line.
+    if (!doc.current_location().error()) return simdjson::TRAILING_CONTENT;
+    if (use_shapes && shape_ok_) learn_shape(p, len);
+    return simdjson::SUCCESS;
+  }
+
+  void learn_shape(const char* p, std::size_t len) {
+    build_shape(shapes_.candidate(), p, len, spans_);
+    const std::size_t i = shapes_.find_candidate();
+    if (i < shapes_.size()) {
+      shapes_.touch(i);
+    } else {
+      shapes_.adopt();
+    }
+  }
+
+  error_code walk_object(od::object obj, std::uint32_t depth) {
+    if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
+    for (auto fr : obj) {
+      od::field f;
+      if (auto e = std::move(fr).get(f)) return e;
+      const std::size_t mark = path_.size();
+      if (depth > 0) path_ += '.';
+      const char* kp = f.key().raw();
+      const char* q = kp;
+      bool escaped = false;
+      for (;;) {  // stage 1 proved the closing quote exists; the buffer is padded
+        q += swar::find_quote_or_backslash_padded(q);
+        if (*q == '"') break;
+        escaped = true;
+        q += 2;
+      }
+      if (escaped) {
+        std::string_view u;
+        if (auto e = f.unescaped_key().get(u)) return e;
+        path_.append(u);
+      } else {
+        path_.append(kp, static_cast<std::size_t>(q - kp));
+      }
+      if (auto e = value(f.value(), depth)) return e;
+      path_.resize(mark);
+    }
+    return simdjson::SUCCESS;
+  }
+
+  error_code value(od::value v, std::uint32_t depth) {
+    od::json_type t;
+    if (auto e = v.type().get(t)) return e;
+    if (t == od::json_type::object && flatten_) {
+      od::object obj;
+      if (auto e = v.get_object().get(obj)) return e;
+      const std::size_t before = leaves_.size();
+      if (auto e = walk_object(obj, depth + 1)) return e;
+      // A line of the same shape has the same leafless paths (they are in its literals),
+      // which the line that taught the shape has reported for the chunk already.
+      if (leaves_.size() == before) line_leafless_.push_back(id_of(path_));
+      return simdjson::SUCCESS;
+    }
+    const std::uint32_t id = id_of(path_);
+    if (spans_on_) {
+      if (t == od::json_type::object || t == od::json_type::array) {
+        shape_ok_ = false;  // its text is the cell, which no slot holds
+      } else {
+        const std::string_view tok = trim_token(v.raw_json_token());
+        spans_.push_back(LeafSpan{tok.data(), tok.data() + tok.size(), static_cast<int>(id)});
+      }
+    }
+    switch (t) {
+      case od::json_type::string: {
+        std::string_view tok = trim_token(v.raw_json_token());
+        std::string_view body = tok.substr(1, tok.size() >= 2 ? tok.size() - 2 : 0);
+        if (swar::find2(body.data(), body.size(), '\\', '\\') != body.size()) {
+          if (auto e = v.get_string().get(body)) return e;  // in the parser's buffer, alive for the line
+        }
+        leaves_.push_back({id, LeafKind::string, body});
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::number: {
+        std::string_view tok = number_token(v.raw_json_token());
+        if (tok.empty()) return simdjson::NUMBER_ERROR;
+        leaves_.push_back({id, LeafKind::number, tok});
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::boolean: {
+        bool b;
+        if (auto e = v.get_bool().get(b)) return e;
+        leaves_.push_back({id, LeafKind::boolean, b ? std::string_view("true") : std::string_view("false")});
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::null: {
+        bool is_null;
+        if (auto e = v.is_null().get(is_null)) return e;
+        if (!is_null) return simdjson::N_ATOM_ERROR;
+        leaves_.push_back({id, LeafKind::null, {}});
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::object:
+      case od::json_type::array: {
+        if (!write_) {
+          if (auto e = write_compact(v, nullptr, depth + 1)) return e;
+          leaves_.push_back({id, LeafKind::container, {}});
+          return simdjson::SUCCESS;
+        }
+        const std::size_t at = scratch_.size();
+        if (auto e = write_compact(v, &scratch_, depth + 1)) return e;
+        leaves_.push_back({id, LeafKind::container, std::string_view(scratch_).substr(at)});
+        return simdjson::SUCCESS;
+      }
+    }
+    return simdjson::INCORRECT_TYPE;
+  }
+
+  bool flatten_;
+  bool line_shapes_;
+  bool write_;
+  od::parser parser_;
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> ids_;
+  ShapeCache shapes_;
+  std::vector<LeafSpan> spans_;
+  bool spans_on_ = false;
+  bool shape_ok_ = true;
+  std::string path_;
+  std::string scratch_;  // containers' text, reserved at the chunk's size
+};
+
+class LeafScanner final : public NdjsonLeafScanner, LineWalker {
+ public:
+  LeafScanner(bool flatten, bool auto_types, bool line_shapes)
+      : LineWalker(flatten, line_shapes, false), auto_types_(auto_types) {}
+
+  void scan(const Chunk& c, LeafScan& out) override {
+    out.order.clear();
+    out.events.clear();
+    out.leafless.clear();
+    clear_paths();  // ids are chunk-local
+    state_.clear();
+    out.newlines = walk_chunk(
+        c, [&](std::size_t offset) { accept(offset, out); },
+        [](error_code, std::uint64_t, const char*, const char*) {});
+    out.keys.swap(paths_);
+  }
+
+ private:
+  struct KeyState {
+    ValueType running = ValueType::none;  // the chunk's type so far
+    bool in_order = false;
+    bool leafless = false;    // in out.leafless already
+    std::uint64_t stamp = 0;  // the record whose last non-null value is `last`
+    std::uint32_t last = 0;   // index in leaves_
+  };
+
+  ValueType type_of(const Leaf& l) const {
+    switch (l.kind) {
+      case LeafKind::string: return auto_types_ ? parquet::text_type(l.text) : ValueType::string;
+      case LeafKind::number: return parquet::number_type(l.text);
+      case LeafKind::boolean: return ValueType::boolean;
+      case LeafKind::container: return ValueType::string;
+      case LeafKind::null: break;
+    }
+    return ValueType::none;
+  }
+
+  // A valid record: its keys join the order, its values the running types. A key met
+  // twice in a record holds its last non-null value, as the converter's cell does.
+  void accept(std::size_t offset, LeafScan& out) {
+    ++record_;
+    if (state_.size() < paths_.size()) state_.resize(paths_.size());
+    for (std::uint32_t i = 0; i < leaves_.size(); ++i) {
+      const Leaf& l = leaves_[i];
+      KeyState& s = state_[l.id];
+      if (!s.in_order) {
+        s.in_order = true;
+        out.order.push_back(l.id);
+      }
+      if (l.kind != LeafKind::null) {
+        s.last = i;
+        s.stamp = record_;
+      }
+    }
+    for (const Leaf& l : leaves_) {
+      KeyState& s = state_[l.id];
+      if (s.stamp != record_) continue;
+      s.stamp = 0;
+      if (s.running == ValueType::string) continue;  // as wide as it gets
+      const ValueType t = parquet::join_types(s.running, type_of(leaves_[s.last]));
+      if (t != s.running) {
+        s.running = t;
+        out.events.push_back({l.id, t, offset});
+      }
+    }
+    for (std::uint32_t id : line_leafless_) {
+      if (state_.size() < paths_.size()) state_.resize(paths_.size());
+      if (!state_[id].leafless) {
+        state_[id].leafless = true;
+        out.leafless.push_back(id);
+      }
+    }
+  }
+
+  bool auto_types_;
+  std::vector<KeyState> state_;
+  std::uint64_t record_ = 0;
+};
+
+class BatchWriter final : public NdjsonBatchWriter, LineWalker {
+ public:
+  BatchWriter(const std::vector<std::string>& columns, std::vector<parquet::ColumnType> types, bool flatten,
+              bool line_shapes)
+      : LineWalker(flatten, line_shapes, true), types_(std::move(types)), cells_(columns.size()) {
+    for (const std::string& name : columns) id_of(name);  // a column's id is its index
+  }
+
+  void convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally) override {
+    tally.clear();
+    batch.reset(types_.size());
+    tally_ = &tally;
+    tally.newlines = walk_chunk(
+        c, [&](std::size_t) { accept(batch); },
+        [&](error_code e, std::uint64_t line, const char* p, const char* end) {
+          Reject r;
+          r.line = line;
+          r.offset = static_cast<std::uint64_t>(p - c.data);
+          r.raw = std::string_view(p, static_cast<std::size_t>(end - p));
+          r.reason = reason_for(e);
+          tally.rejects.push_back(std::move(r));
+        });
+  }
+
+ private:
+  struct Cell {
+    const Leaf* leaf = nullptr;
+    std::uint64_t stamp = 0;
+  };
+
+  void blank() override { ++tally_->counts.blank; }
+
+  // A valid record becomes a row: each column's last non-null value, as the type the
+  // pre-pass found for it (which holds every value of the column, so each one fits).
+  void accept(parquet::RowBatch& batch) {
+    ++tally_->counts.valid;
+    ++record_;
+    const std::size_t n = cells_.size();
+    for (const Leaf& l : leaves_) {
+      if (l.kind != LeafKind::null && l.id < n) cells_[l.id] = Cell{&l, record_};
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const Cell& cell = cells_[i];
+      if (cell.stamp != record_) {
+        batch.add_null(i);
+      } else if (!add(batch, i, *cell.leaf)) {
+        throw data_error("changed while it was converted (a value no longer fits its column's type); run again");
+      }
+    }
+    batch.end_row();
+  }
+
+  bool add(parquet::RowBatch& b, std::size_t col, const Leaf& l) const {
+    switch (types_[col]) {
+      case parquet::ColumnType::string: b.add_string(col, l.text); return true;
+      case parquet::ColumnType::int64: {
+        std::int64_t v;
+        if (l.kind != LeafKind::number || !parquet::parse_int64(l.text, v)) return false;
+        b.add_int64(col, v);
+        return true;
+      }
+      case parquet::ColumnType::double_: {
+        double v;
+        if (l.kind != LeafKind::number || !parquet::parse_double(l.text, v)) return false;
+        b.add_double(col, v);
+        return true;
+      }
+      case parquet::ColumnType::boolean:
+        if (l.kind != LeafKind::boolean) return false;
+        b.add_bool(col, l.text[0] == 't');
+        return true;
+      case parquet::ColumnType::date:
+      case parquet::ColumnType::timestamp:
+      case parquet::ColumnType::timestamptz: {
+        if (l.kind != LeafKind::string) return false;
+        const parquet::TimeValue v = parquet::parse_iso_time(l.text);
+        const parquet::TimeKind want = types_[col] == parquet::ColumnType::date        ? parquet::TimeKind::date
+                                       : types_[col] == parquet::ColumnType::timestamp ? parquet::TimeKind::timestamp
+                                                                                       : parquet::TimeKind::timestamptz;
+        if (v.kind != want) return false;
+        if (want == parquet::TimeKind::date) {
+          b.add_int32(col, static_cast<std::int32_t>(v.value));
+        } else {
+          b.add_int64(col, v.value);
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::vector<parquet::ColumnType> types_;
+  std::vector<Cell> cells_;
+  ChunkTally* tally_ = nullptr;
+  std::uint64_t record_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes) {
+  return std::make_unique<LeafScanner>(flatten, auto_types, line_shapes);
+}
+
+std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,
+                                                            std::vector<parquet::ColumnType> types, bool flatten,
+                                                            bool line_shapes) {
+  return std::make_unique<BatchWriter>(columns, std::move(types), flatten, line_shapes);
+}
+
+}  // namespace ingot::detail::INGOT_NDJSON_VARIANT
