@@ -58,7 +58,7 @@ std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<st
 
 std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::make_ndjson_leaf_scanner(flatten, auto_types, line_shapes);
+  if (use_v3()) return x86_64_v3::make_ndjson_leaf_scanner(flatten, auto_types, line_shapes);
 #endif
   return generic::make_ndjson_leaf_scanner(flatten, auto_types, line_shapes);
 }
@@ -67,7 +67,7 @@ std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<st
                                                             std::vector<parquet::ColumnType> types, bool flatten,
                                                             bool line_shapes) {
 #if defined(__x86_64__)
-  if (kV3) return x86_64_v3::make_ndjson_batch_writer(columns, std::move(types), flatten, line_shapes);
+  if (use_v3()) return x86_64_v3::make_ndjson_batch_writer(columns, std::move(types), flatten, line_shapes);
 #endif
   return generic::make_ndjson_batch_writer(columns, std::move(types), flatten, line_shapes);
 }

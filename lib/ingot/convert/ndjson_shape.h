@@ -14,12 +14,12 @@
 // variants", run both through INGOT_NDJSON_VARIANT).
 //
 // Compiled once per CPU variant, inside its namespace: include only from
-// convert_ndjson.cpp (inline code shared by TUs of different CPU levels could be linked
-// from the wrong one).
+// convert_ndjson.cpp and ndjson_leaf_scan.cpp, which are built per CPU level (inline code
+// shared by TUs of different CPU levels could be linked from the wrong one).
 #pragma once
 
 #ifndef INGOT_NDJSON_VARIANT
-#error "include only from convert_ndjson.cpp"
+#error "include only from the per-CPU-level files (convert_ndjson.cpp, ndjson_leaf_scan.cpp)"
 #endif
 
 #include <cstdint>
