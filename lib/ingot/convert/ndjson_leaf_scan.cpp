@@ -15,6 +15,7 @@
 #include "ingot/convert/convert_internal.h"
 #include "ingot/convert/ndjson_leaf_scan.h"
 #include "ingot/convert/ndjson_shape.h"
+#include "ingot/convert/ndjson_values.h"
 #include "ingot/format/json_text.h"
 #include "ingot/parquet/datetime.h"
 #include "ingot/parquet/numbers.h"
@@ -29,143 +30,7 @@
 namespace ingot::detail::INGOT_NDJSON_VARIANT {
 namespace {
 
-namespace od = simdjson::ondemand;
 using parquet::ValueType;
-using simdjson::error_code;
-
-// As convert_ndjson.cpp: deeper nesting makes the line invalid there, so here too.
-constexpr std::uint32_t kMaxJsonDepth = 256;
-
-bool is_json_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim_token(std::string_view raw) {
-  return !raw.empty() && (is_json_ws(raw.back()) || is_json_ws(raw.front())) ? trim_json_ws(raw) : raw;
-}
-
-// A number's token, or empty when it is not exactly one JSON number (convert_ndjson.cpp's
-// number_token).
-std::string_view number_token(std::string_view raw) {
-  raw = trim_token(raw);
-  const std::size_t n = raw.size();
-  if (n - 1 < 16) {
-    const int fast = swar::digits_dot_number16(raw.data(), n);
-    if (fast >= 0) return fast ? raw : std::string_view();
-  }
-  return is_json_number(raw) ? raw : std::string_view();
-}
-
-bool is_blank(const char* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
-  }
-  return true;
-}
-
-// A key as written (escaped), from the pointer simdjson gives just after its quote.
-// Stage 1 proved the closing quote exists, and the chunk buffer is padded.
-std::string_view raw_key(const char* s) {
-  const char* p = s;
-  for (;;) {
-    p += swar::find_quote_or_backslash_padded(p);
-    if (*p == '"') break;
-    p += 2;  // an escape: skip the backslash and the escaped byte
-  }
-  return {s, static_cast<std::size_t>(p - s)};
-}
-
-// A container that is a leaf (an array; an object with --no-flatten): its cell is its
-// compact JSON text, a STRING. Walks it at nesting `depth`, appending the text to out
-// (null: only validate); convert_ndjson.cpp's write_compact.
-error_code write_compact(od::value v, std::string* out, std::uint32_t depth) {
-  od::json_type t;
-  if (auto e = v.type().get(t)) return e;
-  switch (t) {
-    case od::json_type::object: {
-      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-      od::object obj;
-      if (auto e = v.get_object().get(obj)) return e;
-      if (out) *out += '{';
-      bool first = true;
-      for (auto fr : obj) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return e;
-        if (out) {
-          if (!first) *out += ',';
-          *out += '"';
-          out->append(raw_key(f.key().raw()));
-          *out += "\":";
-        }
-        first = false;
-        if (auto e = write_compact(f.value(), out, depth + 1)) return e;
-      }
-      if (out) *out += '}';
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::array: {
-      if (depth >= kMaxJsonDepth) return simdjson::DEPTH_ERROR;
-      od::array arr;
-      if (auto e = v.get_array().get(arr)) return e;
-      if (out) *out += '[';
-      bool first = true;
-      for (auto er : arr) {
-        od::value el;
-        if (auto e = std::move(er).get(el)) return e;
-        if (out && !first) *out += ',';
-        first = false;
-        if (auto e = write_compact(el, out, depth + 1)) return e;
-      }
-      if (out) *out += ']';
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::string: {
-      std::string_view tok = trim_json_ws(v.raw_json_token());
-      std::string_view body = tok.substr(1, tok.size() >= 2 ? tok.size() - 2 : 0);
-      if (swar::find2(body.data(), body.size(), '\\', '\\') != body.size()) {
-        std::string_view str;
-        if (auto e = v.get_string().get(str)) return e;
-      }
-      if (out) out->append(tok);
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::number: {
-      std::string_view tok = number_token(v.raw_json_token());
-      if (tok.empty()) return simdjson::NUMBER_ERROR;
-      if (out) out->append(tok);
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::boolean: {
-      bool b;
-      if (auto e = v.get_bool().get(b)) return e;
-      if (out) *out += b ? "true" : "false";
-      return simdjson::SUCCESS;
-    }
-    case od::json_type::null: {
-      bool is_null;
-      if (auto e = v.is_null().get(is_null)) return e;
-      if (!is_null) return simdjson::N_ATOM_ERROR;
-      if (out) *out += "null";
-      return simdjson::SUCCESS;
-    }
-  }
-  return simdjson::INCORRECT_TYPE;
-}
-
-// A code simdjson never returns, for "valid JSON, but not an object" (as in
-// convert_ndjson.cpp, whose reasons reason_for repeats).
-constexpr auto kNotAnObject = simdjson::NUM_ERROR_CODES;
-
-std::string reason_for(error_code e) {
-  if (e == kNotAnObject) return "not a JSON object";
-  switch (e) {
-    case simdjson::INCORRECT_TYPE: return "invalid JSON: malformed value";
-    case simdjson::UTF8_ERROR: return "invalid UTF-8";
-    case simdjson::TRAILING_CONTENT: return "trailing content after the JSON value";
-    case simdjson::UNCLOSED_STRING: return "invalid JSON: unclosed string";
-    case simdjson::NUMBER_ERROR: return "invalid JSON: malformed number";
-    case simdjson::DEPTH_ERROR: return "invalid JSON: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-    default: return std::string("invalid JSON: ") + simdjson::error_message(e);
-  }
-}
 
 struct StringHash {
   using is_transparent = void;
