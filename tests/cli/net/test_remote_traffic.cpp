@@ -47,6 +47,26 @@ int requests(const FaultyProxy& proxy, const std::string& method, bool ranged) {
   return n;
 }
 
+// Ranged GETs of log entries [from, end) whose path ends with `suffix`, and the bytes
+// they asked for.
+struct Ranged {
+  int gets = 0;
+  std::uint64_t bytes = 0;
+};
+Ranged ranged(const std::vector<nlohmann::json>& log, std::size_t from, const std::string& suffix) {
+  Ranged r;
+  for (std::size_t i = from; i < log.size(); ++i) {
+    const std::string req = log[i]["req"];
+    const auto at = req.find(" Range: bytes=");
+    if (!req.starts_with("GET ") || at == std::string::npos || req.substr(4, at - 4) != suffix) continue;
+    const std::string range = req.substr(at + 14);
+    const auto dash = range.find('-');
+    ++r.gets;
+    r.bytes += std::stoull(range.substr(dash + 1)) + 1 - std::stoull(range.substr(0, dash));
+  }
+  return r;
+}
+
 }  // namespace
 
 TEST_CASE("remote traffic: --json reports give network requests and bytes, none for a local run", "[cli][s3][remote]") {
@@ -247,4 +267,60 @@ TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow
   REQUIRE(whole.code == 0);
   CHECK(joined == read_file(d / "whole.csv"));
   CHECK(parts.count("cut") >= 1);
+}
+
+TEST_CASE("remote index: one over the whole-read size is read by ranges, get's records equal the file's",
+          "[cli][s3][remote]") {
+  S3Env s3;
+  TempDir d;
+  const std::string csv = small_csv();
+  write_file(d / "data.csv", csv);
+  put(s3, "in/data.csv", csv);
+  const std::string url = s3.url("in/data.csv");
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+  REQUIRE(run_ingot(d, "index " + url + " -q").code == 0);
+  const auto head = s3.client.head({s3.bucket, "in/data.csv.idx"});
+  REQUIRE(head.has_value());
+  const std::uint64_t idx_size = head->size;
+  INFO("index of " << idx_size << " bytes");
+  REQUIRE(idx_size > 64u << 10);
+  // Read by ranges past 4 KiB (1 MiB without the variable).
+  ::setenv("INGOT_REMOTE_INDEX_WHOLE_MAX", "4096", 1);
+  auto verify = run_ingot(d, "index " + url + " --verify -q");
+  INFO(verify.err);
+  CHECK(verify.code == 0);
+
+  FaultyProxy proxy(d, "ok");
+  ::setenv("AWS_ENDPOINT_URL_S3", proxy.endpoint.c_str(), 1);
+  const std::string obj_path = "/" + s3.bucket + "/in/data.csv";
+  // A lookup's page: 64 directory entries of 24 bytes and their 64 blocks' bits, at most
+  // 128 values of 64 bits each (records here take a few bits).
+  constexpr std::uint64_t kPageMost = 64 * 24 + 64 * 1024;
+  // Boundaries 8189 and 8194 of "8190+5" are in blocks 63 and 64: two pages of 64 blocks.
+  for (const auto& [spec, pages] : std::vector<std::pair<std::string, int>>{
+           {"1", 1}, {"50000", 1}, {"-1", 1}, {"1000+300", 1}, {"8190+5", 2}, {"20000-20010", 1}}) {
+    INFO(spec);
+    const std::size_t from = proxy.log().size();
+    auto got = run_ingot(d, "get " + url + " " + spec + " --header");
+    auto want = run_ingot(d, "get data.csv " + spec + " --header");
+    REQUIRE(want.code == 0);
+    INFO(got.err);
+    CHECK(got.code == 0);
+    CHECK(got.out == want.out);
+    const auto log = proxy.log();
+    std::string lines;
+    for (std::size_t i = from; i < log.size(); ++i) lines += log[i]["req"].get<std::string>() + "\n";
+    INFO(lines);
+    // The index: its header, then per page its entries and its bits.
+    const Ranged idx = ranged(log, from, obj_path + ".idx");
+    CHECK(idx.gets == 1 + 2 * pages);
+    CHECK(idx.bytes <= 128 + pages * kPageMost);
+    CHECK(idx.bytes < idx_size / 4);
+    // The object: the CSV header and the records.
+    const Ranged obj = ranged(log, from, obj_path);
+    CHECK(obj.gets == 2);
+  }
+  ::unsetenv("INGOT_REMOTE_INDEX_WHOLE_MAX");
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
 }

@@ -1,7 +1,8 @@
 // Block reader of a remote object (remote_source.h). Blocks are kBlock bytes at
 // multiples of kBlock; a read of block b after block b-1 (a sequential pass) keeps up to
-// kAhead blocks fetched in parallel beyond it; a small read elsewhere (get's record, a
-// --part boundary probe) fetches only its own bytes, any other read its block alone.
+// kAhead blocks fetched in parallel beyond it; a small read that does not go on from the
+// last read (get's record, a --part boundary probe, a ranged index's lookups) fetches
+// only its own bytes, any other read its block alone.
 // Memory: (kAhead + 1) blocks. S3 and plain HTTP differ only in how a range is asked for.
 #include "ingot/net/remote/remote_source.h"
 
@@ -11,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "ingot/net/http/http.h"
 #include "ingot/net/redact.h"
@@ -61,9 +63,13 @@ class BlockSource final : public RemoteSource {
     const std::uint64_t size = object_->size;
     if (offset >= size) return 0;
     const std::uint64_t b = offset / kBlock;
-    if (n <= kLookup && !(last_ && (b == *last_ || b == *last_ + 1)) && !blocks_.count(b)) {
-      // A lookup away from the reader: its own bytes only. A read right after it counts
-      // as sequential and fetches whole blocks.
+    // A read from within or at the end of the last one goes on from it (the sniff, then
+    // the reader; a probe, then the part's reader; a sequential reader).
+    const bool goes_on = last_read_ && offset >= last_read_->first && offset <= last_read_->second;
+    last_read_.emplace(offset, offset + n);
+    if (n <= kLookup && !goes_on && !blocks_.count(b)) {
+      // A lookup away from the reader: its own bytes only. A read going on from it
+      // counts as sequential and fetches whole blocks.
       last_ = b;
       const std::string data = checked_fetch(offset, std::min(size, offset + n));
       std::memcpy(dst, data.data(), data.size());
@@ -116,7 +122,8 @@ class BlockSource final : public RemoteSource {
 
   std::unique_ptr<Object> object_;
   std::mutex mu_;
-  std::optional<std::uint64_t> last_;
+  std::optional<std::uint64_t> last_;                                 // block of the last read
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> last_read_;  // [offset, end) of the last read
   std::map<std::uint64_t, std::shared_future<std::string>> blocks_;
 };
 
