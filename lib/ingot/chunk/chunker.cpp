@@ -22,7 +22,10 @@ void Buffer::reserve(std::size_t n, std::size_t keep) {
 
 Chunker::Chunker(InputFile& in, RecordKind kind, std::uint64_t begin, std::uint64_t end, ChunkerOptions opts)
     : in_(in), kind_(kind), pos_(begin), end_(end), opts_(opts) {
-  if (in_.seekable()) end_ = std::min(end_, in_.size());
+  if (in_.seekable()) {
+    end_ = std::min(end_, in_.size());
+    in_.read_until(end_);  // a remote input reads no further ahead
+  }
   if (opts_.chunk_size == 0) opts_.chunk_size = 1;
   delim_ = grammar_delimiter(kind_, opts_.delimiter);
 }

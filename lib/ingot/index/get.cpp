@@ -40,7 +40,14 @@ GetReport from_index(const InputFile& in, const IndexReader& r, const GetOptions
   g.first = span->first;
   g.last = span->last;
   const IndexMeta& m = r.meta();
-  if (o.print_header && m.header_len > 0) g.bytes += copy_range(in, m.range_begin, m.range_begin + m.header_len, fd);
+  // The header and the first record are one read (of an object: one ranged GET; two
+  // reads, the second going on from the first, would look sequential and read ahead).
+  const bool header = o.print_header && m.header_len > 0;
+  if (header && begin == m.range_begin + m.header_len) {
+    g.bytes += copy_range(in, m.range_begin, end, fd);
+    return g;
+  }
+  if (header) g.bytes += copy_range(in, m.range_begin, m.range_begin + m.header_len, fd);
   g.bytes += copy_range(in, begin, end, fd);
   return g;
 }

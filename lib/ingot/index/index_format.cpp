@@ -9,7 +9,9 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <utility>
 
 #include "ingot/util/error.h"
@@ -88,6 +90,22 @@ std::uint32_t block_checksum(const unsigned char* entry20, const unsigned char* 
 std::uint64_t block_count(std::uint64_t records, std::uint32_t per_block) {
   return (records + 1 + per_block - 1) / per_block;  // records + 1 boundaries
 }
+
+// A remote index up to this size is read whole, in one ranged GET; a larger one by
+// ranges. INGOT_REMOTE_INDEX_WHOLE_MAX (bytes) lowers it, for tests (docs/remote.md).
+std::uint64_t remote_whole_max() {
+  if (const char* v = std::getenv("INGOT_REMOTE_INDEX_WHOLE_MAX"); v && *v) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (end && *end == '\0') return n;
+  }
+  return std::uint64_t{1} << 20;
+}
+
+constexpr std::uint64_t kLookupPage = 64;  // blocks a lookup fetches: 1.5 KiB of entries, <= 64 KiB of bits
+constexpr std::uint64_t kRunPage = 4096;   // blocks a run of decode_block(b), (b + 1), ... fetches
+constexpr std::size_t kCachedPages = 4;
+constexpr std::size_t kVerifyRead = 4 << 20;  // verify's streaming reads
 
 }  // namespace
 
@@ -198,6 +216,7 @@ IndexReader& IndexReader::operator=(IndexReader&& o) noexcept {
     bytes_ = std::move(o.bytes_);
     map_ = std::exchange(o.map_, nullptr);
     map_size_ = std::exchange(o.map_size_, 0);
+    ranged_ = std::move(o.ranged_);
     meta_ = o.meta_;
   }
   return *this;
@@ -226,19 +245,37 @@ std::optional<IndexReader> IndexReader::open_if_exists(const std::string& path) 
   return open(path);
 }
 
-// A remote index (an s3:// object beside its source) is read whole, in one ranged GET
-// up to 8 MiB (about 4 M records): `get` then needs one more GET, for the records.
+// A large remote index, read by ranges: the object, and the last pages fetched.
+struct IndexReader::Page {
+  std::uint64_t first = 0, count = 0;  // blocks [first, first + count)
+  std::vector<unsigned char> entries;  // their directory entries
+  std::uint64_t bits_begin = 0;        // index offset of bits[0]
+  std::vector<unsigned char> bits;     // their packed bits (empty when the entries are inconsistent)
+};
+
+struct IndexReader::Ranged {
+  explicit Ranged(InputFile f) : in(std::move(f)) {}
+  InputFile in;
+  std::mutex mu;
+  std::vector<std::shared_ptr<const Page>> pages;  // most recent last
+  std::uint64_t next = 0;                          // the block after the last one asked for
+  std::uint64_t streak = 0;                        // blocks asked for in order, so far
+};
+
+// A remote index (an s3:// object beside its source) up to remote_whole_max() is read
+// whole, in one ranged GET: `get` then needs one more GET, for the records. A larger
+// one is read by ranges: here only its header.
 void IndexReader::load_remote() {
   InputFile in = InputFile::open(path_, Decode::raw, InputFile::Remote::allow);
-  // Read whole, so held in memory whole: past this size (~130 M records) a local copy
-  // is the better answer than a download per `get`.
-  constexpr std::uint64_t kMaxRemoteIndex = std::uint64_t{256} << 20;
-  if (in.size() > kMaxRemoteIndex) {
-    throw usage_error("index " + path_ + " is " + std::to_string(in.size() >> 20) +
-                      " MiB, more than is read whole from the network (256 MiB): copy it to a local file and "
-                      "pass --index FILE");
+  const std::uint64_t size = in.size();
+  if (size > std::max<std::uint64_t>(remote_whole_max(), kIndexHeaderSize)) {
+    ranged_ = std::make_shared<Ranged>(std::move(in));
+    auto header = std::make_shared<std::vector<unsigned char>>(kIndexHeaderSize);
+    read_remote(0, kIndexHeaderSize, header->data());
+    bytes_ = std::move(header);
+    return;
   }
-  auto bytes = std::make_shared<std::vector<unsigned char>>(in.size());
+  auto bytes = std::make_shared<std::vector<unsigned char>>(size);
   std::size_t got = 0;
   while (got < bytes->size()) {
     const std::size_t n = in.read_at(reinterpret_cast<char*>(bytes->data()) + got, bytes->size() - got, got);
@@ -255,12 +292,72 @@ void IndexReader::load_remote() {
   bytes_ = std::move(bytes);
 }
 
+void IndexReader::read_remote(std::uint64_t offset, std::size_t n, unsigned char* dst) const {
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t k = ranged_->in.read_at(reinterpret_cast<char*>(dst) + got, n - got, offset + got);
+    if (k == 0) throw io_error("index " + path_ + " shrank while it was read");
+    got += k;
+  }
+}
+
+// Blocks [first, first + count): their entries, then the bits they point at, which
+// are contiguous in a sound index (blocks are written in order). Entries that say
+// otherwise get no bits, so each of their blocks fails its check in block().
+std::shared_ptr<const IndexReader::Page> IndexReader::load_page(std::uint64_t first, std::uint64_t count) const {
+  auto p = std::make_shared<Page>();
+  p->first = first;
+  p->count = count;
+  p->entries.resize(static_cast<std::size_t>(count * kIndexEntrySize));
+  read_remote(meta_.directory_offset + first * kIndexEntrySize, p->entries.size(), p->entries.data());
+  const unsigned char* e0 = p->entries.data();
+  const unsigned char* el = e0 + (count - 1) * kIndexEntrySize;
+  const std::uint64_t begin = le64(e0 + 8) >> 8;
+  const std::uint64_t last_pos = le64(el + 8) >> 8;
+  const unsigned last_width = static_cast<unsigned>(le64(el + 8) & 0xff);
+  const std::uint64_t last_count =
+      std::min<std::uint64_t>(meta_.block_records, meta_.records + 1 - (first + count - 1) * meta_.block_records);
+  const std::uint64_t end = last_pos + (last_count * last_width + 7) / 8;
+  const std::uint64_t most = count * ((std::uint64_t{meta_.block_records} * 64 + 7) / 8);
+  if (last_width <= 64 && begin >= kIndexHeaderSize && begin <= last_pos && last_pos <= meta_.directory_offset &&
+      end <= meta_.directory_offset && end - begin <= most) {
+    p->bits_begin = begin;
+    p->bits.resize(static_cast<std::size_t>(end - begin));
+    read_remote(begin, p->bits.size(), p->bits.data());
+  }
+  return p;
+}
+
+// The page holding block b: a kept one, else fetched (a page of kLookupPage around b,
+// or of kRunPage from b when the blocks are being asked for in order: verify, a merge;
+// not get's two lookups). One fetch at a time.
+std::shared_ptr<const IndexReader::Page> IndexReader::page(std::uint64_t b) const {
+  Ranged& r = *ranged_;
+  std::lock_guard lock(r.mu);
+  if (b + 1 != r.next) {  // (the same block again leaves the run as it is)
+    r.streak = b > 0 && b == r.next ? r.streak + 1 : 0;
+    r.next = b + 1;
+  }
+  const bool run = r.streak >= 8;
+  for (auto it = r.pages.rbegin(); it != r.pages.rend(); ++it) {
+    if (b >= (*it)->first && b - (*it)->first < (*it)->count) return *it;
+  }
+  const std::uint64_t first = run ? b : b - b % kLookupPage;
+  const std::uint64_t count = std::min(run ? kRunPage : kLookupPage, blocks() - first);
+  std::shared_ptr<const Page> p = load_page(first, count);
+  if (r.pages.size() == kCachedPages) r.pages.erase(r.pages.begin());
+  r.pages.push_back(p);
+  return p;
+}
+
 IndexReader IndexReader::open(const std::string& path) {
   IndexReader r;
   r.path_ = path;
   if (is_remote_path(path)) {
     r.load_remote();
-    return parse_header(std::move(r));
+    const unsigned char* h = r.bytes_->data();
+    const std::uint64_t size = r.ranged_ ? r.ranged_->in.size() : r.map_size_;
+    return parse_header(std::move(r), h, size);
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw sys_error("cannot open index " + path, errno);
@@ -292,13 +389,12 @@ IndexReader IndexReader::open(const std::string& path) {
   r.map_size_ = size;
   // A lookup touches two pages; read-ahead would only pull in index we don't need.
   ::madvise(m, size, MADV_RANDOM);
-  return parse_header(std::move(r));
+  const unsigned char* h = r.map_;
+  return parse_header(std::move(r), h, size);
 }
 
-IndexReader IndexReader::parse_header(IndexReader r) {
+IndexReader IndexReader::parse_header(IndexReader r, const unsigned char* h, std::uint64_t size) {
   const std::string& path = r.path_;
-  const std::uint64_t size = r.map_size_;
-  const unsigned char* h = r.map_;
   if (std::memcmp(h, kIndexMagic, sizeof kIndexMagic) != 0) {
     throw data_error("index " + path + " is not an ingot index (bad magic)");
   }
@@ -343,8 +439,24 @@ IndexReader IndexReader::parse_header(IndexReader r) {
 std::uint64_t IndexReader::blocks() const { return block_count(meta_.records, meta_.block_records); }
 
 IndexReader::Block IndexReader::block(std::uint64_t b) const {
-  const unsigned char* e = map_ + meta_.directory_offset + b * kIndexEntrySize;
   Block bl;
+  // The entry, and the index bytes [lo, hi) at hand, bits[0] being index offset lo.
+  const unsigned char* e;
+  const unsigned char* bits;
+  std::uint64_t lo, hi;
+  if (ranged_) {
+    if (b >= blocks()) corrupt("is corrupt (block " + std::to_string(b) + ")");
+    bl.hold = page(b);
+    e = bl.hold->entries.data() + (b - bl.hold->first) * kIndexEntrySize;
+    bits = bl.hold->bits.data();
+    lo = bl.hold->bits_begin;
+    hi = lo + bl.hold->bits.size();
+  } else {
+    e = map_ + meta_.directory_offset + b * kIndexEntrySize;
+    bits = map_;
+    lo = 0;
+    hi = meta_.directory_offset;
+  }
   bl.base = le64(e);
   const std::uint64_t pw = le64(e + 8);
   bl.pos = pw >> 8;
@@ -355,16 +467,18 @@ IndexReader::Block IndexReader::block(std::uint64_t b) const {
   if (bl.width > 64) corrupt("is corrupt (block " + std::to_string(b) + ")");
   bl.len = (std::uint64_t{bl.count} * bl.width + 7) / 8;
   if (bl.pos < kIndexHeaderSize || bl.pos > meta_.directory_offset || bl.len > meta_.directory_offset - bl.pos ||
-      block_checksum(e, map_ + bl.pos, bl.len) != le32(e + 20)) {
+      bl.pos < lo || bl.pos > hi || bl.len > hi - bl.pos ||
+      block_checksum(e, bits + (bl.pos - lo), bl.len) != le32(e + 20)) {
     corrupt("is corrupt (checksum mismatch in block " + std::to_string(b) + ")");
   }
+  bl.bits = bits + (bl.pos - lo);
   return bl;
 }
 
 std::uint64_t IndexReader::boundary(std::uint64_t i) const {
   const Block bl = block(i / meta_.block_records);
   const std::uint64_t j = i % meta_.block_records;
-  const std::uint64_t v = bl.base + j * bl.slope + unpack(map_ + bl.pos, bl.len, bl.width, j);
+  const std::uint64_t v = bl.base + j * bl.slope + unpack(bl.bits, bl.len, bl.width, j);
   if (v < meta_.range_begin || v > meta_.range_end) corrupt("is corrupt (offset out of range)");
   return v;
 }
@@ -373,14 +487,48 @@ void IndexReader::decode_block(std::uint64_t b, std::vector<std::uint64_t>& out)
   const Block bl = block(b);
   out.resize(bl.count);
   for (unsigned j = 0; j < bl.count; ++j) {
-    out[j] = bl.base + j * std::uint64_t{bl.slope} + unpack(map_ + bl.pos, bl.len, bl.width, j);
+    out[j] = bl.base + j * std::uint64_t{bl.slope} + unpack(bl.bits, bl.len, bl.width, j);
     if (out[j] < meta_.range_begin || out[j] > meta_.range_end || (j > 0 && out[j] < out[j - 1])) {
       corrupt("is corrupt (offset out of range in block " + std::to_string(b) + ")");
     }
   }
 }
 
+// A ranged index: the body checksum over a streamed read, then every block by runs of
+// pages (decode_block in order).
+void IndexReader::verify_ranged() const {
+  XXH3_state_t* st = XXH3_createState();
+  if (!st) throw std::bad_alloc();
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(st, &XXH3_freeState);
+  XXH3_64bits_reset(st);
+  std::vector<unsigned char> buf(kVerifyRead);
+  for (std::uint64_t at = kIndexHeaderSize; at < meta_.index_size;) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), meta_.index_size - at));
+    read_remote(at, n, buf.data());
+    XXH3_64bits_update(st, buf.data(), n);
+    at += n;
+  }
+  if (XXH3_64bits_digest(st) != meta_.body_checksum) corrupt("is corrupt (checksum mismatch)");
+}
+
 void IndexReader::verify() const {
+  if (ranged_) {
+    verify_ranged();
+  } else {
+    verify_mapped_checksum();
+  }
+  std::vector<std::uint64_t> v;
+  std::uint64_t prev = meta_.range_begin + meta_.header_len;
+  const std::uint64_t n = blocks();
+  for (std::uint64_t b = 0; b < n; ++b) {
+    decode_block(b, v);
+    if ((b == 0 && v.front() != prev) || v.front() < prev) corrupt("is corrupt (offsets out of order)");
+    prev = v.back();
+  }
+  if (prev != meta_.range_end) corrupt("is corrupt (does not end at the end of its range)");
+}
+
+void IndexReader::verify_mapped_checksum() const {
   // One sequential pass: ask for read-ahead for it, then back to lookups' advice.
   void* m = const_cast<unsigned char*>(map_);
   ::madvise(m, map_size_, MADV_SEQUENTIAL);
@@ -392,15 +540,6 @@ void IndexReader::verify() const {
   if (XXH3_64bits(map_ + kIndexHeaderSize, map_size_ - kIndexHeaderSize) != meta_.body_checksum) {
     corrupt("is corrupt (checksum mismatch)");
   }
-  std::vector<std::uint64_t> v;
-  std::uint64_t prev = meta_.range_begin + meta_.header_len;
-  const std::uint64_t n = blocks();
-  for (std::uint64_t b = 0; b < n; ++b) {
-    decode_block(b, v);
-    if ((b == 0 && v.front() != prev) || v.front() < prev) corrupt("is corrupt (offsets out of order)");
-    prev = v.back();
-  }
-  if (prev != meta_.range_end) corrupt("is corrupt (does not end at the end of its range)");
 }
 
 std::string IndexReader::source_mismatch(const InputFile& src, bool whole_file_only) const {

@@ -87,7 +87,11 @@ class IndexWriter {
 // A read-only view of an index file, memory-mapped: opening costs one header read and
 // checks (magic, version, header checksum, size); lookups touch one directory entry and
 // one block, each checked. Every failure throws a data Error naming the index path.
-// An s3:// index (beside its object, docs/remote.md) is read whole into memory instead.
+// A remote index (s3:// beside its object, docs/remote.md) of at most 1 MiB is read
+// whole into memory in one ranged GET; a larger one by ranges: its header at open, then
+// a lookup fetches a page of 64 directory entries and their blocks' bits (two ranged
+// GETs), a run of decode_block(b), decode_block(b + 1), ... pages of 4096; the last 4
+// pages are kept. All lookups are safe from several threads at once.
 class IndexReader {
  public:
   static IndexReader open(const std::string& path);
@@ -110,7 +114,8 @@ class IndexReader {
   void decode_block(std::uint64_t b, std::vector<std::uint64_t>& out) const;
   std::uint64_t blocks() const;
 
-  // Checks the body checksum and every block; reads the whole index.
+  // Checks the body checksum and every block; reads the whole index (a ranged one
+  // streamed, twice: in memory a few read blocks and pages at a time).
   void verify() const;
 
   // Empty when the index was built from `src` as it is now (size, mtime, edge hash)
@@ -119,20 +124,30 @@ class IndexReader {
 
  private:
   IndexReader() = default;
+  struct Page;
+  struct Ranged;
   struct Block {
     std::uint64_t base, pos, len;
     std::uint32_t slope;
     unsigned width, count;
+    const unsigned char* bits;         // len bytes
+    std::shared_ptr<const Page> hold;  // keeps `bits` alive (a ranged index)
   };
   Block block(std::uint64_t b) const;
+  std::shared_ptr<const Page> page(std::uint64_t b) const;
+  std::shared_ptr<const Page> load_page(std::uint64_t first, std::uint64_t count) const;
+  void read_remote(std::uint64_t offset, std::size_t n, unsigned char* dst) const;
+  void verify_ranged() const;
+  void verify_mapped_checksum() const;
   [[noreturn]] void corrupt(const std::string& what) const;
   void load_remote();
-  static IndexReader parse_header(IndexReader r);
+  static IndexReader parse_header(IndexReader r, const unsigned char* h, std::uint64_t size);
 
   std::string path_;
   std::shared_ptr<const std::vector<unsigned char>> bytes_;  // a remote index, read whole (map_ points in)
   const unsigned char* map_ = nullptr;
   std::size_t map_size_ = 0;
+  std::shared_ptr<Ranged> ranged_;  // a large remote index, read by ranges (map_ is null)
   IndexMeta meta_;
 };
 

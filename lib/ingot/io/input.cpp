@@ -150,6 +150,10 @@ std::size_t InputFile::read_at(char* dst, std::size_t n, std::uint64_t offset) c
   return pread_all(fd_, dst, n, offset, display_);
 }
 
+void InputFile::read_until(std::uint64_t end) const {
+  if (remote_ && !zseek_) remote_->read_until(end);
+}
+
 bool InputFile::changed_since_open() const {
   if (remote_ || !seekable_) return false;
   struct stat st;

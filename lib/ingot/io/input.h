@@ -40,6 +40,9 @@ class RemoteSource {
   // Up to n bytes at offset, fewer only at the end. Reads are mostly sequential; the
   // source may read ahead. Throws Error (the object changed, the network failed).
   virtual std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) = 0;
+  // The sequential reader will stop at `end` (a --part's range): read-ahead stops there
+  // too. A read past it is still answered.
+  virtual void read_until(std::uint64_t end) { (void)end; }
 };
 using RemoteOpener = std::unique_ptr<RemoteSource> (*)(const std::string& path);
 void set_remote_opener(RemoteOpener opener);
@@ -86,6 +89,8 @@ class InputFile {
 
   // Reads up to n bytes at offset (fewer only at end of file). Seekable inputs only.
   std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) const;
+  // Where the sequential reader of a remote input will stop (RemoteSource::read_until).
+  void read_until(std::uint64_t end) const;
   // Reads up to n bytes from the current stream position (fewer only at EOF).
   std::size_t read(char* dst, std::size_t n);
 

@@ -3,7 +3,9 @@
 // any boundaries, every corrupted or truncated byte is caught, parts tile the file.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "ingot/index/index.h"
 #include "ingot/index/index_format.h"
@@ -313,6 +315,148 @@ TEST_CASE("index: CSV record ends agree with a naive scan on random quote soup",
       INFO("round " << round << ", chunk size " << cs << ", text '" << text << "'");
       build(dir.str("in.csv"), dir.str("x.idx"), RecordKind::csv, cs, 2, std::nullopt, false);
       REQUIRE(all_boundaries(IndexReader::open(dir.str("x.idx"))) == want);
+    }
+  }
+}
+
+namespace {
+
+// A remote source serving local files as s3://fake/NAME, counting its reads: what the
+// remote index reader asks of an object, without a server.
+std::string fake_dir;
+std::atomic<int> fake_reads{0};
+std::atomic<std::uint64_t> fake_bytes{0};
+
+class FakeRemote final : public RemoteSource {
+ public:
+  FakeRemote(const std::string& path, std::string url)
+      : in_(InputFile::open(path, Decode::raw)), url_(std::move(url)) {}
+  std::uint64_t size() const override { return in_.size(); }
+  const std::string& version() const override { return version_; }
+  const std::string& display() const override { return url_; }
+  std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) override {
+    ++fake_reads;
+    const std::size_t k = in_.read_at(dst, n, offset);
+    fake_bytes += k;
+    return k;
+  }
+
+ private:
+  InputFile in_;
+  std::string url_;
+  std::string version_ = "v1";
+};
+
+std::unique_ptr<RemoteSource> open_fake(const std::string& url) {
+  const std::string path = fake_dir + "/" + url.substr(std::string("s3://fake/").size());
+  if (!fs::exists(path)) throw io_error("no such object").at_path(url);
+  return std::make_unique<FakeRemote>(path, url);
+}
+
+struct FakeRemoteScope {
+  explicit FakeRemoteScope(const TempDir& d, const char* whole_max) {
+    fake_dir = d.str("");
+    set_remote_opener(&open_fake);
+    if (whole_max) ::setenv("INGOT_REMOTE_INDEX_WHOLE_MAX", whole_max, 1);
+  }
+  ~FakeRemoteScope() {
+    set_remote_opener(nullptr);
+    ::unsetenv("INGOT_REMOTE_INDEX_WHOLE_MAX");
+  }
+  static void reset() { fake_reads = 0, fake_bytes = 0; }
+};
+
+}  // namespace
+
+TEST_CASE("index format: a remote index over the whole-read size is read by ranges, exact, from several threads",
+          "[index][format][remote]") {
+  std::mt19937_64 rng(11);
+  std::vector<std::uint64_t> b{0};
+  for (int i = 0; i < 300000; ++i) b.push_back(b.back() + (i % 5000 == 0 ? rng() % 1000000 : 60 + rng() % 80));
+  TempDir dir;
+  IndexMeta meta;
+  meta.range_end = meta.source.size = b.back();
+  {
+    OutputFile out = OutputFile::create(dir.str("x.idx"));
+    IndexWriter w(out, meta);
+    for (std::uint64_t x : b) w.add(x);
+    w.finish();
+    out.commit();
+  }
+  const std::uint64_t size = fs::file_size(dir / "x.idx");
+  // A lookup's page: 64 directory entries and at most 64 blocks of 128 64-bit values.
+  constexpr std::uint64_t kPageMost = 64 * 24 + 64 * 1024;
+  {
+    FakeRemoteScope scope(dir, "4096");
+    FakeRemoteScope::reset();
+    IndexReader r = IndexReader::open("s3://fake/x.idx");
+    CHECK(fake_reads == 1);  // the header
+    CHECK(fake_bytes == kIndexHeaderSize);
+    REQUIRE(r.records() == b.size() - 1);
+    // One lookup: a page of entries, then their bits; a lookup in the same page: none.
+    CHECK(r.boundary(200000) == b[200000]);
+    CHECK(fake_reads == 3);
+    CHECK(fake_bytes <= kIndexHeaderSize + kPageMost);
+    CHECK(r.boundary(200000 + 128 * 10) == b[200000 + 128 * 10]);
+    CHECK(r.boundary(0) == b[0]);
+    CHECK(r.boundary(b.size() - 1) == b.back());
+    CHECK(fake_reads == 7);
+    CHECK(fake_bytes < size / 4);
+    // Every boundary, in order (pages of 4096 blocks once a run is seen), then at random
+    // from several threads at once, all equal the boundaries written.
+    FakeRemoteScope::reset();
+    CHECK(all_boundaries(r) == b);
+    CHECK(fake_reads < 40);
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        std::mt19937_64 g(100 + t);
+        for (int k = 0; k < 3000; ++k) {
+          const std::uint64_t i = g() % b.size();
+          if (r.boundary(i) != b[i]) ++wrong;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(wrong == 0);
+    r.verify();
+    std::vector<std::uint64_t> v;
+    r.decode_block(r.blocks() - 1, v);
+    CHECK(v.back() == b.back());
+  }
+  {
+    // At or under the whole-read size (1 MiB by default): one read, of everything.
+    REQUIRE(size < (1u << 20));
+    FakeRemoteScope scope(dir, nullptr);
+    FakeRemoteScope::reset();
+    IndexReader r = IndexReader::open("s3://fake/x.idx");
+    CHECK(fake_reads == 1);
+    CHECK(fake_bytes == size);
+    CHECK(r.boundary(200000) == b[200000]);
+    CHECK(fake_reads == 1);
+  }
+  {
+    // A flipped byte in block 1500's bits, or in its directory entry: its lookups and
+    // verify fail with the reader's message, a lookup elsewhere is still exact.
+    const std::string good = read_file(dir / "x.idx");
+    IndexReader local = IndexReader::open(dir.str("x.idx"));
+    const std::uint64_t entry = local.meta().directory_offset + 1500 * kIndexEntrySize;
+    std::uint64_t pos = 0;
+    for (int k = 0; k < 8; ++k) pos |= std::uint64_t{static_cast<unsigned char>(good[entry + 8 + k])} << (8 * k);
+    pos >>= 8;
+    for (std::uint64_t at : {pos + 3, entry + 2}) {
+      INFO("flipped byte " << at);
+      std::string bad = good;
+      bad[at] = static_cast<char>(bad[at] ^ 0x10);
+      write_file(dir / "bad.idx", bad);
+      FakeRemoteScope scope(dir, "4096");
+      IndexReader r = IndexReader::open("s3://fake/bad.idx");
+      CHECK_THROWS_WITH(r.boundary(1500 * 128 + 5),
+                        "index s3://fake/bad.idx is corrupt (checksum mismatch in block 1500); rebuild it with "
+                        "'ingot index'");
+      CHECK(r.boundary(100) == b[100]);
+      CHECK_THROWS_AS(r.verify(), Error);
     }
   }
 }

@@ -1,7 +1,10 @@
 // Block reader of a remote object (remote_source.h). Blocks are kBlock bytes at
 // multiples of kBlock; a read of block b after block b-1 (a sequential pass) keeps up to
-// kAhead blocks fetched in parallel beyond it; a small read elsewhere (get's record, a
-// --part boundary probe) fetches only its own bytes, any other read its block alone.
+// kAhead blocks fetched in parallel beyond it; a small read that does not go on from the
+// last read (get's record, a --part boundary probe, a ranged index's lookups) fetches
+// only its own bytes, any other read its block alone. Read-ahead stops where the reader
+// said it will (read_until: a --part's end), and the block there is fetched only up to
+// it; a read past it fetches the rest of that block (split's pieces, one after another).
 // Memory: (kAhead + 1) blocks. S3 and plain HTTP differ only in how a range is asked for.
 #include "ingot/net/remote/remote_source.h"
 
@@ -11,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "ingot/net/http/http.h"
 #include "ingot/net/redact.h"
@@ -56,14 +60,23 @@ class BlockSource final : public RemoteSource {
   const std::string& version() const override { return object_->version; }
   const std::string& display() const override { return object_->display; }
 
+  void read_until(std::uint64_t end) override {
+    std::lock_guard lock(mu_);
+    until_ = end;
+  }
+
   std::size_t read_at(char* dst, std::size_t n, std::uint64_t offset) override {
     std::lock_guard lock(mu_);
     const std::uint64_t size = object_->size;
     if (offset >= size) return 0;
     const std::uint64_t b = offset / kBlock;
-    if (n <= kLookup && !(last_ && (b == *last_ || b == *last_ + 1)) && !blocks_.count(b)) {
-      // A lookup away from the reader: its own bytes only. A read right after it counts
-      // as sequential and fetches whole blocks.
+    // A read from within or at the end of the last one goes on from it (the sniff, then
+    // the reader; a probe, then the part's reader; a sequential reader).
+    const bool goes_on = last_read_ && offset >= last_read_->first && offset <= last_read_->second;
+    last_read_.emplace(offset, offset + n);
+    if (n <= kLookup && !goes_on && !blocks_.count(b)) {
+      // A lookup away from the reader: its own bytes only. A read going on from it
+      // counts as sequential and fetches whole blocks.
       last_ = b;
       const std::string data = checked_fetch(offset, std::min(size, offset + n));
       std::memcpy(dst, data.data(), data.size());
@@ -72,8 +85,8 @@ class BlockSource final : public RemoteSource {
     std::size_t done = 0;
     while (done < n && offset + done < size) {
       const std::uint64_t pos = offset + done;
-      const std::string& data = block(pos / kBlock);
       const std::size_t in_block = static_cast<std::size_t>(pos - pos / kBlock * kBlock);
+      const std::string& data = block(pos / kBlock, in_block);
       if (in_block >= data.size()) break;
       const std::size_t k = std::min(n - done, data.size() - in_block);
       std::memcpy(dst + done, data.data() + in_block, k);
@@ -94,8 +107,9 @@ class BlockSource final : public RemoteSource {
     return data;
   }
 
-  // Block b, fetched now or earlier; with sequential reading, the next ones started.
-  const std::string& block(std::uint64_t b) {
+  // Block b, fetched now or earlier, holding its byte `need`; with sequential reading,
+  // the next ones started, up to the reader's end.
+  const std::string& block(std::uint64_t b, std::size_t need) {
     const bool sequential = last_ && (b == *last_ || b == *last_ + 1);
     last_ = b;
     // Blocks behind the reader are done with; far ahead ones belong to another pass.
@@ -103,20 +117,31 @@ class BlockSource final : public RemoteSource {
     std::erase_if(blocks_, [&](const auto& e) { return e.first < b || e.first > b + kAhead; });
     const std::uint64_t size = object_->size;
     const std::uint64_t nblocks = (size + kBlock - 1) / kBlock;
-    const std::uint64_t until = std::min(nblocks, b + 1 + (sequential ? kAhead : 0));
+    const std::uint64_t stop = std::min(size, until_);  // the reader's end
+    const std::uint64_t wanted = std::max(b + 1, (stop + kBlock - 1) / kBlock);
+    const std::uint64_t until = std::min({nblocks, wanted, b + 1 + (sequential ? kAhead : 0)});
+    auto fetch = [this](std::uint64_t i, std::uint64_t end) {
+      return std::async(std::launch::async, [this, i, end] { return checked_fetch(i * kBlock, end); }).share();
+    };
     for (std::uint64_t i = b; i < until; ++i) {
-      if (!blocks_.count(i)) {
-        blocks_.emplace(i, std::async(std::launch::async, [this, i, size] {
-                             return checked_fetch(i * kBlock, std::min(size, (i + 1) * kBlock));
-                           }).share());
-      }
+      // The block holding the reader's end only up to it (whole when read past it).
+      const std::uint64_t end = std::min(size, (i + 1) * kBlock);
+      if (!blocks_.count(i)) blocks_.emplace(i, fetch(i, stop > i * kBlock && stop < end ? stop : end));
+    }
+    if (const std::string& held = blocks_.at(b).get(); held.size() <= need && b * kBlock + need < size) {
+      // Read past the reader's end: the rest of the block, appended.
+      std::promise<std::string> whole;
+      whole.set_value(held + checked_fetch(b * kBlock + held.size(), std::min(size, (b + 1) * kBlock)));
+      blocks_[b] = whole.get_future().share();
     }
     return blocks_.at(b).get();  // rethrows the fetch's Error
   }
 
   std::unique_ptr<Object> object_;
   std::mutex mu_;
-  std::optional<std::uint64_t> last_;
+  std::uint64_t until_ = UINT64_MAX;                                  // the reader's end (read_until)
+  std::optional<std::uint64_t> last_;                                 // block of the last read
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> last_read_;  // [offset, end) of the last read
   std::map<std::uint64_t, std::shared_future<std::string>> blocks_;
 };
 
