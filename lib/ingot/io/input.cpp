@@ -42,6 +42,23 @@ bool is_remote_path(const std::string& path) {
 InputFile InputFile::open(const std::string& path, Decode decode, Remote remote) {
   InputFile f;
   f.path_ = path;
+  // The compression of a seekable input, from its stored bytes (`stored` reads them):
+  // seekable zstd stays seekable over its decoded bytes, any other codec makes the input
+  // a stream of decoded bytes, read in order.
+  auto sniff = [&f](StoredReader stored) {
+    unsigned char magic[10];
+    const std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
+    if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
+    f.codec_ = detect_codec(magic, n);
+    if (f.codec_ == Codec::zstd) f.zseek_ = SeekableZstd::open(std::move(stored), f.size_, f.display_);
+    if (f.zseek_) {
+      f.size_ = f.zseek_->size();
+    } else if (f.codec_ != Codec::none) {
+      f.seekable_ = false;
+      f.size_ = 0;
+      f.mtime_ns_ = 0;
+    }
+  };
   if (is_remote_path(path)) {
     if (remote == Remote::refuse) {
       throw usage_error("this command does not read remote inputs: download it first").at_path(path);
@@ -52,21 +69,7 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
     f.seekable_ = true;
     f.size_ = f.remote_->size();
     if (decode == Decode::auto_detect) {
-      unsigned char magic[10];
-      std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
-      if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
-      f.codec_ = detect_codec(magic, n);
-      if (f.codec_ == Codec::zstd) {
-        f.zseek_ = SeekableZstd::open(
-            [src = f.remote_](char* dst, std::size_t len, std::uint64_t at) { return src->read_at(dst, len, at); },
-            f.size_, f.display_);
-      }
-      if (f.zseek_) {
-        f.size_ = f.zseek_->size();
-      } else if (f.codec_ != Codec::none) {  // a stream of decoded bytes, read from the object in order
-        f.seekable_ = false;
-        f.size_ = 0;
-      }
+      sniff([src = f.remote_](char* dst, std::size_t len, std::uint64_t at) { return src->read_at(dst, len, at); });
     }
     return f;
   }
@@ -88,25 +91,9 @@ InputFile InputFile::open(const std::string& path, Decode decode, Remote remote)
     f.mtime_ns_ = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     ::posix_fadvise(f.fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (decode == Decode::auto_detect) {
-      unsigned char magic[10];
-      std::size_t n = f.read_at(reinterpret_cast<char*>(magic), sizeof magic, 0);
-      f.codec_ = detect_codec(magic, n);
-      if (const char* foreign = foreign_compression(magic, n)) refuse_foreign_compression(foreign, f.display_);
-      f.stored_size_ = f.size_;
-      if (f.codec_ == Codec::zstd) {
-        f.zseek_ = SeekableZstd::open(
-            [fd = f.fd_, display = f.display_](char* dst, std::size_t len, std::uint64_t at) {
-              return pread_all(fd, dst, len, at, display);
-            },
-            f.size_, f.display_);
-      }
-      if (f.zseek_) {
-        f.size_ = f.zseek_->size();
-      } else if (f.codec_ != Codec::none) {  // a stream of decoded bytes from here on
-        f.seekable_ = false;
-        f.size_ = 0;
-        f.mtime_ns_ = 0;
-      }
+      sniff([fd = f.fd_, display = f.display_](char* dst, std::size_t len, std::uint64_t at) {
+        return pread_all(fd, dst, len, at, display);
+      });
     }
   } else {
     // Reading a stream's magic consumes it: done at the first read(), so that merely
