@@ -307,35 +307,23 @@ error_code parse_object_line(od::parser& parser, const char* p, std::size_t len,
 // emitted before accepted().
 template <class Handler>
 void for_each_line(const Chunk& c, ChunkTally& tally, Handler&& handle) {
-  const std::size_t bom = bom_length(c.data, c.size, c.offset);
-  const char* p = c.data + bom;
-  const char* end = c.data + c.size;
-  const char* cap_end = end + kChunkPadding;
-  std::uint64_t line = 0;
-  while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    const char* le = nl ? nl : end;
-    std::size_t len = static_cast<std::size_t>(le - p);
-    if (len > 0 && p[len - 1] == '\r') --len;
-    if (is_blank(p, len)) {
-      ++tally.counts.blank;
-    } else if (error_code err = handle.line(p, len, static_cast<std::size_t>(cap_end - p))) {
-      Reject r;
-      r.line = line;
-      r.offset = static_cast<std::uint64_t>(p - c.data);
-      r.raw = std::string_view(p, static_cast<std::size_t>((nl ? nl + 1 : end) - p));
-      r.reason = reason_for(err);
-      tally.rejects.push_back(std::move(r));
-      handle.rejected();
-    } else {
-      ++tally.counts.valid;
-      handle.accepted();
-    }
-    if (!nl) break;
-    ++line;
-    p = nl + 1;
-  }
-  tally.newlines = line;
+  tally.newlines = for_each_chunk_line(
+      c, [&](const char* p, std::size_t len, std::size_t capacity, const char* raw_end, std::uint64_t line) {
+        if (is_blank(p, len)) {
+          ++tally.counts.blank;
+        } else if (error_code err = handle.line(p, len, capacity)) {
+          Reject r;
+          r.line = line;
+          r.offset = static_cast<std::uint64_t>(p - c.data);
+          r.raw = std::string_view(p, static_cast<std::size_t>(raw_end - p));
+          r.reason = reason_for(err);
+          tally.rejects.push_back(std::move(r));
+          handle.rejected();
+        } else {
+          ++tally.counts.valid;
+          handle.accepted();
+        }
+      });
 }
 
 // ---- key union -------------------------------------------------------------------

@@ -63,27 +63,16 @@ class LineWalker {
     shapes_.clear();
     const bool use_shapes = line_shapes_ && simdjson::validate_utf8(c.data, c.size);
     if (scratch_.capacity() < c.size) scratch_.reserve(c.size);  // views into it stay valid
-    const char* p = c.data + bom_length(c.data, c.size, c.offset);
-    const char* end = c.data + c.size;
-    const char* cap_end = end + kChunkPadding;
-    std::uint64_t newlines = 0;
-    while (p < end) {
-      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-      const char* le = nl ? nl : end;
-      std::size_t len = static_cast<std::size_t>(le - p);
-      if (len > 0 && p[len - 1] == '\r') --len;
-      if (is_blank(p, len)) {
-        blank();
-      } else if (error_code e = line(p, len, static_cast<std::size_t>(cap_end - p), use_shapes)) {
-        reject(e, newlines, p, nl ? nl + 1 : end);
-      } else {
-        accept(static_cast<std::size_t>(p - c.data));
-      }
-      if (!nl) break;
-      ++newlines;
-      p = nl + 1;
-    }
-    return newlines;
+    return for_each_chunk_line(
+        c, [&](const char* p, std::size_t len, std::size_t capacity, const char* raw_end, std::uint64_t n) {
+          if (is_blank(p, len)) {
+            blank();
+          } else if (error_code e = line(p, len, capacity, use_shapes)) {
+            reject(e, n, p, raw_end);
+          } else {
+            accept(static_cast<std::size_t>(p - c.data));
+          }
+        });
   }
 
   virtual void blank() {}

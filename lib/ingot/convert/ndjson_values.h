@@ -14,9 +14,12 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
+#include "ingot/chunk/chunker.h"
+#include "ingot/convert/convert_internal.h"
 #include "ingot/format/json_text.h"
 #include "ingot/util/swar.h"
 
@@ -176,6 +179,30 @@ inline bool is_blank(const char* p, std::size_t n) {
     if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
   }
   return true;
+}
+
+// Calls each(p, len, capacity, raw_end, line) for every line of a chunk after its BOM:
+// len without the '\n' and a '\r' before it, capacity the bytes readable from p (the
+// chunk's padding included), raw_end just past the line's '\n' (the chunk's end for a
+// last line without one), line the number of newlines before it. Returns the chunk's
+// newlines.
+template <class Each>
+std::uint64_t for_each_chunk_line(const Chunk& c, Each&& each) {
+  const char* p = c.data + bom_length(c.data, c.size, c.offset);
+  const char* end = c.data + c.size;
+  const char* cap_end = end + kChunkPadding;
+  std::uint64_t line = 0;
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* le = nl ? nl : end;
+    std::size_t len = static_cast<std::size_t>(le - p);
+    if (len > 0 && p[len - 1] == '\r') --len;
+    each(p, len, static_cast<std::size_t>(cap_end - p), nl ? nl + 1 : end, line);
+    if (!nl) break;
+    ++line;
+    p = nl + 1;
+  }
+  return line;
 }
 
 }  // namespace ingot::detail::INGOT_NDJSON_VARIANT
