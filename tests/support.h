@@ -154,6 +154,23 @@ inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std:
   return pid;
 }
 
+// The port of a background `ingot serve ... --port 0` started by spawn_ingot in dir,
+// read from the line its stderr prints once it listens.
+inline int serve_port(const TempDir& dir) {
+  int port = 0;
+  wait_until(
+      [&] {
+        const std::string err = read_file(dir / ".bg.err");
+        const auto at = err.find("listening on http://127.0.0.1:");
+        if (at == std::string::npos) return false;
+        port = std::stoi(err.substr(at + 30));
+        return true;
+      },
+      std::chrono::seconds(60), [&] { return "ingot serve to listen (stderr: " + read_file(dir / ".bg.err") + ")"; },
+      std::chrono::milliseconds(10));
+  return port;
+}
+
 // The exit status of pid as a shell reports it (128+N for death by signal N) if it has
 // ended (then it is reaped), else -1. For a wait_until that also watches something else.
 inline int exited(pid_t pid) {

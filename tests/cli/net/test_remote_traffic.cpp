@@ -193,16 +193,7 @@ TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find 
 
   // serve without --index finds it too.
   pid_t pid = spawn_ingot(d, "serve " + url + " --port 0");
-  int port = 0;
-  wait_until(
-      [&] {
-        const std::string err = read_file(d / ".bg.err");
-        const auto at = err.find("listening on http://127.0.0.1:");
-        if (at == std::string::npos) return false;
-        port = std::stoi(err.substr(at + 30));
-        return true;
-      },
-      60s, [&] { return "ingot serve to listen (stderr: " + read_file(d / ".bg.err") + ")"; }, 10ms);
+  const int port = serve_port(d);
   httplib::Client client("127.0.0.1", port);
   auto served = client.Get("/lines/777");
   ::kill(pid, SIGTERM);
