@@ -24,6 +24,16 @@ inline std::string random_bytes(std::size_t n, unsigned seed) {
   return s;
 }
 
+// CSV of at least `bytes` whose quoted fields hold line breaks, so record ends are not
+// line ends and part boundaries and chunk ends land inside records.
+inline std::string multiline_csv(std::size_t bytes) {
+  std::string s = "id,name,note\n";
+  for (int i = 0; s.size() < bytes; ++i) {
+    s += std::to_string(i) + ",\"n" + std::to_string(i % 97) + "\",\"line one\nline " + std::to_string(i) + "\"\n";
+  }
+  return s;
+}
+
 // A fresh bucket per test, credentials in the environment the ingot child inherits.
 struct S3Env {
   ingot::s3::Client client;
@@ -50,6 +60,10 @@ struct S3Env {
     flags = " --endpoint " + servers().s3_endpoint + " ";
   }
   std::string url(const std::string& key) const { return "s3://" + bucket + "/" + key; }
+  // One PUT (no multipart): the object as the remote-input tests read it.
+  void put(const std::string& key, const std::string& data) {
+    client.put_object({bucket, key}, data, ingot::s3::md5_base64(data));
+  }
   // Swift's SLO middleware serves a multipart object at one segment per second after
   // the first 10 (rate_limit_after_segment), so read it back in ranges of a few parts.
   std::string get(const std::string& key, std::size_t range = 512 * 1024) {

@@ -10,31 +10,13 @@
 
 using namespace ingot_test;
 
-namespace {
-
-// CSV over three read blocks (8 MiB each) with quoted fields holding line breaks, so
-// part boundaries and chunk ends land inside records.
-std::string big_csv() {
-  std::string s = "id,name,note\n";
-  for (int i = 0; s.size() < 20u << 20; ++i) {
-    s += std::to_string(i) + ",\"n" + std::to_string(i % 97) + "\",\"line one\nline " + std::to_string(i) + "\"\n";
-  }
-  return s;
-}
-
-void put(S3Env& s3, const std::string& key, const std::string& data) {
-  s3.client.put_object({s3.bucket, key}, data, ingot::s3::md5_base64(data));
-}
-
-}  // namespace
-
 TEST_CASE("remote input: convert of an s3:// object equals convert of the file, for -j, chunk sizes and --part",
           "[cli][s3][remote]") {
   S3Env s3;
   TempDir d;
-  const std::string csv = big_csv();
+  const std::string csv = multiline_csv(20u << 20);
   write_file(d / "local.csv", csv);
-  put(s3, "in/data.csv", csv);
+  s3.put("in/data.csv", csv);
   ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
   REQUIRE(run_ingot(d, "convert local.csv -o expect.ndjson -q").code == 0);
   const std::string expect = read_file(d / "expect.ndjson");
@@ -83,8 +65,8 @@ TEST_CASE("remote input: gzip and zstd objects are decoded as they stream, colum
   // More than one read block (8 MiB) each.
   REQUIRE(fs::file_size(d / "data.ndjson.gz") > 8u << 20);
   REQUIRE(fs::file_size(d / "data.ndjson.zst") > 8u << 20);
-  put(s3, "z/data.ndjson.gz", read_file(d / "data.ndjson.gz"));
-  put(s3, "z/data.ndjson.zst", read_file(d / "data.ndjson.zst"));
+  s3.put("z/data.ndjson.gz", read_file(d / "data.ndjson.gz"));
+  s3.put("z/data.ndjson.zst", read_file(d / "data.ndjson.zst"));
   ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
   REQUIRE(run_ingot(d, "convert data.ndjson -o expect.csv -q").code == 0);
   const std::string expect = read_file(d / "expect.csv");
@@ -107,7 +89,7 @@ TEST_CASE("remote input: gzip and zstd objects are decoded as they stream, colum
   // The .zst ingot writes is seekable (docs/compression.md): --part reads by ranges of
   // whole frames; the index beside it counts decoded bytes, and get uses it.
   REQUIRE(run_ingot(d, "convert expect.csv -o seek.csv.zst -q").code == 0);
-  put(s3, "z/seek.csv.zst", read_file(d / "seek.csv.zst"));
+  s3.put("z/seek.csv.zst", read_file(d / "seek.csv.zst"));
   REQUIRE(run_ingot(d, "convert expect.csv -o all.ndjson -q").code == 0);
   std::string parts;
   for (int k = 1; k <= 3; ++k) {
@@ -134,8 +116,8 @@ TEST_CASE("remote input: an object replaced while it is read is an error, not a 
           "[cli][s3][remote][hold]") {
   S3Env s3;
   TempDir d;
-  const std::string csv = big_csv();
-  put(s3, "data.csv", csv);
+  const std::string csv = multiline_csv(20u << 20);
+  s3.put("data.csv", csv);
   fs::create_directories(d / "hold");
   // The first ranged GET is held until the object has been replaced.
   FaultyProxy proxy(d, "hold", 1, "^GET ", (d / "hold").string());
@@ -145,7 +127,7 @@ TEST_CASE("remote input: an object replaced while it is read is an error, not a 
   wait_until([&] { return fs::exists(d / "hold" / "held"); }, 120s, "the proxy to hold the first GET", 10ms);
   std::string changed = csv;
   changed.replace(100, 7, "CHANGED");
-  put(s3, "data.csv", changed);
+  s3.put("data.csv", changed);
   write_file(d / "hold" / "release", "");
   const int code = wait_code(pid);
   const std::string err = read_file(d / ".bg.err");
@@ -159,9 +141,9 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
           "[cli][s3][remote]") {
   S3Env s3;
   TempDir d;
-  const std::string csv = big_csv();
+  const std::string csv = multiline_csv(20u << 20);
   write_file(d / "data.csv", csv);
-  put(s3, "in/data.csv", csv);
+  s3.put("in/data.csv", csv);
   const std::string url = s3.url("in/data.csv");
   ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
 
@@ -229,9 +211,9 @@ TEST_CASE("remote input: http:// URLs that answer Range requests are read as obj
           "[cli][s3][remote]") {
   S3Env s3;
   TempDir d;
-  const std::string csv = big_csv();
+  const std::string csv = multiline_csv(20u << 20);
   write_file(d / "data.csv", csv);
-  put(s3, "in/data.csv", csv);
+  s3.put("in/data.csv", csv);
   // Swift's own API on the same port: a container readable by anyone serves the object
   // at a plain URL, with ETag, Range and If-Match as a CDN or web server would.
   const std::string endpoint = servers().s3_endpoint;

@@ -21,10 +21,6 @@ std::string csv_of(std::size_t mib) {
   return s;
 }
 
-void put(S3Env& s3, const std::string& key, const std::string& data) {
-  s3.client.put_object({s3.bucket, key}, data, ingot::s3::md5_base64(data));
-}
-
 bool exists(S3Env& s3, const std::string& key) { return s3.client.head({s3.bucket, key}).has_value(); }
 
 std::string gunzip(const std::string& z, std::size_t capacity) {
@@ -129,7 +125,7 @@ TEST_CASE("remote output: split to an s3:// prefix, then merge on the server, gi
   // A piece replaced since the split: --verify sees it by its ETag.
   std::string piece = s3.get("parts-p/taxi-00001.csv", 4u << 20);
   piece[piece.size() - 3] ^= 1;
-  put(s3, "parts-p/taxi-00001.csv", piece);
+  s3.put("parts-p/taxi-00001.csv", piece);
   auto v = run_ingot(d, "merge " + s3.url("parts-p/taxi-manifest.json") + " --verify -o " + s3.url("bad.csv"));
   CHECK(v.code == 1);
   CHECK(v.err.find(s3.url("parts-p/taxi-00001.csv") + ": piece is not the object split wrote") != std::string::npos);
@@ -143,7 +139,7 @@ TEST_CASE("remote output: 4 concurrent convert --part K/4 from s3:// to s3:// co
   TempDir d;
   const std::string taxi = read_file(fs::path(INGOT_SOURCE_DIR) / "examples" / "taxi.ndjson");
   write_file(d / "taxi.ndjson", taxi);
-  put(s3, "in/taxi.ndjson", taxi);
+  s3.put("in/taxi.ndjson", taxi);
   Endpoint at(servers().s3_endpoint);
   REQUIRE(run_ingot(d, "convert taxi.ndjson --schema-out schema.json -o expect.csv -q").code == 0);
   std::vector<std::unique_ptr<TempDir>> dirs;

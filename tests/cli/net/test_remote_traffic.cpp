@@ -23,18 +23,20 @@ std::string big_ndjson() {
   return s + "{\"id\":-1,\"late\":true}\n";
 }
 
-// CSV whose quoted fields hold line breaks: record ends are not line ends.
-std::string small_csv() {
-  std::string s = "id,name,note\n";
-  for (int i = 0; s.size() < 3u << 20; ++i) {
-    s += std::to_string(i) + ",\"n" + std::to_string(i % 97) + "\",\"line one\nline " + std::to_string(i) + "\"\n";
+// s3://BUCKET/in/data.csv and its copy data.csv (indexed) in a temp dir; the S3 endpoint
+// in the environment.
+struct IndexedCsv {
+  S3Env s3;
+  TempDir d;
+  std::string url = s3.url("in/data.csv");
+  IndexedCsv() {
+    const std::string csv = multiline_csv(3u << 20);
+    write_file(d / "data.csv", csv);
+    s3.put("in/data.csv", csv);
+    ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+    REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
   }
-  return s;
-}
-
-void put(S3Env& s3, const std::string& key, const std::string& data) {
-  s3.client.put_object({s3.bucket, key}, data, ingot::s3::md5_base64(data));
-}
+};
 
 std::uint64_t num(const nlohmann::json& j, const char* key) { return j.at(key).get<std::uint64_t>(); }
 
@@ -75,7 +77,7 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes, none 
   TempDir d;
   const std::string nd = big_ndjson();
   write_file(d / "data.ndjson", nd);
-  put(s3, "in/data.ndjson", nd);
+  s3.put("in/data.ndjson", nd);
   ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
 
   auto local = run_ingot(d, "convert data.ndjson -o local.csv --json -q");
@@ -139,14 +141,10 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes, none 
 
 TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find it, get makes two ranged GETs",
           "[cli][s3][remote]") {
-  S3Env s3;
-  TempDir d;
-  const std::string csv = small_csv();
-  write_file(d / "data.csv", csv);
-  put(s3, "in/data.csv", csv);
-  const std::string url = s3.url("in/data.csv");
-  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
-  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+  IndexedCsv f;
+  S3Env& s3 = f.s3;
+  TempDir& d = f.d;
+  const std::string& url = f.url;
 
   // No index yet: get scans the object.
   auto scan = run_ingot(d, "get " + url + " 777");
@@ -203,7 +201,7 @@ TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find 
   CHECK(served->body == run_ingot(d, "get data.csv 777").out);
 
   // A stale index beside the object (the object replaced) is refused, as for a file.
-  put(s3, "in/data.csv", csv + "9,x,y\n");
+  s3.put("in/data.csv", read_file(d / "data.csv") + "9,x,y\n");
   auto stale = run_ingot(d, "get " + url + " 5");
   CHECK(stale.code == 1);
   CHECK(stale.err.find("index " + url + ".idx is stale") != std::string::npos);
@@ -220,7 +218,7 @@ TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow
   TempDir d;
   const std::string nd = big_ndjson();
   write_file(d / "data.ndjson", nd);
-  put(s3, "data.ndjson", nd);
+  s3.put("data.ndjson", nd);
   REQUIRE(run_ingot(d, "convert data.ndjson -o expect.csv -q").code == 0);
   const std::string expect = read_file(d / "expect.csv");
   {
@@ -263,14 +261,10 @@ TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow
 
 TEST_CASE("remote index: one over the whole-read size is read by ranges, get's records equal the file's",
           "[cli][s3][remote]") {
-  S3Env s3;
-  TempDir d;
-  const std::string csv = small_csv();
-  write_file(d / "data.csv", csv);
-  put(s3, "in/data.csv", csv);
-  const std::string url = s3.url("in/data.csv");
-  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
-  REQUIRE(run_ingot(d, "index data.csv -q").code == 0);
+  IndexedCsv f;
+  S3Env& s3 = f.s3;
+  TempDir& d = f.d;
+  const std::string& url = f.url;
   REQUIRE(run_ingot(d, "index " + url + " -q").code == 0);
   const auto head = s3.client.head({s3.bucket, "in/data.csv.idx"});
   REQUIRE(head.has_value());
@@ -332,7 +326,7 @@ TEST_CASE(
           "\",\"v\":" + std::to_string(i * 7 % 1000) + ".5}\n";
   }
   write_file(d / "taxi.ndjson", nd);
-  put(s3, "in/taxi.ndjson", nd);
+  s3.put("in/taxi.ndjson", nd);
   REQUIRE(run_ingot(d, "convert taxi.ndjson --fields id,name,v -o whole.csv -q").code == 0);
   ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
   // --fields: no first pass over the whole object for the columns.
