@@ -26,6 +26,37 @@ class NdjsonRows final : public RowConverter {
   std::string out_;
 };
 
+// Tokenizes a chunk for COPY: a record with a tokenizer error becomes a reject with its
+// chunk-local line, a blank one is counted, and each other one goes to row(rec), which
+// returns false to stop (the chunk then goes another way). Field counts and encodings
+// are left to the server. Fills tally (cleared first) and its newline count; returns
+// false when row() stopped.
+template <class Row>
+bool for_each_copy_record(const Chunk& c, CsvTokenizer& tokenizer, ChunkTally& tally, Row&& row) {
+  tally.clear();
+  tokenizer.reset(c.data, c.size);
+  CsvRecord rec;
+  std::uint64_t line = 0;  // newlines before the record, in the chunk
+  while (tokenizer.next(rec)) {
+    const std::uint64_t at = line;
+    line += rec.newlines;
+    if (rec.error) {
+      Reject r;
+      r.line = at;
+      r.offset = rec.begin;
+      r.raw = rec.raw(c.data);
+      r.reason = rec.error;
+      tally.rejects.push_back(std::move(r));
+    } else if (is_blank_record(rec.raw(c.data))) {
+      ++tally.counts.blank;
+    } else if (!row(rec)) {
+      return false;
+    }
+  }
+  tally.newlines = line;
+  return true;
+}
+
 // CSV/TSV -> COPY text-format rows. An empty unquoted field is NULL and "" an empty
 // string, as COPY's CSV format reads them. A blank line is no row (COPY would read a
 // row of NULLs, or refuse it); a malformed record (a stray quote) is rejected here with
@@ -38,28 +69,9 @@ class DelimitedCopyTextRows final : public RowConverter {
   }
   void convert(const Chunk& c, std::vector<ConvertedRow>& rows, ChunkTally& tally) override {
     rows.clear();
-    tally.clear();
     text_.clear();
-    tokenizer_.reset(c.data, c.size);
     const char* const end = c.data + c.size;
-    CsvRecord rec;
-    std::uint64_t line = 0;  // newlines before the record, in the chunk
-    while (tokenizer_.next(rec)) {
-      const std::uint64_t at = line;
-      line += rec.newlines;
-      if (rec.error) {
-        Reject r;
-        r.line = at;
-        r.offset = rec.begin;
-        r.raw = rec.raw(c.data);
-        r.reason = rec.error;
-        tally.rejects.push_back(std::move(r));
-        continue;
-      }
-      if (is_blank_record(rec.raw(c.data))) {
-        ++tally.counts.blank;
-        continue;
-      }
+    for_each_copy_record(c, tokenizer_, tally, [&](const CsvRecord& rec) {
       const std::size_t raw_len = rec.end - rec.begin;
       char* o = text_.reserve(copy_text_field_max(raw_len) + 3 * rec.fields.size() + 1);
       for (std::size_t i = 0; i < rec.fields.size(); ++i) {
@@ -75,8 +87,8 @@ class DelimitedCopyTextRows final : public RowConverter {
       *o++ = '\n';
       text_.commit(o);
       rows.push_back(ConvertedRow{text_.size(), rec.begin, rec.end});
-    }
-    tally.newlines = line;
+      return true;
+    });
     tally.counts.valid = rows.size();
   }
   const char* data() const override { return text_.data(); }
@@ -106,29 +118,10 @@ class DelimitedCopyBinaryRows final : public RowConverter {
  private:
   bool encode(const Chunk& c, std::vector<ConvertedRow>& rows, ChunkTally& tally) {
     rows.clear();
-    tally.clear();
     out_.clear();
-    tokenizer_.reset(c.data, c.size);
     const char* const end = c.data + c.size;
     const std::size_t ncols = types_.size();
-    CsvRecord rec;
-    std::uint64_t line = 0;  // newlines before the record, in the chunk
-    while (tokenizer_.next(rec)) {
-      const std::uint64_t at = line;
-      line += rec.newlines;
-      if (rec.error) {
-        Reject r;
-        r.line = at;
-        r.offset = rec.begin;
-        r.raw = rec.raw(c.data);
-        r.reason = rec.error;
-        tally.rejects.push_back(std::move(r));
-        continue;
-      }
-      if (is_blank_record(rec.raw(c.data))) {
-        ++tally.counts.blank;
-        continue;
-      }
+    const bool done = for_each_copy_record(c, tokenizer_, tally, [&](const CsvRecord& rec) {
       if (rec.fields.size() != ncols) return false;
       // Each field: its length and at most max(text, 8) bytes; the texts add up to at
       // most the record's raw bytes.
@@ -144,10 +137,10 @@ class DelimitedCopyBinaryRows final : public RowConverter {
       }
       out_.commit(o);
       rows.push_back(ConvertedRow{out_.size(), rec.begin, rec.end});
-    }
-    tally.newlines = line;
+      return true;
+    });
     tally.counts.valid = rows.size();
-    return true;
+    return done;
   }
 
   CsvTokenizer tokenizer_;
