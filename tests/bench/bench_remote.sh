@@ -43,12 +43,7 @@ mkdir -p "$HOME"
 aws configure set default.s3.addressing_style path
 
 IN=$WORK/taxi-$SIZE.ndjson
-if [[ ! -f $IN || $(cat "$IN.stamp" 2>/dev/null) != "$("$GEN" --version) $SIZE $SEED" ]]; then
-    note "generating $SIZE of NDJSON into $IN"
-    "$GEN" --size "$SIZE" --seed "$SEED" --format ndjson -o "$IN.tmp"
-    mv -- "$IN.tmp" "$IN"
-    echo "$("$GEN" --version) $SIZE $SEED" >"$IN.stamp"
-fi
+bench_gen "$IN" ndjson "$SIZE"
 BYTES=$(stat -c %s -- "$IN")
 BUCKET=bench-$$
 OBJ=s3://$BUCKET/taxi.ndjson

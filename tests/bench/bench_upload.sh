@@ -67,12 +67,7 @@ aws configure set default.s3.addressing_style path
 
 # ------------------------------------------------------------------ data
 IN=$WORK/taxi-$SIZE.csv
-if [[ ! -f $IN || $(cat "$IN.stamp" 2>/dev/null) != "$("$GEN" --version) $SIZE $SEED" ]]; then
-    note "generating $SIZE of CSV into $IN"
-    "$GEN" --size "$SIZE" --seed "$SEED" --format csv -o "$IN.tmp"
-    mv -- "$IN.tmp" "$IN"
-    echo "$("$GEN" --version) $SIZE $SEED" >"$IN.stamp"
-fi
+bench_gen "$IN" csv "$SIZE"
 BYTES=$(stat -c %s -- "$IN")
 cat -- "$IN" >/dev/null  # warm the page cache: every case reads from memory
 

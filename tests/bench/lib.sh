@@ -64,3 +64,17 @@ bench_find_gen() {
     fi
     echo "$c"
 }
+
+# bench_gen FILE FORMAT SIZE [GEN_ARGS...]: gen_taxi's FORMAT (ndjson, csv) of SIZE into
+# FILE, made once: FILE.stamp holds the generator's version, the arguments and SEED, and
+# the file is made again when they differ. Needs GEN (bench_find_gen) and SEED.
+bench_gen() {
+    local file=$1 format=$2 size=$3 want
+    shift 3
+    want="$("$GEN" --version) $size $SEED $format $*"
+    [[ -f $file && $(cat "$file.stamp" 2>/dev/null) == "$want" ]] && return
+    note "generating $size of $format into $file"
+    "$GEN" --size "$size" --seed "$SEED" --format "$format" "$@" -o "$file.tmp"
+    mv -- "$file.tmp" "$file"
+    echo "$want" >"$file.stamp"
+}
