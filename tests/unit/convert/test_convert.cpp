@@ -664,6 +664,123 @@ TEST_CASE("convert: SIMD and generic NDJSON variants give the same bytes on tric
   }
 }
 
+TEST_CASE("convert: CSV fields at the value writer's 16-, 32- and 64-byte edges give the tokenizer's bytes",
+          "[convert][csv][quote-free]") {
+  // The quote-free path types a field of up to 16 bytes from one 16-byte word, one of
+  // up to 32 from two, finds delimiters in 64-byte windows, and copies keys in 16-byte
+  // slot words; INGOT_CSV_QUOTE_FREE=0 sends every record through the tokenizer and
+  // write_json_record. Numbers at the grammar's edges, true/false, digits and text of 1..70
+  // bytes (fields ending at the 32- and 64-byte edges, fields across windows: a
+  // leading field of varying length shifts the rest), escapes, unicode, invalid UTF-8,
+  // quoted records with doubled quotes and newlines, stray quotes, CRLF and bare CR,
+  // blank lines, too many and too few fields, a BOM, keys of 16-, 32- and 48-byte slots.
+  std::mt19937 rng(2114);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  std::vector<std::string> cells = {"",
+                                    "0",
+                                    "00",
+                                    "007",
+                                    "0.5",
+                                    "00.5",
+                                    ".5",
+                                    "5.",
+                                    "1.2.3",
+                                    "-0",
+                                    "-",
+                                    "-.5",
+                                    "-3.25",
+                                    "+1",
+                                    "1e5",
+                                    "1E+5",
+                                    "2e-3",
+                                    "1e",
+                                    "1.e5",
+                                    "0e0",
+                                    "1.5E",
+                                    "e5",
+                                    "true",
+                                    "false",
+                                    "True",
+                                    "null",
+                                    "tru",
+                                    "2023-10-08 19:50:19",
+                                    "back\\slash",
+                                    "ctl\x01",
+                                    "unit\x1f",
+                                    "del\x7f",
+                                    "cr\rinside",
+                                    "東京 😀",
+                                    "é",
+                                    "\xff\xfe",
+                                    "x'y"};
+  for (std::size_t n : {15, 16, 17, 30, 31, 32, 33, 47, 48, 62, 63, 64, 65, 70}) {
+    cells.push_back(std::string(n, '7'));                    // digits
+    cells.push_back("1" + std::string(n - 3, '0') + ".5");   // digits and a dot
+    cells.push_back(std::string(n, 'a'));                    // text
+    cells.push_back(std::string(n - 1, 'b') + "\\");         // an escape at its end
+    cells.push_back("-" + std::string(n - 4, '9') + "e+7");  // the full grammar
+    cells.push_back(std::string(n - 2, '8') + "e");          // number bytes, not a number
+  }
+  auto cell = [&] { return cells[pick(cells.size())]; };
+  const std::vector<std::vector<std::string>> headers = {
+      {"id", "a", "b", "c"},
+      {"id", "a_key_of_twenty_bytes", "b", "c"},
+      {"id", "a", "a key that needs a slot of forty-eight bytes", "c"}};
+  for (const char delim : {',', '\t'}) {
+    for (const auto& header : headers) {
+      std::string text = "\xEF\xBB\xBF";
+      for (std::size_t i = 0; i < header.size(); ++i) text += (i ? std::string(1, delim) : "") + header[i];
+      text += "\n";
+      for (int i = 0; i < 3000; ++i) {
+        const std::size_t kind = pick(40);
+        if (kind == 0) {
+          text += pick(2) ? "\r\n" : "\n";
+          continue;
+        }
+        if (kind == 3) {
+          text += std::to_string(i) + delim + "\"a" + delim + "b \"\"c\"\"\r\nd\"" + delim + cell() + delim + "y\n";
+          continue;
+        }
+        if (kind == 4) {
+          text += std::to_string(i) + delim + "5'11\"" + delim + "x" + delim + "y\r\n";
+          continue;
+        }
+        text += std::string(pick(40), 'p');  // shifts the fields after it across the window
+        const std::size_t n = kind == 1 ? 2 : kind == 2 ? 4 : 3;
+        for (std::size_t k = 0; k < n; ++k) text += delim + cell();
+        text += pick(4) == 0 ? "\r\n" : "\n";
+      }
+      text += "last" + std::string(1, delim) + "1" + delim + delim + "007\r";
+      const std::string name = delim == ',' ? "in.csv" : "in.tsv";
+      TempDir dir;
+      write_file(dir / name, text);
+      for (const auto& [types, strict] :
+           {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
+            std::pair{ValueTypes::auto_detect, true}}) {
+        auto tweak = [&](ConvertOptions& o) {
+          o.types = types;
+          o.to = RecordKind::ndjson;
+          o.chunker.strict_quotes = strict;
+        };
+        Run tokenizer = [&] {
+          ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
+          return run_convert(dir, name, "tok.ndjson", 1, kDefaultChunkSize, tweak);
+        }();
+        REQUIRE(tokenizer.report.records.valid > 1500);
+        REQUIRE(tokenizer.report.records.invalid > 100);
+        REQUIRE(tokenizer.report.records.blank > 30);
+        for (unsigned threads : {1u, 2u}) {
+          for (std::size_t chunk : {std::size_t{64}, std::size_t{1000}, kDefaultChunkSize}) {
+            INFO("delimiter " << int(delim) << " key " << header[1] << " strict " << strict << " threads " << threads
+                              << " chunk " << chunk);
+            require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("convert: CSV records without quotes give the same bytes on the quote-free path and the tokenizer",
           "[convert][csv][quote-free]") {
   // Most records hold no '"' and take the quote-free path, a few do (quoted fields with
