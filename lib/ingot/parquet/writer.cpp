@@ -112,30 +112,39 @@ void RowBatch::reset(std::size_t ncols) {
   for (Column& c : cols_) {
     c.defs.clear();
     c.plain.clear();
-    c.ends.clear();
   }
   row_end_.clear();
   bytes_ = 0;
   row_bytes_ = 0;
 }
 
-// A row's size counts one byte per cell besides its values: the level a row group
-// holds for each, so that rows of nulls also fill a row group.
-void RowBatch::end_row() {
-  for (Column& c : cols_) c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
-  bytes_ += row_bytes_ + cols_.size();
-  row_bytes_ = 0;
-  row_end_.push_back(bytes_);
-}
-
+// Each column holds at most one cell of the unfinished row, its last.
 void RowBatch::drop_row() {
   const std::size_t r = rows();
   for (Column& c : cols_) {
+    if (c.defs.size() == r) continue;
+    if (c.defs.data()[r]) c.plain.shrink_to(c.last);
     c.defs.shrink_to(r);
-    c.plain.shrink_to(c.ends.empty() ? 0 : c.ends.back());
   }
   row_bytes_ = 0;
 }
+
+namespace {
+
+// Where row r's values start in a batch column's PLAIN bytes (its size at r = rows):
+// found only where a row group ends inside a batch, so counted, not stored per row.
+std::size_t plain_offset(const RowBatch::Column& c, ColumnType t, std::size_t r, std::size_t rows) {
+  if (r == 0) return 0;
+  if (r == rows) return c.plain.size();
+  std::size_t values = 0;
+  for (std::size_t i = 0; i < r; ++i) values += c.defs.data()[i] != 0;
+  if (const std::size_t w = value_width(t)) return values * w;
+  std::size_t at = 0;
+  for (; values > 0; --values) at += 4 + load_u32(c.plain.data() + at);
+  return at;
+}
+
+}  // namespace
 
 // ---- column chunks ------------------------------------------------------------------
 
@@ -739,12 +748,13 @@ void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
     emit(kMagic);
   }
   if (group_rows_ == 0) reserve_group(batch);
+  const std::size_t rows = batch.rows();
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const RowBatch::Column& c = batch.column(i);
     ColumnBuffer& b = impl_->buffers[i];
     b.defs.append(c.defs.data() + begin, end - begin);
-    const std::size_t from = begin ? c.ends[begin - 1] : 0;
-    b.plain.append(c.plain.data() + from, c.ends[end - 1] - from);
+    const std::size_t from = plain_offset(c, columns_[i].type, begin, rows);
+    b.plain.append(c.plain.data() + from, plain_offset(c, columns_[i].type, end, rows) - from);
   }
   group_bytes_ += batch.bytes_through(end - 1) - (begin ? batch.bytes_through(begin - 1) : 0);
   group_rows_ += end - begin;
