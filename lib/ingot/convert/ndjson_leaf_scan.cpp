@@ -37,6 +37,53 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+inline constexpr std::uint64_t kPow10Int[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+// The value of n digits at p (1 <= n <= 8; readable for 8 bytes, as a padded line is):
+// the 8 bytes less '0' each, the bytes past n shifted out (the first digit highest,
+// zeros below as leading zeros), then pairs, quads and octets combined by multiplies.
+[[gnu::always_inline]] inline std::uint64_t digits8(const char* p, std::size_t n) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  w = (w - 0x3030303030303030ULL) << (8 * (8 - n));
+  w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
+  w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
+  return (w * 10000 + (w >> 32)) & 0xFFFFFFFFULL;
+}
+
+// A number slot's value as an INT64 or DOUBLE column wants it, for the spellings
+// match_shape_classified names (digits; digits, dot, digits): the same value as
+// parse_int64 and parse_double give (the integer of all digits, over a power of ten
+// for a fraction: Clinger's exact path), without their loop over the digits. False
+// where those are needed (longer parts).
+[[gnu::always_inline]] inline bool fast_number(std::string_view tok, int number_class, bool as_double, std::int64_t& i,
+                                               double& d) {
+  const char* p = tok.data();
+  const std::size_t n = tok.size();
+  if (number_class == kNumberDigits) {
+    if (n > 15) return false;  // parse_double's exact path takes 15 digits
+    const std::uint64_t v = n <= 8 ? digits8(p, n) : digits8(p, n - 8) * 100000000 + digits8(p + n - 8, 8);
+    i = static_cast<std::int64_t>(v);
+    d = static_cast<double>(v);
+    return true;
+  }
+#if defined(__SSE2__)
+  if (number_class == kNumberDecimal && as_double) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const auto dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.'))));
+    const auto dot = static_cast<std::size_t>(__builtin_ctz(dots));  // the class has one, within n <= 16
+    const std::size_t frac = n - dot - 1;
+    if (dot > 8 || frac > 8) return false;
+    const std::uint64_t m = digits8(p, dot) * static_cast<std::uint64_t>(kPow10Int[frac]) + digits8(p + dot + 1, frac);
+    d = static_cast<double>(m) / parquet::numbers_detail::kPow10[frac];
+    return true;
+  }
+#else
+  (void)as_double;
+#endif
+  return false;
+}
+
 // A leaf of a line: its path's id, what it holds and its text (a string unescaped, a
 // number's token, a container's compact JSON text when writing; empty for null).
 enum class LeafKind : std::uint8_t { null, string, number, boolean, container };
@@ -94,13 +141,39 @@ class LineWalker {
   std::vector<std::string> paths_;  // by id
   std::vector<Leaf> leaves_;
   std::vector<std::uint32_t> line_leafless_;
+  // A line that matched an ordered shape (no path twice): its values are slots_, slot i
+  // of path matched_->column[i], and leaves_ is empty. Null otherwise.
+  const LineShape* matched_ = nullptr;
+  struct SlotValue {
+    std::string_view text;
+    LeafKind kind;
+    int number_class;  // match_shape_classified's NumberClass
+  };
+  std::vector<SlotValue> slots_;
 
  private:
   error_code line(const char* p, std::size_t len, std::size_t cap, bool use_shapes) {
     leaves_.clear();
     line_leafless_.clear();
+    matched_ = nullptr;
     if (use_shapes) {
       for (std::size_t i = 0; i < shapes_.size(); ++i) {
+        if (shapes_[i].ordered) {
+          // The values straight into slots_ (sized for the shape), for the caller to
+          // read by the shape's columns: no leaf list, no per-path bookkeeping.
+          if (slots_.size() < shapes_[i].column.size()) slots_.resize(shapes_[i].column.size());
+          SlotValue* out = slots_.data();
+          auto slot = [out](std::size_t k, SlotKind kind, std::string_view text, int number_class) {
+            static constexpr LeafKind kKind[] = {LeafKind::string, LeafKind::number, LeafKind::boolean, LeafKind::null};
+            out[k] = SlotValue{text, kKind[static_cast<int>(kind)], number_class};
+          };
+          if (match_shape_classified(shapes_[i], p, len, slot)) {
+            shapes_.touch(i);
+            matched_ = &shapes_[0];
+            return simdjson::SUCCESS;
+          }
+          continue;
+        }
         const std::vector<int>& id = shapes_[i].column;
         auto slot = [&](std::size_t k, SlotKind kind, std::string_view text) {
           static constexpr LeafKind kKind[] = {LeafKind::string, LeafKind::number, LeafKind::boolean, LeafKind::null};
@@ -289,10 +362,44 @@ class LeafScanner final : public NdjsonLeafScanner, LineWalker {
     return ValueType::none;
   }
 
+  // A line that matched an ordered shape: its paths are those of the line the shape was
+  // learned from, in the order and leafless lists already, each once (so its value is
+  // the path's value); only the types can widen.
+  void accept_matched(std::size_t offset, LeafScan& out) {
+    // Locals, not members: the stores below could alias the vectors' pointers.
+    const int* column = matched_->column.data();
+    const std::size_t n = matched_->column.size();
+    const SlotValue* slots = slots_.data();
+    KeyState* state = state_.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      const SlotValue& v = slots[i];
+      if (v.kind == LeafKind::null) continue;
+      KeyState& s = state[column[i]];
+      if (s.running == ValueType::string) continue;  // as wide as it gets
+      ValueType t = ValueType::boolean;
+      if (v.kind == LeafKind::number) {
+        t = v.number_class == kNumberDigits    ? ValueType::int64
+            : v.number_class == kNumberDecimal ? ValueType::double_
+                                               : parquet::number_type(v.text);
+      } else if (v.kind == LeafKind::string) {
+        t = auto_types_ ? parquet::text_type(v.text) : ValueType::string;
+      }
+      t = parquet::join_types(s.running, t);
+      if (t != s.running) {
+        s.running = t;
+        out.events.push_back({static_cast<std::uint32_t>(column[i]), t, offset});
+      }
+    }
+  }
+
   // A valid record: its keys join the order, its values the running types. A key met
   // twice in a record holds its last non-null value, as the converter's cell does.
   void accept(std::size_t offset, LeafScan& out) {
     ++record_;
+    if (matched_) {
+      accept_matched(offset, out);
+      return;
+    }
     if (state_.size() < paths_.size()) state_.resize(paths_.size());
     for (std::uint32_t i = 0; i < leaves_.size(); ++i) {
       const Leaf& l = leaves_[i];
@@ -369,6 +476,42 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
     ++tally_->counts.valid;
     ++record_;
     const std::size_t n = cells_.size();
+    if (matched_) {
+      // An ordered shape: the slots' columns rise, each once; columns between them (and
+      // past the last) are null, as is a slot's null. Paths that are no column have ids
+      // from n on, so they come last.
+      // Locals, not members: the batch's stores could alias the vectors' pointers.
+      const int* column = matched_->column.data();
+      const std::size_t slots = matched_->column.size();
+      const SlotValue* values = slots_.data();
+      const parquet::ColumnType* types = types_.data();
+      std::size_t col = 0;
+      for (std::size_t i = 0; i < slots; ++i) {
+        const auto c = static_cast<std::size_t>(column[i]);
+        if (c >= n) break;
+        for (; col < c; ++col) batch.add_null(col);
+        const SlotValue& v = values[i];
+        std::int64_t iv;
+        double dv;
+        if (v.kind == LeafKind::null) {
+          batch.add_null(c);
+        } else if (v.kind == LeafKind::number &&
+                   (types[c] == parquet::ColumnType::int64 || types[c] == parquet::ColumnType::double_) &&
+                   fast_number(v.text, v.number_class, types[c] == parquet::ColumnType::double_, iv, dv)) {
+          if (types[c] == parquet::ColumnType::int64) {
+            batch.add_int64(c, iv);
+          } else {
+            batch.add_double(c, dv);
+          }
+        } else if (!add(batch, c, types[c], Leaf{static_cast<std::uint32_t>(c), v.kind, v.text})) {
+          throw data_error("changed while it was converted (a value no longer fits its column's type); run again");
+        }
+        col = c + 1;
+      }
+      for (; col < n; ++col) batch.add_null(col);
+      batch.end_row();
+      return;
+    }
     for (const Leaf& l : leaves_) {
       if (l.kind != LeafKind::null && l.id < n) cells_[l.id] = Cell{&l, record_};
     }
@@ -376,15 +519,16 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
       const Cell& cell = cells_[i];
       if (cell.stamp != record_) {
         batch.add_null(i);
-      } else if (!add(batch, i, *cell.leaf)) {
+      } else if (!add(batch, i, types_[i], *cell.leaf)) {
         throw data_error("changed while it was converted (a value no longer fits its column's type); run again");
       }
     }
     batch.end_row();
   }
 
-  bool add(parquet::RowBatch& b, std::size_t col, const Leaf& l) const {
-    switch (types_[col]) {
+  [[gnu::always_inline]] static bool add(parquet::RowBatch& b, std::size_t col, parquet::ColumnType type,
+                                         const Leaf& l) {
+    switch (type) {
       case parquet::ColumnType::string: b.add_string(col, l.text); return true;
       case parquet::ColumnType::int64: {
         std::int64_t v;
@@ -407,9 +551,9 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
       case parquet::ColumnType::timestamptz: {
         if (l.kind != LeafKind::string) return false;
         const parquet::TimeValue v = parquet::parse_iso_time(l.text);
-        const parquet::TimeKind want = types_[col] == parquet::ColumnType::date        ? parquet::TimeKind::date
-                                       : types_[col] == parquet::ColumnType::timestamp ? parquet::TimeKind::timestamp
-                                                                                       : parquet::TimeKind::timestamptz;
+        const parquet::TimeKind want = type == parquet::ColumnType::date        ? parquet::TimeKind::date
+                                       : type == parquet::ColumnType::timestamp ? parquet::TimeKind::timestamp
+                                                                                : parquet::TimeKind::timestamptz;
         if (v.kind != want) return false;
         if (want == parquet::TimeKind::date) {
           b.add_int32(col, static_cast<std::int32_t>(v.value));

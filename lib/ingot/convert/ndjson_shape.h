@@ -235,6 +235,98 @@ bool match_shape(const LineShape& s, const char* p, std::size_t len, Slot&& slot
   return pos + n == len && equal_padded(p + pos, lit + from, n);
 }
 
+// Number classes match_shape_classified gives a number slot (0 for other slots).
+enum NumberClass : int { kNumberOther = 0, kNumberDigits = 1, kNumberDecimal = 2 };
+
+// match_shape<true>, the same lines and slots, for the Parquet pre-pass and writer
+// (ndjson_leaf_scan.cpp): slot(i, kind, text, number_class) also gets how a number is
+// spelled, kNumberDigits (1 to 16 digits: an integer no wider than int64), kNumberDecimal
+// (digits, a dot and digits, at most 16 bytes) or kNumberOther (anything else; negative
+// numbers too), found with its validation. With AVX2 an atom's end and its validation
+// come from one 32-byte load.
+template <class Slot>
+bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, Slot&& slot) {
+#if defined(INGOT_SHAPE_AVX2)
+  // Locals, not members: the slots' stores could alias the vectors' pointers.
+  const char* lit = s.text.data();
+  const std::uint32_t* lit_end = s.lit_end.data();
+  std::size_t pos = 0, from = 0;
+  const std::size_t nslots = s.lit_end.size();
+  const __m256i lo_tab = _mm256_setr_epi8(2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0,  //
+                                          2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0);
+  const __m256i hi_tab = _mm256_setr_epi8(1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                          1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  for (std::size_t i = 0; i < nslots; ++i) {
+    const std::size_t to = lit_end[i];
+    const std::size_t n = to - from;
+    if (pos + n >= len || !equal_padded(p + pos, lit + from, n)) return false;
+    pos += n;
+    from = to;
+    const char* v = p + pos;
+    if (*v == '"') {
+      const std::size_t body = string_body_len(v + 1, len - pos - 1);
+      if (body == len - pos - 1 || v[1 + body] != '"') return false;
+      slot(i, SlotKind::string, std::string_view(v + 1, body), kNumberOther);
+      pos += body + 2;
+      continue;
+    }
+    // atom_len's answer, from the first 32 bytes where the atom ends within them.
+    const std::size_t rest = len - pos;
+    const __m256i x = load32(v);
+    const __m256i lo = _mm256_shuffle_epi8(lo_tab, _mm256_and_si256(x, nibble));
+    const __m256i hi = _mm256_shuffle_epi8(hi_tab, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+    const auto ends = ~static_cast<unsigned>(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(lo, hi), _mm256_setzero_si256())));
+    std::size_t k;
+    if (ends) {
+      k = static_cast<std::size_t>(__builtin_ctz(ends));
+      if (k > rest) k = rest;
+    } else {
+      k = rest <= 32 ? rest : 32 + atom_len(v + 32, rest - 32);
+    }
+    if (k == 0) return false;
+    const std::string_view tok(v, k);
+    if (*v == 't' || *v == 'f') {
+      if (tok != "true" && tok != "false") return false;
+      slot(i, SlotKind::boolean, tok, kNumberOther);
+    } else if (*v == 'n') {
+      if (tok != "null") return false;
+      slot(i, SlotKind::null, tok, kNumberOther);
+    } else {
+      // swar::digits_dot_number16 on the same bytes (its low 16).
+      int cls = kNumberOther;
+      if (k <= 16) {
+        const __m256i t = _mm256_sub_epi8(x, _mm256_set1_epi8('0'));
+        const auto digits =
+            static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(t, _mm256_set1_epi8(9)), t)));
+        const unsigned in = (1u << k) - 1;
+        const unsigned other = ~digits & in;
+        if (other == 0) {
+          if (v[0] == '0' && k != 1) return false;
+          cls = kNumberDigits;
+        } else {
+          const auto dots = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('.'))));
+          if (other == (dots & in)) {
+            if (!((other & (other - 1)) == 0 && other != 1 && other <= (in >> 1) && (v[0] != '0' || other == 2)))
+              return false;
+            cls = kNumberDecimal;
+          }
+        }
+      }
+      if (cls == kNumberOther && !is_json_number(tok)) return false;
+      slot(i, SlotKind::number, tok, cls);
+    }
+    pos += k;
+  }
+  const std::size_t n = s.text_len - from;
+  return pos + n == len && equal_padded(p + pos, lit + from, n);
+#else
+  return match_shape<true>(
+      s, p, len, [&](std::size_t i, SlotKind kind, std::string_view text) { slot(i, kind, text, kNumberOther); });
+#endif
+}
+
 // The few shapes a worker saw last, most recent first.
 class ShapeCache {
  public:

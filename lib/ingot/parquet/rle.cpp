@@ -2,6 +2,7 @@
 #include "ingot/parquet/rle.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ingot::parquet {
 namespace {
@@ -31,6 +32,20 @@ void bit_packed(std::string& out, std::span<const T> values, int bit_width) {
   const std::size_t start = out.size();
   out.resize(start + groups * static_cast<std::size_t>(bit_width));
   char* p = out.data() + start;
+  if (bit_width <= 16) {
+    // A group of 8 values is bit_width bytes: at most 128 bits, built in one integer.
+    __extension__ using U128 = unsigned __int128;
+    const std::size_t w = static_cast<std::size_t>(bit_width);
+    const std::size_t n = values.size();
+    for (std::size_t base = 0; base < n; base += 8) {
+      U128 acc = 0;
+      const std::size_t m = std::min<std::size_t>(8, n - base);
+      for (std::size_t j = 0; j < m; ++j) acc |= static_cast<U128>(values[base + j]) << (j * w);
+      std::memcpy(p, &acc, w);  // little-endian: the low bytes first, as the spec packs them
+      p += w;
+    }
+    return;
+  }
   std::uint64_t acc = 0;
   int bits = 0;
   for (std::size_t i = 0; i < groups * 8; ++i) {
@@ -59,6 +74,16 @@ void encode(std::string& out, std::span<const T> values, int bit_width) {
   std::size_t i = 0;
   while (i < n) {
     std::size_t run = 1;
+    if constexpr (sizeof(T) == 1) {
+      // Levels: runs are long; 8 at a time.
+      const std::uint64_t pattern = 0x0101010101010101ULL * static_cast<std::uint8_t>(values[i]);
+      while (i + run + 8 <= n) {
+        std::uint64_t w;
+        std::memcpy(&w, values.data() + i + run, 8);
+        if (w != pattern) break;
+        run += 8;
+      }
+    }
     while (i + run < n && values[i + run] == values[i]) ++run;
     const std::size_t pending = i - lit_begin;
     if (run >= 8) {

@@ -112,30 +112,39 @@ void RowBatch::reset(std::size_t ncols) {
   for (Column& c : cols_) {
     c.defs.clear();
     c.plain.clear();
-    c.ends.clear();
   }
   row_end_.clear();
   bytes_ = 0;
   row_bytes_ = 0;
 }
 
-// A row's size counts one byte per cell besides its values: the level a row group
-// holds for each, so that rows of nulls also fill a row group.
-void RowBatch::end_row() {
-  for (Column& c : cols_) c.ends.push_back(static_cast<std::uint32_t>(c.plain.size()));
-  bytes_ += row_bytes_ + cols_.size();
-  row_bytes_ = 0;
-  row_end_.push_back(bytes_);
-}
-
+// Each column holds at most one cell of the unfinished row, its last.
 void RowBatch::drop_row() {
   const std::size_t r = rows();
   for (Column& c : cols_) {
+    if (c.defs.size() == r) continue;
+    if (c.defs.data()[r]) c.plain.shrink_to(c.last);
     c.defs.shrink_to(r);
-    c.plain.shrink_to(c.ends.empty() ? 0 : c.ends.back());
   }
   row_bytes_ = 0;
 }
+
+namespace {
+
+// Where row r's values start in a batch column's PLAIN bytes (its size at r = rows):
+// found only where a row group ends inside a batch, so counted, not stored per row.
+std::size_t plain_offset(const RowBatch::Column& c, ColumnType t, std::size_t r, std::size_t rows) {
+  if (r == 0) return 0;
+  if (r == rows) return c.plain.size();
+  std::size_t values = 0;
+  for (std::size_t i = 0; i < r; ++i) values += c.defs.data()[i] != 0;
+  if (const std::size_t w = value_width(t)) return values * w;
+  std::size_t at = 0;
+  for (; values > 0; --values) at += 4 + load_u32(c.plain.data() + at);
+  return at;
+}
+
+}  // namespace
 
 // ---- column chunks ------------------------------------------------------------------
 
@@ -238,7 +247,10 @@ void fixed_stats(Stats& s, std::string_view plain) {
 
 Stats compute_stats(ColumnType t, const ColumnBuffer& b) {
   Stats s;
-  for (char d : b.defs.view()) s.nulls += d == 0;
+  std::size_t nulls = 0;  // a local: the loop vectorizes
+  const char* defs = b.defs.data();
+  for (std::size_t i = 0, n = b.defs.size(); i < n; ++i) nulls += defs[i] == 0;
+  s.nulls = nulls;
   switch (t) {
     case ColumnType::boolean: fixed_stats<std::uint8_t>(s, b.plain.view()); break;
     case ColumnType::date: fixed_stats<std::int32_t>(s, b.plain.view()); break;
@@ -409,8 +421,25 @@ void cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes
   PageCut cur{0, 0, 0, 0};
   std::size_t bytes = 0, v = 0;
   const std::size_t n = b.defs.size();
+  const char* defs = b.defs.data();
+  if (vals.width) {  // fixed-width values: the same cuts without a value's size per row
+    const std::size_t w = vals.width;
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::size_t has = defs[r] != 0;
+      v += has;
+      bytes += has * w + 1;
+      if (bytes >= page_bytes || r + 1 == n) {
+        cur.row_end = r + 1;
+        cur.val_end = v;
+        pages.push_back(cur);
+        cur = PageCut{r + 1, r + 1, v, v};
+        bytes = 0;
+      }
+    }
+    return;
+  }
   for (std::size_t r = 0; r < n; ++r) {
-    if (b.defs[r]) bytes += vals.size(v++);
+    if (defs[r]) bytes += vals.size(v++);
     bytes += 1;  // a level
     if (bytes >= page_bytes || r + 1 == n) {
       cur.row_end = r + 1;
@@ -432,23 +461,45 @@ class FixedDictionary {
     slots_.assign(std::size_t{1} << 12, Slot{T{}, kEmpty});
     size_ = 0;
   }
-  // The index of v, adding it when new (`added` says so).
-  std::uint32_t find_or_add(T v, bool& added) {
+  // The indices of count PLAIN values into out, each new value appended to dict; false
+  // as soon as dict passes limit. A value equal to the one before takes its index
+  // without a probe (runs are common).
+  bool index_all(const char* plain, std::size_t count, std::uint32_t* out, std::string& dict, std::size_t limit) {
+    Slot* slots = slots_.data();  // locals, not members: the stores to out could alias them
     std::size_t mask = slots_.size() - 1;
-    std::size_t i = hash(v) & mask;
-    for (;; i = (i + 1) & mask) {
-      Slot& s = slots_[i];
-      if (s.index == kEmpty) break;
-      if (s.key == v) {
-        added = false;
-        return s.index;
+    T prev{};
+    std::uint32_t prev_index = kEmpty;
+    for (std::size_t k = 0; k < count; ++k) {
+      T v;
+      std::memcpy(&v, plain + k * sizeof(T), sizeof(T));
+      if (v == prev && prev_index != kEmpty) {
+        out[k] = prev_index;
+        continue;
       }
+      std::size_t i = hash(v) & mask;
+      std::uint32_t index;
+      for (;; i = (i + 1) & mask) {
+        const Slot& s = slots[i];
+        if (s.index == kEmpty || s.key == v) break;
+      }
+      if (slots[i].index != kEmpty) {
+        index = slots[i].index;
+      } else {
+        index = static_cast<std::uint32_t>(size_++);
+        slots[i] = Slot{v, index};
+        if (size_ * 2 > slots_.size()) {
+          grow();
+          slots = slots_.data();
+          mask = slots_.size() - 1;
+        }
+        dict.append(reinterpret_cast<const char*>(&v), sizeof(T));
+        if (dict.size() > limit) return false;
+      }
+      out[k] = index;
+      prev = v;
+      prev_index = index;
     }
-    added = true;
-    const auto index = static_cast<std::uint32_t>(size_++);
-    slots_[i] = Slot{v, index};
-    if (size_ * 2 > slots_.size()) grow();
-    return index;
+    return true;
   }
   std::size_t size() const { return size_; }
 
@@ -569,18 +620,7 @@ bool fixed_dictionary(FixedDictionary<T>& d, std::string_view plain, std::size_t
                       std::string& dict, std::vector<std::uint32_t>& indices) {
   d.clear();
   indices.resize(count);
-  std::uint32_t* out = indices.data();
-  for (std::size_t i = 0; i < count; ++i) {
-    T v;
-    std::memcpy(&v, plain.data() + i * sizeof(T), sizeof(T));
-    bool added;
-    out[i] = d.find_or_add(v, added);
-    if (added) {
-      dict.append(reinterpret_cast<const char*>(&v), sizeof(T));
-      if (dict.size() > page_bytes) return false;
-    }
-  }
-  return true;
+  return d.index_all(plain.data(), count, indices.data(), dict, page_bytes);
 }
 
 // Dictionary encoding pays when the distinct values plus the packed indices take less
@@ -739,12 +779,13 @@ void Writer::append(const RowBatch& batch, std::size_t begin, std::size_t end) {
     emit(kMagic);
   }
   if (group_rows_ == 0) reserve_group(batch);
+  const std::size_t rows = batch.rows();
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     const RowBatch::Column& c = batch.column(i);
     ColumnBuffer& b = impl_->buffers[i];
     b.defs.append(c.defs.data() + begin, end - begin);
-    const std::size_t from = begin ? c.ends[begin - 1] : 0;
-    b.plain.append(c.plain.data() + from, c.ends[end - 1] - from);
+    const std::size_t from = plain_offset(c, columns_[i].type, begin, rows);
+    b.plain.append(c.plain.data() + from, plain_offset(c, columns_[i].type, end, rows) - from);
   }
   group_bytes_ += batch.bytes_through(end - 1) - (begin ? batch.bytes_through(begin - 1) : 0);
   group_rows_ += end - begin;

@@ -86,9 +86,9 @@ class ByteVec {
 class RowBatch {
  public:
   struct Column {
-    ByteVec defs;                     // per row: 1 = a value, 0 = null
-    ByteVec plain;                    // the values
-    std::vector<std::uint32_t> ends;  // plain.size() after each row
+    ByteVec defs;          // per row: 1 = a value, 0 = null
+    ByteVec plain;         // the values
+    std::size_t last = 0;  // where the last value added starts in plain (for drop_row)
   };
 
   void reset(std::size_t ncols);
@@ -111,12 +111,19 @@ class RowBatch {
     Column& c = cols_[col];
     *c.defs.extend(1) = 1;
     const auto n = static_cast<std::uint32_t>(v.size());
+    c.last = c.plain.size();
     char* at = c.plain.extend(4 + v.size());
     std::memcpy(at, &n, 4);  // Parquet is little-endian, as is every target ingot builds for
     if (!v.empty()) std::memcpy(at + 4, v.data(), v.size());
     row_bytes_ += 4 + v.size();
   }
-  void end_row();
+  // A row's size counts one byte per cell besides its values: the level a row group
+  // holds for each, so that rows of nulls also fill a row group.
+  [[gnu::always_inline]] void end_row() {
+    bytes_ += row_bytes_ + cols_.size();
+    row_bytes_ = 0;
+    row_end_.push_back(bytes_);
+  }
   // Drops the cells added since the last end_row() (a row that turned out invalid).
   void drop_row();
 
@@ -124,6 +131,7 @@ class RowBatch {
   [[gnu::always_inline]] void add_raw(std::size_t col, const void* p, std::size_t n) {
     Column& c = cols_[col];
     *c.defs.extend(1) = 1;
+    c.last = c.plain.size();
     std::memcpy(c.plain.extend(n), p, n);
     row_bytes_ += n;
   }
@@ -135,7 +143,7 @@ class RowBatch {
 
 struct WriterOptions {
   Compression compression = Compression::zstd;
-  int zstd_level = 3;
+  int zstd_level = 1;  // docs/parquet.md, "The file", has the measurements behind it
   std::uint64_t row_group_bytes = std::uint64_t{128} << 20;  // cut a row group once its data reaches this
   std::size_t page_bytes = std::size_t{1} << 20;             // and a data page once its values reach this
   bool dictionary = true;
