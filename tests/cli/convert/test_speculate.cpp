@@ -18,8 +18,8 @@ namespace {
 std::string plain_lines(int from, int n) {
   std::string s;
   for (int i = from; i < from + n; ++i) {
-    s += "{\"id\":" + std::to_string(i) + ",\"name\":\"n, " + std::to_string(i) + "\",\"geo\":{\"lat\":" +
-         std::to_string(i % 90) + "}}\n";
+    s += "{\"id\":" + std::to_string(i) + ",\"name\":\"n, " + std::to_string(i) +
+         "\",\"geo\":{\"lat\":" + std::to_string(i % 90) + "}}\n";
   }
   return s;
 }
@@ -194,7 +194,8 @@ TEST_CASE("convert speculate: an empty or all-blank input writes nothing either 
   }
 }
 
-TEST_CASE("convert speculate: --on-error fail, --max-errors and no valid record fail alike", "[cli][convert][speculate]") {
+TEST_CASE("convert speculate: --on-error fail, --max-errors and no valid record fail alike",
+          "[cli][convert][speculate]") {
   TempDir dir;
   // The broken line is after the chunk with the new key: the restarted run fails there.
   write_file(dir / "in.ndjson", plain_lines(0, 50) + "{\"new\":1}\n" + plain_lines(50, 50) + "{oops\n");
