@@ -106,6 +106,8 @@ inline bool key_matches(const char* raw, const std::string& h) {
 //   void new_leaf(std::string_view path)   -> a leaf key met on the slow path
 //   void cell(int col, std::string_view text, Quoting quoting)
 //   void unknown_leaf()                    -> the line has a leaf path that is no column
+//   void leafless_object()                 -> with flattening, an object value with no
+//                                             leaf path under it ({} or {"a":{}})
 //   bool track_leaves()                    -> with flattening, look for leaves inside an
 //                                             object that is not flattened into (a cost)
 template <class Sink>
@@ -197,7 +199,10 @@ class Walker {
       hint.was_leaf = false;
       od::object obj;
       if (auto e = v.get_object().get(obj)) return e;
-      return walk_object(obj, hint.path, depth + 1);
+      const std::size_t before = pos_;
+      if (auto e = walk_object(obj, hint.path, depth + 1)) return e;
+      if (pos_ == before) sink_.leafless_object();  // no key: members' objects report themselves
+      return simdjson::SUCCESS;
     }
     // Leaf paths that are no column: what the key union would add (speculative columns).
     // With flattening, the union walks into any object: it adds a column for each leaf
@@ -268,6 +273,7 @@ class Walker {
           sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
         }
         if (leaf) sink_.unknown_leaf();
+        if (track && !leaf) sink_.leafless_object();
         return simdjson::SUCCESS;
       }
     }
@@ -363,6 +369,7 @@ struct KeyWork {
     if (!seen.count(path)) line_keys.emplace_back(path);
   }
   void unknown_leaf() {}
+  void leafless_object() {}
   bool track_leaves() const { return false; }
 };
 
@@ -375,6 +382,7 @@ struct ValidateOnly {
   void cell(int, std::string_view, Quoting) {}
   void new_leaf(std::string_view) {}
   void unknown_leaf() {}
+  void leafless_object() {}
   bool track_leaves() const { return false; }
 };
 
@@ -482,6 +490,13 @@ struct RowWork {
   bool speculative = false;
   bool line_new = false;  // the line being converted has such a leaf
   bool adds_keys = false;
+  // A valid line of the chunk has an object value with no leaf under it: its cells may
+  // differ once more columns make more prefixes ({} is the text of a column "a", or no
+  // cell once "a.b" makes "a" a prefix), so its rows cannot just be given more columns.
+  // A shape learned from such a line makes every later chunk of this worker fragile.
+  bool line_fragile = false;
+  bool fragile = false;
+  bool fragile_shapes = false;
   std::vector<NdjsonRow> rows;  // while the writer holds rows: where each ends in out
 
   KeyHints& hints() { return key_hints; }
@@ -489,6 +504,7 @@ struct RowWork {
   int column(std::string_view path) { return columns->find(path); }
   void new_leaf(std::string_view) {}
   void unknown_leaf() { line_new = true; }
+  void leafless_object() { line_fragile = true; }
   bool track_leaves() const { return speculative; }
   void cell(int col, std::string_view text, Quoting quoting) {
     cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
@@ -506,6 +522,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
   const std::size_t ncols = columns.count;
   w.tally.clear();
   w.adds_keys = false;
+  w.fragile = w.fragile_shapes;
   if (copy_text || cells) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
   w.columns = &columns;
   if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
@@ -530,6 +547,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       ++w.row;
       w.scratch.clear();
       w.line_new = false;
+      w.line_fragile = false;
       src = p;
       src_len = len;
       if (use_shapes) {
@@ -563,6 +581,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       // would hide that path from later lines (speculative columns).
       if (!e && use_shapes && walker.shape_ok() && !(w.speculative && w.line_new)) {
         learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+        if (w.line_fragile) w.fragile_shapes = true;
       }
       return e;
     }
@@ -610,6 +629,7 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       const std::size_t n = w.cells.size();
       if (w.adds_keys) return;
       if (w.line_new && w.speculative) w.adds_keys = true;
+      if (w.line_fragile) w.fragile = true;
       if (written) {
         used = written;
         written = 0;
@@ -762,6 +782,7 @@ struct PassState {
   // written while they take at most `hold_limit` bytes, so that new columns can be
   // added to them (empty cells at the end of each row) without converting them again.
   bool holding = false;
+  bool held_fragile = false;  // a held chunk is RowWork::fragile
   std::string held;
   std::vector<std::size_t> held_ends;
 };
@@ -834,6 +855,7 @@ void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool spec
         if (st.holding && st.held.size() + w.used <= hold_limit) {
           const std::size_t at = st.held.size();
           if (at == 0) st.held.reserve(hold_limit);  // pages are touched only as rows come
+          st.held_fragile |= w.fragile;
           st.held.append(w.out.data(), w.used);
           for (const NdjsonRow& r : w.rows) st.held_ends.push_back(at + r.out_end);
         } else {
@@ -894,7 +916,7 @@ void convert_ndjson(ConvertRun& run) {
       if (seen.insert(k).second) run.columns.push_back(std::move(k));
     }
     run.restart_offset = m.offset;
-    if (st.holding) {
+    if (st.holding && !st.held_fragile) {
       // A row of n columns has n - 1 delimiters (none for no column).
       const std::size_t added = run.columns.size() - known;
       const char delim = run.to == RecordKind::tsv ? '\t' : ',';
