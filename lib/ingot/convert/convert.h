@@ -83,7 +83,7 @@ struct ConvertReport {
   std::vector<std::string> empty_columns;    // NDJSON: columns that never got a value
   std::vector<std::string> renamed_columns;  // CSV: duplicate header names renamed ("id -> id_1 (column 3)")
   ColumnUnion column_union = ColumnUnion::none;
-  std::uint64_t restart_offset = 0;  // restarted: the source offset of the chunk that had another key
+  std::uint64_t restart_offset = 0;  // extended, restarted: the source offset of the chunk that had another key
   double seconds = 0;
 };
 
