@@ -82,22 +82,29 @@ int run(ConvertArgs& a) {
   const ConvertReport& r = result.value();
   const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
   if (a.common.json) {
-    print_ok_report(report_stream(a.common), {{"input", r.input},
-                                              {"output", r.output},
-                                              {"from", r.from},
-                                              {"to", r.to},
-                                              {"stats",
-                                               {{"bytes", r.bytes},
-                                                {"records",
-                                                 {{"valid", r.records.valid},
-                                                  {"invalid", r.records.invalid},
-                                                  {"blank", r.records.blank},
-                                                  {"total", r.records.total()}}},
-                                                {"columns", r.columns},
-                                                {"empty_columns", r.empty_columns},
-                                                {"renamed_columns", r.renamed_columns},
-                                                {"seconds", r.seconds},
-                                                {"mb_per_s", mbps}}}});
+    nlohmann::json report = {{"input", r.input},
+                             {"output", r.output},
+                             {"from", r.from},
+                             {"to", r.to},
+                             {"stats",
+                              {{"bytes", r.bytes},
+                               {"records",
+                                {{"valid", r.records.valid},
+                                 {"invalid", r.records.invalid},
+                                 {"blank", r.records.blank},
+                                 {"total", r.records.total()}}},
+                               {"columns", r.columns},
+                               {"empty_columns", r.empty_columns},
+                               {"renamed_columns", r.renamed_columns},
+                               {"seconds", r.seconds},
+                               {"mb_per_s", mbps}}}};
+    // How the NDJSON columns were found (docs/convert.md): "first-chunk" is one pass.
+    if (r.column_union != ColumnUnion::none) {
+      report["stats"]["column_union"] = column_union_name(r.column_union);
+      if (r.column_union == ColumnUnion::extended || r.column_union == ColumnUnion::restarted)
+        report["stats"]["restart_offset"] = r.restart_offset;
+    }
+    print_ok_report(report_stream(a.common), std::move(report));
   }
   if (!r.renamed_columns.empty())
     std::fprintf(stderr, "ingot convert: warning: %s\n", renamed_warning(r.renamed_columns).c_str());
@@ -107,9 +114,9 @@ int run(ConvertArgs& a) {
       std::fprintf(stderr, "ingot convert: warning: field '%s' has no value in any valid record\n", name.c_str());
     }
   }
-  // An NDJSON object without --fields/--schema is read twice (the column pass, then the
-  // conversion; docs/remote.md says why): when that doubled the download, say how to
-  // read it once.
+  // An NDJSON object without --fields/--schema may be read twice (the column pass, then
+  // the conversion, or a restart; docs/remote.md says why): when that doubled the
+  // download, say how to read it once.
   const std::uint64_t downloaded = net_traffic::totals().bytes_in;
   if (!a.common.quiet && is_remote_path(a.input) && a.fields.empty() && a.schema.empty() && !a.schema_only &&
       r.from == "ndjson" && r.bytes > 0 && downloaded > r.bytes + r.bytes / 2) {

@@ -114,6 +114,17 @@ std::string no_valid_record(const InputFile& in, RecordKind from, const RecordLe
 
 }  // namespace
 
+const char* column_union_name(ColumnUnion u) {
+  switch (u) {
+    case ColumnUnion::none: return "";
+    case ColumnUnion::pre_pass: return "pre-pass";
+    case ColumnUnion::first_chunk: return "first-chunk";
+    case ColumnUnion::extended: return "extended";
+    case ColumnUnion::restarted: return "restarted";
+  }
+  return "";
+}
+
 Result<ConvertReport> convert(const ConvertOptions& opts) {
   return capture([&]() -> ConvertReport {
     const auto t0 = std::chrono::steady_clock::now();
@@ -209,6 +220,7 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
         .opts = opts, .in = in, .from = from, .to = to, .begin = begin, .end = end, .out = out, .ledger = ledger};
     run.columns = std::move(columns);
     run.columns_found = columns_found;
+    if (columns_found && !parquet) run.column_union = ColumnUnion::pre_pass;
     if (parquet)
       detail::convert_to_parquet(run);
     else if (from == RecordKind::ndjson)
@@ -235,6 +247,8 @@ Result<ConvertReport> convert(const ConvertOptions& opts) {
     rep.columns = run.columns.size();
     rep.empty_columns = std::move(run.empty_columns);
     rep.renamed_columns = std::move(run.renamed_columns);
+    rep.column_union = run.column_union;
+    rep.restart_offset = run.restart_offset;
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
   });

@@ -61,6 +61,17 @@ struct ConvertOptions {
   ProgressFn progress;  // called from the serial stage with bytes done
 };
 
+// NDJSON -> CSV/TSV without --fields/--schema: how the columns (the key union) were found.
+enum class ColumnUnion {
+  none,         // given (--fields, --schema), or not NDJSON -> CSV/TSV
+  pre_pass,     // a pass over the whole input before the conversion
+  first_chunk,  // the first chunk's keys, and no later chunk had another: one pass
+  extended,     // a chunk had another key: after a pre-pass from that chunk, the rows before it (still held)
+                // got the new columns, and the conversion went on from there
+  restarted,    // a chunk had another key: the output started over, after a pre-pass from that chunk
+};
+const char* column_union_name(ColumnUnion u);  // "pre-pass", "first-chunk", "extended", "restarted"; "" for none
+
 struct ConvertReport {
   std::string input;
   std::string output;
@@ -71,6 +82,8 @@ struct ConvertReport {
   std::size_t columns = 0;
   std::vector<std::string> empty_columns;    // NDJSON: columns that never got a value
   std::vector<std::string> renamed_columns;  // CSV: duplicate header names renamed ("id -> id_1 (column 3)")
+  ColumnUnion column_union = ColumnUnion::none;
+  std::uint64_t restart_offset = 0;  // extended, restarted: the source offset of the chunk that had another key
   double seconds = 0;
 };
 

@@ -34,6 +34,8 @@ struct ConvertRun {
   std::vector<std::string> empty_columns{};    // columns no valid record gave a value
   std::vector<std::string> renamed_columns{};  // CSV header names made unique (rename_duplicate_columns)
   std::deque<OutputFile> more_outputs{};       // Parquet with --max-file-size: the files after `out`
+  ColumnUnion column_union = ColumnUnion::none;  // how convert_ndjson found the columns
+  std::uint64_t restart_offset = 0;              // extended, restarted: where the new key's chunk starts
 };
 
 // NDJSON -> CSV/TSV. run.columns holds the columns; empty means "find the union first".

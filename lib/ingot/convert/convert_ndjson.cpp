@@ -5,6 +5,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -103,6 +105,11 @@ inline bool key_matches(const char* raw, const std::string& h) {
 //   bool descend(std::string_view path)    -> flatten into this object? (slow path only)
 //   void new_leaf(std::string_view path)   -> a leaf key met on the slow path
 //   void cell(int col, std::string_view text, Quoting quoting)
+//   void unknown_leaf()                    -> the line has a leaf path that is no column
+//   void leafless_object()                 -> with flattening, an object value with no
+//                                             leaf path under it ({} or {"a":{}})
+//   bool track_leaves()                    -> with flattening, look for leaves inside an
+//                                             object that is not flattened into (a cost)
 template <class Sink>
 class Walker {
  public:
@@ -192,8 +199,16 @@ class Walker {
       hint.was_leaf = false;
       od::object obj;
       if (auto e = v.get_object().get(obj)) return e;
-      return walk_object(obj, hint.path, depth + 1);
+      const std::size_t before = pos_;
+      if (auto e = walk_object(obj, hint.path, depth + 1)) return e;
+      if (pos_ == before) sink_.leafless_object();  // no key: members' objects report themselves
+      return simdjson::SUCCESS;
     }
+    // Leaf paths that are no column: what the key union would add (speculative columns).
+    // With flattening, the union walks into any object: it adds a column for each leaf
+    // under one that is not flattened into here, and none for the object itself.
+    const bool unflattened_object = flatten_ && t == od::json_type::object;
+    if (col < 0 && !unflattened_object) sink_.unknown_leaf();
     // A key seen before only as an object is a new leaf now, even on the fast path.
     if (diverged_ || !hint.was_leaf) {
       sink_.new_leaf(hint.path);
@@ -248,10 +263,17 @@ class Walker {
       }
       case od::json_type::object:
       case od::json_type::array: {
-        if (col < 0) return write_compact(v, nullptr, depth + 1);
-        std::size_t at = scratch_.size();
-        if (auto e = write_compact(v, &scratch_, depth + 1)) return e;
-        sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
+        bool leaf = false;
+        bool* track = unflattened_object && sink_.track_leaves() ? &leaf : nullptr;
+        if (col < 0) {
+          if (auto e = write_compact(v, nullptr, depth + 1, track)) return e;
+        } else {
+          std::size_t at = scratch_.size();
+          if (auto e = write_compact(v, &scratch_, depth + 1, track)) return e;
+          sink_.cell(col, std::string_view(scratch_).substr(at), kQuoteIfNeeded);
+        }
+        if (leaf) sink_.unknown_leaf();
+        if (track && !leaf) sink_.leafless_object();
         return simdjson::SUCCESS;
       }
     }
@@ -346,6 +368,9 @@ struct KeyWork {
   void new_leaf(std::string_view path) {
     if (!seen.count(path)) line_keys.emplace_back(path);
   }
+  void unknown_leaf() {}
+  void leafless_object() {}
+  bool track_leaves() const { return false; }
 };
 
 // A sink that only validates: used to re-check a line whose keys are already known.
@@ -356,7 +381,67 @@ struct ValidateOnly {
   int column(std::string_view) { return -1; }
   void cell(int, std::string_view, Quoting) {}
   void new_leaf(std::string_view) {}
+  void unknown_leaf() {}
+  void leafless_object() {}
+  bool track_leaves() const { return false; }
 };
+
+// The keys of one chunk's valid lines, in first-seen order, into w.keys.
+void chunk_keys(const Chunk& c, KeyWork& w, const ConvertOptions& opts) {
+  w.tally.clear();
+  w.keys.clear();
+  w.seen.clear();
+  w.key_hints.clear();
+  w.shapes.clear();
+  // Only a line with a key this chunk has not seen can change the union, so only
+  // such lines are validated in full (a broken line must never add a column);
+  // the others are walked for their keys alone, or not at all when they match
+  // the shape of a valid line whose keys are all known (same literals, so the
+  // same key paths, whatever the values).
+  struct Handler {
+    KeyWork& w;
+    bool flatten;
+    bool use_shapes;
+    error_code line(const char* p, std::size_t len, std::size_t cap) {
+      w.line_keys.clear();
+      if (use_shapes) {
+        for (std::size_t i = 0; i < w.shapes.size(); ++i) {
+          if (match_shape<false>(w.shapes[i], p, len, [](std::size_t, SlotKind, std::string_view) {})) {
+            w.shapes.touch(i);
+            return simdjson::SUCCESS;
+          }
+        }
+        w.spans.clear();
+      }
+      Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
+      if (use_shapes) keys_only.record(&w.spans);
+      error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
+      auto validate = [&] {
+        ValidateOnly check{w.key_hints};
+        Walker<ValidateOnly> full(check, flatten, w.scratch, true);
+        return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
+      };
+      if (!e && w.line_keys.empty()) {
+        if (use_shapes && keys_only.shape_ok()) {
+          learn_shape(w.shapes, p, len, w.spans, [&] { return !validate(); });
+        }
+        return e;
+      }
+      e = validate();
+      // Valid: accepted() adds its keys to `seen`, so its shape stands for known keys.
+      if (!e && use_shapes && keys_only.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+      return e;
+    }
+    void accepted() {
+      for (auto& k : w.line_keys) {
+        if (w.seen.insert(k).second) w.keys.push_back(k);
+      }
+    }
+    // The hints may describe keys of a rejected line that were never committed.
+    void rejected() { w.key_hints.clear(); }
+  } handler{w, opts.flatten, opts.line_shapes};
+  for_each_line(c, w.tally, handler);
+}
 
 }  // namespace
 
@@ -366,63 +451,7 @@ std::vector<std::string> ndjson_key_union(InputFile& in, std::uint64_t begin, st
   std::vector<std::string> keys;
   NameSet seen;
   run_pipeline<KeyWork>(
-      chunker, opts.pipeline,
-      [&](const Chunk& c, KeyWork& w) {
-        w.tally.clear();
-        w.keys.clear();
-        w.seen.clear();
-        w.key_hints.clear();
-        w.shapes.clear();
-        // Only a line with a key this chunk has not seen can change the union, so only
-        // such lines are validated in full (a broken line must never add a column);
-        // the others are walked for their keys alone, or not at all when they match
-        // the shape of a valid line whose keys are all known (same literals, so the
-        // same key paths, whatever the values).
-        struct Handler {
-          KeyWork& w;
-          bool flatten;
-          bool use_shapes;
-          error_code line(const char* p, std::size_t len, std::size_t cap) {
-            w.line_keys.clear();
-            if (use_shapes) {
-              for (std::size_t i = 0; i < w.shapes.size(); ++i) {
-                if (match_shape<false>(w.shapes[i], p, len, [](std::size_t, SlotKind, std::string_view) {})) {
-                  w.shapes.touch(i);
-                  return simdjson::SUCCESS;
-                }
-              }
-              w.spans.clear();
-            }
-            Walker<KeyWork> keys_only(w, flatten, w.scratch, false);
-            if (use_shapes) keys_only.record(&w.spans);
-            error_code e =
-                parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return keys_only.object(obj); });
-            auto validate = [&] {
-              ValidateOnly check{w.key_hints};
-              Walker<ValidateOnly> full(check, flatten, w.scratch, true);
-              return parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return full.object(obj); });
-            };
-            if (!e && w.line_keys.empty()) {
-              if (use_shapes && keys_only.shape_ok()) {
-                learn_shape(w.shapes, p, len, w.spans, [&] { return !validate(); });
-              }
-              return e;
-            }
-            e = validate();
-            // Valid: accepted() adds its keys to `seen`, so its shape stands for known keys.
-            if (!e && use_shapes && keys_only.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
-            return e;
-          }
-          void accepted() {
-            for (auto& k : w.line_keys) {
-              if (w.seen.insert(k).second) w.keys.push_back(k);
-            }
-          }
-          // The hints may describe keys of a rejected line that were never committed.
-          void rejected() { w.key_hints.clear(); }
-        } handler{w, opts.flatten, opts.line_shapes};
-        for_each_line(c, w.tally, handler);
-      },
+      chunker, opts.pipeline, [&](const Chunk& c, KeyWork& w) { chunk_keys(c, w, opts); },
       [&](const Chunk&, KeyWork& w) {
         for (auto& k : w.keys) {
           if (seen.insert(k).second) keys.push_back(k);
@@ -455,11 +484,28 @@ struct RowWork {
   std::size_t used = 0;      // the chunk's rows are out[0, used); CSV/TSV keep out bigger
   std::vector<char> filled;  // columns that got a value in this chunk
   const Columns* columns = nullptr;
+  // Speculative columns (convert_ndjson): whether a valid line of the chunk has a leaf
+  // path that is no column, so the key union has a column the output lacks; the rest
+  // of such a chunk is skipped.
+  bool speculative = false;
+  bool line_new = false;  // the line being converted has such a leaf
+  bool adds_keys = false;
+  // A valid line of the chunk has an object value with no leaf under it: its cells may
+  // differ once more columns make more prefixes ({} is the text of a column "a", or no
+  // cell once "a.b" makes "a" a prefix), so its rows cannot just be given more columns.
+  // A shape learned from such a line makes every later chunk of this worker fragile.
+  bool line_fragile = false;
+  bool fragile = false;
+  bool fragile_shapes = false;
+  std::vector<NdjsonRow> rows;  // while the writer holds rows: where each ends in out
 
   KeyHints& hints() { return key_hints; }
   bool descend(std::string_view path) { return columns->prefixes.count(path) > 0; }
   int column(std::string_view path) { return columns->find(path); }
   void new_leaf(std::string_view) {}
+  void unknown_leaf() { line_new = true; }
+  void leafless_object() { line_fragile = true; }
+  bool track_leaves() const { return speculative; }
   void cell(int col, std::string_view text, Quoting quoting) {
     cells[static_cast<std::size_t>(col)] = Cell{text.data(), static_cast<std::uint32_t>(text.size()), quoting, row};
     filled[static_cast<std::size_t>(col)] = 1;
@@ -475,6 +521,8 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
   const bool cells = format == RowFormat::cells;
   const std::size_t ncols = columns.count;
   w.tally.clear();
+  w.adds_keys = false;
+  w.fragile = w.fragile_shapes;
   if (copy_text || cells) w.out.clear();  // CSV/TSV: rows are written from 0, over the last chunk's
   w.columns = &columns;
   if (w.cells.size() != ncols) w.cells.assign(ncols, Cell{});
@@ -495,8 +543,11 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     std::size_t used = 0;     // bytes of rows in w.out
     std::size_t written = 0;  // the end of a row match_writing() wrote past `used`, or 0
     error_code line(const char* p, std::size_t len, std::size_t cap) {
+      if (w.adds_keys) return simdjson::SUCCESS;  // the chunk will be converted again (convert_ndjson)
       ++w.row;
       w.scratch.clear();
+      w.line_new = false;
+      w.line_fragile = false;
       src = p;
       src_len = len;
       if (use_shapes) {
@@ -526,7 +577,12 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
       Walker<RowWork> walker(w, flatten, w.scratch);
       if (use_shapes) walker.record(&w.spans);
       error_code e = parse_object_line(w.parser, p, len, cap, [&](od::object obj) { return walker.object(obj); });
-      if (!e && use_shapes && walker.shape_ok()) learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+      // A shape stands for its line's key paths: one with a path that is no column
+      // would hide that path from later lines (speculative columns).
+      if (!e && use_shapes && walker.shape_ok() && !(w.speculative && w.line_new)) {
+        learn_shape(w.shapes, p, len, w.spans, [] { return true; });
+        if (w.line_fragile) w.fragile_shapes = true;
+      }
       return e;
     }
     // CSV/TSV from a shape whose columns come in column order: the row is written while
@@ -571,6 +627,9 @@ void convert_chunk(const Chunk& c, RowWork& w, const Columns& columns, bool flat
     void accepted() {
       std::string& out = w.out;
       const std::size_t n = w.cells.size();
+      if (w.adds_keys) return;
+      if (w.line_new && w.speculative) w.adds_keys = true;
+      if (w.line_fragile) w.fragile = true;
       if (written) {
         used = written;
         written = 0;
@@ -695,45 +754,186 @@ std::unique_ptr<NdjsonChunkConverter> make_ndjson_converter(const std::vector<st
   return std::make_unique<ChunkConverter>(columns, format, flatten);
 }
 
+namespace {
+
+// The keys of the first chunk of [begin, end): the speculative columns.
+std::vector<std::string> first_chunk_keys(InputFile& in, std::uint64_t begin, std::uint64_t end,
+                                          const ConvertOptions& opts) {
+  Chunker chunker(in, RecordKind::ndjson, begin, end, opts.chunker);
+  Buffer buf;
+  Chunk c;
+  if (!chunker.next(buf, c)) return {};
+  KeyWork w;
+  chunk_keys(c, w, opts);
+  return std::move(w.keys);
+}
+
+// Thrown by the writer of a speculative conversion at the first chunk (in input order)
+// with a valid line whose keys are not all columns; caught by convert_ndjson.
+struct ColumnsMissed {
+  std::uint64_t offset;  // the chunk's source offset
+};
+
+// What a conversion of chunks has made so far, carried from pass to pass.
+struct PassState {
+  std::vector<char> filled;  // per column: a valid record gave it a value
+  std::uint64_t done = 0;    // input bytes converted
+  // Speculative: the rows of the first chunks (with the end of each), held instead of
+  // written while they take at most `hold_limit` bytes, so that new columns can be
+  // added to them (empty cells at the end of each row) without converting them again.
+  bool holding = false;
+  bool held_fragile = false;  // a held chunk is RowWork::fragile
+  std::string held;
+  std::vector<std::size_t> held_ends;
+};
+
+std::string header_of(const std::vector<std::string>& columns, char delim) {
+  std::string header;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (i) header += delim;
+    append_csv_field(header, columns[i], delim);
+  }
+  if (!columns.empty()) header += '\n';
+  return header;
+}
+
+// Writes the header and the held rows, each with `pad` more delimiters at its end.
+void write_held(ConvertRun& run, PassState& st, char delim, std::size_t pad) {
+  std::string out = header_of(run.columns, delim);
+  if (pad == 0) {
+    run.out.write(out);
+    out = std::move(st.held);
+  } else {
+    out.reserve(out.size() + st.held.size() + st.held_ends.size() * pad);
+    std::size_t from = 0;
+    for (std::size_t end : st.held_ends) {
+      out.append(st.held, from, end - 1 - from);  // the row without its '\n'
+      out.append(pad, delim);
+      out += '\n';
+      from = end;
+    }
+  }
+  run.out.write(out);
+  st.holding = false;
+  st.held = std::string();
+  st.held_ends = std::vector<std::size_t>();
+}
+
+// Converts [begin, run.end) of run.in with run.columns into run.out, continuing `st`.
+// With `speculative`, throws ColumnsMissed instead of writing a chunk that adds a key,
+// and holds the first rows (PassState); else the header is written first when
+// `header`.
+void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool speculative, bool header) {
+  const ConvertOptions& opts = run.opts;
+  const RowFormat format = run.to == RecordKind::tsv ? RowFormat::tsv : RowFormat::csv;
+  const char delim = format == RowFormat::tsv ? '\t' : ',';
+  const Columns columns(run.columns);
+  const std::size_t ncols = run.columns.size();
+  st.filled.resize(ncols, 0);
+  if (header && !speculative) run.out.write(header_of(run.columns, delim));
+  st.holding = speculative;
+  const std::size_t hold_limit = std::min<std::size_t>(2 * opts.chunker.chunk_size, std::size_t{64} << 20);
+  Chunker chunker(run.in, RecordKind::ndjson, begin, run.end, opts.chunker);
+  std::atomic<bool> missed{false};  // a chunk added keys: the rest is converted in vain
+  std::atomic<bool> holding{speculative};
+  run_pipeline<RowWork>(
+      chunker, opts.pipeline,
+      [&](const Chunk& c, RowWork& w) {
+        w.speculative = speculative;
+        if (speculative && missed.load(std::memory_order_relaxed)) return;  // its writer throws first
+        w.rows.clear();
+        convert_chunk(c, w, columns, opts.flatten, format, holding.load() ? &w.rows : nullptr, opts.line_shapes);
+      },
+      [&](const Chunk& c, RowWork& w) {
+        if (missed) return;  // TBB stops the pipeline after the throw; nothing more is written
+        if (speculative && w.adds_keys) {
+          missed = true;
+          throw ColumnsMissed{c.offset};
+        }
+        run.ledger.add(c, w.tally);
+        for (std::size_t i = 0; i < ncols; ++i) st.filled[i] |= w.filled[i];
+        if (st.holding && st.held.size() + w.used <= hold_limit) {
+          const std::size_t at = st.held.size();
+          if (at == 0) st.held.reserve(hold_limit);  // pages are touched only as rows come
+          st.held_fragile |= w.fragile;
+          st.held.append(w.out.data(), w.used);
+          for (const NdjsonRow& r : w.rows) st.held_ends.push_back(at + r.out_end);
+        } else {
+          if (st.holding) {
+            holding = false;
+            write_held(run, st, delim, 0);
+          }
+          run.out.write(w.out.data(), w.used);
+        }
+        st.done += c.size;
+        if (opts.progress) opts.progress(st.done, run.ledger.counts().total());
+      });
+  if (st.holding) write_held(run, st, delim, 0);
+}
+
+// INGOT_SPECULATE=0 forces the two passes (tests and benchmarks compare both).
+bool speculation_allowed() {
+  const char* v = std::getenv("INGOT_SPECULATE");
+  return v == nullptr || std::string_view(v) != "0";
+}
+
+}  // namespace
+
+// Without --fields/--schema the columns are the key union of the valid lines, in
+// first-seen order. Where the output can be taken back (a temporary file, a remote
+// object), they are speculated: the first chunk's keys, checked by every chunk's
+// conversion. When a chunk k has a valid line with another key, the columns become the
+// first chunk's keys plus the union of chunks k.. (the chunks before k added none, and
+// new columns come last), read by a pre-pass over the rest. The rows before chunk k are
+// still held when they are few (PassState): they get empty cells for the new columns
+// and the conversion goes on from chunk k. Else the output and the ledger start over:
+// at worst (a new key on the last line) two conversions and a pre-pass. Elsewhere
+// (stdout, a FIFO) the union is a pre-pass. Either way the output is the same.
 void convert_ndjson(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
+  bool speculative = false;
   if (run.columns.empty() && opts.fields.empty() && !run.columns_found) {
     if (!run.in.seekable()) {
       throw usage_error("NDJSON from a stream needs --fields or --schema (the column union takes a pre-pass)");
     }
-    run.columns = ndjson_key_union(run.in, run.begin, run.end, opts);
+    speculative = run.out.rewindable() && run.ledger.can_restart() && speculation_allowed();
+    if (speculative) {
+      run.columns = first_chunk_keys(run.in, run.begin, run.end, opts);
+      run.column_union = ColumnUnion::first_chunk;
+    } else {
+      run.columns = ndjson_key_union(run.in, run.begin, run.end, opts);
+      run.column_union = ColumnUnion::pre_pass;
+    }
   }
-  const RowFormat format = run.to == RecordKind::tsv ? RowFormat::tsv : RowFormat::csv;
-  const char delim = format == RowFormat::tsv ? '\t' : ',';
-  const Columns columns(run.columns);
-  std::string header;
+  PassState st;
+  std::uint64_t from = run.begin;
+  try {
+    convert_pass(run, st, from, speculative, true);
+  } catch (const ColumnsMissed& m) {
+    const std::size_t known = run.columns.size();
+    NameSet seen(run.columns.begin(), run.columns.end());
+    for (std::string& k : ndjson_key_union(run.in, m.offset, run.end, opts)) {
+      if (seen.insert(k).second) run.columns.push_back(std::move(k));
+    }
+    run.restart_offset = m.offset;
+    if (st.holding && !st.held_fragile) {
+      // A row of n columns has n - 1 delimiters (none for no column).
+      const std::size_t added = run.columns.size() - known;
+      const char delim = run.to == RecordKind::tsv ? '\t' : ',';
+      write_held(run, st, delim, known == 0 && added > 0 ? added - 1 : added);
+      run.column_union = ColumnUnion::extended;
+      from = m.offset;
+    } else {
+      run.out.rewind();
+      run.ledger.restart();
+      st = PassState{};
+      run.column_union = ColumnUnion::restarted;
+    }
+    convert_pass(run, st, from, false, run.column_union == ColumnUnion::restarted);
+  }
+  run.bytes = st.done;
   for (std::size_t i = 0; i < run.columns.size(); ++i) {
-    if (i) header += delim;
-    append_csv_field(header, run.columns[i], delim);
-  }
-  if (!run.columns.empty()) {
-    header += '\n';
-    run.out.write(header);
-  }
-  const std::size_t ncols = run.columns.size();
-  Chunker chunker(run.in, RecordKind::ndjson, run.begin, run.end, opts.chunker);
-  std::uint64_t done = 0;
-  std::vector<char> filled(ncols, 0);
-  run_pipeline<RowWork>(
-      chunker, opts.pipeline,
-      [&](const Chunk& c, RowWork& w) {
-        convert_chunk(c, w, columns, opts.flatten, format, nullptr, opts.line_shapes);
-      },
-      [&](const Chunk& c, RowWork& w) {
-        for (std::size_t i = 0; i < ncols; ++i) filled[i] |= w.filled[i];
-        run.ledger.add(c, w.tally);
-        run.out.write(w.out.data(), w.used);
-        done += c.size;
-        if (opts.progress) opts.progress(done, run.ledger.counts().total());
-      });
-  run.bytes = done;
-  for (std::size_t i = 0; i < ncols; ++i) {
-    if (!filled[i]) run.empty_columns.push_back(run.columns[i]);
+    if (!st.filled[i]) run.empty_columns.push_back(run.columns[i]);
   }
 }
 

@@ -80,8 +80,10 @@ inline std::string_view raw_key(od::raw_json_string key) {
 inline constexpr std::uint32_t kMaxJsonDepth = 256;
 
 // Walks one JSON value at nesting `depth`, appending its compact text to `out` (null:
-// only validate).
-inline error_code write_compact(od::value v, std::string* out, std::uint32_t depth) {
+// only validate). With `leaf`, an object sets *leaf when it holds a member that
+// flattening would make a column: a non-object value, in it or in its object members
+// ({"a":{}} holds none, {"a":[]} does).
+inline error_code write_compact(od::value v, std::string* out, std::uint32_t depth, bool* leaf = nullptr) {
   od::json_type t;
   if (auto e = v.type().get(t)) return e;
   switch (t) {
@@ -101,7 +103,17 @@ inline error_code write_compact(od::value v, std::string* out, std::uint32_t dep
           *out += "\":";
         }
         first = false;
-        if (auto e = write_compact(f.value(), out, depth + 1)) return e;
+        od::value fv = f.value();
+        bool* member_leaf = nullptr;
+        if (leaf && !*leaf) {
+          od::json_type ft;
+          if (auto e = fv.type().get(ft)) return e;
+          if (ft == od::json_type::object)
+            member_leaf = leaf;
+          else
+            *leaf = true;
+        }
+        if (auto e = write_compact(fv, out, depth + 1, member_leaf)) return e;
       }
       if (out) *out += '}';
       return simdjson::SUCCESS;

@@ -145,6 +145,8 @@ OutputFile OutputFile::create(const std::string& path, OutputOptions opts) {
       f.fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (f.fd_ < 0) throw sys_error("cannot open output", errno).at_path(path);
       f.is_special_ = true;
+      struct stat null_st;
+      f.is_null_device_ = S_ISCHR(st.st_mode) && ::stat("/dev/null", &null_st) == 0 && st.st_rdev == null_st.st_rdev;
       return f;
     }
     if (!opts.overwrite) throw io_error("output exists (use --force to overwrite)").at_path(path);
@@ -182,6 +184,7 @@ OutputFile& OutputFile::operator=(OutputFile&& o) noexcept {
     cleanup_slot_ = std::exchange(o.cleanup_slot_, -1);
     is_stdout_ = o.is_stdout_;
     is_special_ = o.is_special_;
+    is_null_device_ = o.is_null_device_;
     committed_ = std::exchange(o.committed_, true);
     opts_ = o.opts_;
     written_ = o.written_;
@@ -224,6 +227,21 @@ void OutputFile::write(const char* data, std::size_t n) {
     write_all(fd_, data, n, path_);
   written_ += n;
   if (z_) zbuf_.clear();
+}
+
+void OutputFile::rewind() {
+  if (!rewindable()) throw io_error("cannot rewind an output written in place").at_path(path_);
+  if (z_) z_ = Compressor::create(opts_.compress, opts_.level);
+  zbuf_.clear();
+  written_ = 0;
+  if (remote_) {
+    remote_.reset();  // uncommitted: the sink discards what it sent
+    remote_ = remote_outputs(path_).open(path_);
+    return;
+  }
+  if (is_special_) return;  // /dev/null
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+    throw sys_error("cannot rewind output", errno).at_path(path_);
 }
 
 void OutputFile::commit() {

@@ -80,6 +80,13 @@ class OutputFile {
   void write(std::string_view s) { write(s.data(), s.size()); }
   // Moves the temporary to the final name (or flushes stdout). After commit the object is inert.
   void commit();
+  // Whether rewind() can take back what was written: a temporary file, a remote object
+  // or /dev/null (which kept nothing), not stdout or another device/FIFO written in place.
+  bool rewindable() const { return !committed_ && !is_stdout_ && (!is_special_ || is_null_device_); }
+  // Discards everything written so far (the next write starts the output again, and a
+  // --compress stream starts anew); a remote object's upload is dropped uncommitted and
+  // a new one opened. Only when rewindable().
+  void rewind();
 
   bool is_stdout() const { return is_stdout_; }
   // -1 for a remote output: callers that copy by descriptor check remote() first.
@@ -98,7 +105,8 @@ class OutputFile {
   int fd_ = -1;
   int cleanup_slot_ = -1;
   bool is_stdout_ = false;
-  bool is_special_ = false;  // an existing non-regular file, written in place
+  bool is_special_ = false;      // an existing non-regular file, written in place
+  bool is_null_device_ = false;  // that file is /dev/null
   bool committed_ = false;
   OutputOptions opts_;
   std::uint64_t written_ = 0;

@@ -52,7 +52,7 @@ void append_reject_line(std::string& out, std::uint64_t line, std::uint64_t offs
 
 RecordLedger::RecordLedger(std::string input_name, ErrorPolicy policy, const std::string& rejects_path,
                            std::uint64_t first_line)
-    : input_(std::move(input_name)), policy_(policy), line_(first_line) {
+    : input_(std::move(input_name)), policy_(policy), line_(first_line), first_line_(first_line) {
   if (!rejects_path.empty()) rejects_.emplace(OutputFile::create(rejects_path));
 }
 
@@ -82,6 +82,15 @@ void RecordLedger::add(const Chunk& chunk, const ChunkTally& tally) {
     rejects_->write(buf_);
     buf_.clear();
   }
+}
+
+void RecordLedger::restart() {
+  if (rejects_) rejects_->rewind();
+  buf_.clear();
+  counts_ = {};
+  line_ = first_line_;
+  first_reject_line_ = 0;
+  first_reject_reason_.clear();
 }
 
 void RecordLedger::finish() {

@@ -74,6 +74,12 @@ class RecordLedger {
   void skip_lines(std::uint64_t n) { line_ += n; }
   // Commits the rejects file.
   void finish();
+  // Whether restart() can take back what add() did (the rejects file, if any, can be
+  // rewound: not stdout or a FIFO).
+  bool can_restart() const { return !rejects_ || rejects_->rewindable(); }
+  // Forgets every chunk added: counts, line numbers and the rejects written, as if
+  // just constructed (a conversion that starts over with other columns).
+  void restart();
   const RecordCounts& counts() const { return counts_; }
   std::uint64_t next_line() const { return line_; }
   // The first invalid record (line 0 and no reason before there is one).
@@ -87,6 +93,7 @@ class RecordLedger {
   std::string buf_;
   RecordCounts counts_;
   std::uint64_t line_;
+  std::uint64_t first_line_;
   std::uint64_t first_reject_line_ = 0;
   std::string first_reject_reason_;
 };

@@ -5,6 +5,7 @@
 // remote name goes through the registered RemoteSink.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -344,4 +345,57 @@ TEST_CASE("output: s3://bucket/dir/ as a destination takes the source's file nam
   CHECK(destination_for("s3://b/dir/x.csv", "/data/taxi.csv") == "s3://b/dir/x.csv");
   CHECK(destination_for("local/dir/", "/data/taxi.csv") == "local/dir/");
   CHECK(destination_for("s3://b/dir/", "-") == "s3://b/dir/");
+}
+
+TEST_CASE("output: rewind() takes back what was written, from a file, a --compress stream and a remote sink",
+          "[output][rewind]") {
+  TempDir d;
+  std::string data;
+  for (int i = 0; i < 300000; ++i) data += std::to_string(i) + ",row\n";  // past the 1 MiB compressed flush
+  for (Codec codec : {Codec::none, Codec::gzip, Codec::zstd}) {
+    INFO(codec_name(codec));
+    const std::string path = d.str(std::string("out.") + codec_name(codec));
+    OutputFile f = OutputFile::create(path, {.compress = codec});
+    REQUIRE(f.rewindable());
+    f.write("stale,header\n");
+    f.write(data);
+    f.rewind();
+    CHECK(f.bytes_written() == 0);
+    f.write(data.substr(0, 100));
+    f.write(data.substr(100));
+    f.commit();
+    CHECK_FALSE(f.rewindable());
+    InputFile in = InputFile::open(path);
+    std::string back, buf(65536, '\0');
+    while (std::size_t n = in.read(buf.data(), buf.size())) back.append(buf.data(), n);
+    CHECK(back == data);
+    for (const std::string& n : names_in(d.path())) CHECK(n.find(".ingot-tmp-") == std::string::npos);
+  }
+  CHECK_FALSE(OutputFile::create("-").rewindable());
+  {
+    OutputFile null = OutputFile::create("/dev/null");  // keeps nothing, so nothing to take back
+    CHECK(null.rewindable());
+    null.write("x");
+    null.rewind();
+    null.commit();
+  }
+  ::mkfifo(d.str("fifo").c_str(), 0600);
+  int rd = ::open(d.str("fifo").c_str(), O_RDONLY | O_NONBLOCK);
+  CHECK_FALSE(OutputFile::create(d.str("fifo")).rewindable());
+  ::close(rd);
+  // A remote sink is dropped uncommitted and a new one opened.
+  use_fake_store();
+  {
+    OutputFile f = OutputFile::create("s3://bucket/k.csv");
+    REQUIRE(f.rewindable());
+    f.write("old");
+    f.rewind();
+    CHECK(g_store.destroyed);
+    CHECK_FALSE(g_store.committed);
+    g_store = FakeStore{};
+    f.write("new");
+    f.commit();
+  }
+  CHECK(g_store.written == "new");
+  CHECK(g_store.committed);
 }

@@ -184,3 +184,27 @@ TEST_CASE("records: empty input, no rejects file, and a rejects file larger than
   CHECK(expect.size() > 4 * 65536);
   CHECK(ingot_test::read_file(d / "big.ndjson") == expect);
 }
+
+TEST_CASE("records: restart() forgets counts, line numbers and rejects as if just made", "[records]") {
+  TempDir d;
+  const std::string a = "ok\nbad\n", b = "ok\n";
+  RecordLedger led("in.ndjson", {}, d.str("rej.ndjson"), 10);
+  led.add(chunk_at(0, 0, a), tally(1, 2, {{1, 3, "bad\n", "first"}}));
+  led.add(chunk_at(1, a.size(), b), tally(1, 1, {}));
+  REQUIRE(led.can_restart());
+  led.restart();
+  CHECK(led.counts().total() == 0);
+  CHECK(led.next_line() == 10);
+  CHECK(led.first_reject_line() == 0);
+  CHECK(led.first_reject_reason().empty());
+  led.add(chunk_at(0, 0, a), tally(1, 2, {{1, 3, "bad\n", "second"}}));
+  CHECK(led.first_reject_line() == 11);
+  led.finish();
+  CHECK(names_in(d) == std::vector<std::string>{"rej.ndjson"});
+  CHECK(ingot_test::read_file(d / "rej.ndjson") ==
+        "{\"line\":11,\"offset\":3,\"reason\":\"second\",\"raw\":\"bad\"}\n");
+  RecordLedger none("in.ndjson", {}, "", 1);
+  CHECK(none.can_restart());
+  RecordLedger to_stdout("in.ndjson", {}, "-", 1);
+  CHECK_FALSE(to_stdout.can_restart());
+}
