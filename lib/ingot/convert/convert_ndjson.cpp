@@ -797,23 +797,26 @@ std::string header_of(const std::vector<std::string>& columns, char delim) {
   return header;
 }
 
-// Writes the header and the held rows, each with `pad` more delimiters at its end.
-void write_held(ConvertRun& run, PassState& st, char delim, std::size_t pad) {
-  std::string out = header_of(run.columns, delim);
-  if (pad == 0) {
-    run.out.write(out);
-    out = std::move(st.held);
-  } else {
-    out.reserve(out.size() + st.held.size() + st.held_ends.size() * pad);
-    std::size_t from = 0;
-    for (std::size_t end : st.held_ends) {
-      out.append(st.held, from, end - 1 - from);  // the row without its '\n'
-      out.append(pad, delim);
-      out += '\n';
-      from = end;
-    }
+// Gives each held row `pad` more delimiters at its end (empty cells of new columns).
+void pad_held(PassState& st, char delim, std::size_t pad) {
+  if (pad == 0) return;
+  std::string out;
+  out.reserve(st.held.size() + st.held_ends.size() * pad);
+  std::size_t from = 0;
+  for (std::size_t& end : st.held_ends) {
+    out.append(st.held, from, end - 1 - from);  // the row without its '\n'
+    out.append(pad, delim);
+    out += '\n';
+    from = end;
+    end = out.size();
   }
-  run.out.write(out);
+  st.held = std::move(out);
+}
+
+// Writes the header and the held rows, and stops holding.
+void write_held(ConvertRun& run, PassState& st, char delim) {
+  run.out.write(header_of(run.columns, delim));
+  run.out.write(st.held);
   st.holding = false;
   st.held = std::string();
   st.held_ends = std::vector<std::size_t>();
@@ -861,14 +864,14 @@ void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool spec
         } else {
           if (st.holding) {
             holding = false;
-            write_held(run, st, delim, 0);
+            write_held(run, st, delim);
           }
           run.out.write(w.out.data(), w.used);
         }
         st.done += c.size;
         if (opts.progress) opts.progress(st.done, run.ledger.counts().total());
       });
-  if (st.holding) write_held(run, st, delim, 0);
+  if (st.holding) write_held(run, st, delim);
 }
 
 // INGOT_SPECULATE=0 forces the two passes (tests and benchmarks compare both).
@@ -882,13 +885,14 @@ bool speculation_allowed() {
 // Without --fields/--schema the columns are the key union of the valid lines, in
 // first-seen order. Where the output can be taken back (a temporary file, a remote
 // object), they are speculated: the first chunk's keys, checked by every chunk's
-// conversion. When a chunk k has a valid line with another key, the columns become the
-// first chunk's keys plus the union of chunks k.. (the chunks before k added none, and
-// new columns come last), read by a pre-pass over the rest. The rows before chunk k are
-// still held when they are few (PassState): they get empty cells for the new columns
-// and the conversion goes on from chunk k. Else the output and the ledger start over:
-// at worst (a new key on the last line) two conversions and a pre-pass. Elsewhere
-// (stdout, a FIFO) the union is a pre-pass. Either way the output is the same.
+// conversion. When a chunk k has a valid line with another key (the chunks before k
+// added none, and new columns come last): if the rows before chunk k are still held
+// (they are few, PassState), they get empty cells for chunk k's new keys and the
+// speculative conversion goes on from chunk k. Else the columns become the keys so far
+// plus the union of chunks k.. from a pre-pass over the rest, and the output and the
+// ledger start over: at worst (a new key on the last line) two conversions and a
+// pre-pass. Elsewhere (stdout, a FIFO) the union is a pre-pass. Either way the output
+// is the same.
 void convert_ndjson(ConvertRun& run) {
   const ConvertOptions& opts = run.opts;
   bool speculative = false;
@@ -905,31 +909,56 @@ void convert_ndjson(ConvertRun& run) {
       run.column_union = ColumnUnion::pre_pass;
     }
   }
+  const char delim = run.to == RecordKind::tsv ? '\t' : ',';
   PassState st;
   std::uint64_t from = run.begin;
-  try {
-    convert_pass(run, st, from, speculative, true);
-  } catch (const ColumnsMissed& m) {
-    const std::size_t known = run.columns.size();
-    NameSet seen(run.columns.begin(), run.columns.end());
-    for (std::string& k : ndjson_key_union(run.in, m.offset, run.end, opts)) {
-      if (seen.insert(k).second) run.columns.push_back(std::move(k));
+  bool header = true;
+  for (;;) {
+    try {
+      convert_pass(run, st, from, speculative, header);
+      break;
+    } catch (const ColumnsMissed& m) {
+      if (run.column_union == ColumnUnion::first_chunk) run.restart_offset = m.offset;
+      const std::size_t known = run.columns.size();
+      NameSet seen(run.columns.begin(), run.columns.end());
+      auto add = [&](std::vector<std::string> keys) {
+        for (std::string& k : keys) {
+          if (seen.insert(k).second) run.columns.push_back(std::move(k));
+        }
+        // A row of n columns has n - 1 delimiters (none for no column).
+        const std::size_t added = run.columns.size() - known;
+        return known == 0 && added > 0 ? added - 1 : added;
+      };
+      const bool held = st.holding && !st.held_fragile;
+      if (held) {
+        // Every row before chunk k is held: the new keys of chunk k are added as
+        // columns and the conversion goes on speculating from chunk k, so a key first
+        // seen early in the input costs no pre-pass. A chunk read from k that shows no
+        // new key (its end may differ from chunk k's) falls to the pre-pass below.
+        const std::size_t pad = add(first_chunk_keys(run.in, m.offset, run.end, opts));
+        if (run.columns.size() > known) {
+          pad_held(st, delim, pad);
+          run.column_union = ColumnUnion::extended;
+          from = m.offset;
+          continue;
+        }
+      }
+      const std::size_t pad = add(ndjson_key_union(run.in, m.offset, run.end, opts));
+      speculative = false;
+      if (held) {
+        pad_held(st, delim, pad);
+        write_held(run, st, delim);
+        run.column_union = ColumnUnion::extended;
+        from = m.offset;
+        header = false;
+      } else {
+        run.out.rewind();
+        run.ledger.restart();
+        st = PassState{};
+        run.column_union = ColumnUnion::restarted;
+        from = run.begin;
+      }
     }
-    run.restart_offset = m.offset;
-    if (st.holding && !st.held_fragile) {
-      // A row of n columns has n - 1 delimiters (none for no column).
-      const std::size_t added = run.columns.size() - known;
-      const char delim = run.to == RecordKind::tsv ? '\t' : ',';
-      write_held(run, st, delim, known == 0 && added > 0 ? added - 1 : added);
-      run.column_union = ColumnUnion::extended;
-      from = m.offset;
-    } else {
-      run.out.rewind();
-      run.ledger.restart();
-      st = PassState{};
-      run.column_union = ColumnUnion::restarted;
-    }
-    convert_pass(run, st, from, false, run.column_union == ColumnUnion::restarted);
   }
   run.bytes = st.done;
   for (std::size_t i = 0; i < run.columns.size(); ++i) {

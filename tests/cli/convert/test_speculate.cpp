@@ -146,8 +146,9 @@ TEST_CASE("convert speculate: held rows get the new columns, exactly, or the out
           "[cli][convert][speculate]") {
   TempDir dir;
   // One line per chunk; the first chunks' rows are held up to 2 chunk sizes (32 bytes,
-  // about two rows): a new key in the third line is added to the held rows, one in
-  // the 41st restarts the run.
+  // about two rows): new keys in the second and third lines are added to the held rows
+  // (and the conversion goes on speculating), one in the 41st restarts the run, and so
+  // does one past the held rows after keys were added to them.
   auto base = [](int from, int n) {
     std::string t;
     for (int i = from; i < from + n; ++i)
@@ -155,7 +156,7 @@ TEST_CASE("convert speculate: held rows get the new columns, exactly, or the out
     return t;
   };
   const std::pair<std::string, const char*> cases[] = {
-      {base(0, 2) + "{\"e\":{\"f\":1}}\n" + base(2, 10) + "{\"g\":true}\n", "extended"},
+      {base(0, 2) + "{\"e\":{\"f\":1}}\n" + base(2, 10) + "{\"g\":true}\n", "restarted"},
       {base(0, 40) + "{\"g\":true}\n", "restarted"},
       // A held row whose "e" was {} holds no key, but its cell is "{}" once "e" is a
       // column: the held rows cannot just be given empty cells.
@@ -185,6 +186,20 @@ TEST_CASE("convert speculate: held rows get the new columns, exactly, or the out
   CHECK(report(r)["stats"]["column_union"] == "extended");
   CHECK(report(r)["stats"]["restart_offset"] == 3);
   CHECK(read_file(dir / "out.csv") == "a,b\n,\n1,2\n");
+
+  // Two chunks in a row each add a key while the rows before them are held (64-byte
+  // chunks: lines of 42, 40 and 50 bytes are chunks 1, 2 and 3 + 4): the held rows get
+  // the columns of each in turn, and no pre-pass runs.
+  std::string two_keys = base(0, 1) + "{\"e\":{\"f\":\"" + std::string(25, 'a') + "\"}}\n{\"h\":\"" +
+                         std::string(41, 'b') + "\"}\n" + base(1, 10);
+  write_file(dir / "in.ndjson", two_keys);
+  REQUIRE(run_sh(dir, "INGOT_SPECULATE=0 \"$INGOT\" convert in.ndjson -o expect.csv -q").code == 0);
+  auto twice = run_ingot(dir, "convert in.ndjson -o out.csv --json -q --chunk-size 64");
+  REQUIRE(twice.code == 0);
+  CHECK(report(twice)["stats"]["column_union"] == "extended");
+  CHECK(report(twice)["stats"]["restart_offset"] == 42);
+  CHECK(read_file(dir / "out.csv") == read_file(dir / "expect.csv"));
+  CHECK(read_file(dir / "out.csv").starts_with("abcdefgh,b,c,d,e.f,h\n0,\"x,y\",,[1],,\n,,,," + std::string(25, 'a')));
 }
 
 TEST_CASE("convert speculate: an empty or all-blank input writes nothing either way", "[cli][convert][speculate]") {
