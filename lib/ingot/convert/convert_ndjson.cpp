@@ -779,7 +779,7 @@ struct PassState {
   std::vector<char> filled;  // per column: a valid record gave it a value
   std::uint64_t done = 0;    // input bytes converted
   // Speculative: the rows of the first chunks (with the end of each), held instead of
-  // written while they take at most `hold_limit` bytes, so that new columns can be
+  // written while they and their ends take at most `hold_limit` bytes, so that new columns can be
   // added to them (empty cells at the end of each row) without converting them again.
   bool holding = false;
   bool held_fragile = false;  // a held chunk is RowWork::fragile
@@ -797,11 +797,23 @@ std::string header_of(const std::vector<std::string>& columns, char delim) {
   return header;
 }
 
+// How many bytes of rows a speculative conversion holds (PassState).
+std::size_t hold_limit(const ConvertOptions& opts) {
+  return std::min<std::size_t>(2 * opts.chunker.chunk_size, std::size_t{64} << 20);
+}
+
 // Gives each held row `pad` more delimiters at its end (empty cells of new columns).
-void pad_held(PassState& st, char delim, std::size_t pad) {
+// When the padded rows would take more than the hold limit (many short rows, many new
+// columns), they are written instead, after the header, 1 MiB at a time, and holding
+// stops: memory stays bounded by the limit.
+void pad_held(ConvertRun& run, PassState& st, char delim, std::size_t pad) {
   if (pad == 0) return;
+  const std::size_t padded = st.held.size() + st.held_ends.size() * pad;
+  const bool keep = padded + st.held_ends.size() * sizeof(std::size_t) <= hold_limit(run.opts);
+  constexpr std::size_t kPiece = std::size_t{1} << 20;
+  if (!keep) run.out.write(header_of(run.columns, delim));
   std::string out;
-  out.reserve(st.held.size() + st.held_ends.size() * pad);
+  out.reserve(keep ? padded : kPiece);
   std::size_t from = 0;
   for (std::size_t& end : st.held_ends) {
     out.append(st.held, from, end - 1 - from);  // the row without its '\n'
@@ -809,12 +821,24 @@ void pad_held(PassState& st, char delim, std::size_t pad) {
     out += '\n';
     from = end;
     end = out.size();
+    if (!keep && out.size() >= kPiece) {
+      run.out.write(out);
+      out.clear();
+    }
   }
-  st.held = std::move(out);
+  if (keep) {
+    st.held = std::move(out);
+    return;
+  }
+  run.out.write(out);
+  st.holding = false;
+  st.held = std::string();
+  st.held_ends = std::vector<std::size_t>();
 }
 
 // Writes the header and the held rows, and stops holding.
 void write_held(ConvertRun& run, PassState& st, char delim) {
+  if (!st.holding) return;  // pad_held wrote them
   run.out.write(header_of(run.columns, delim));
   run.out.write(st.held);
   st.holding = false;
@@ -834,11 +858,10 @@ void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool spec
   const std::size_t ncols = run.columns.size();
   st.filled.resize(ncols, 0);
   if (header && !speculative) run.out.write(header_of(run.columns, delim));
-  st.holding = speculative;
-  const std::size_t hold_limit = std::min<std::size_t>(2 * opts.chunker.chunk_size, std::size_t{64} << 20);
+  const std::size_t limit = hold_limit(opts);
   Chunker chunker(run.in, RecordKind::ndjson, begin, run.end, opts.chunker);
   std::atomic<bool> missed{false};  // a chunk added keys: the rest is converted in vain
-  std::atomic<bool> holding{speculative};
+  std::atomic<bool> holding{st.holding};
   run_pipeline<RowWork>(
       chunker, opts.pipeline,
       [&](const Chunk& c, RowWork& w) {
@@ -855,9 +878,11 @@ void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool spec
         }
         run.ledger.add(c, w.tally);
         for (std::size_t i = 0; i < ncols; ++i) st.filled[i] |= w.filled[i];
-        if (st.holding && st.held.size() + w.used <= hold_limit) {
+        // The limit counts the row ends too (a row may be one byte).
+        const std::size_t ends = (st.held_ends.size() + w.rows.size()) * sizeof(std::size_t);
+        if (st.holding && st.held.size() + w.used + ends <= limit) {
           const std::size_t at = st.held.size();
-          if (at == 0) st.held.reserve(hold_limit);  // pages are touched only as rows come
+          if (at == 0) st.held.reserve(limit);  // pages are touched only as rows come
           st.held_fragile |= w.fragile;
           st.held.append(w.out.data(), w.used);
           for (const NdjsonRow& r : w.rows) st.held_ends.push_back(at + r.out_end);
@@ -911,6 +936,7 @@ void convert_ndjson(ConvertRun& run) {
   }
   const char delim = run.to == RecordKind::tsv ? '\t' : ',';
   PassState st;
+  st.holding = speculative;
   std::uint64_t from = run.begin;
   bool header = true;
   for (;;) {
@@ -937,7 +963,7 @@ void convert_ndjson(ConvertRun& run) {
         // new key (its end may differ from chunk k's) falls to the pre-pass below.
         const std::size_t pad = add(first_chunk_keys(run.in, m.offset, run.end, opts));
         if (run.columns.size() > known) {
-          pad_held(st, delim, pad);
+          pad_held(run, st, delim, pad);
           run.column_union = ColumnUnion::extended;
           from = m.offset;
           continue;
@@ -946,7 +972,7 @@ void convert_ndjson(ConvertRun& run) {
       const std::size_t pad = add(ndjson_key_union(run.in, m.offset, run.end, opts));
       speculative = false;
       if (held) {
-        pad_held(st, delim, pad);
+        pad_held(run, st, delim, pad);
         write_held(run, st, delim);
         run.column_union = ColumnUnion::extended;
         from = m.offset;

@@ -181,7 +181,7 @@ TEST_CASE("convert speculate: held rows get the new columns, exactly, or the out
   CHECK(last.find("\n\t\t\t\t{}\n") != std::string::npos);
   // No column in the held rows: a row of n columns has n - 1 delimiters.
   write_file(dir / "in.ndjson", "{}\n{\"a\":1,\"b\":2}\n");
-  auto r = run_ingot(dir, "convert in.ndjson -o out.csv --json -q --chunk-size 1");
+  auto r = run_ingot(dir, "convert in.ndjson -o out.csv --json -q --chunk-size 8");
   REQUIRE(r.code == 0);
   CHECK(report(r)["stats"]["column_union"] == "extended");
   CHECK(report(r)["stats"]["restart_offset"] == 3);
@@ -200,6 +200,26 @@ TEST_CASE("convert speculate: held rows get the new columns, exactly, or the out
   CHECK(report(twice)["stats"]["restart_offset"] == 42);
   CHECK(read_file(dir / "out.csv") == read_file(dir / "expect.csv"));
   CHECK(read_file(dir / "out.csv").starts_with("abcdefgh,b,c,d,e.f,h\n0,\"x,y\",,[1],,\n,,,," + std::string(25, 'a')));
+
+  // Held rows that would outgrow the hold limit (2 chunk sizes) once given the new
+  // columns are written as they are padded, and holding stops: 400 rows of 2 bytes
+  // (chunk 1) get 150 empty cells each; a key after that restarts the run.
+  std::string wide = "{\"a\":1";
+  for (int i = 0; i < 150; ++i) wide += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+  wide += "}\n";
+  std::string many;
+  for (int i = 0; i < 400; ++i) many += "{\"a\":1}\n";
+  for (const auto& [text, way] : {std::pair<std::string, const char*>{many + wide + many, "extended"},
+                                  {many + wide + many + "{\"z\":1}\n", "restarted"}}) {
+    INFO(way);
+    write_file(dir / "in.ndjson", text);
+    REQUIRE(run_sh(dir, "INGOT_SPECULATE=0 \"$INGOT\" convert in.ndjson -o expect.csv -q").code == 0);
+    auto padded = run_ingot(dir, "convert in.ndjson -o out.csv --json -q --chunk-size 4K");
+    REQUIRE(padded.code == 0);
+    CHECK(report(padded)["stats"]["column_union"] == way);
+    CHECK(report(padded)["stats"]["restart_offset"] == 3200);
+    CHECK(read_file(dir / "out.csv") == read_file(dir / "expect.csv"));
+  }
 }
 
 TEST_CASE("convert speculate: an empty or all-blank input writes nothing either way", "[cli][convert][speculate]") {
