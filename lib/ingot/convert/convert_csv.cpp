@@ -391,14 +391,15 @@ void DelimitedChunkConverter::convert(const Chunk& c, CsvTokenizer& tokenizer, C
   // NDJSON), so that a slot's buffer does not grow through every power of two on its
   // first chunk: each step copied what it held into fresh memory, and fresh pages are
   // dear on the benchmark VM (tests/bench/README.md). Only the bytes written are
-  // touched, so the reservation itself costs no resident memory.
+  // touched, so the reservation itself costs no resident memory. Capped (a chunk
+  // holding one huge record grows the buffer as before) and only for NDJSON output:
+  // CSV/TSV output is about the input's size.
   out.clear();
-  out.reserve(c.size / 2 * 10 + 4096);
+  if (to_json_) out.reserve(std::min<std::size_t>(c.size, std::size_t{64} << 20) * 5 + 4096);
   if (prefixes.quote_free && quote_free_enabled()) {
     prefixes.quote_free(c, prefixes, tokenizer, rec, in_delim_, strict_quotes_, expected_, tally, out);
     return;
   }
-  out.clear();
   for_each_delimited_record(
       c, tokenizer, rec, in_delim_, strict_quotes_, nkeys, expected_, tally,
       [&](const CsvRecord& record, std::string_view raw, std::size_t) {
