@@ -558,6 +558,38 @@ void require_same_run(const Run& a, const Run& b) {
   REQUIRE(a.report.columns == b.report.columns);
 }
 
+// Converts dir/name (CSV or TSV) to NDJSON with every record through the tokenizer
+// (INGOT_CSV_QUOTE_FREE=0), then on the quote-free path for 1 and 2 threads and 64 B,
+// `mid` and default chunks, for auto and string types and loose and strict quotes: the
+// outputs, rejects and counts must be the same, every line JSON, and the tokenizer's
+// run must have more than `min` valid, invalid and blank records (so the input really
+// exercises each).
+void require_quote_free_as_tokenizer(const TempDir& dir, const std::string& name, std::size_t mid,
+                                     const RecordCounts& min, const std::string& context) {
+  for (const auto& [types, strict] : {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
+                                      std::pair{ValueTypes::auto_detect, true}}) {
+    auto tweak = [&](ConvertOptions& o) {
+      o.types = types;
+      o.to = RecordKind::ndjson;
+      o.chunker.strict_quotes = strict;
+    };
+    Run tokenizer = [&] {
+      ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
+      return run_convert(dir, name, "tok.ndjson", 1, kDefaultChunkSize, tweak);
+    }();
+    REQUIRE(tokenizer.report.records.valid > min.valid);
+    REQUIRE(tokenizer.report.records.invalid > min.invalid);
+    REQUIRE(tokenizer.report.records.blank > min.blank);
+    for (unsigned threads : {1u, 2u}) {
+      for (std::size_t chunk : {std::size_t{64}, mid, kDefaultChunkSize}) {
+        INFO(context << " strict " << strict << " threads " << threads << " chunk " << chunk);
+        require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
+      }
+    }
+    for (auto& l : lines_of(tokenizer.out)) REQUIRE_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded());
+  }
+}
+
 }  // namespace
 
 TEST_CASE("convert: SIMD and generic NDJSON variants give the same bytes on tricky lines", "[convert][shapes][simd]") {
@@ -754,29 +786,8 @@ TEST_CASE("convert: CSV fields at the value writer's 16-, 32- and 64-byte edges 
       const std::string name = delim == ',' ? "in.csv" : "in.tsv";
       TempDir dir;
       write_file(dir / name, text);
-      for (const auto& [types, strict] :
-           {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
-            std::pair{ValueTypes::auto_detect, true}}) {
-        auto tweak = [&](ConvertOptions& o) {
-          o.types = types;
-          o.to = RecordKind::ndjson;
-          o.chunker.strict_quotes = strict;
-        };
-        Run tokenizer = [&] {
-          ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
-          return run_convert(dir, name, "tok.ndjson", 1, kDefaultChunkSize, tweak);
-        }();
-        REQUIRE(tokenizer.report.records.valid > 1500);
-        REQUIRE(tokenizer.report.records.invalid > 100);
-        REQUIRE(tokenizer.report.records.blank > 30);
-        for (unsigned threads : {1u, 2u}) {
-          for (std::size_t chunk : {std::size_t{64}, std::size_t{1000}, kDefaultChunkSize}) {
-            INFO("delimiter " << int(delim) << " key " << header[1] << " strict " << strict << " threads " << threads
-                              << " chunk " << chunk);
-            require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
-          }
-        }
-      }
+      require_quote_free_as_tokenizer(dir, name, 1000, {.valid = 1500, .invalid = 100, .blank = 30},
+                                      "delimiter " + std::to_string(int(delim)) + " key " + std::string(header[1]));
     }
   }
 }
@@ -826,27 +837,7 @@ TEST_CASE("convert: CSV records without quotes give the same bytes on the quote-
     const std::string name = delim == ',' ? "in.csv" : "in.tsv";
     TempDir dir;
     write_file(dir / name, text);
-    for (const auto& [types, strict] : {std::pair{ValueTypes::auto_detect, false}, std::pair{ValueTypes::string, false},
-                                        std::pair{ValueTypes::auto_detect, true}}) {
-      auto tweak = [&](ConvertOptions& o) {
-        o.types = types;
-        o.to = RecordKind::ndjson;
-        o.chunker.strict_quotes = strict;
-      };
-      Run tokenizer = [&] {
-        ScopedEnv env("INGOT_CSV_QUOTE_FREE", "0");
-        return run_convert(dir, name, "tok.ndjson", 1, kDefaultChunkSize, tweak);
-      }();
-      REQUIRE(tokenizer.report.records.valid > 2000);
-      REQUIRE(tokenizer.report.records.invalid > 200);
-      REQUIRE(tokenizer.report.records.blank > 50);
-      for (unsigned threads : {1u, 2u}) {
-        for (std::size_t chunk : {std::size_t{64}, std::size_t{777}, kDefaultChunkSize}) {
-          INFO("delimiter " << int(delim) << " strict " << strict << " threads " << threads << " chunk " << chunk);
-          require_same_run(tokenizer, run_convert(dir, name, "fast.ndjson", threads, chunk, tweak));
-        }
-      }
-      for (auto& l : lines_of(tokenizer.out)) REQUIRE_FALSE(nlohmann::json::parse(l, nullptr, false).is_discarded());
-    }
+    require_quote_free_as_tokenizer(dir, name, 777, {.valid = 2000, .invalid = 200, .blank = 50},
+                                    "delimiter " + std::to_string(int(delim)));
   }
 }
