@@ -422,25 +422,8 @@ void cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes
   std::size_t bytes = 0, v = 0;
   const std::size_t n = b.defs.size();
   const char* defs = b.defs.data();
-  if (vals.width) {  // fixed-width values: the same cuts without a value's size per row
-    const std::size_t w = vals.width;
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::size_t has = defs[r] != 0;
-      v += has;
-      bytes += has * w + 1;
-      if (bytes >= page_bytes || r + 1 == n) {
-        cur.row_end = r + 1;
-        cur.val_end = v;
-        pages.push_back(cur);
-        cur = PageCut{r + 1, r + 1, v, v};
-        bytes = 0;
-      }
-    }
-    return;
-  }
-  for (std::size_t r = 0; r < n; ++r) {
-    if (defs[r]) bytes += vals.size(v++);
-    bytes += 1;  // a level
+  // After row r: a page ends when it holds page_bytes, and at the last row.
+  auto maybe_cut = [&](std::size_t r) {
     if (bytes >= page_bytes || r + 1 == n) {
       cur.row_end = r + 1;
       cur.val_end = v;
@@ -448,6 +431,21 @@ void cut_pages(const ColumnBuffer& b, const Values& vals, std::size_t page_bytes
       cur = PageCut{r + 1, r + 1, v, v};
       bytes = 0;
     }
+  };
+  if (vals.width) {  // fixed-width values: the same cuts without a value's size per row
+    const std::size_t w = vals.width;
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::size_t has = defs[r] != 0;
+      v += has;
+      bytes += has * w + 1;
+      maybe_cut(r);
+    }
+    return;
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    if (defs[r]) bytes += vals.size(v++);
+    bytes += 1;  // a level
+    maybe_cut(r);
   }
 }
 
