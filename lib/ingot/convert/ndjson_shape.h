@@ -187,76 +187,22 @@ inline void build_shape(LineShape& s, const char* p, std::size_t len, const std:
   }
 }
 
-// Matches the line [p, p + len) (readable for 32 bytes past len) against shape s, calling
-// slot(i, kind, text) for each slot in order: text is a string's body without its quotes,
-// or a number's or literal's token. Validate: each slot must hold a JSON scalar as
-// simdjson would accept it (a string without backslash or control byte; the caller
-// checks UTF-8 for the whole chunk); without it, any string or atom fills a slot (the
-// key union only needs the key paths, which the literals fix). False on any difference;
-// slot() may have been called for earlier slots then.
-template <bool Validate, class Slot>
-bool match_shape(const LineShape& s, const char* p, std::size_t len, Slot&& slot) {
-  const char* lit = s.text.data();
-  std::size_t pos = 0, from = 0;
-  const std::size_t nslots = s.lit_end.size();
-  for (std::size_t i = 0; i < nslots; ++i) {
-    const std::size_t to = s.lit_end[i];
-    const std::size_t n = to - from;
-    if (pos + n >= len || !equal_padded(p + pos, lit + from, n)) return false;
-    pos += n;
-    from = to;
-    const char* v = p + pos;
-    if (*v == '"') {
-      // The first quote, backslash or control byte must be the closing quote.
-      const std::size_t body = string_body_len(v + 1, len - pos - 1);
-      if (body == len - pos - 1 || v[1 + body] != '"') return false;
-      slot(i, SlotKind::string, std::string_view(v + 1, body));
-      pos += body + 2;
-      continue;
-    }
-    const std::size_t k = atom_len(v, len - pos);
-    if (k == 0) return false;
-    const std::string_view tok(v, k);
-    SlotKind kind = SlotKind::number;
-    if (*v == 't' || *v == 'f') {
-      if (Validate && tok != "true" && tok != "false") return false;
-      kind = SlotKind::boolean;
-    } else if (*v == 'n') {
-      if (Validate && tok != "null") return false;
-      kind = SlotKind::null;
-    } else if (Validate) {
-      const int fast = k <= 16 ? swar::digits_dot_number16(v, k) : -1;
-      if (fast == 0 || (fast < 0 && !is_json_number(tok))) return false;
-    }
-    slot(i, kind, tok);
-    pos += k;
-  }
-  const std::size_t n = s.text_len - from;
-  return pos + n == len && equal_padded(p + pos, lit + from, n);
-}
-
 // Number classes match_shape_classified gives a number slot (0 for other slots).
 enum NumberClass : int { kNumberOther = 0, kNumberDigits = 1, kNumberDecimal = 2 };
 
-// match_shape<true>, the same lines and slots, for the Parquet pre-pass and writer
-// (ndjson_leaf_scan.cpp): slot(i, kind, text, number_class) also gets how a number is
-// spelled, kNumberDigits (1 to 16 digits: an integer no wider than int64), kNumberDecimal
-// (digits, a dot and digits, at most 16 bytes) or kNumberOther (anything else; negative
-// numbers too), found with its validation. With AVX2 an atom's end and its validation
-// come from one 32-byte load.
-template <class Slot>
-bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, Slot&& slot) {
-#if defined(INGOT_SHAPE_AVX2)
+// The walk both matchers below share: each slot's literal must match, a string slot's
+// body (the first quote, backslash or control byte must be its closing quote) goes to
+// slot(i, SlotKind::string, body, kNumberOther); any other slot goes to
+// atom(i, v, rest), which returns the atom's length (0: no match) after handing it to
+// slot itself. Then the literal after the last slot must end the line.
+template <class Slot, class Atom>
+[[gnu::always_inline]] inline bool match_shape_walk(const LineShape& s, const char* p, std::size_t len, Slot& slot,
+                                                    Atom&& atom) {
   // Locals, not members: the slots' stores could alias the vectors' pointers.
   const char* lit = s.text.data();
   const std::uint32_t* lit_end = s.lit_end.data();
   std::size_t pos = 0, from = 0;
   const std::size_t nslots = s.lit_end.size();
-  const __m256i lo_tab = _mm256_setr_epi8(2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0,  //
-                                          2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0);
-  const __m256i hi_tab = _mm256_setr_epi8(1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0,  //
-                                          1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0);
-  const __m256i nibble = _mm256_set1_epi8(0x0F);
   for (std::size_t i = 0; i < nslots; ++i) {
     const std::size_t to = lit_end[i];
     const std::size_t n = to - from;
@@ -271,8 +217,60 @@ bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, 
       pos += body + 2;
       continue;
     }
+    const std::size_t k = atom(i, v, len - pos);
+    if (k == 0) return false;
+    pos += k;
+  }
+  const std::size_t n = s.text_len - from;
+  return pos + n == len && equal_padded(p + pos, lit + from, n);
+}
+
+// Matches the line [p, p + len) (readable for 32 bytes past len) against shape s, calling
+// slot(i, kind, text) for each slot in order: text is a string's body without its quotes,
+// or a number's or literal's token. Validate: each slot must hold a JSON scalar as
+// simdjson would accept it (a string without backslash or control byte; the caller
+// checks UTF-8 for the whole chunk); without it, any string or atom fills a slot (the
+// key union only needs the key paths, which the literals fix). False on any difference;
+// slot() may have been called for earlier slots then.
+template <bool Validate, class Slot>
+bool match_shape(const LineShape& s, const char* p, std::size_t len, Slot&& slot) {
+  auto slot4 = [&](std::size_t i, SlotKind kind, std::string_view text, int) { slot(i, kind, text); };
+  return match_shape_walk(s, p, len, slot4, [&](std::size_t i, const char* v, std::size_t rest) -> std::size_t {
+    const std::size_t k = atom_len(v, rest);
+    if (k == 0) return 0;
+    const std::string_view tok(v, k);
+    SlotKind kind = SlotKind::number;
+    if (*v == 't' || *v == 'f') {
+      if (Validate && tok != "true" && tok != "false") return 0;
+      kind = SlotKind::boolean;
+    } else if (*v == 'n') {
+      if (Validate && tok != "null") return 0;
+      kind = SlotKind::null;
+    } else if (Validate) {
+      const int fast = k <= 16 ? swar::digits_dot_number16(v, k) : -1;
+      if (fast == 0 || (fast < 0 && !is_json_number(tok))) return 0;
+    }
+    slot(i, kind, tok);
+    return k;
+  });
+}
+
+// match_shape<true>, the same lines and slots, for the Parquet pre-pass and writer
+// (ndjson_leaf_scan.cpp): slot(i, kind, text, number_class) also gets how a number is
+// spelled, kNumberDigits (1 to 16 digits: an integer no wider than int64), kNumberDecimal
+// (digits, a dot and digits, at most 16 bytes) or kNumberOther (anything else; negative
+// numbers too), found with its validation. With AVX2 an atom's end and its validation
+// come from one 32-byte load.
+template <class Slot>
+bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, Slot&& slot) {
+#if defined(INGOT_SHAPE_AVX2)
+  const __m256i lo_tab = _mm256_setr_epi8(2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0,  //
+                                          2, 0, 2, 0, 0, 0, 0, 0, 0, 1, 1 | 4, 8, 2, 1 | 8, 0, 0);
+  const __m256i hi_tab = _mm256_setr_epi8(1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                          1, 0, 2, 4, 0, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  return match_shape_walk(s, p, len, slot, [&](std::size_t i, const char* v, std::size_t rest) -> std::size_t {
     // atom_len's answer, from the first 32 bytes where the atom ends within them.
-    const std::size_t rest = len - pos;
     const __m256i x = load32(v);
     const __m256i lo = _mm256_shuffle_epi8(lo_tab, _mm256_and_si256(x, nibble));
     const __m256i hi = _mm256_shuffle_epi8(hi_tab, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
@@ -285,13 +283,13 @@ bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, 
     } else {
       k = rest <= 32 ? rest : 32 + atom_len(v + 32, rest - 32);
     }
-    if (k == 0) return false;
+    if (k == 0) return 0;
     const std::string_view tok(v, k);
     if (*v == 't' || *v == 'f') {
-      if (tok != "true" && tok != "false") return false;
+      if (tok != "true" && tok != "false") return 0;
       slot(i, SlotKind::boolean, tok, kNumberOther);
     } else if (*v == 'n') {
-      if (tok != "null") return false;
+      if (tok != "null") return 0;
       slot(i, SlotKind::null, tok, kNumberOther);
     } else {
       // swar::digits_dot_number16 on the same bytes (its low 16).
@@ -303,24 +301,22 @@ bool match_shape_classified(const LineShape& s, const char* p, std::size_t len, 
         const unsigned in = (1u << k) - 1;
         const unsigned other = ~digits & in;
         if (other == 0) {
-          if (v[0] == '0' && k != 1) return false;
+          if (v[0] == '0' && k != 1) return 0;
           cls = kNumberDigits;
         } else {
           const auto dots = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8('.'))));
           if (other == (dots & in)) {
             if (!((other & (other - 1)) == 0 && other != 1 && other <= (in >> 1) && (v[0] != '0' || other == 2)))
-              return false;
+              return 0;
             cls = kNumberDecimal;
           }
         }
       }
-      if (cls == kNumberOther && !is_json_number(tok)) return false;
+      if (cls == kNumberOther && !is_json_number(tok)) return 0;
       slot(i, SlotKind::number, tok, cls);
     }
-    pos += k;
-  }
-  const std::size_t n = s.text_len - from;
-  return pos + n == len && equal_padded(p + pos, lit + from, n);
+    return k;
+  });
 #else
   return match_shape<true>(
       s, p, len, [&](std::size_t i, SlotKind kind, std::string_view text) { slot(i, kind, text, kNumberOther); });
