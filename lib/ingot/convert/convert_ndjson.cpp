@@ -334,12 +334,7 @@ void for_each_line(const Chunk& c, ChunkTally& tally, Handler&& handle) {
         if (is_blank(p, len)) {
           ++tally.counts.blank;
         } else if (error_code err = handle.line(p, len, capacity)) {
-          Reject r;
-          r.line = line;
-          r.offset = static_cast<std::uint64_t>(p - c.data);
-          r.raw = std::string_view(p, static_cast<std::size_t>(raw_end - p));
-          r.reason = reason_for(err);
-          tally.rejects.push_back(std::move(r));
+          tally.rejects.push_back(line_reject(c, err, line, p, raw_end));
           handle.rejected();
         } else {
           ++tally.counts.valid;

@@ -453,12 +453,7 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
     tally.newlines = walk_chunk(
         c, [&](std::size_t) { accept(batch); },
         [&](error_code e, std::uint64_t line, const char* p, const char* end) {
-          Reject r;
-          r.line = line;
-          r.offset = static_cast<std::uint64_t>(p - c.data);
-          r.raw = std::string_view(p, static_cast<std::size_t>(end - p));
-          r.reason = reason_for(e);
-          tally.rejects.push_back(std::move(r));
+          tally.rejects.push_back(line_reject(c, e, line, p, end));
         });
   }
 

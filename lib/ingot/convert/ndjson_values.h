@@ -186,6 +186,17 @@ inline std::string reason_for(error_code e) {
   }
 }
 
+// The reject of chunk c's line at [p, raw_end) that failed with e, `line` newlines into
+// the chunk.
+inline Reject line_reject(const Chunk& c, error_code e, std::uint64_t line, const char* p, const char* raw_end) {
+  Reject r;
+  r.line = line;
+  r.offset = static_cast<std::uint64_t>(p - c.data);
+  r.raw = std::string_view(p, static_cast<std::size_t>(raw_end - p));
+  r.reason = reason_for(e);
+  return r;
+}
+
 inline bool is_blank(const char* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
