@@ -23,8 +23,8 @@ std::string big_ndjson() {
   return s + "{\"id\":-1,\"late\":true}\n";
 }
 
-// s3://BUCKET/in/data.csv and its copy data.csv (indexed) in a temp dir; the S3 endpoint
-// in the environment.
+// A test fixture (TEST_CASE_METHOD): s3://BUCKET/in/data.csv and its copy data.csv
+// (indexed) in a temp dir; the S3 endpoint in the environment.
 struct IndexedCsv {
   S3Env s3;
   TempDir d;
@@ -139,13 +139,9 @@ TEST_CASE("remote traffic: --json reports give network requests and bytes, none 
   ::unsetenv("AWS_ENDPOINT_URL_S3");
 }
 
-TEST_CASE("remote index: index s3://b/k writes s3://b/k.idx, get and serve find it, get makes two ranged GETs",
-          "[cli][s3][remote]") {
-  IndexedCsv f;
-  S3Env& s3 = f.s3;
-  TempDir& d = f.d;
-  const std::string& url = f.url;
-
+TEST_CASE_METHOD(IndexedCsv,
+                 "remote index: index s3://b/k writes s3://b/k.idx, get and serve find it, get makes two ranged GETs",
+                 "[cli][s3][remote]") {
   // No index yet: get scans the object.
   auto scan = run_ingot(d, "get " + url + " 777");
   REQUIRE(scan.code == 0);
@@ -259,12 +255,9 @@ TEST_CASE("remote input: ranged GETs cut mid-body, answered 503, dropped or slow
   CHECK(parts.count("cut") >= 1);
 }
 
-TEST_CASE("remote index: one over the whole-read size is read by ranges, get's records equal the file's",
-          "[cli][s3][remote]") {
-  IndexedCsv f;
-  S3Env& s3 = f.s3;
-  TempDir& d = f.d;
-  const std::string& url = f.url;
+TEST_CASE_METHOD(IndexedCsv,
+                 "remote index: one over the whole-read size is read by ranges, get's records equal the file's",
+                 "[cli][s3][remote]") {
   REQUIRE(run_ingot(d, "index " + url + " -q").code == 0);
   const auto head = s3.client.head({s3.bucket, "in/data.csv.idx"});
   REQUIRE(head.has_value());
