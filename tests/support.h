@@ -154,29 +154,35 @@ inline pid_t spawn_ingot(const TempDir& dir, const std::string& args, const std:
   return pid;
 }
 
-// The port of a background `ingot serve ... --port 0` started by spawn_ingot in dir,
-// read from the line its stderr prints once it listens.
-inline int serve_port(const TempDir& dir) {
-  int port = 0;
-  wait_until(
-      [&] {
-        const std::string err = read_file(dir / ".bg.err");
-        const auto at = err.find("listening on http://127.0.0.1:");
-        if (at == std::string::npos) return false;
-        port = std::stoi(err.substr(at + 30));
-        return true;
-      },
-      std::chrono::seconds(60), [&] { return "ingot serve to listen (stderr: " + read_file(dir / ".bg.err") + ")"; },
-      std::chrono::milliseconds(10));
-  return port;
-}
-
 // The exit status of pid as a shell reports it (128+N for death by signal N) if it has
 // ended (then it is reaped), else -1. For a wait_until that also watches something else.
 inline int exited(pid_t pid) {
   int st = 0;
   if (::waitpid(pid, &st, WNOHANG) != pid) return -1;
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// The port of a background `ingot serve ... --port 0` started by spawn_ingot in dir as
+// pid, read from the line its stderr prints once it listens (the server's own word,
+// not a time); fails the test at once when the server exits first.
+inline int serve_port(const TempDir& dir, pid_t pid) {
+  int port = 0;
+  int code = -1;
+  wait_until(
+      [&] {
+        const std::string err = read_file(dir / ".bg.err");
+        const auto at = err.find("listening on http://127.0.0.1:");
+        if (at != std::string::npos) {
+          port = std::stoi(err.substr(at + 30));
+          return true;
+        }
+        return (code = exited(pid)) >= 0;
+      },
+      std::chrono::seconds(60), [&] { return "ingot serve to listen (stderr: " + read_file(dir / ".bg.err") + ")"; },
+      std::chrono::milliseconds(10));
+  INFO("ingot serve exited " << code << " before listening: " << read_file(dir / ".bg.err"));
+  REQUIRE(port > 0);
+  return port;
 }
 
 // The exit status as a shell reports it: 128+N for death by signal N; -1 when pid is

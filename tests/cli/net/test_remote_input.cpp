@@ -190,7 +190,7 @@ TEST_CASE("remote input: split, index, get, serve and upload read s3:// objects 
 
   // serve: records from the object by ranges.
   pid_t pid = spawn_ingot(d, "serve " + url + " --index remote.idx --port 0");
-  const int port = serve_port(d);
+  const int port = serve_port(d, pid);
   httplib::Client client("127.0.0.1", port);
   auto served = client.Get("/lines/77777");
   ::kill(pid, SIGTERM);

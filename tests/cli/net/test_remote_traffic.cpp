@@ -187,7 +187,7 @@ TEST_CASE_METHOD(IndexedCsv,
 
   // serve without --index finds it too.
   pid_t pid = spawn_ingot(d, "serve " + url + " --port 0");
-  const int port = serve_port(d);
+  const int port = serve_port(d, pid);
   httplib::Client client("127.0.0.1", port);
   auto served = client.Get("/lines/777");
   ::kill(pid, SIGTERM);
