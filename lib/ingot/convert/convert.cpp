@@ -114,6 +114,13 @@ std::string no_valid_record(const InputFile& in, RecordKind from, const RecordLe
 
 }  // namespace
 
+namespace detail {
+bool speculation_allowed() {
+  const char* v = std::getenv("INGOT_SPECULATE");
+  return v == nullptr || std::string_view(v) != "0";
+}
+}  // namespace detail
+
 const char* column_union_name(ColumnUnion u) {
   switch (u) {
     case ColumnUnion::none: return "";

@@ -64,7 +64,7 @@ std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool a
 }
 
 std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,
-                                                            std::vector<parquet::ColumnType> types, bool flatten,
+                                                            std::vector<parquet::ValueType> types, bool flatten,
                                                             bool line_shapes) {
 #if defined(__x86_64__)
   if (use_v3()) return x86_64_v3::make_ndjson_batch_writer(columns, std::move(types), flatten, line_shapes);

@@ -61,6 +61,9 @@ INGOT_DECLARE_NDJSON_VARIANT(generic)
 #if defined(__x86_64__)
 INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 #endif
+// Whether a conversion may speculate (NDJSON's columns, Parquet's types) and start over
+// when wrong; INGOT_SPECULATE=0 forces the pre-pass (tests and benchmarks compare both).
+bool speculation_allowed();
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
 // NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from a pre-pass over the

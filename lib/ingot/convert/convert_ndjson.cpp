@@ -894,12 +894,6 @@ void convert_pass(ConvertRun& run, PassState& st, std::uint64_t begin, bool spec
   if (st.holding) write_held(run, st, delim);
 }
 
-// INGOT_SPECULATE=0 forces the two passes (tests and benchmarks compare both).
-bool speculation_allowed() {
-  const char* v = std::getenv("INGOT_SPECULATE");
-  return v == nullptr || std::string_view(v) != "0";
-}
-
 }  // namespace
 
 // Without --fields/--schema the columns are the key union of the valid lines, in

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -226,24 +227,75 @@ std::vector<FoundType> find_types(ConvertRun& run, const Source& src, Chunker& c
   return found;
 }
 
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// NDJSON's columns (the key union, in first-seen order) and their types, joined from
+// the chunks' scans (ndjson_leaf_scan.h) in input order.
+struct KeyTypes {
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> index;
+  std::vector<std::string> names;
+  std::vector<FoundType> found;
+  std::unordered_set<std::string, StringHash, std::equal_to<>> leafless;  // distinct paths: memory stays flat
+  std::uint64_t line = 0;                                                 // of the next chunk's first line
+  std::vector<std::uint32_t> global;                                      // scratch: chunk id -> column
+
+  // Joins the next chunk's scan; true when it added a column or widened a type.
+  bool merge(const Chunk& c, const LeafScan& s) {
+    bool changed = false;
+    global.assign(s.keys.size(), 0);
+    for (std::uint32_t id : s.order) {
+      auto [it, fresh] = index.try_emplace(s.keys[id], static_cast<std::uint32_t>(names.size()));
+      if (fresh) {
+        names.push_back(s.keys[id]);
+        found.emplace_back();
+        changed = true;
+      }
+      global[id] = it->second;
+    }
+    LineCounter lines(c);
+    for (const LeafScan::Event& e : s.events) {
+      FoundType& f = found[global[e.key]];
+      const VType t = join(f.type, e.type);
+      if (t != f.type) {
+        f.type = t;
+        f.line = line + lines.at(e.offset);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+  void add_leafless(const std::string& path) {
+    if (!leafless.count(path)) leafless.emplace(path);
+  }
+  // False when a leafless object sits at a path that is a column but prefixes none (the
+  // converter would write it as that column's "{}" text; rare): the input is then typed
+  // through the converter's cells, as find_types does.
+  bool leafless_ok() const {
+    for (const std::string& path : leafless) {
+      if (!index.count(path)) continue;
+      const std::string prefix = path + '.';
+      const bool is_prefix = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+        return n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0;
+      });
+      if (!is_prefix) return false;
+    }
+    return true;
+  }
+};
+
 // NDJSON whose columns are the key union: the union and the types in one walk
-// (ndjson_leaf_scan.h). False when a leafless object sits at a path that is a column
-// but prefixes none (the converter would write it as that column's "{}" text; rare):
-// the caller then types the input through the converter's cells, as find_types does.
+// (ndjson_leaf_scan.h). False when KeyTypes::leafless_ok() is.
 bool scan_ndjson(ConvertRun& run, Chunker& chunker, bool auto_types, std::uint64_t first_line,
                  std::vector<std::string>& names, std::vector<FoundType>& found) {
   struct ScanWork {
     std::unique_ptr<NdjsonLeafScanner> scanner;
     LeafScan scan;
   };
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> index;
-  std::unordered_set<std::string, StringHash, std::equal_to<>> leafless;  // distinct paths: memory stays flat
-  std::vector<std::uint32_t> global;
-  std::uint64_t line = first_line;
+  KeyTypes kt;
+  kt.line = first_line;
   const ConvertOptions& opts = run.opts;
   run_pipeline<ScanWork>(
       chunker, opts.pipeline,
@@ -252,39 +304,14 @@ bool scan_ndjson(ConvertRun& run, Chunker& chunker, bool auto_types, std::uint64
         w.scanner->scan(c, w.scan);
       },
       [&](const Chunk& c, ScanWork& w) {
-        const LeafScan& s = w.scan;
-        global.assign(s.keys.size(), 0);
-        for (std::uint32_t id : s.order) {
-          auto [it, fresh] = index.try_emplace(s.keys[id], static_cast<std::uint32_t>(names.size()));
-          if (fresh) {
-            names.push_back(s.keys[id]);
-            found.emplace_back();
-          }
-          global[id] = it->second;
-        }
-        LineCounter lines(c);
-        for (const LeafScan::Event& e : s.events) {
-          FoundType& f = found[global[e.key]];
-          const VType t = join(f.type, e.type);
-          if (t != f.type) {
-            f.type = t;
-            f.line = line + lines.at(e.offset);
-          }
-        }
-        for (std::uint32_t id : s.leafless) {
-          if (!leafless.count(s.keys[id])) leafless.emplace(s.keys[id]);
-        }
-        line += s.newlines;
+        kt.merge(c, w.scan);
+        for (std::uint32_t id : w.scan.leafless) kt.add_leafless(w.scan.keys[id]);
+        kt.line += w.scan.newlines;
       });
-  for (const std::string& path : leafless) {
-    if (!index.count(path)) continue;
-    const std::string prefix = path + '.';
-    const bool is_prefix = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-      return n.size() > prefix.size() && n.compare(0, prefix.size(), prefix) == 0;
-    });
-    if (!is_prefix) return false;
-  }
-  return true;
+  const bool ok = kt.leafless_ok();
+  names = std::move(kt.names);
+  found = std::move(kt.found);
+  return ok;
 }
 
 // ---- --schema and --schema-out ----------------------------------------------------------
@@ -340,6 +367,7 @@ void write_typed_schema(const std::string& path, const std::vector<std::string>&
 struct WriteWork {
   RowReader reader;
   std::unique_ptr<NdjsonBatchWriter> ndjson;  // NDJSON typed by scan_ndjson
+  std::vector<std::string> leafless;          // its paths (scan_ndjson reported them)
   parquet::RowBatch batch;
 };
 
@@ -406,6 +434,271 @@ std::string kind_name(const CellView& c) {
   }
 }
 
+// ---- writing ---------------------------------------------------------------------------
+
+void require_columns(const ConvertRun& run, const std::vector<std::string>& names) {
+  if (names.empty()) {
+    throw data_error("no columns to write: Parquet needs at least one (the input has no keys or header)")
+        .at_path(run.in.display_name());
+  }
+}
+
+// The run's Parquet writer: --max-file-size's next files are kept uncommitted
+// (temporary names) until the run succeeds, like `out`.
+std::unique_ptr<parquet::Writer> open_writer(ConvertRun& run, const std::vector<std::string>& names,
+                                             const std::vector<ColumnType>& types) {
+  require_columns(run, names);
+  const ConvertOptions& opts = run.opts;
+  std::vector<parquet::ColumnSpec> specs;
+  for (std::size_t i = 0; i < names.size(); ++i) specs.push_back({names[i], types[i]});
+  parquet::WriterOptions wo;
+  wo.compression = opts.parquet_compression;
+  wo.row_group_bytes = std::max<std::uint64_t>(1, opts.row_group_size);
+  wo.created_by = "ingot version " INGOT_VERSION;
+  wo.max_file_bytes = opts.max_file_size;
+  auto writer = std::make_unique<parquet::Writer>(std::move(specs), wo,
+                                                  [&run](std::string_view b) { run.out.write(b.data(), b.size()); });
+  writer->next_file = [&run]() -> parquet::Writer::Sink {
+    OutputFile& f = run.more_outputs.emplace_back(
+        OutputFile::create(parquet_part_name(run.opts.output, run.more_outputs.size() + 1)));
+    return [&f](std::string_view b) { f.write(b.data(), b.size()); };
+  };
+  return writer;
+}
+
+const char* const kChanged = "changed while it was converted (a value no longer fits its column's type); run again";
+
+// ---- NDJSON in one walk ---------------------------------------------------------------------
+
+// The columns and types a batch of the one walk was converted with.
+struct Speculated {
+  std::vector<std::string> names;
+  std::vector<VType> types;
+};
+using SpeculatedPtr = std::shared_ptr<const Speculated>;
+
+// Thrown by the one walk's consumer at a chunk that adds a column or widens a type
+// after rows were written.
+struct TypesMissed {
+  std::uint64_t offset;  // the chunk's source offset
+};
+
+// NDJSON whose columns are the key union, written in one walk of the input instead of
+// a pre-pass and a writing pass (ARCHITECTURE.md, "parquet/"): each worker converts its
+// chunk with the columns and types known when it starts (the consumer's, which has
+// joined every chunk before); a chunk with another key or a wider value is scanned
+// (ndjson_leaf_scan.h) and converted with its own keys and types added. The consumer
+// joins the chunks' scans in order, as scan_ndjson does, so it ends with the same
+// columns, types and lines; it holds the batches of the first row group until they
+// reach --row-group-size, and then gives them to the writer in the file's columns and
+// types: a batch converted with fewer columns gets columns of nulls, one converted
+// with a narrower type of a column that has values is converted again from its chunk
+// (read again for a held one). A change after rows were written (TypesMissed), or a
+// leafless object KeyTypes::leafless_ok refuses, makes convert() return false: the
+// caller takes the output back and runs the two passes.
+class OneWalk {
+ public:
+  OneWalk(ConvertRun& run, bool auto_types)
+      : run_(run), opts_(run.opts), auto_types_(auto_types), current_(std::make_shared<const Speculated>()) {
+    kt_.line = opts_.first_line;
+  }
+
+  // False (and restart_offset) when the input must be converted the exact way.
+  bool convert(std::uint64_t& restart_offset) {
+    Chunker chunker(run_.in, RecordKind::ndjson, run_.begin, run_.end, opts_.chunker);
+    try {
+      run_pipeline<Work>(
+          chunker, opts_.pipeline, [&](const Chunk& c, Work& w) { convert_chunk(c, w); },
+          [&](const Chunk& c, Work& w) { take(c, w); });
+    } catch (const TypesMissed& m) {
+      restart_offset = m.offset;
+      return false;
+    }
+    if (!kt_.leafless_ok()) {
+      restart_offset = run_.begin;
+      return false;
+    }
+    if (!writer_) write_held();
+    writer_->finish();
+    return true;
+  }
+
+  KeyTypes& found() { return kt_; }
+  std::uint64_t bytes() const { return done_; }
+  bool changed_after_first() const { return changed_after_first_; }
+
+ private:
+  struct Work {
+    SpeculatedPtr writer_schema;  // what `writer` converts with
+    std::unique_ptr<NdjsonBatchWriter> writer;
+    std::unique_ptr<NdjsonLeafScanner> scanner;
+    LeafScan scan;
+    bool scanned = false;  // the chunk did not fit the columns it started with
+    SpeculatedPtr schema;  // the batch's
+    parquet::RowBatch batch;
+    ChunkTally tally;
+    std::vector<std::string> leafless;
+  };
+  struct Held {
+    parquet::RowBatch batch;
+    SpeculatedPtr schema;
+    Chunk chunk;  // its data is gone; read again if needed
+  };
+
+  SpeculatedPtr published() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+
+  std::unique_ptr<NdjsonBatchWriter> batch_writer(const Speculated& s) const {
+    return make_ndjson_batch_writer(s.names, s.types, opts_.flatten, opts_.line_shapes);
+  }
+
+  void convert_chunk(const Chunk& c, Work& w) {
+    SpeculatedPtr s = published();
+    w.scanned = false;
+    if (!s->names.empty()) {
+      if (w.writer_schema != s) {
+        w.writer = batch_writer(*s);
+        w.writer_schema = s;
+      }
+      if (w.writer->convert(c, w.batch, w.tally, w.leafless)) {
+        w.schema = std::move(s);
+        return;
+      }
+    }
+    // Another key or a wider value (or no column known yet): the chunk's own keys and
+    // types, added to s's, convert it.
+    if (!w.scanner) w.scanner = make_ndjson_leaf_scanner(opts_.flatten, auto_types_, opts_.line_shapes);
+    w.scanner->scan(c, w.scan);
+    w.scanned = true;
+    auto mine = std::make_shared<Speculated>(*s);
+    std::unordered_map<std::string_view, std::uint32_t> at;  // views into *s and w.scan.keys, which stay
+    for (std::size_t i = 0; i < s->names.size(); ++i) at.emplace(s->names[i], static_cast<std::uint32_t>(i));
+    std::vector<std::uint32_t> column(w.scan.keys.size(), 0);
+    for (std::uint32_t id : w.scan.order) {
+      auto [it, fresh] = at.try_emplace(w.scan.keys[id], static_cast<std::uint32_t>(mine->names.size()));
+      if (fresh) {
+        mine->names.push_back(w.scan.keys[id]);
+        mine->types.push_back(VType::none);
+      }
+      column[id] = it->second;
+    }
+    for (const LeafScan::Event& e : w.scan.events) {
+      VType& t = mine->types[column[e.key]];
+      t = join(t, e.type);
+    }
+    if (!batch_writer(*mine)->convert(c, w.batch, w.tally, w.leafless)) {
+      throw data_error(kChanged).at_path(run_.in.display_name());
+    }
+    w.schema = std::move(mine);
+  }
+
+  void take(const Chunk& c, Work& w) {
+    const bool changed = w.scanned && kt_.merge(c, w.scan);
+    kt_.line += w.tally.newlines;
+    for (const std::string& path : w.leafless) kt_.add_leafless(path);
+    run_.ledger.add(c, w.tally);
+    done_ += c.size;
+    if (opts_.progress) opts_.progress(done_, run_.ledger.counts().total());
+    if (changed) {
+      if (writer_) throw TypesMissed{c.offset};
+      changed_after_first_ |= c.seq > 0;
+      auto s = std::make_shared<Speculated>();
+      s->names = kt_.names;
+      for (const FoundType& f : kt_.found) s->types.push_back(f.type);
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_ = std::move(s);
+    }
+    if (writer_) {
+      conform(w.batch, *w.schema, [&]() -> const Chunk& { return c; });
+      writer_->write(w.batch);
+      return;
+    }
+    held_bytes_ += w.batch.rows() ? w.batch.bytes_through(w.batch.rows() - 1) : 0;
+    held_.push_back(Held{std::move(w.batch), std::move(w.schema), c});
+    w.batch = parquet::RowBatch();
+    if (held_bytes_ >= opts_.row_group_size) write_held();
+  }
+
+  // The held batches to a new writer, in the columns and types known now.
+  void write_held() {
+    std::vector<ColumnType> types;
+    for (const FoundType& f : kt_.found) types.push_back(column_type(f.type));
+    writer_ = open_writer(run_, kt_.names, types);
+    for (Held& h : held_) {
+      conform(h.batch, *h.schema, [&]() -> const Chunk& { return read_again(h.chunk); });
+      writer_->write(h.batch);
+      h.batch = parquet::RowBatch();
+    }
+    held_ = std::vector<Held>();
+  }
+
+  const Chunk& read_again(const Chunk& c) {
+    again_.reserve(c.size);
+    for (std::size_t got = 0; got < c.size;) {
+      const std::size_t n = run_.in.read_at(again_.data() + got, c.size - got, c.offset + got);
+      if (n == 0) throw data_error(kChanged).at_path(run_.in.display_name());
+      got += n;
+    }
+    std::memset(again_.data() + c.size, 0, kChunkPadding);
+    again_chunk_ = c;
+    again_chunk_.data = again_.data();
+    return again_chunk_;
+  }
+
+  // Makes a batch converted with `from` one of the columns and types known now.
+  template <class GetChunk>
+  void conform(parquet::RowBatch& batch, const Speculated& from, GetChunk&& chunk) {
+    const Speculated& to = *current_;
+    if (&from == &to) return;
+    std::unordered_map<std::string_view, std::int32_t> at;
+    for (std::size_t j = 0; j < from.names.size(); ++j) at.emplace(from.names[j], static_cast<std::int32_t>(j));
+    std::vector<std::int32_t> plan(to.names.size(), -1);
+    bool same = to.names.size() == from.names.size();
+    bool again = false;
+    for (std::size_t i = 0; i < to.names.size(); ++i) {
+      auto it = at.find(to.names[i]);
+      if (it == at.end()) {
+        same = false;
+        continue;
+      }
+      const auto j = static_cast<std::size_t>(it->second);
+      plan[i] = it->second;
+      same &= j == i;
+      // A column with only nulls in the batch takes any type as it is.
+      again |= from.types[j] != to.types[i] && from.types[j] != VType::none;
+    }
+    if (again) {
+      if (fixer_schema_ != current_) {
+        fixer_ = batch_writer(to);
+        fixer_schema_ = current_;
+      }
+      ChunkTally tally;
+      std::vector<std::string> leafless;
+      if (!fixer_->convert(chunk(), batch, tally, leafless)) throw data_error(kChanged).at_path(run_.in.display_name());
+      return;
+    }
+    if (!same) batch.reorder(plan);
+  }
+
+  ConvertRun& run_;
+  const ConvertOptions& opts_;
+  bool auto_types_;
+  KeyTypes kt_;
+  std::mutex mutex_;
+  SpeculatedPtr current_;  // kt_'s columns and types; the workers read it under mutex_
+  std::uint64_t done_ = 0;
+  bool changed_after_first_ = false;
+  std::vector<Held> held_;
+  std::uint64_t held_bytes_ = 0;
+  std::unique_ptr<parquet::Writer> writer_;
+  SpeculatedPtr fixer_schema_;
+  std::unique_ptr<NdjsonBatchWriter> fixer_;  // converts batches again with current_
+  Buffer again_;
+  Chunk again_chunk_;
+};
+
 }  // namespace
 
 std::string parquet_part_name(const std::string& output, std::size_t i) {
@@ -442,7 +735,33 @@ void convert_to_parquet(ConvertRun& run) {
   std::vector<FoundType> scanned;                // the types, when found with the key union
   bool types_scanned = false;
   if (run.from == RecordKind::ndjson) {
+    if (names.empty() && run.out.rewindable() && run.ledger.can_restart() && speculation_allowed()) {
+      std::uint64_t restart_offset = 0;
+      {
+        OneWalk walk(run, src.auto_types);
+        if (walk.convert(restart_offset)) {
+          KeyTypes& kt = walk.found();
+          run.columns = std::move(kt.names);
+          std::vector<ColumnType> types;
+          for (std::size_t i = 0; i < run.columns.size(); ++i) {
+            types.push_back(column_type(kt.found[i].type));
+            if (kt.found[i].type == VType::none) run.empty_columns.push_back(run.columns[i]);
+          }
+          run.column_union = walk.changed_after_first() ? ColumnUnion::extended : ColumnUnion::first_chunk;
+          run.bytes = walk.bytes();
+          if (!opts.schema_out.empty()) write_typed_schema(opts.schema_out, run.columns, types, kt.found);
+          return;
+        }
+      }
+      // Rows were written with columns or types the rest of the input widened: start over.
+      run.more_outputs.clear();
+      run.out.rewind();
+      run.ledger.restart();
+      run.column_union = ColumnUnion::restarted;
+      run.restart_offset = restart_offset;
+    }
     if (names.empty()) {
+      if (run.column_union == ColumnUnion::none) run.column_union = ColumnUnion::pre_pass;
       Chunker chunker(run.in, run.from, run.begin, run.end, copts);
       types_scanned = scan_ndjson(run, chunker, src.auto_types, first_line, names, scanned);
     }
@@ -472,10 +791,7 @@ void convert_to_parquet(ConvertRun& run) {
     }
     src.expected = "expected " + std::to_string(names.size()) + " fields, found ";
   }
-  if (names.empty()) {
-    throw data_error("no columns to write: Parquet needs at least one (the input has no keys or header)")
-        .at_path(run.in.display_name());
-  }
+  require_columns(run, names);
   run.columns = names;
   src.columns = &run.columns;
   const std::size_t ncols = names.size();
@@ -497,32 +813,21 @@ void convert_to_parquet(ConvertRun& run) {
   }
 
   // Pass 2.
-  std::vector<parquet::ColumnSpec> specs;
-  for (std::size_t i = 0; i < ncols; ++i) specs.push_back({names[i], types[i]});
-  parquet::WriterOptions wo;
-  wo.compression = opts.parquet_compression;
-  wo.row_group_bytes = std::max<std::uint64_t>(1, opts.row_group_size);
-  wo.created_by = "ingot version " INGOT_VERSION;
-  wo.max_file_bytes = opts.max_file_size;
-  parquet::Writer writer(std::move(specs), wo, [&](std::string_view b) { run.out.write(b.data(), b.size()); });
-  writer.next_file = [&]() -> parquet::Writer::Sink {
-    // Kept uncommitted (temporary names) until the run succeeds, like `out`.
-    OutputFile& f =
-        run.more_outputs.emplace_back(OutputFile::create(parquet_part_name(opts.output, run.more_outputs.size() + 1)));
-    return [&f](std::string_view b) { f.write(b.data(), b.size()); };
-  };
+  std::unique_ptr<parquet::Writer> writer = open_writer(run, names, types);
   Chunker chunker(run.in, run.from, run.begin, run.end, copts);
   std::uint64_t done = 0;
   run_pipeline<WriteWork>(
       chunker, opts.pipeline,
       [&](const Chunk& c, WriteWork& w) {
         if (types_scanned) {
-          if (!w.ndjson) w.ndjson = make_ndjson_batch_writer(names, types, opts.flatten, opts.line_shapes);
-          try {
-            w.ndjson->convert(c, w.batch, w.reader.tally);
-          } catch (Error& e) {  // a value that no longer fits: the input changed since the pre-pass
-            if (e.path().empty()) e.at_path(run.in.display_name());
-            throw;
+          if (!w.ndjson) {
+            std::vector<VType> found_types;
+            for (const FoundType& f : found) found_types.push_back(f.type);
+            w.ndjson = make_ndjson_batch_writer(names, std::move(found_types), opts.flatten, opts.line_shapes);
+          }
+          // A record that does not fit: the input changed since the pre-pass.
+          if (!w.ndjson->convert(c, w.batch, w.reader.tally, w.leafless)) {
+            throw data_error(kChanged).at_path(run.in.display_name());
           }
           return;
         }
@@ -557,11 +862,11 @@ void convert_to_parquet(ConvertRun& run) {
       },
       [&](const Chunk& c, WriteWork& w) {
         run.ledger.add(c, w.reader.tally);
-        writer.write(w.batch);
+        writer->write(w.batch);
         done += c.size;
         if (opts.progress) opts.progress(done, run.ledger.counts().total());
       });
-  writer.finish();
+  writer->finish();
   run.bytes = done + header_len;
   if (!opts.schema_out.empty()) write_typed_schema(opts.schema_out, names, types, found);
 }

@@ -440,24 +440,33 @@ class LeafScanner final : public NdjsonLeafScanner, LineWalker {
 
 class BatchWriter final : public NdjsonBatchWriter, LineWalker {
  public:
-  BatchWriter(const std::vector<std::string>& columns, std::vector<parquet::ColumnType> types, bool flatten,
-              bool line_shapes)
+  BatchWriter(const std::vector<std::string>& columns, std::vector<ValueType> types, bool flatten, bool line_shapes)
       : LineWalker(flatten, line_shapes, true), types_(std::move(types)), cells_(columns.size()) {
     for (const std::string& name : columns) id_of(name);  // a column's id is its index
   }
 
-  void convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally) override {
+  bool convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally,
+               std::vector<std::string>& leafless) override {
     tally.clear();
     batch.reset(types_.size());
+    leafless.clear();
     tally_ = &tally;
-    tally.newlines = walk_chunk(
-        c, [&](std::size_t) { accept(batch); },
-        [&](error_code e, std::uint64_t line, const char* p, const char* end) {
-          tally.rejects.push_back(line_reject(c, e, line, p, end));
-        });
+    leafless_ = &leafless;
+    ++chunk_;
+    try {
+      tally.newlines = walk_chunk(
+          c, [&](std::size_t) { accept(batch); },
+          [&](error_code e, std::uint64_t line, const char* p, const char* end) {
+            tally.rejects.push_back(line_reject(c, e, line, p, end));
+          });
+    } catch (const Misfit&) {
+      return false;
+    }
+    return true;
   }
 
  private:
+  struct Misfit {};  // a valid record that does not fit the columns: the walk stops
   struct Cell {
     const Leaf* leaf = nullptr;
     std::uint64_t stamp = 0;
@@ -465,8 +474,8 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
 
   void blank() override { ++tally_->counts.blank; }
 
-  // A valid record becomes a row: each column's last non-null value, as the type the
-  // pre-pass found for it (which holds every value of the column, so each one fits).
+  // A valid record becomes a row: each column's last non-null value, as the column's
+  // type (which must hold it: else Misfit).
   void accept(parquet::RowBatch& batch) {
     ++tally_->counts.valid;
     ++record_;
@@ -479,27 +488,26 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
       const int* column = matched_->column.data();
       const std::size_t slots = matched_->column.size();
       const SlotValue* values = slots_.data();
-      const parquet::ColumnType* types = types_.data();
+      const ValueType* types = types_.data();
       std::size_t col = 0;
       for (std::size_t i = 0; i < slots; ++i) {
         const auto c = static_cast<std::size_t>(column[i]);
-        if (c >= n) break;
+        if (c >= n) throw Misfit{};
         for (; col < c; ++col) batch.add_null(col);
         const SlotValue& v = values[i];
         std::int64_t iv;
         double dv;
         if (v.kind == LeafKind::null) {
           batch.add_null(c);
-        } else if (v.kind == LeafKind::number &&
-                   (types[c] == parquet::ColumnType::int64 || types[c] == parquet::ColumnType::double_) &&
-                   fast_number(v.text, v.number_class, types[c] == parquet::ColumnType::double_, iv, dv)) {
-          if (types[c] == parquet::ColumnType::int64) {
+        } else if (v.kind == LeafKind::number && (types[c] == ValueType::int64 || types[c] == ValueType::double_) &&
+                   fast_number(v.text, v.number_class, types[c] == ValueType::double_, iv, dv)) {
+          if (types[c] == ValueType::int64) {
             batch.add_int64(c, iv);
           } else {
             batch.add_double(c, dv);
           }
         } else if (!add(batch, c, types[c], Leaf{static_cast<std::uint32_t>(c), v.kind, v.text})) {
-          throw data_error("changed while it was converted (a value no longer fits its column's type); run again");
+          throw Misfit{};
         }
         col = c + 1;
       }
@@ -508,47 +516,55 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
       return;
     }
     for (const Leaf& l : leaves_) {
-      if (l.kind != LeafKind::null && l.id < n) cells_[l.id] = Cell{&l, record_};
+      if (l.id >= n) throw Misfit{};
+      if (l.kind != LeafKind::null) cells_[l.id] = Cell{&l, record_};
     }
     for (std::size_t i = 0; i < n; ++i) {
       const Cell& cell = cells_[i];
       if (cell.stamp != record_) {
         batch.add_null(i);
       } else if (!add(batch, i, types_[i], *cell.leaf)) {
-        throw data_error("changed while it was converted (a value no longer fits its column's type); run again");
+        throw Misfit{};
       }
     }
     batch.end_row();
+    // A line of the same shape has the same leafless paths, reported here already.
+    for (std::uint32_t id : line_leafless_) {
+      if (leafless_seen_.size() < paths_.size()) leafless_seen_.resize(paths_.size());
+      if (leafless_seen_[id] != chunk_) {
+        leafless_seen_[id] = chunk_;
+        leafless_->push_back(paths_[id]);
+      }
+    }
   }
 
-  [[gnu::always_inline]] static bool add(parquet::RowBatch& b, std::size_t col, parquet::ColumnType type,
-                                         const Leaf& l) {
+  [[gnu::always_inline]] static bool add(parquet::RowBatch& b, std::size_t col, ValueType type, const Leaf& l) {
     switch (type) {
-      case parquet::ColumnType::string: b.add_string(col, l.text); return true;
-      case parquet::ColumnType::int64: {
+      case ValueType::string: b.add_string(col, l.text); return true;
+      case ValueType::int64: {
         std::int64_t v;
         if (l.kind != LeafKind::number || !parquet::parse_int64(l.text, v)) return false;
         b.add_int64(col, v);
         return true;
       }
-      case parquet::ColumnType::double_: {
+      case ValueType::double_: {
         double v;
         if (l.kind != LeafKind::number || !parquet::parse_double(l.text, v)) return false;
         b.add_double(col, v);
         return true;
       }
-      case parquet::ColumnType::boolean:
+      case ValueType::boolean:
         if (l.kind != LeafKind::boolean) return false;
         b.add_bool(col, l.text[0] == 't');
         return true;
-      case parquet::ColumnType::date:
-      case parquet::ColumnType::timestamp:
-      case parquet::ColumnType::timestamptz: {
+      case ValueType::date:
+      case ValueType::timestamp:
+      case ValueType::timestamptz: {
         if (l.kind != LeafKind::string) return false;
         const parquet::TimeValue v = parquet::parse_iso_time(l.text);
-        const parquet::TimeKind want = type == parquet::ColumnType::date        ? parquet::TimeKind::date
-                                       : type == parquet::ColumnType::timestamp ? parquet::TimeKind::timestamp
-                                                                                : parquet::TimeKind::timestamptz;
+        const parquet::TimeKind want = type == ValueType::date        ? parquet::TimeKind::date
+                                       : type == ValueType::timestamp ? parquet::TimeKind::timestamp
+                                                                      : parquet::TimeKind::timestamptz;
         if (v.kind != want) return false;
         if (want == parquet::TimeKind::date) {
           b.add_int32(col, static_cast<std::int32_t>(v.value));
@@ -557,13 +573,17 @@ class BatchWriter final : public NdjsonBatchWriter, LineWalker {
         }
         return true;
       }
+      case ValueType::none: return false;  // a column without values so far holds only nulls
     }
     return false;
   }
 
-  std::vector<parquet::ColumnType> types_;
+  std::vector<ValueType> types_;
   std::vector<Cell> cells_;
   ChunkTally* tally_ = nullptr;
+  std::vector<std::string>* leafless_ = nullptr;
+  std::vector<std::uint64_t> leafless_seen_;  // by id: the chunk that reported it last
+  std::uint64_t chunk_ = 0;
   std::uint64_t record_ = 0;
 };
 
@@ -574,7 +594,7 @@ std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool a
 }
 
 std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,
-                                                            std::vector<parquet::ColumnType> types, bool flatten,
+                                                            std::vector<parquet::ValueType> types, bool flatten,
                                                             bool line_shapes) {
   return std::make_unique<BatchWriter>(columns, std::move(types), flatten, line_shapes);
 }

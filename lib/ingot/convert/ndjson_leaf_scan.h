@@ -49,25 +49,30 @@ class NdjsonLeafScanner {
 // (not with --types string); line_shapes: ConvertOptions::line_shapes.
 std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);
 
-// The writing pass over the same walk, when the types came from make_ndjson_leaf_scanner
-// (so every value fits its column; a value that does not means the input changed, a
-// data error): each valid record becomes a row of the batch, the counts and rejects
-// (with the converter's reasons) go to the tally, as the chunk converter's cells would
-// give them, without the cells.
+// The writing pass over the same walk: each valid record becomes a row of the batch,
+// the counts and rejects (with the converter's reasons) go to the tally, as the chunk
+// converter's cells would give them, without the cells. convert() returns false when a
+// valid record does not fit the columns: a leaf path that is no column, or a value its
+// column's type does not hold (a column of type none holds only nulls); the batch is
+// then unusable. With the types of make_ndjson_leaf_scanner's pass over the whole input
+// every record fits (one that does not means the input changed); with speculated types
+// (convert_parquet.cpp's one walk) the caller scans the chunk and converts it again.
+// `leafless` gets the chunk's paths (flattening) whose object held no leaf, each once.
 class NdjsonBatchWriter {
  public:
   virtual ~NdjsonBatchWriter() = default;
-  virtual void convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally) = 0;
+  [[nodiscard]] virtual bool convert(const Chunk& c, parquet::RowBatch& batch, ChunkTally& tally,
+                                     std::vector<std::string>& leafless) = 0;
 };
 std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,
-                                                            std::vector<parquet::ColumnType> types, bool flatten,
+                                                            std::vector<parquet::ValueType> types, bool flatten,
                                                             bool line_shapes);
 
 #define INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(ns)                                                                  \
   namespace ns {                                                                                                    \
   std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);     \
   std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,              \
-                                                              std::vector<parquet::ColumnType> types, bool flatten, \
+                                                              std::vector<parquet::ValueType> types, bool flatten,  \
                                                               bool line_shapes);                                    \
   }
 INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(generic)

@@ -129,6 +129,26 @@ void RowBatch::drop_row() {
   row_bytes_ = 0;
 }
 
+void RowBatch::reorder(const std::vector<std::int32_t>& from) {
+  std::vector<Column> cols(from.size());
+  const std::size_t r = rows();
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (from[i] >= 0) {
+      cols[i] = std::move(cols_[static_cast<std::size_t>(from[i])]);
+    } else {
+      char* d = cols[i].defs.extend(r);
+      if (r) std::memset(d, 0, r);
+    }
+  }
+  // A row's size counts a byte per column (end_row).
+  const auto more = static_cast<std::int64_t>(from.size()) - static_cast<std::int64_t>(cols_.size());
+  for (std::size_t k = 0; k < r; ++k) {
+    row_end_[k] = static_cast<std::uint64_t>(static_cast<std::int64_t>(row_end_[k]) + more * static_cast<std::int64_t>(k + 1));
+  }
+  bytes_ = r ? row_end_[r - 1] : 0;
+  cols_ = std::move(cols);
+}
+
 namespace {
 
 // Where row r's values start in a batch column's PLAIN bytes (its size at r = rows):

@@ -127,6 +127,12 @@ class RowBatch {
   // Drops the cells added since the last end_row() (a row that turned out invalid).
   void drop_row();
 
+  // The columns of a finished batch in another order, for convert_parquet.cpp's one
+  // walk, whose columns grow after a batch was made: column i becomes the old column
+  // from[i], or a column of nulls where from[i] < 0 (each old column once at most);
+  // the rows' sizes count the new columns.
+  void reorder(const std::vector<std::int32_t>& from);
+
  private:
   [[gnu::always_inline]] void add_raw(std::size_t col, const void* p, std::size_t n) {
     Column& c = cols_[col];
