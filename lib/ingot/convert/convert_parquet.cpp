@@ -525,7 +525,10 @@ class OneWalk {
 
   KeyTypes& found() { return kt_; }
   std::uint64_t bytes() const { return done_; }
+  // Whether a chunk after the first added a column or widened a type (the first such
+  // chunk's source offset).
   bool changed_after_first() const { return changed_after_first_; }
+  std::uint64_t first_change() const { return first_change_; }
 
  private:
   struct Work {
@@ -603,7 +606,10 @@ class OneWalk {
     if (opts_.progress) opts_.progress(done_, run_.ledger.counts().total());
     if (changed) {
       if (writer_) throw TypesMissed{c.offset};
-      changed_after_first_ |= c.seq > 0;
+      if (c.seq > 0 && !changed_after_first_) {
+        changed_after_first_ = true;
+        first_change_ = c.offset;
+      }
       auto s = std::make_shared<Speculated>();
       s->names = kt_.names;
       for (const FoundType& f : kt_.found) s->types.push_back(f.type);
@@ -690,6 +696,7 @@ class OneWalk {
   SpeculatedPtr current_;  // kt_'s columns and types; the workers read it under mutex_
   std::uint64_t done_ = 0;
   bool changed_after_first_ = false;
+  std::uint64_t first_change_ = 0;
   std::vector<Held> held_;
   std::uint64_t held_bytes_ = 0;
   std::unique_ptr<parquet::Writer> writer_;
@@ -748,6 +755,7 @@ void convert_to_parquet(ConvertRun& run) {
             if (kt.found[i].type == VType::none) run.empty_columns.push_back(run.columns[i]);
           }
           run.column_union = walk.changed_after_first() ? ColumnUnion::extended : ColumnUnion::first_chunk;
+          run.restart_offset = walk.first_change();
           run.bytes = walk.bytes();
           if (!opts.schema_out.empty()) write_typed_schema(opts.schema_out, run.columns, types, kt.found);
           return;

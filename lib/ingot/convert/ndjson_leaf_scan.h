@@ -68,12 +68,12 @@ std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<st
                                                             std::vector<parquet::ValueType> types, bool flatten,
                                                             bool line_shapes);
 
-#define INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(ns)                                                                  \
-  namespace ns {                                                                                                    \
-  std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);     \
-  std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,              \
-                                                              std::vector<parquet::ValueType> types, bool flatten,  \
-                                                              bool line_shapes);                                    \
+#define INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(ns)                                                                 \
+  namespace ns {                                                                                                   \
+  std::unique_ptr<NdjsonLeafScanner> make_ndjson_leaf_scanner(bool flatten, bool auto_types, bool line_shapes);    \
+  std::unique_ptr<NdjsonBatchWriter> make_ndjson_batch_writer(const std::vector<std::string>& columns,             \
+                                                              std::vector<parquet::ValueType> types, bool flatten, \
+                                                              bool line_shapes);                                   \
   }
 INGOT_DECLARE_NDJSON_LEAF_SCAN_VARIANT(generic)
 #if defined(__x86_64__)

@@ -143,7 +143,8 @@ void RowBatch::reorder(const std::vector<std::int32_t>& from) {
   // A row's size counts a byte per column (end_row).
   const auto more = static_cast<std::int64_t>(from.size()) - static_cast<std::int64_t>(cols_.size());
   for (std::size_t k = 0; k < r; ++k) {
-    row_end_[k] = static_cast<std::uint64_t>(static_cast<std::int64_t>(row_end_[k]) + more * static_cast<std::int64_t>(k + 1));
+    row_end_[k] =
+        static_cast<std::uint64_t>(static_cast<std::int64_t>(row_end_[k]) + more * static_cast<std::int64_t>(k + 1));
   }
   bytes_ = r ? row_end_[r - 1] : 0;
   cols_ = std::move(cols);
