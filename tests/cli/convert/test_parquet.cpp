@@ -456,7 +456,8 @@ TEST_CASE("cli parquet: peak RSS is bounded by the row-group size and the pipeli
   // 64 MiB of NDJSON in row groups of 1 MiB: the bound is that of every conversion
   // (tests/cli/test_memory.cpp: 16 MiB + 2 x threads x 8 x chunk size) plus eight times
   // the row-group size (the group's column buffers, its encoded chunks, the encoder's
-  // scratch), 32 MiB in all, half the input. A writer that kept the groups would not fit.
+  // scratch, NDJSON's one walk holding the first group's batches), 32 MiB in all, half
+  // the input. A writer that kept the groups would not fit.
   constexpr std::uint64_t kMiB = 1 << 20;
   constexpr std::uint64_t kBound = 16 * kMiB + 2 * 2 * 8 * (kMiB / 4) + 8 * kMiB;
   TempDir d;

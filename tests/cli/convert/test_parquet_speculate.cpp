@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli.h"
+#include "cli/s3_env.h"
 
 using namespace ingot_test;
 
@@ -46,8 +46,8 @@ std::vector<Input> inputs() {
       {"a BOOLEAN column becomes STRING", a + "{\"ok\":1}\n" + b, true, false},
       {"a key first in a middle chunk", a + "{\"id\":8,\"mid\":true}\n" + b, true, false},
       {"a key first on the last line", lines(0, 300) + "{\"id\":9,\"late\":\"x\"}", true, false},
-      {"a null-only key gets values later",
-       "{\"id\":1,\"n\":null}\n" + a + "{\"n\":5}\n" + b + "{\"n\":null}\n", true, false},
+      {"a null-only key gets values later", "{\"id\":1,\"n\":null}\n" + a + "{\"n\":5}\n" + b + "{\"n\":null}\n", true,
+       false},
       {"keys in another order later", a + "{\"geo\":{\"lat\":1},\"ok\":true,\"id\":7,\"zz\":1}\n" + b, true, false},
       {"integers beyond int64, -0 and an overflowing number",
        "{\"v\":-0}\n" + a + "{\"v\":12345678901234567890}\n" + b + "{\"w\":1}\n{\"w\":1e400}\n", true, false},
@@ -55,8 +55,8 @@ std::vector<Input> inputs() {
       {"nested objects and arrays",
        a + "{\"id\":7,\"geo\":{\"lat\":1.5,\"deep\":{\"x\":[1,{\"y\":2}],\"z\":{}}}}\n" + b, true, false},
       {"a leafless object at a column", a + "{\"geo\":{}}\n{\"id\":{}}\n" + b, false, true},
-      {"the first chunk has only broken lines",
-       std::string(40, '\n') + "{\"id\":1,\n{\"x\":}\nnope\n" + lines(0, 200), false, false},
+      {"the first chunk has only broken lines", std::string(40, '\n') + "{\"id\":1,\n{\"x\":}\nnope\n" + lines(0, 200),
+       false, false},
       {"blank lines, CRLF and a BOM", "\xEF\xBB\xBF\n  \r\n" + lines(0, 100) + "\r\n\t\n{\"new\":1}\r\n\n", true,
        false},
   };
@@ -184,8 +184,9 @@ TEST_CASE("parquet one walk: fixed-seed random inputs take every way and give th
           "[cli][parquet][speculate]") {
   TempDir dir;
   std::mt19937 rng(20261204);
-  const char* values[] = {"1", "-0", "2.5", "1e3", "\"x\"", "\"2024-02-03\"", "\"2024-02-03T04:05:06Z\"",
-                          "true", "null", "{}", "[1,2]", "{\"in\":1}", "99999999999999999999"};
+  const char* values[] = {
+      "1",    "-0",   "2.5", "1e3",   "\"x\"",      "\"2024-02-03\"",      "\"2024-02-03T04:05:06Z\"",
+      "true", "null", "{}",  "[1,2]", "{\"in\":1}", "99999999999999999999"};
   std::map<std::string, int> ways;
   for (int round = 0; round < 40; ++round) {
     std::string text;
@@ -207,8 +208,8 @@ TEST_CASE("parquet one walk: fixed-seed random inputs take every way and give th
       text += line + "}\n";
     }
     write_file(dir / "in.ndjson", text);
-    const std::string args = "-j2 --chunk-size " + std::to_string(16 + rng() % 300) +
-                             (round % 2 ? " --row-group-size 200" : "");
+    const std::string args =
+        "-j2 --chunk-size " + std::to_string(16 + rng() % 300) + (round % 2 ? " --row-group-size 200" : "");
     INFO("round " << round << ": " << args << "\n" << text);
     Outcome two = convert(dir, "INGOT_SPECULATE=0", args);
     Outcome one = convert(dir, "", args);
@@ -233,4 +234,40 @@ TEST_CASE("parquet one walk: stdout and INGOT_SPECULATE=0 take the two passes", 
   CHECK(file.column_union == "first-chunk");
   CHECK(r.out.substr(0, 4) == "PAR1");
   CHECK(r.out == file.files.at("out.parquet"));
+}
+
+TEST_CASE("parquet one walk: --on-error fail and --max-errors fail as the two passes do, leaving nothing",
+          "[cli][parquet][speculate]") {
+  TempDir dir;
+  // The broken line comes after the chunk that widens a type past the first row group:
+  // the run that started over fails there.
+  write_file(dir / "in.ndjson", lines(0, 50) + "{\"id\":0.5}\n" + lines(50, 50) + "{oops\n");
+  for (const char* args : {"--on-error fail --chunk-size 64 --row-group-size 300", "--max-errors 0 --chunk-size 64 -j2",
+                           "--on-error fail"}) {
+    INFO(args);
+    auto two = run_sh(dir, std::string("INGOT_SPECULATE=0 \"$INGOT\" convert in.ndjson -o out.parquet ") + args);
+    auto one = run_sh(dir, std::string("\"$INGOT\" convert in.ndjson -o out.parquet ") + args);
+    CHECK(two.code == 1);
+    CHECK(one.code == two.code);
+    CHECK(one.err == two.err);
+    CHECK(names(dir).empty());
+  }
+}
+
+TEST_CASE("parquet one walk: a restart to s3:// leaves one object, the two-pass file",
+          "[cli][parquet][speculate][s3]") {
+  S3Env s3;
+  TempDir dir;
+  ::setenv("AWS_ENDPOINT_URL_S3", servers().s3_endpoint.c_str(), 1);
+  write_file(dir / "in.ndjson", lines(0, 3000) + "{\"id\":1,\"late\":{\"x\":1}}\n");
+  auto local = run_sh(dir, "INGOT_SPECULATE=0 \"$INGOT\" convert in.ndjson -o expect.parquet -q --row-group-size 4K");
+  REQUIRE(local.code == 0);
+  auto r = run_ingot(
+      dir, "convert in.ndjson -o " + s3.url("out.parquet") + " --json --chunk-size 4K -j2 --row-group-size 4K");
+  ::unsetenv("AWS_ENDPOINT_URL_S3");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(report(r)["stats"]["column_union"] == "restarted");
+  CHECK(s3.get("out.parquet", 4u << 20) == read_file(dir / "expect.parquet"));
+  CHECK(s3.uploads("out.parquet").empty());
 }

@@ -67,10 +67,8 @@ TEST_CASE("row batch: reorder gives the batch built in the new columns, sizes an
     CHECK(bytes(got.column(c).plain) == bytes(want.column(c).plain));
   }
   for (std::size_t r = 0; r < got.rows(); ++r) CHECK(got.bytes_through(r) == want.bytes_through(r));
-  const std::vector<ColumnSpec> specs = {{"s", ColumnType::string},
-                                         {"x", ColumnType::string},
-                                         {"a", ColumnType::int64},
-                                         {"y", ColumnType::boolean}};
+  const std::vector<ColumnSpec> specs = {
+      {"s", ColumnType::string}, {"x", ColumnType::string}, {"a", ColumnType::int64}, {"y", ColumnType::boolean}};
   CHECK(write(got, specs) == write(want, specs));
 
   // The same columns in the same order change nothing; an empty batch gets empty columns.
