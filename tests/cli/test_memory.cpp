@@ -2,26 +2,11 @@
 // of inputs at least 8x the memory bound stay under the bound of ARCHITECTURE.md
 // ("Memory bound"): 16 MiB + 2 x threads x 8 x chunk size, i.e. 48 MiB for -j2
 // --chunk-size 1M. Peak RSS is the child's ru_maxrss from wait4.
-#include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 
-#include "cli.h"
-
-extern char** environ;
+#include "peak_rss.h"
 
 using namespace ingot_test;
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define INGOT_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define INGOT_TEST_ASAN 1
-#endif
 
 namespace {
 
@@ -59,36 +44,6 @@ std::string csv_block() {
          ",\"a, \"\"quoted\"\"\ntext\"," + std::to_string(i % 500) + ".5,true\n";
   }
   return s;
-}
-
-struct Peak {
-  int code = -1;
-  std::uint64_t rss = 0;  // bytes
-};
-
-// Runs ingot with `args` (stdout and stderr discarded) and returns its exit status and peak RSS.
-Peak run_measured(const std::vector<std::string>& args) {
-  std::vector<std::string> argv_store = {INGOT_BINARY};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, INGOT_BINARY, &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE(err == 0);
-  int status = 0;
-  struct rusage ru {};
-  REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
-  Peak p;
-  p.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  p.rss = static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;  // ru_maxrss is in KiB on Linux
-  return p;
 }
 
 }  // namespace

@@ -66,8 +66,9 @@ INGOT_DECLARE_NDJSON_VARIANT(x86_64_v3)
 bool speculation_allowed();
 // CSV/TSV -> NDJSON or CSV/TSV.
 void convert_delimited(ConvertRun& run);
-// NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from a pre-pass over the
-// whole input (or --schema), then row groups in input order.
+// NDJSON, CSV or TSV -> Parquet (convert_parquet.cpp): types from every value of the
+// input (a pre-pass, or speculated and checked in one pass) or --schema, then row groups
+// in input order.
 void convert_to_parquet(ConvertRun& run);
 // The i-th file of a Parquet output rolled by --max-file-size: x.parquet -> x-00000.parquet.
 std::string parquet_part_name(const std::string& output, std::size_t i);

@@ -2,10 +2,13 @@
 // column's type from all of its values (the narrowest of BOOLEAN, INT64, DOUBLE and
 // STRING that holds each one) and the line that widened it last; the second converts
 // rows into typed column values in the pipeline's workers and hands them, in input
-// order, to the writer (parquet/writer.h), which cuts row groups by size. Both passes
-// read rows the same way: NDJSON through the chunk converter's cells (RowFormat::cells),
-// CSV/TSV through the tokenizer. ARCHITECTURE.md ("parquet/") has the type rules.
+// order, to the writer (parquet/writer.h), which cuts row groups by size. NDJSON whose
+// columns are the key union reads both through one walker (ndjson_leaf_scan.h), and
+// where the output can be taken back does both in one pass (OneWalk, below); other
+// NDJSON reads rows through the chunk converter's cells (RowFormat::cells), CSV/TSV
+// through the tokenizer. ARCHITECTURE.md ("parquet/") has the type rules.
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -467,6 +470,8 @@ std::unique_ptr<parquet::Writer> open_writer(ConvertRun& run, const std::vector<
 }
 
 const char* const kChanged = "changed while it was converted (a value no longer fits its column's type); run again";
+// A chunk that does not fit the keys and types found in it: a bug, not the input's fault.
+const char* const kMisfit = "internal error: a chunk does not fit the columns found in it";
 
 // ---- NDJSON in one walk ---------------------------------------------------------------------
 
@@ -477,10 +482,14 @@ struct Speculated {
 };
 using SpeculatedPtr = std::shared_ptr<const Speculated>;
 
-// How much of the first row group's values the one walk holds as batches at most.
-// Holding a whole default row group (128 MiB) took 34k more page faults at 1 GiB of taxi
-// NDJSON (each held batch is fresh memory) and 0.25 s of 1.5 s; 32 MiB costs ~8k.
-constexpr std::uint64_t kHoldBytes = std::uint64_t{32} << 20;
+// How much input the one walk holds the batches of: a row group's worth, at most
+// 32 MiB. Counted in input bytes, so where the hold ends depends on the input alone,
+// never on which columns a worker's batch had. A held batch takes ~0.5x its input for
+// taxi NDJSON, at worst ~5x (a 3-byte line {} is an 8-byte row end in a vector that may
+// be twice its size). Holding 128 MiB of values (a whole default row group, ~256 MiB of
+// taxi NDJSON) took 34k more page faults at 1 GiB (each held batch is fresh memory),
+// 0.25 s of 1.5 s.
+std::uint64_t hold_limit(const ConvertOptions& opts) { return std::min(opts.row_group_size, std::uint64_t{32} << 20); }
 
 // Thrown by the one walk's consumer at a chunk that adds a column or widens a type
 // after rows were written.
@@ -494,13 +503,11 @@ struct TypesMissed {
 // joined every chunk before); a chunk with another key or a wider value is scanned
 // (ndjson_leaf_scan.h) and converted with its own keys and types added. The consumer
 // joins the chunks' scans in order, as scan_ndjson does, so it ends with the same
-// columns, types and lines; it holds the first batches until they reach the row-group
-// size or kHoldBytes, and then gives them to the writer in the file's columns and
-// types: a batch converted with fewer columns gets columns of nulls, one converted
-// with a narrower type of a column that has values is converted again from its chunk
-// (read again for a held one). A change after rows were written (TypesMissed), or a
-// leafless object KeyTypes::leafless_ok refuses, makes convert() return false: the
-// caller takes the output back and runs the two passes.
+// columns, types and lines; it holds the first batches (hold_limit), and then gives
+// them to the writer in the file's columns and types: a batch converted with fewer columns gets columns of nulls, one
+// converted with a narrower type of a column that has values is converted again from its chunk (read again for a held
+// one). A change after rows were written (TypesMissed), or a leafless object KeyTypes::leafless_ok refuses, makes
+// convert() return false: the caller takes the output back and runs the two passes.
 class OneWalk {
  public:
   OneWalk(ConvertRun& run, bool auto_types)
@@ -550,7 +557,10 @@ class OneWalk {
   struct Held {
     parquet::RowBatch batch;
     SpeculatedPtr schema;
-    Chunk chunk;  // its data is gone; read again if needed
+    Chunk chunk;  // without data (gone): read again if needed
+    // A batch made with no column (its valid records had no leaf, as {} has): only its
+    // row count is kept, rows of nulls in any columns.
+    std::size_t empty_rows = 0;
   };
 
   SpeculatedPtr published() {
@@ -597,7 +607,7 @@ class OneWalk {
       t = join(t, e.type);
     }
     if (!batch_writer(*mine)->convert(c, w.batch, w.tally, w.leafless)) {
-      throw data_error(kChanged).at_path(run_.in.display_name());
+      throw io_error(kMisfit).at_path(run_.in.display_name());
     }
     w.schema = std::move(mine);
   }
@@ -622,14 +632,21 @@ class OneWalk {
       current_ = std::move(s);
     }
     if (writer_) {
-      conform(w.batch, *w.schema, [&]() -> const Chunk& { return c; });
+      conform(
+          w.batch, *w.schema, [&]() -> const Chunk& { return c; }, false);
       writer_->write(w.batch);
       return;
     }
-    held_bytes_ += w.batch.rows() ? w.batch.bytes_through(w.batch.rows() - 1) : 0;
-    held_.push_back(Held{std::move(w.batch), std::move(w.schema), c});
-    w.batch = parquet::RowBatch();
-    if (held_bytes_ >= std::min(opts_.row_group_size, kHoldBytes)) write_held();
+    held_input_ += c.size;
+    const Chunk gone{c.seq, c.offset, nullptr, c.size, c.last};
+    if (w.batch.columns() == 0) {
+      held_.push_back(Held{parquet::RowBatch(), nullptr, gone, w.batch.rows()});
+    } else {
+      held_.push_back(Held{std::move(w.batch), std::move(w.schema), gone});
+      w.batch = parquet::RowBatch();
+    }
+    // No writer before there is a column: lines of {} alone are held as counts.
+    if (held_input_ >= hold_limit(opts_) && !kt_.names.empty()) write_held();
   }
 
   // The held batches to a new writer, in the columns and types known now.
@@ -638,7 +655,16 @@ class OneWalk {
     for (const FoundType& f : kt_.found) types.push_back(column_type(f.type));
     writer_ = open_writer(run_, kt_.names, types);
     for (Held& h : held_) {
-      conform(h.batch, *h.schema, [&]() -> const Chunk& { return read_again(h.chunk); });
+      if (!h.schema) {
+        h.batch.reset(kt_.names.size());
+        for (std::size_t r = 0; r < h.empty_rows; ++r) {
+          for (std::size_t i = 0; i < kt_.names.size(); ++i) h.batch.add_null(i);
+          h.batch.end_row();
+        }
+      } else {
+        conform(
+            h.batch, *h.schema, [&]() -> const Chunk& { return read_again(h.chunk); }, true);
+      }
       writer_->write(h.batch);
       h.batch = parquet::RowBatch();
     }
@@ -658,9 +684,10 @@ class OneWalk {
     return again_chunk_;
   }
 
-  // Makes a batch converted with `from` one of the columns and types known now.
+  // Makes a batch converted with `from` one of the columns and types known now (the
+  // chunk: the one in memory, or a held one read again, when the input may have changed).
   template <class GetChunk>
-  void conform(parquet::RowBatch& batch, const Speculated& from, GetChunk&& chunk) {
+  void conform(parquet::RowBatch& batch, const Speculated& from, GetChunk&& chunk, bool read_again) {
     const Speculated& to = *current_;
     if (&from == &to) return;
     std::unordered_map<std::string_view, std::int32_t> at;
@@ -668,6 +695,7 @@ class OneWalk {
     std::vector<std::int32_t> plan(to.names.size(), -1);
     bool same = to.names.size() == from.names.size();
     bool again = false;
+    const bool empty = batch.rows() == 0;
     for (std::size_t i = 0; i < to.names.size(); ++i) {
       auto it = at.find(to.names[i]);
       if (it == at.end()) {
@@ -677,8 +705,8 @@ class OneWalk {
       const auto j = static_cast<std::size_t>(it->second);
       plan[i] = it->second;
       same &= j == i;
-      // A column with only nulls in the batch takes any type as it is.
-      again |= from.types[j] != to.types[i] && from.types[j] != VType::none;
+      // A column with only nulls in the batch (no PLAIN bytes) takes any type as it is.
+      again |= from.types[j] != to.types[i] && !empty && batch.column(j).plain.size() > 0;
     }
     if (again) {
       if (fixer_schema_ != current_) {
@@ -687,9 +715,14 @@ class OneWalk {
       }
       ChunkTally tally;
       std::vector<std::string> leafless;
-      if (!fixer_->convert(chunk(), batch, tally, leafless)) throw data_error(kChanged).at_path(run_.in.display_name());
+      if (!fixer_->convert(chunk(), batch, tally, leafless)) {
+        throw(read_again ? data_error(kChanged) : io_error(kMisfit)).at_path(run_.in.display_name());
+      }
       return;
     }
+    // Every column of the batch is a column of the file (the file's only grow).
+    assert(static_cast<std::size_t>(std::count_if(plan.begin(), plan.end(), [](std::int32_t j) { return j >= 0; })) ==
+           from.names.size());
     if (!same) batch.reorder(plan);
   }
 
@@ -703,7 +736,7 @@ class OneWalk {
   bool changed_after_first_ = false;
   std::uint64_t first_change_ = 0;
   std::vector<Held> held_;
-  std::uint64_t held_bytes_ = 0;
+  std::uint64_t held_input_ = 0;  // the input bytes of held_
   std::unique_ptr<parquet::Writer> writer_;
   SpeculatedPtr fixer_schema_;
   std::unique_ptr<NdjsonBatchWriter> fixer_;  // converts batches again with current_

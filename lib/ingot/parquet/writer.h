@@ -129,8 +129,8 @@ class RowBatch {
 
   // The columns of a finished batch in another order, for convert_parquet.cpp's one
   // walk, whose columns grow after a batch was made: column i becomes the old column
-  // from[i], or a column of nulls where from[i] < 0 (each old column once at most);
-  // the rows' sizes count the new columns.
+  // from[i], or a column of nulls where from[i] < 0; every old column must appear
+  // exactly once (the rows' sizes count the columns added, not values dropped).
   void reorder(const std::vector<std::int32_t>& from);
 
  private:

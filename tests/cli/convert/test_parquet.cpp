@@ -5,28 +5,12 @@
 // row group, a key first seen on the last line, CSV sources, --schema/--schema-out,
 // --max-file-size, dates and timestamps, each codec, byte-identical files for any -j
 // and chunk size, and peak memory bounded by the row-group size, not the input.
-#include "cli/cli.h"
-
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
 
-extern char** environ;
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define INGOT_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define INGOT_TEST_ASAN 1
-#endif
+#include "cli/peak_rss.h"
 
 using namespace ingot_test;
 using nlohmann::json;
@@ -474,28 +458,13 @@ TEST_CASE("cli parquet: peak RSS is bounded by the row-group size and the pipeli
     for (std::uint64_t n = 0; n < 64 * kMiB; n += block.size(), rows += 8000) f.write(block.data(), block.size());
     REQUIRE(f.good());
   }
-  std::string out = (d / "big.parquet").string(), in = (d / "big.ndjson").string(), ingot = INGOT_BINARY;
-  std::vector<std::string> args = {ingot,  "convert",          in,   "-o", out, "-j", "2", "--chunk-size",
-                                   "256K", "--row-group-size", "1M", "-q"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE(err == 0);
-  int status = 0;
-  struct rusage ru {};
-  REQUIRE(::wait4(pid, &status, 0, &ru) == pid);
-  const std::uint64_t rss = static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;  // KiB on Linux
+  const std::string out = (d / "big.parquet").string(), in = (d / "big.ndjson").string();
+  const Peak p = run_measured({"convert", in, "-o", out, "-j", "2", "--chunk-size", "256K", "--row-group-size", "1M"});
+  const std::uint64_t rss = p.rss;
   std::fprintf(stderr, "parquet memory test: input %llu MiB, peak RSS %llu KiB, bound %llu KiB\n",
                static_cast<unsigned long long>(fs::file_size(in) / kMiB), static_cast<unsigned long long>(rss / 1024),
                static_cast<unsigned long long>(kBound / 1024));
-  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  REQUIRE(p.code == 0);
   CHECK(rss > 0);
   CHECK(rss < kBound);
   // The run did the work: every row, in many row groups (DuckDB reads the footer).
