@@ -492,7 +492,7 @@ using SpeculatedPtr = std::shared_ptr<const Speculated>;
 std::uint64_t hold_limit(const ConvertOptions& opts) { return std::min(opts.row_group_size, std::uint64_t{32} << 20); }
 
 // Thrown by the one walk's consumer at a chunk that adds a column or widens a type
-// after rows were written.
+// once the writer has rows.
 struct TypesMissed {
   std::uint64_t offset;  // the chunk's source offset
 };
@@ -503,11 +503,12 @@ struct TypesMissed {
 // joined every chunk before); a chunk with another key or a wider value is scanned
 // (ndjson_leaf_scan.h) and converted with its own keys and types added. The consumer
 // joins the chunks' scans in order, as scan_ndjson does, so it ends with the same
-// columns, types and lines; it holds the first batches (hold_limit), and then gives
-// them to the writer in the file's columns and types: a batch converted with fewer columns gets columns of nulls, one
-// converted with a narrower type of a column that has values is converted again from its chunk (read again for a held
-// one). A change after rows were written (TypesMissed), or a leafless object KeyTypes::leafless_ok refuses, makes
-// convert() return false: the caller takes the output back and runs the two passes.
+// columns, types and lines. It holds the first batches (hold_limit), then gives them to
+// the writer in the file's columns and types: a batch converted with fewer columns gets
+// columns of nulls, one whose column holds values of a narrower type is converted again
+// from its chunk (read again for a held one). A change once the writer has rows
+// (TypesMissed), or a leafless object KeyTypes::leafless_ok refuses, makes convert()
+// return false: the caller takes the output back and runs the two passes.
 class OneWalk {
  public:
   OneWalk(ConvertRun& run, bool auto_types)
