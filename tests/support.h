@@ -10,14 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -103,6 +106,19 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+// The files in dir, sorted, but the run helpers' .stdout and .stderr and `except`
+// (a test's own inputs): what runs left behind.
+inline std::vector<std::string> files_left(const TempDir& dir, std::initializer_list<std::string_view> except) {
+  std::vector<std::string> v;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    const std::string n = e.path().filename().string();
+    if (n == ".stdout" || n == ".stderr" || std::find(except.begin(), except.end(), n) != except.end()) continue;
+    v.push_back(n);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
 
 #ifdef INGOT_BINARY
 // Runs `ingot <args>` (a shell command line after "ingot") in dir, with optional stdin text.

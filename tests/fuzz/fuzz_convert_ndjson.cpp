@@ -19,16 +19,6 @@ struct Outcome {
   std::size_t columns = 0;
 };
 
-std::string slurp(const std::string& path) {
-  std::string s;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return s;
-  char buf[65536];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) s.append(buf, n);
-  std::fclose(f);
-  return s;
-}
-
 Outcome run(const std::string& in, RecordKind to, bool flatten, unsigned threads, std::size_t chunk) {
   ConvertOptions o;
   o.input = in;
@@ -48,8 +38,8 @@ Outcome run(const std::string& in, RecordKind to, bool flatten, unsigned threads
     r.error = res.error().message();
     return r;
   }
-  r.output = slurp(o.output);
-  r.rejects = slurp(o.rejects);
+  r.output = ingot_fuzz::read_whole(o.output);
+  r.rejects = ingot_fuzz::read_whole(o.rejects);
   r.counts = res.value().records;
   r.columns = res.value().columns;
   return r;

@@ -22,16 +22,6 @@ struct Outcome {
   RecordCounts counts;
 };
 
-std::string slurp(const std::string& path) {
-  std::string s;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return s;
-  char buf[65536];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) s.append(buf, n);
-  std::fclose(f);
-  return s;
-}
-
 Outcome run(const std::string& in, bool one_walk, bool flatten, bool auto_types, unsigned threads, std::size_t chunk,
             std::uint64_t row_group) {
   ConvertOptions o;
@@ -60,9 +50,9 @@ Outcome run(const std::string& in, bool one_walk, bool flatten, bool auto_types,
     r.error = res.error().message();
     return r;
   }
-  r.output = slurp(o.output);
-  r.rejects = slurp(o.rejects);
-  r.schema = slurp(o.schema_out);
+  r.output = ingot_fuzz::read_whole(o.output);
+  r.rejects = ingot_fuzz::read_whole(o.rejects);
+  r.schema = ingot_fuzz::read_whole(o.schema_out);
   r.counts = res.value().records;
   return r;
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -39,6 +40,17 @@ inline void write_whole(const std::string& path, const void* data, std::size_t n
     n -= static_cast<std::size_t>(w);
   }
   ::close(fd);
+}
+
+// The whole file (empty when it cannot be opened: a run that wrote nothing).
+inline std::string read_whole(const std::string& path) {
+  std::string s;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return s;
+  char buf[65536];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) s.append(buf, n);
+  std::fclose(f);
+  return s;
 }
 
 // Takes parameter bytes off the front of the input.

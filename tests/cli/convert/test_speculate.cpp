@@ -65,16 +65,8 @@ std::vector<Input> inputs() {
   };
 }
 
-// The names in dir but the test's own files: a run must leave only its outputs.
-std::vector<std::string> names(const TempDir& dir) {
-  std::vector<std::string> v;
-  for (const auto& e : fs::directory_iterator(dir.path())) {
-    const std::string n = e.path().filename().string();
-    if (n != ".stdout" && n != ".stderr" && n != "in.ndjson") v.push_back(n);
-  }
-  std::sort(v.begin(), v.end());
-  return v;
-}
+// The files in dir but the test's input: a run must leave only its outputs.
+std::vector<std::string> names(const TempDir& dir) { return files_left(dir, {"in.ndjson"}); }
 
 struct Outcome {
   RunResult run;
