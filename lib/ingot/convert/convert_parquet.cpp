@@ -193,6 +193,19 @@ struct FoundType {
   std::uint64_t line = 0;  // the line that widened it last
 };
 
+// The columns' types as the batch writer takes them (none: only nulls so far) and as
+// the Parquet writer does (none: a STRING column of nulls).
+std::vector<VType> value_types(const std::vector<FoundType>& found) {
+  std::vector<VType> v;
+  for (const FoundType& f : found) v.push_back(f.type);
+  return v;
+}
+std::vector<ColumnType> column_types(const std::vector<FoundType>& found) {
+  std::vector<ColumnType> v;
+  for (const FoundType& f : found) v.push_back(column_type(f.type));
+  return v;
+}
+
 std::vector<FoundType> find_types(ConvertRun& run, const Source& src, Chunker& chunker, std::uint64_t first_line) {
   const std::size_t n = src.columns->size();
   std::vector<FoundType> found(n);
@@ -626,9 +639,7 @@ class OneWalk {
         changed_after_first_ = true;
         first_change_ = c.offset;
       }
-      auto s = std::make_shared<Speculated>();
-      s->names = kt_.names;
-      for (const FoundType& f : kt_.found) s->types.push_back(f.type);
+      auto s = std::make_shared<Speculated>(Speculated{kt_.names, value_types(kt_.found)});
       std::lock_guard<std::mutex> lock(mutex_);
       current_ = std::move(s);
     }
@@ -652,9 +663,7 @@ class OneWalk {
 
   // The held batches to a new writer, in the columns and types known now.
   void write_held() {
-    std::vector<ColumnType> types;
-    for (const FoundType& f : kt_.found) types.push_back(column_type(f.type));
-    writer_ = open_writer(run_, kt_.names, types);
+    writer_ = open_writer(run_, kt_.names, column_types(kt_.found));
     for (Held& h : held_) {
       if (!h.schema) {
         h.batch.reset(kt_.names.size());
@@ -788,15 +797,14 @@ void convert_to_parquet(ConvertRun& run) {
         if (walk.convert(restart_offset)) {
           KeyTypes& kt = walk.found();
           run.columns = std::move(kt.names);
-          std::vector<ColumnType> types;
           for (std::size_t i = 0; i < run.columns.size(); ++i) {
-            types.push_back(column_type(kt.found[i].type));
             if (kt.found[i].type == VType::none) run.empty_columns.push_back(run.columns[i]);
           }
           run.column_union = walk.changed_after_first() ? ColumnUnion::extended : ColumnUnion::first_chunk;
           run.restart_offset = walk.first_change();
           run.bytes = walk.bytes();
-          if (!opts.schema_out.empty()) write_typed_schema(opts.schema_out, run.columns, types, kt.found);
+          if (!opts.schema_out.empty())
+            write_typed_schema(opts.schema_out, run.columns, column_types(kt.found), kt.found);
           return;
         }
       }
@@ -867,11 +875,7 @@ void convert_to_parquet(ConvertRun& run) {
       chunker, opts.pipeline,
       [&](const Chunk& c, WriteWork& w) {
         if (types_scanned) {
-          if (!w.ndjson) {
-            std::vector<VType> found_types;
-            for (const FoundType& f : found) found_types.push_back(f.type);
-            w.ndjson = make_ndjson_batch_writer(names, std::move(found_types), opts.flatten, opts.line_shapes);
-          }
+          if (!w.ndjson) w.ndjson = make_ndjson_batch_writer(names, value_types(found), opts.flatten, opts.line_shapes);
           // A record that does not fit: the input changed since the pre-pass.
           if (!w.ndjson->convert(c, w.batch, w.reader.tally, w.leafless)) {
             throw data_error(kChanged).at_path(run.in.display_name());
